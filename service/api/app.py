@@ -1,0 +1,78 @@
+"""The FastAPI application and the translation of domain errors to HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service import __version__
+from service.api.routes import batches, entities, programmes
+from service.errors import BenchdocsError, ConflictError, InvalidInputError, NotFoundError
+from service.intake.programme_import import json_path
+from service.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _problem_body(problems: list[tuple[str, str]]) -> dict[str, object]:
+    return {
+        "detail": "the request has invalid fields",
+        "errors": [{"path": path, "message": message} for path, message in problems],
+    }
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the app around an already wired runtime (tests pass their own)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="benchdocs",
+        version=__version__,
+        summary="Documents for SKR's benchmarking meetings, generated from templates.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            (json_path([p for p in err["loc"] if p != "body"]), str(err["msg"]))
+            for err in exc.errors()
+        ]
+        return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(_r: Request, exc: InvalidInputError) -> JSONResponse:
+        problems = [(p.location, p.message) for p in exc.problems]
+        return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(BenchdocsError)
+    async def _other(_r: Request, exc: BenchdocsError) -> JSONResponse:
+        log.exception("unhandled benchdocs error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness for load balancers and compose health checks."""
+        return {"status": "ok", "version": __version__}
+
+    for module in (programmes, entities, batches):
+        app.include_router(module.router, prefix="/api/v1")
+    return app

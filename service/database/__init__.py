@@ -1,0 +1,1 @@
+"""Relational storage: ORM models, engine and sessions."""

@@ -1,0 +1,514 @@
+"""ORM models: what organisers enter, and what benchdocs generated from it.
+
+Entered data and derived values are kept apart: sums, means, movement and deadlines are
+computed by ``service.domain`` and never stored. Every entity has an integer id; imported
+entities also keep the ``ref`` they had in the import file, unique within their network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names that migrations can rely on."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, list[str]: JSON}
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+UtcDateTime = DateTime(timezone=True)
+
+
+class ParticipantRole(enum.StrEnum):
+    """Roles a participant can have in the delegation (Swedish identifiers, as SKR uses)."""
+
+    POLITIKER = "politiker"
+    CHEF = "chef"
+    STRATEG = "strateg"
+    CONTROLLER = "controller"
+    STATISTIKER = "statistiker"
+    KOMMUNIKATOR = "kommunikatör"
+    OVRIG = "övrig"
+
+
+class DocumentKind(enum.StrEnum):
+    """Kinds of document benchdocs generates; the catalogue maps each to a template."""
+
+    DECK = "deck"
+    CHECKLIST = "checklist"
+    AGENDA = "agenda"
+    ORGANISER_CHECKLIST = "organiser_checklist"
+    FEEDBACK_LETTER = "feedback_letter"
+
+
+class DocumentStatus(enum.StrEnum):
+    """Life of a generated document: the database is the truth, not the broker."""
+
+    PENDING = "pending"  # recorded, not yet handed to the broker
+    QUEUED = "queued"  # handed to the broker
+    RUNNING = "running"  # a worker has started it
+    DONE = "done"
+    FAILED = "failed"
+
+
+def _str_enum(cls: type[enum.StrEnum]) -> Enum:
+    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32)
+
+
+class Checklist(Base):
+    """A versioned self-assessment checklist with its scale."""
+
+    __tablename__ = "checklist"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str | None] = mapped_column(String(50))
+    scale_min: Mapped[int] = mapped_column(Integer)
+    scale_max: Mapped[int] = mapped_column(Integer)
+    scale_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tabs: Mapped[list[str]] = mapped_column(default=list)
+    areas: Mapped[list[ChecklistArea]] = relationship(
+        back_populates="checklist", order_by="ChecklistArea.position", cascade="all, delete-orphan"
+    )
+
+
+class ChecklistArea(Base):
+    """An area (område) of a checklist, grouping its questions."""
+
+    __tablename__ = "checklist_area"
+    __table_args__ = (UniqueConstraint("checklist_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    checklist: Mapped[Checklist] = relationship(back_populates="areas")
+    questions: Mapped[list[ChecklistQuestion]] = relationship(
+        back_populates="area", order_by="ChecklistQuestion.position", cascade="all, delete-orphan"
+    )
+
+
+class ChecklistQuestion(Base):
+    """A statement (påstående) scored on the checklist's scale."""
+
+    __tablename__ = "checklist_question"
+    __table_args__ = (UniqueConstraint("area_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("checklist_area.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(50))
+    area: Mapped[ChecklistArea] = relationship(back_populates="questions")
+
+
+class Network(Base):
+    """A programme round (omgång): the organisations and meetings of one year."""
+
+    __tablename__ = "network"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    organiser: Mapped[str | None] = mapped_column(String(300))
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    concept: Mapped[str | None] = mapped_column(Text)
+    project_platform: Mapped[str | None] = mapped_column(String(300))
+    checklist_id: Mapped[int | None] = mapped_column(ForeignKey("checklist.id"))
+    checklist: Mapped[Checklist | None] = relationship()
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="network", cascade="all, delete-orphan", order_by="Group.id"
+    )
+    milestones: Mapped[list[Milestone]] = relationship(
+        cascade="all, delete-orphan", order_by="Milestone.date"
+    )
+
+
+class Group(Base):
+    """A cluster (kluster): a mentor and two or three benchmarking organisations."""
+
+    __tablename__ = "network_group"
+    __table_args__ = (UniqueConstraint("network_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    mentor_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", use_alter=True, ondelete="SET NULL")
+    )
+    network: Mapped[Network] = relationship(back_populates="groups")
+    mentor: Mapped[Organisation | None] = relationship(foreign_keys=[mentor_organisation_id])
+
+
+class Milestone(Base):
+    """A joint event outside the meeting series, such as the start-up or results conference."""
+
+    __tablename__ = "milestone"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(50))
+    date: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str | None] = mapped_column(String(300))
+    host: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Organisation(Base):
+    """A participating municipality, region or other body."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (UniqueConstraint("network_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str | None] = mapped_column(String(50))
+    county: Mapped[str | None] = mapped_column(String(100))
+    programme_role: Mapped[str | None] = mapped_column(String(50))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("network_group.id", ondelete="SET NULL")
+    )
+    contact_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", use_alter=True, ondelete="SET NULL")
+    )
+    political_decision_exists: Mapped[bool | None] = mapped_column(Boolean)
+    political_decision_kind: Mapped[str | None] = mapped_column(String(300))
+    political_decision_year: Mapped[int | None] = mapped_column(Integer)
+    group: Mapped[Group | None] = relationship(foreign_keys=[group_id])
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="organisation",
+        foreign_keys="Participant.organisation_id",
+        cascade="all, delete-orphan",
+        order_by="Participant.id",
+    )
+    contact: Mapped[Participant | None] = relationship(
+        foreign_keys=[contact_participant_id], post_update=True
+    )
+
+
+class Participant(Base):
+    """A person in an organisation's delegation."""
+
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("organisation_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[ParticipantRole] = mapped_column(_str_enum(ParticipantRole))
+    title: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    organisation: Mapped[Organisation] = relationship(
+        back_populates="participants", foreign_keys=[organisation_id]
+    )
+
+
+class Meeting(Base):
+    """A benchmarking meeting (träff); number, theme and step are separate facts."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (UniqueConstraint("network_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    number: Mapped[int] = mapped_column(Integer)
+    step_number: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    theme: Mapped[str | None] = mapped_column(String(300))
+    date: Mapped[dt.date] = mapped_column(Date)
+    start_time: Mapped[dt.time | None] = mapped_column(Time)
+    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    place: Mapped[str | None] = mapped_column(String(300))
+    venue: Mapped[str | None] = mapped_column(String(300))
+    host_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL")
+    )
+    # Only an explicit override is stored; the default (date - 7 days) is computed.
+    upload_deadline_override: Mapped[dt.date | None] = mapped_column(Date)
+    checklist_tab: Mapped[str | None] = mapped_column(String(100))
+    presentation_template: Mapped[str | None] = mapped_column(String(300))
+    goals: Mapped[list[str]] = mapped_column(default=list)
+    preparations: Mapped[list[str]] = mapped_column(default=list)
+    network: Mapped[Network] = relationship()
+    host: Mapped[Organisation | None] = relationship()
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        cascade="all, delete-orphan", order_by="AgendaItem.position"
+    )
+    organiser_checklist_items: Mapped[list[OrganiserChecklistItem]] = relationship(
+        cascade="all, delete-orphan", order_by="OrganiserChecklistItem.position"
+    )
+
+
+class AgendaItem(Base):
+    """One slot of a meeting's programme."""
+
+    __tablename__ = "agenda_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[dt.time | None] = mapped_column(Time)
+    end_time: Mapped[dt.time | None] = mapped_column(Time)
+    item: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(300))
+    format: Mapped[str | None] = mapped_column(String(300))
+
+
+class OrganiserChecklistItem(Base):
+    """A before/during/after item of the organiser's meeting checklist."""
+
+    __tablename__ = "organiser_checklist_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    phase: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    done: Mapped[bool | None] = mapped_column(Boolean)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    responsible: Mapped[str | None] = mapped_column(String(300))
+
+
+class AssessmentRound(Base):
+    """One self-assessment round (a checklist tab such as "BM 2") tied to a meeting."""
+
+    __tablename__ = "assessment_round"
+    __table_args__ = (UniqueConstraint("network_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(100))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id"))
+    assessed_on: Mapped[dt.date | None] = mapped_column(Date)
+    meeting: Mapped[Meeting | None] = relationship()
+
+
+class Score(Base):
+    """One organisation's score for one question in one round; NULL value = not assessed."""
+
+    __tablename__ = "score"
+    __table_args__ = (UniqueConstraint("round_id", "organisation_id", "question_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("assessment_round.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("checklist_question.id"))
+    value: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ImprovementInitiative(Base):
+    """An improvement (förbättringsarbete) an organisation is running, PDSA style."""
+
+    __tablename__ = "improvement_initiative"
+    __table_args__ = (UniqueConstraint("organisation_id", "ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_area.id"))
+    question_refs: Mapped[list[str]] = mapped_column(default=list)
+    level: Mapped[str | None] = mapped_column(String(100))
+    verksamhet: Mapped[str | None] = mapped_column(String(300))
+    started: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(100))
+    pdsa_phase: Mapped[str | None] = mapped_column(String(50))
+    problem: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+    results: Mapped[str | None] = mapped_column(Text)
+    transferable: Mapped[bool | None] = mapped_column(Boolean)
+    transfer_to: Mapped[list[str]] = mapped_column(default=list)
+    owner_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL")
+    )
+    owner: Mapped[Participant | None] = relationship()
+    indicators: Mapped[list[Indicator]] = relationship(
+        cascade="all, delete-orphan", order_by="Indicator.id"
+    )
+
+
+class Indicator(Base):
+    """A measure of an initiative's effect, split by women and men where possible."""
+
+    __tablename__ = "indicator"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("improvement_initiative.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    unit: Mapped[str | None] = mapped_column(String(50))
+    measurements: Mapped[list[IndicatorMeasurement]] = relationship(
+        cascade="all, delete-orphan", order_by="IndicatorMeasurement.date"
+    )
+
+
+class IndicatorMeasurement(Base):
+    """One measurement of an indicator: a total, or values for women and men."""
+
+    __tablename__ = "indicator_measurement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
+    value_total: Mapped[float | None]
+    value_women: Mapped[float | None]
+    value_men: Mapped[float | None]
+
+
+class LeadershipCultureAnalysis(Base):
+    """An organisation's analysis of how leadership and culture support the work."""
+
+    __tablename__ = "leadership_culture_analysis"
+    __table_args__ = (UniqueConstraint("organisation_id", "meeting_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    strengths: Mapped[str | None] = mapped_column(Text)
+    obstacles: Mapped[str | None] = mapped_column(Text)
+    culture_observations: Mapped[str | None] = mapped_column(Text)
+    film_reflection: Mapped[str | None] = mapped_column(Text)
+    actions: Mapped[str | None] = mapped_column(Text)
+
+
+class ContinuationPlan(Base):
+    """An organisation's plan for continuing and following up its work after a meeting."""
+
+    __tablename__ = "continuation_plan"
+    __table_args__ = (UniqueConstraint("organisation_id", "meeting_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    activities: Mapped[list[PlanActivity]] = relationship(
+        cascade="all, delete-orphan", order_by="PlanActivity.position"
+    )
+
+
+class PlanActivity(Base):
+    """One activity of a continuation plan."""
+
+    __tablename__ = "plan_activity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("continuation_plan.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    activity: Mapped[str] = mapped_column(Text)
+    owner_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL")
+    )
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    follow_up: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(50))
+    owner: Mapped[Participant | None] = relationship()
+
+
+class MeetingFeedback(Base):
+    """The organiser's Plus – Minus – Intressant feedback after a meeting."""
+
+    __tablename__ = "meeting_feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    author_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL")
+    )
+    sent_to: Mapped[str | None] = mapped_column(String(300))
+    plus: Mapped[list[str]] = mapped_column(default=list)
+    minus: Mapped[list[str]] = mapped_column(default=list)
+    interesting: Mapped[list[str]] = mapped_column(default=list)
+    # {organisation ref: [idea, ...]}: ideas each organisation takes home.
+    ideas_per_organisation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting.id", ondelete="SET NULL")
+    )
+
+
+class DocumentTemplate(Base):
+    """A template file as it was when a document was made from it (by content hash)."""
+
+    __tablename__ = "document_template"
+    __table_args__ = (UniqueConstraint("file_name", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(_str_enum(DocumentKind))
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+
+
+class Batch(Base):
+    """An organiser's request to generate documents for one meeting."""
+
+    __tablename__ = "batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    requested_kinds: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    documents: Mapped[list[GeneratedDocument]] = relationship(
+        back_populates="batch", order_by="GeneratedDocument.id"
+    )
+
+
+class GeneratedDocument(Base):
+    """One wanted document of a batch, with where it is stored once it exists."""
+
+    __tablename__ = "generated_document"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    kind: Mapped[DocumentKind] = mapped_column(_str_enum(DocumentKind))
+    status: Mapped[DocumentStatus] = mapped_column(
+        _str_enum(DocumentStatus), default=DocumentStatus.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("document_template.id"))
+    file_key: Mapped[str | None] = mapped_column(String(500))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    render_ms: Mapped[float | None]
+    batch: Mapped[Batch] = relationship(back_populates="documents")
+    organisation: Mapped[Organisation | None] = relationship()
+    meeting: Mapped[Meeting] = relationship()
+
+
+

@@ -1,0 +1,1 @@
+"""Pure domain logic: no IO, no frameworks; values in, values out."""

@@ -1,0 +1,71 @@
+"""The error tree of benchdocs, translated to HTTP status or exit code only at the edges.
+
+    BenchdocsError
+    ├── ConfigurationError          bad settings at start-up
+    ├── NotFoundError               an id that does not exist (404)
+    ├── ConflictError               a unique key already taken (409)
+    ├── InvalidInputError           input that breaks a rule (422); carries per-field problems
+    │   └── ImportRejectedError     a programme import with one or more bad records
+    └── GenerationError             a document could not be produced
+        ├── TemplateError           the template itself is broken (fail once, do not retry)
+        ├── RenderError             data and template do not fit (fail once, do not retry)
+        └── TransientError          worth retrying: broker hiccup, converter crash
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BenchdocsError(Exception):
+    """Base of every error benchdocs raises on purpose."""
+
+
+class ConfigurationError(BenchdocsError):
+    """A setting is missing or malformed."""
+
+
+class NotFoundError(BenchdocsError):
+    """The requested entity does not exist (or is not visible to the caller)."""
+
+
+class ConflictError(BenchdocsError):
+    """The request clashes with stored data, such as a duplicate reference."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with one input location, e.g. ``organisations[3].group_id``."""
+
+    location: str
+    message: str
+
+
+class InvalidInputError(BenchdocsError):
+    """Input that is well-formed but breaks a rule; lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        summary = "; ".join(f"{p.location}: {p.message}" for p in problems[:5])
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(summary + more)
+
+
+class ImportRejectedError(InvalidInputError):
+    """A programme import was refused as a whole; nothing was stored."""
+
+
+class GenerationError(BenchdocsError):
+    """A document could not be generated."""
+
+
+class TemplateError(GenerationError):
+    """The template is broken: bad tag syntax, unknown variable, unreadable file."""
+
+
+class RenderError(GenerationError):
+    """Rendering failed for this data; retrying will not help."""
+
+
+class TransientError(GenerationError):
+    """A passing failure (broker, converter); the task may be retried."""

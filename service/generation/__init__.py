@@ -1,0 +1,1 @@
+"""Generation: batches, the queue they go through, rendering use cases and stored files."""

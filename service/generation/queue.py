@@ -1,0 +1,58 @@
+"""The one way documents are handed to workers: by task name, with ids only."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from celery import Celery
+
+from service.settings import Settings
+
+RENDER_TASK = "benchdocs.render_document"
+RESEND_TASK = "benchdocs.resend_pending"
+DOCUMENTS_QUEUE = "documents"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings shared by the sender (API, CLI) and the worker."""
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.broker_visibility_timeout_seconds,
+        },
+        # No result backend: the database holds each document's truth.
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": settings.task_soft_time_limit_seconds,
+        "task_time_limit": settings.task_time_limit_seconds,
+        "task_default_queue": DOCUMENTS_QUEUE,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "worker_hijack_root_logger": False,
+        "timezone": "Europe/Stockholm",
+    }
+
+
+class DocumentQueue(Protocol):
+    """Hands documents to workers."""
+
+    def send_render(self, document_id: int) -> None: ...
+
+
+class CeleryDocumentQueue:
+    """Sends render tasks through Celery by name, so senders never import worker code."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._app = Celery("benchdocs-sender")
+        self._app.conf.update(celery_config(settings))
+
+    def send_render(self, document_id: int) -> None:
+        """Queue one document by id."""
+        self._app.send_task(RENDER_TASK, args=[document_id], queue=DOCUMENTS_QUEUE)
+
+    def close(self) -> None:
+        """Release broker connections."""
+        self._app.close()

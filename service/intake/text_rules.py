@@ -1,0 +1,36 @@
+"""Rules for free text entered by people: what may be stored and rendered into documents."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+# XML 1.0 forbids C0 controls other than tab, LF and CR (and U+FFFE/U+FFFF); such a character
+# in stored text would break every document it reaches, so it is refused at the door.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def reject_control_characters(value: str) -> str:
+    """Refuse text with characters that cannot appear in an Office document."""
+    match = _FORBIDDEN.search(value)
+    if match:
+        raise ValueError(
+            f"contains control character U+{ord(match.group()):04X} at position {match.start()}"
+        )
+    return value
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(reject_control_characters),
+]
+LongText = Annotated[
+    str, StringConstraints(max_length=10_000), AfterValidator(reject_control_characters)
+]
+Ref = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{1,100}$"),
+]

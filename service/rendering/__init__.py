@@ -1,0 +1,1 @@
+"""Rendering of document templates: pure functions from (template, context) to bytes."""

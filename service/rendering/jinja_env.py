@@ -1,0 +1,30 @@
+"""The sandboxed Jinja environment used to render text inside Office documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from service.rendering.safe_text import xml_safe
+
+
+def _finalize(value: Any) -> str:
+    """Render None as an empty string and make every produced value XML-safe."""
+    if value is None:
+        return ""
+    return xml_safe(str(value))
+
+
+def make_text_environment() -> SandboxedEnvironment:
+    """Return a sandboxed, strict environment for plain-text templates (one paragraph each)."""
+    # autoescape is off on purpose: the output is not markup but the text of an a:t element,
+    # and lxml escapes & < > when that text is assigned. Escaping here as well would show
+    # "&amp;" in the document. The sandbox stops templates from reaching Python internals.
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        finalize=_finalize,
+        keep_trailing_newline=True,
+    )

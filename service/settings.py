@@ -1,0 +1,62 @@
+"""Typed settings, read once from the environment (prefix ``BENCHDOCS_`` or the usual names)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable about benchdocs; the defaults run embedded on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="BENCHDOCS_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'benchdocs.sqlite3'}",
+        validation_alias=AliasChoices("DATABASE_URL", "BENCHDOCS_DATABASE_URL"),
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "BENCHDOCS_REDIS_URL"),
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr("change-me"),
+        description="Organiser API key, sent as the X-API-Key header.",
+    )
+    file_store_dir: Path = PROJECT_ROOT / "var" / "files"
+    templates_dir: Path = PROJECT_ROOT / "doc_templates"
+    task_soft_time_limit_seconds: int = Field(default=120, ge=1)
+    task_time_limit_seconds: int = Field(default=180, ge=2)
+    # A document queued or running for longer than this is presumed lost and re-sent.
+    resend_after_seconds: int = Field(default=600, ge=1)
+    # Must exceed the longest task; Redis re-delivers unacknowledged tasks only after it.
+    broker_visibility_timeout_seconds: int = Field(default=3600, ge=10)
+    max_import_bytes: int = Field(default=5_000_000, ge=1)
+    # Failure injection for tests of lost workers; always 0 in production.
+    debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read settings once; a bad value fails here with the variable's name."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"BENCHDOCS_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from exc
+    if settings.task_time_limit_seconds <= settings.task_soft_time_limit_seconds:
+        raise ConfigurationError(
+            "invalid configuration: BENCHDOCS_TASK_TIME_LIMIT_SECONDS must exceed "
+            "BENCHDOCS_TASK_SOFT_TIME_LIMIT_SECONDS"
+        )
+    return settings
