@@ -1,15 +1,15 @@
 """The error tree of benchdocs, translated to HTTP status or exit code only at the edges.
 
-    BenchdocsError
-    ├── ConfigurationError          bad settings at start-up
-    ├── NotFoundError               an id that does not exist (404)
-    ├── ConflictError               a unique key already taken (409)
-    ├── InvalidInputError           input that breaks a rule (422); carries per-field problems
-    │   └── ImportRejectedError     a programme import with one or more bad records
-    └── GenerationError             a document could not be produced
-        ├── TemplateError           the template itself is broken (fail once, do not retry)
-        ├── RenderError             data and template do not fit (fail once, do not retry)
-        └── TransientError          worth retrying: broker hiccup, converter crash
+BenchdocsError
+├── ConfigurationError          bad settings at start-up
+├── NotFoundError               an id that does not exist (404)
+├── ConflictError               a unique key already taken (409)
+├── InvalidInputError           input that breaks a rule (422); carries per-field problems
+│   └── ImportRejectedError     a programme import with one or more bad records
+└── GenerationError             a document could not be produced
+    ├── TemplateError           the template itself is broken (fail once, do not retry)
+    ├── RenderError             data and template do not fit (fail once, do not retry)
+    └── TransientError          worth retrying: broker hiccup, converter crash
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
-
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -41,7 +40,11 @@ class Base(DeclarativeBase):
     """Declarative base with constraint names that migrations can rely on."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        list[str]: JSON,
+    }
 
 
 def _utcnow() -> dt.datetime:
@@ -509,6 +512,3 @@ class GeneratedDocument(Base):
     batch: Mapped[Batch] = relationship(back_populates="documents")
     organisation: Mapped[Organisation | None] = relationship()
     meeting: Mapped[Meeting] = relationship()
-
-
-

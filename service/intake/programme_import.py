@@ -69,7 +69,7 @@ def _duplicates(ids: Sequence[str], where: str, problems: list[Problem]) -> None
         seen.add(ref)
 
 
-def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one check per reference
+def _reference_problems(p: ProgrammeIn) -> list[Problem]:
     problems: list[Problem] = []
 
     def need(ref: str | None, known: set[str], path: str, what: str) -> None:
@@ -110,13 +110,19 @@ def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one ch
         if o.contact_person_id is not None:
             owner = people.get(o.contact_person_id)
             if owner is None:
-                need(o.contact_person_id, set(), f"$.organisations[{i}].contact_person_id",
-                     "participant")
-            elif owner != o.id:
-                problems.append(Problem(
+                need(
+                    o.contact_person_id,
+                    set(),
                     f"$.organisations[{i}].contact_person_id",
-                    f"participant {o.contact_person_id!r} belongs to {owner!r}, not {o.id!r}",
-                ))
+                    "participant",
+                )
+            elif owner != o.id:
+                problems.append(
+                    Problem(
+                        f"$.organisations[{i}].contact_person_id",
+                        f"participant {o.contact_person_id!r} belongs to {owner!r}, not {o.id!r}",
+                    )
+                )
     for i, x in enumerate(p.participants):
         need(x.organisation_id, orgs, f"$.participants[{i}].organisation_id", "organisation")
     for i, mt in enumerate(p.meetings):
@@ -124,15 +130,18 @@ def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one ch
         if mt.start and mt.end and mt.end <= mt.start:
             problems.append(Problem(f"$.meetings[{i}].end", "ends before it starts"))
         if mt.presentation_upload_deadline and mt.presentation_upload_deadline > mt.date:
-            problems.append(Problem(
-                f"$.meetings[{i}].presentation_upload_deadline", "is after the meeting date"
-            ))
+            problems.append(
+                Problem(
+                    f"$.meetings[{i}].presentation_upload_deadline", "is after the meeting date"
+                )
+            )
     for i, sa in enumerate(p.self_assessments):
         base = f"$.self_assessments[{i}]"
         need(sa.meeting_id, meetings, f"{base}.meeting_id", "meeting")
         if sa.checklist_id != p.checklist.id:
-            problems.append(Problem(f"{base}.checklist_id",
-                                    f"unknown checklist {sa.checklist_id!r}"))
+            problems.append(
+                Problem(f"{base}.checklist_id", f"unknown checklist {sa.checklist_id!r}")
+            )
         for qi, ref in enumerate(sa.question_order):
             need(ref, questions, f"{base}.question_order[{qi}]", "question")
         if len(set(sa.question_order)) != len(sa.question_order):
@@ -140,16 +149,20 @@ def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one ch
         for org, values in sa.scores.items():
             need(org, orgs, f"{base}.scores.{org}", "organisation")
             if len(values) != len(sa.question_order):
-                problems.append(Problem(
-                    f"{base}.scores.{org}",
-                    f"has {len(values)} scores for {len(sa.question_order)} questions",
-                ))
+                problems.append(
+                    Problem(
+                        f"{base}.scores.{org}",
+                        f"has {len(values)} scores for {len(sa.question_order)} questions",
+                    )
+                )
             for vi, value in enumerate(values):
                 if value is not None and not scale.min <= value <= scale.max:
-                    problems.append(Problem(
-                        f"{base}.scores.{org}[{vi}]",
-                        f"score {value} is outside the scale {scale.min}–{scale.max}",
-                    ))
+                    problems.append(
+                        Problem(
+                            f"{base}.scores.{org}[{vi}]",
+                            f"score {value} is outside the scale {scale.min}–{scale.max}",
+                        )
+                    )
         for org, by_question in sa.comments.items():
             need(org, orgs, f"{base}.comments.{org}", "organisation")
             for ref in by_question:
@@ -170,8 +183,12 @@ def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one ch
         need(plan.organisation_id, orgs, f"{base}.organisation_id", "organisation")
         need(plan.meeting_id, meetings, f"{base}.meeting_id", "meeting")
         for ai, act in enumerate(plan.activities):
-            need(act.owner_participant_id, set(people),
-                 f"{base}.activities[{ai}].owner_participant_id", "participant")
+            need(
+                act.owner_participant_id,
+                set(people),
+                f"{base}.activities[{ai}].owner_participant_id",
+                "participant",
+            )
     for i, fb in enumerate(p.meeting_feedback):
         base = f"$.meeting_feedback[{i}]"
         need(fb.meeting_id, meetings, f"{base}.meeting_id", "meeting")
@@ -179,8 +196,7 @@ def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one ch
         for org in fb.ideas_per_org:
             need(org, orgs, f"{base}.ideas_per_org.{org}", "organisation")
         if fb.next_meeting:
-            need(fb.next_meeting.meeting_id, meetings, f"{base}.next_meeting.meeting_id",
-                 "meeting")
+            need(fb.next_meeting.meeting_id, meetings, f"{base}.next_meeting.meeting_id", "meeting")
     for i, oc in enumerate(p.organiser_checklists):
         base = f"$.organiser_checklists[{i}]"
         need(oc.meeting_id, meetings, f"{base}.meeting_id", "meeting")
@@ -190,12 +206,15 @@ def _reference_problems(p: ProgrammeIn) -> list[Problem]:  # noqa: C901 - one ch
 
 def _measurement(x: MeasurementIn, *, baseline: bool) -> m.IndicatorMeasurement:
     return m.IndicatorMeasurement(
-        date=x.date, is_baseline=baseline, value_total=x.value, value_women=x.women,
+        date=x.date,
+        is_baseline=baseline,
+        value_total=x.value,
+        value_women=x.women,
         value_men=x.men,
     )
 
 
-def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C901, PLR0912
+def store_programme(session: Session, p: ProgrammeIn) -> m.Network:
     """Insert a validated programme in the caller's transaction; refs become ids."""
     if session.scalar(select(m.Network.id).where(m.Network.ref == p.network.id)) is not None:
         raise ConflictError(f"a network with id {p.network.id!r} already exists")
@@ -206,11 +225,19 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
     else:
         c = p.checklist
         checklist = m.Checklist(
-            ref=c.id, title=c.title, version=c.version, scale_min=c.scale.min,
-            scale_max=c.scale.max, scale_labels=dict(c.scale.labels), tabs=list(c.tabs),
+            ref=c.id,
+            title=c.title,
+            version=c.version,
+            scale_min=c.scale.min,
+            scale_max=c.scale.max,
+            scale_labels=dict(c.scale.labels),
+            tabs=list(c.tabs),
             areas=[
                 m.ChecklistArea(
-                    ref=a.id, position=ai, name=a.name, name_en=a.name_en,
+                    ref=a.id,
+                    position=ai,
+                    name=a.name,
+                    name_en=a.name_en,
                     questions=[
                         m.ChecklistQuestion(ref=q.id, position=qi, text=q.text, source=q.source)
                         for qi, q in enumerate(a.questions)
@@ -222,10 +249,14 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
         session.add(checklist)
     n = p.network
     network = m.Network(
-        ref=n.id, name=n.name, organiser=n.organiser, concept=n.concept,
+        ref=n.id,
+        name=n.name,
+        organiser=n.organiser,
+        concept=n.concept,
         period_start=n.period.start if n.period else None,
         period_end=n.period.end if n.period else None,
-        project_platform=n.project_platform, checklist=checklist,
+        project_platform=n.project_platform,
+        checklist=checklist,
         groups=[m.Group(ref=g.id, name=g.name, note=g.note) for g in n.groups],
         milestones=[
             m.Milestone(type=x.type, date=x.date, place=x.place, host=x.host, note=x.note)
@@ -242,7 +273,11 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
     for o in p.organisations:
         decision = o.political_decision
         orgs[o.id] = m.Organisation(
-            network_id=network.id, ref=o.id, name=o.name, type=o.type, county=o.county,
+            network_id=network.id,
+            ref=o.id,
+            name=o.name,
+            type=o.type,
+            county=o.county,
             programme_role=o.programme_role,
             group=groups[o.group_id] if o.group_id else None,
             political_decision_exists=decision.exists if decision else None,
@@ -257,8 +292,13 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
     people: dict[str, m.Participant] = {}
     for x in p.participants:
         people[x.id] = m.Participant(
-            organisation_id=orgs[x.organisation_id].id, ref=x.id, name=x.name, role=x.role,
-            title=x.title, email=x.email, phone=x.phone,
+            organisation_id=orgs[x.organisation_id].id,
+            ref=x.id,
+            name=x.name,
+            role=x.role,
+            title=x.title,
+            email=x.email,
+            phone=x.phone,
         )
     session.add_all(people.values())
     session.flush()
@@ -270,19 +310,35 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
     for mt in p.meetings:
         deadline = mt.presentation_upload_deadline
         meetings[mt.id] = m.Meeting(
-            network_id=network.id, ref=mt.id, number=mt.number, step_number=mt.step_number,
-            title=mt.title, theme=mt.theme, date=mt.date, start_time=mt.start, end_time=mt.end,
-            place=mt.place, venue=mt.venue,
+            network_id=network.id,
+            ref=mt.id,
+            number=mt.number,
+            step_number=mt.step_number,
+            title=mt.title,
+            theme=mt.theme,
+            date=mt.date,
+            start_time=mt.start,
+            end_time=mt.end,
+            place=mt.place,
+            venue=mt.venue,
             host_organisation_id=orgs[mt.host_org_id].id if mt.host_org_id else None,
             # A deadline equal to the default is not an override: it must follow the date.
             upload_deadline_override=(
                 deadline if deadline is not None and deadline != mt.date - UPLOAD_OFFSET else None
             ),
-            checklist_tab=mt.checklist_tab, presentation_template=mt.presentation_template,
-            goals=list(mt.goals), preparations=list(mt.preparations),
+            checklist_tab=mt.checklist_tab,
+            presentation_template=mt.presentation_template,
+            goals=list(mt.goals),
+            preparations=list(mt.preparations),
             agenda_items=[
-                m.AgendaItem(position=ai, start_time=a.start, end_time=a.end, item=a.item,
-                             responsible=a.responsible, format=a.format)
+                m.AgendaItem(
+                    position=ai,
+                    start_time=a.start,
+                    end_time=a.end,
+                    item=a.item,
+                    responsible=a.responsible,
+                    format=a.format,
+                )
                 for ai, a in enumerate(mt.agenda)
             ],
         )
@@ -291,25 +347,37 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
 
     for sa in p.self_assessments:
         rnd = m.AssessmentRound(
-            network_id=network.id, ref=sa.id, label=sa.round_label,
+            network_id=network.id,
+            ref=sa.id,
+            label=sa.round_label,
             meeting_id=meetings[sa.meeting_id].id if sa.meeting_id else None,
-            checklist_id=checklist.id, assessed_on=sa.assessed_on,
+            checklist_id=checklist.id,
+            assessed_on=sa.assessed_on,
         )
         session.add(rnd)
         session.flush()
         for org_ref, values in sa.scores.items():
             comments = sa.comments.get(org_ref, {})
             session.add_all(
-                m.Score(round_id=rnd.id, organisation_id=orgs[org_ref].id,
-                        question_id=questions[q_ref].id, value=value,
-                        comment=comments.get(q_ref))
+                m.Score(
+                    round_id=rnd.id,
+                    organisation_id=orgs[org_ref].id,
+                    question_id=questions[q_ref].id,
+                    value=value,
+                    comment=comments.get(q_ref),
+                )
                 for q_ref, value in zip(sa.question_order, values, strict=True)
             )
         for org_ref, by_question in sa.comments.items():
             if org_ref not in sa.scores:
                 session.add_all(
-                    m.Score(round_id=rnd.id, organisation_id=orgs[org_ref].id,
-                            question_id=questions[q_ref].id, value=None, comment=text)
+                    m.Score(
+                        round_id=rnd.id,
+                        organisation_id=orgs[org_ref].id,
+                        question_id=questions[q_ref].id,
+                        value=None,
+                        comment=text,
+                    )
                     for q_ref, text in by_question.items()
                 )
 
@@ -321,60 +389,97 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:  # noqa: C90
                 measurements.append(_measurement(ini.indicator.baseline, baseline=True))
             if ini.indicator.latest:
                 measurements.append(_measurement(ini.indicator.latest, baseline=False))
-            indicators.append(m.Indicator(name=ini.indicator.name, unit=ini.indicator.unit,
-                                          measurements=measurements))
-        session.add(m.ImprovementInitiative(
-            organisation_id=orgs[ini.organisation_id].id, ref=ini.id, title=ini.title,
-            area_id=areas[ini.area_id].id if ini.area_id else None,
-            question_refs=list(ini.checklist_questions), level=ini.level,
-            verksamhet=ini.verksamhet, started=ini.started, status=ini.status,
-            pdsa_phase=ini.pdsa_phase, problem=ini.problem, root_cause=ini.root_cause,
-            action=ini.action, results=ini.results, transferable=ini.transferable,
-            transfer_to=list(ini.transfer_to),
-            owner_participant_id=(
-                people[ini.owner_participant_id].id if ini.owner_participant_id else None
-            ),
-            indicators=indicators,
-        ))
-    for lca in p.leadership_culture_analyses:
-        session.add(m.LeadershipCultureAnalysis(
-            organisation_id=orgs[lca.organisation_id].id, meeting_id=meetings[lca.meeting_id].id,
-            strengths=lca.strengths, obstacles=lca.obstacles,
-            culture_observations=lca.culture_observations, film_reflection=lca.film_reflection,
-            actions=lca.actions,
-        ))
-    for plan in p.continuation_plans:
-        session.add(m.ContinuationPlan(
-            organisation_id=orgs[plan.organisation_id].id, meeting_id=meetings[plan.meeting_id].id,
-            activities=[
-                m.PlanActivity(
-                    position=ai, activity=a.activity, deadline=a.deadline,
-                    follow_up=a.follow_up, status=a.status,
-                    owner_participant_id=(
-                        people[a.owner_participant_id].id if a.owner_participant_id else None
-                    ),
+            indicators.append(
+                m.Indicator(
+                    name=ini.indicator.name, unit=ini.indicator.unit, measurements=measurements
                 )
-                for ai, a in enumerate(plan.activities)
-            ],
-        ))
+            )
+        session.add(
+            m.ImprovementInitiative(
+                organisation_id=orgs[ini.organisation_id].id,
+                ref=ini.id,
+                title=ini.title,
+                area_id=areas[ini.area_id].id if ini.area_id else None,
+                question_refs=list(ini.checklist_questions),
+                level=ini.level,
+                verksamhet=ini.verksamhet,
+                started=ini.started,
+                status=ini.status,
+                pdsa_phase=ini.pdsa_phase,
+                problem=ini.problem,
+                root_cause=ini.root_cause,
+                action=ini.action,
+                results=ini.results,
+                transferable=ini.transferable,
+                transfer_to=list(ini.transfer_to),
+                owner_participant_id=(
+                    people[ini.owner_participant_id].id if ini.owner_participant_id else None
+                ),
+                indicators=indicators,
+            )
+        )
+    for lca in p.leadership_culture_analyses:
+        session.add(
+            m.LeadershipCultureAnalysis(
+                organisation_id=orgs[lca.organisation_id].id,
+                meeting_id=meetings[lca.meeting_id].id,
+                strengths=lca.strengths,
+                obstacles=lca.obstacles,
+                culture_observations=lca.culture_observations,
+                film_reflection=lca.film_reflection,
+                actions=lca.actions,
+            )
+        )
+    for plan in p.continuation_plans:
+        session.add(
+            m.ContinuationPlan(
+                organisation_id=orgs[plan.organisation_id].id,
+                meeting_id=meetings[plan.meeting_id].id,
+                activities=[
+                    m.PlanActivity(
+                        position=ai,
+                        activity=a.activity,
+                        deadline=a.deadline,
+                        follow_up=a.follow_up,
+                        status=a.status,
+                        owner_participant_id=(
+                            people[a.owner_participant_id].id if a.owner_participant_id else None
+                        ),
+                    )
+                    for ai, a in enumerate(plan.activities)
+                ],
+            )
+        )
     for fb in p.meeting_feedback:
-        session.add(m.MeetingFeedback(
-            meeting_id=meetings[fb.meeting_id].id,
-            author_organisation_id=orgs[fb.author_org_id].id if fb.author_org_id else None,
-            sent_to=fb.sent_to, plus=list(fb.plus), minus=list(fb.minus),
-            interesting=list(fb.interesting),
-            ideas_per_organisation={k: list(v) for k, v in fb.ideas_per_org.items()},
-            next_meeting_id=meetings[fb.next_meeting.meeting_id].id if fb.next_meeting else None,
-        ))
+        session.add(
+            m.MeetingFeedback(
+                meeting_id=meetings[fb.meeting_id].id,
+                author_organisation_id=orgs[fb.author_org_id].id if fb.author_org_id else None,
+                sent_to=fb.sent_to,
+                plus=list(fb.plus),
+                minus=list(fb.minus),
+                interesting=list(fb.interesting),
+                ideas_per_organisation={k: list(v) for k, v in fb.ideas_per_org.items()},
+                next_meeting_id=meetings[fb.next_meeting.meeting_id].id
+                if fb.next_meeting
+                else None,
+            )
+        )
     for oc in p.organiser_checklists:
         meeting = meetings[oc.meeting_id]
         position = 0
         for phase, items in (("before", oc.before), ("during", oc.during), ("after", oc.after)):
             for it in items:
-                meeting.organiser_checklist_items.append(m.OrganiserChecklistItem(
-                    phase=phase, position=position, text=it.item, done=it.done,
-                    due_date=it.due_date, responsible=it.responsible,
-                ))
+                meeting.organiser_checklist_items.append(
+                    m.OrganiserChecklistItem(
+                        phase=phase,
+                        position=position,
+                        text=it.item,
+                        done=it.done,
+                        due_date=it.due_date,
+                        responsible=it.responsible,
+                    )
+                )
                 position += 1
     session.flush()
     return network

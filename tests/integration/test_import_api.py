@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi.testclient import TestClient
 
 
-def test_sample_programme_imports_unchanged(api_client: TestClient, sample_programme_bytes: bytes) -> None:
+def test_sample_programme_imports_unchanged(
+    api_client: TestClient, sample_programme_bytes: bytes
+) -> None:
     response = api_client.post(
         "/api/v1/programmes/import",
         content=sample_programme_bytes,

@@ -1,0 +1,45 @@
+# One command per habit, the same on a laptop, in the hook and in CI.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck format serve worker clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit("benchdocs needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+## Import the sample programme and generate Benchmarking 2's documents into out/.
+demo: $(STAMP)
+	$(BIN)/benchdocs demo --out out
+
+## The whole test suite (needs Redis and PostgreSQL; see README).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check service workers tests bench
+	$(BIN)/ruff check service workers tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Format check, lint, strict types, tests.
+check: lint typecheck test
+
+format: $(STAMP)
+	$(BIN)/ruff format service workers tests bench
+	$(BIN)/ruff check --fix service workers tests bench
+
+serve: $(STAMP)
+	$(BIN)/benchdocs serve
+
+worker: $(STAMP)
+	$(BIN)/benchdocs worker
+
+clean:
+	rm -rf out var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""Plain facts a document is made from, loaded from the database by the generation layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from service.domain.movement import QuestionRef, Scale, Scores
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    name: str
+    role: str
+    title: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class OrganisationFacts:
+    name: str
+    type: str | None = None
+    county: str | None = None
+    programme_role: str | None = None
+    group_name: str | None = None
+    mentor_name: str | None = None
+    political_decision_kind: str | None = None
+    political_decision_year: int | None = None
+    contact: PersonFacts | None = None
+    delegation: tuple[PersonFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    title: str
+    number: int
+    date: dt.date
+    upload_deadline: dt.date
+    theme: str | None = None
+    start_time: dt.time | None = None
+    end_time: dt.time | None = None
+    place: str | None = None
+    venue: str | None = None
+    checklist_tab: str | None = None
+
+
+@dataclass(frozen=True)
+class AreaFacts:
+    ref: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ChecklistFacts:
+    scale: Scale
+    areas: tuple[AreaFacts, ...]
+    questions: tuple[QuestionRef, ...]
+    question_texts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RoundFacts:
+    label: str
+    scores: Scores
+    comments: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeasurementFacts:
+    date: dt.date
+    total: float | None = None
+    women: float | None = None
+    men: float | None = None
+
+
+@dataclass(frozen=True)
+class InitiativeFacts:
+    title: str
+    level: str | None = None
+    verksamhet: str | None = None
+    status: str | None = None
+    pdsa_phase: str | None = None
+    problem: str | None = None
+    action: str | None = None
+    results: str | None = None
+    owner: PersonFacts | None = None
+    indicator_name: str | None = None
+    indicator_unit: str | None = None
+    baseline: MeasurementFacts | None = None
+    latest: MeasurementFacts | None = None
+
+
+@dataclass(frozen=True)
+class PlanActivityFacts:
+    activity: str
+    owner: PersonFacts | None = None
+    deadline: dt.date | None = None
+    follow_up: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class DeckFacts:
+    """Everything the per-organisation presentation deck shows."""
+
+    network_name: str
+    organisation: OrganisationFacts
+    meeting: MeetingFacts
+    checklist: ChecklistFacts | None
+    previous_round: RoundFacts | None
+    current_round: RoundFacts | None
+    initiatives: tuple[InitiativeFacts, ...]
+    plan: tuple[PlanActivityFacts, ...]
+    next_meeting: MeetingFacts | None

@@ -1,0 +1,195 @@
+"""Load the facts a document needs from the database (the only IO of context building)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.database import models as m
+from service.documents.facts import (
+    AreaFacts,
+    ChecklistFacts,
+    DeckFacts,
+    InitiativeFacts,
+    MeasurementFacts,
+    MeetingFacts,
+    OrganisationFacts,
+    PersonFacts,
+    PlanActivityFacts,
+    RoundFacts,
+)
+from service.domain.movement import QuestionRef, Scale
+from service.errors import NotFoundError, RenderError
+
+UPLOAD_OFFSET = dt.timedelta(days=7)
+
+
+def upload_deadline(meeting: m.Meeting) -> dt.date:
+    """The explicit override, or one week before the meeting."""
+    return meeting.upload_deadline_override or meeting.date - UPLOAD_OFFSET
+
+
+def _person(p: m.Participant | None) -> PersonFacts | None:
+    if p is None:
+        return None
+    return PersonFacts(name=p.name, role=p.role.value, title=p.title, email=p.email)
+
+
+def meeting_facts(meeting: m.Meeting) -> MeetingFacts:
+    """The display facts of a meeting."""
+    return MeetingFacts(
+        title=meeting.title,
+        number=meeting.number,
+        date=meeting.date,
+        upload_deadline=upload_deadline(meeting),
+        theme=meeting.theme,
+        start_time=meeting.start_time,
+        end_time=meeting.end_time,
+        place=meeting.place,
+        venue=meeting.venue,
+        checklist_tab=meeting.checklist_tab,
+    )
+
+
+def _checklist(checklist: m.Checklist) -> ChecklistFacts:
+    return ChecklistFacts(
+        scale=Scale(checklist.scale_min, checklist.scale_max),
+        areas=tuple(AreaFacts(a.ref, a.name) for a in checklist.areas),
+        questions=tuple(QuestionRef(q.ref, a.ref) for a in checklist.areas for q in a.questions),
+        question_texts={q.ref: q.text for a in checklist.areas for q in a.questions},
+    )
+
+
+def _round(session: Session, rnd: m.AssessmentRound, organisation_id: int) -> RoundFacts | None:
+    rows = session.execute(
+        select(m.ChecklistQuestion.ref, m.Score.value, m.Score.comment)
+        .join(m.Score, m.Score.question_id == m.ChecklistQuestion.id)
+        .where(m.Score.round_id == rnd.id, m.Score.organisation_id == organisation_id)
+    ).all()
+    if not rows:
+        return None
+    return RoundFacts(
+        label=rnd.label,
+        scores={ref: value for ref, value, _ in rows},
+        comments={ref: comment for ref, _, comment in rows if comment},
+    )
+
+
+def _rounds_for(
+    session: Session, meeting: m.Meeting, organisation_id: int
+) -> tuple[RoundFacts | None, RoundFacts | None]:
+    """The round held for this meeting, and the latest round before it."""
+    rounds = session.execute(
+        select(m.AssessmentRound, m.Meeting.date)
+        .join(m.Meeting, m.AssessmentRound.meeting_id == m.Meeting.id)
+        .where(m.AssessmentRound.network_id == meeting.network_id)
+        .order_by(m.Meeting.date)
+    ).all()
+    current = next((r for r, _ in rounds if r.meeting_id == meeting.id), None)
+    earlier = [r for r, date in rounds if date < meeting.date]
+    previous = earlier[-1] if earlier else None
+    return (
+        _round(session, previous, organisation_id) if previous else None,
+        _round(session, current, organisation_id) if current else None,
+    )
+
+
+def _initiative(i: m.ImprovementInitiative) -> InitiativeFacts:
+    indicator = i.indicators[0] if i.indicators else None
+    baseline = latest = None
+    if indicator:
+        for x in indicator.measurements:
+            facts = MeasurementFacts(x.date, x.value_total, x.value_women, x.value_men)
+            if x.is_baseline:
+                baseline = facts
+            else:
+                latest = facts
+    return InitiativeFacts(
+        title=i.title,
+        level=i.level,
+        verksamhet=i.verksamhet,
+        status=i.status,
+        pdsa_phase=i.pdsa_phase,
+        problem=i.problem,
+        action=i.action,
+        results=i.results,
+        owner=_person(i.owner),
+        indicator_name=indicator.name if indicator else None,
+        indicator_unit=indicator.unit if indicator else None,
+        baseline=baseline,
+        latest=latest,
+    )
+
+
+def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int | None) -> DeckFacts:
+    """Everything the presentation deck of one organisation for one meeting shows."""
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    if organisation_id is None:
+        raise RenderError("the presentation deck is made per organisation")
+    org = session.get(m.Organisation, organisation_id)
+    if org is None:
+        raise NotFoundError(f"organisation {organisation_id} not found")
+    network = meeting.network
+    previous, current = _rounds_for(session, meeting, organisation_id)
+    next_meeting = session.scalars(
+        select(m.Meeting)
+        .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
+        .order_by(m.Meeting.date)
+        .limit(1)
+    ).first()
+    initiatives = session.scalars(
+        select(m.ImprovementInitiative)
+        .where(m.ImprovementInitiative.organisation_id == organisation_id)
+        .order_by(m.ImprovementInitiative.id)
+    ).all()
+    plan = session.scalars(
+        select(m.ContinuationPlan).where(
+            m.ContinuationPlan.organisation_id == organisation_id,
+            m.ContinuationPlan.meeting_id == meeting_id,
+        )
+    ).first()
+    group = org.group
+    return DeckFacts(
+        network_name=network.name,
+        organisation=OrganisationFacts(
+            name=org.name,
+            type=org.type,
+            county=org.county,
+            programme_role=org.programme_role,
+            group_name=group.name if group else None,
+            mentor_name=group.mentor.name if group and group.mentor else None,
+            political_decision_kind=org.political_decision_kind,
+            political_decision_year=org.political_decision_year,
+            contact=_person(org.contact),
+            delegation=tuple(p for p in map(_person, org.participants) if p is not None),
+        ),
+        meeting=meeting_facts(meeting),
+        checklist=_checklist(network.checklist) if network.checklist else None,
+        previous_round=previous,
+        current_round=current,
+        initiatives=tuple(_initiative(i) for i in initiatives),
+        plan=tuple(
+            PlanActivityFacts(
+                activity=a.activity,
+                owner=_person(a.owner),
+                deadline=a.deadline,
+                follow_up=a.follow_up,
+                status=a.status,
+            )
+            for a in (plan.activities if plan else [])
+        ),
+        next_meeting=meeting_facts(next_meeting) if next_meeting else None,
+    )
+
+
+FactsLoader = Callable[..., Any]
+
+LOADERS: dict[m.DocumentKind, FactsLoader] = {
+    m.DocumentKind.DECK: load_deck_facts,
+}

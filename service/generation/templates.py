@@ -1,0 +1,50 @@
+"""Templates loaded and parsed once per process, reloaded only when the file changes."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.errors import TemplateError
+from service.rendering.pptx_engine import PptxTemplate
+
+
+@dataclass(frozen=True)
+class LoadedTemplate:
+    """A parsed template and the hash of the bytes it was parsed from."""
+
+    file_name: str
+    sha256: str
+    template: PptxTemplate
+
+
+class TemplateLibrary:
+    """The process's parsed templates, keyed by file name under one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._lock = threading.Lock()
+        self._loaded: dict[str, tuple[tuple[int, int], LoadedTemplate]] = {}
+
+    def get(self, file_name: str) -> LoadedTemplate:
+        """The parsed template; parsed again only if its size or mtime changed."""
+        path = self._directory / file_name
+        try:
+            stat = path.stat()
+        except FileNotFoundError as exc:
+            raise TemplateError(f"template {file_name!r} not found in {self._directory}") from exc
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._loaded.get(file_name)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            data = path.read_bytes()
+            loaded = LoadedTemplate(
+                file_name=file_name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                template=PptxTemplate.from_bytes(data, name=file_name),
+            )
+            self._loaded[file_name] = (stamp, loaded)
+            return loaded

@@ -1,0 +1,1 @@
+"""Celery worker and beat: thin adapters over ``service.generation``."""

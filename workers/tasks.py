@@ -1,0 +1,74 @@
+"""Tasks: load by id, call the use case, decide on retry. Nothing else lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import lru_cache
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from service.errors import TransientError
+from service.generation.batches import resend_stale
+from service.generation.queue import RENDER_TASK, RESEND_TASK
+from service.generation.render_job import RenderJob
+from service.generation.templates import TemplateLibrary
+from service.runtime import Runtime, build_runtime
+from service.settings import get_settings
+from workers.celery_app import app
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def _runtime() -> Runtime:
+    return build_runtime(get_settings())
+
+
+@lru_cache(maxsize=1)
+def _render_job() -> RenderJob:
+    runtime = _runtime()
+    return RenderJob(
+        sessions=runtime.sessions,
+        files=runtime.files,
+        templates=TemplateLibrary(runtime.settings.templates_dir),
+        debug_delay_seconds=runtime.settings.debug_render_delay_seconds,
+    )
+
+
+def reset_process_state() -> None:
+    """Forget the parent's engine after a fork; templates are parsed again lazily."""
+    if _runtime.cache_info().currsize:
+        _runtime().engine.dispose(close=False)
+    _runtime.cache_clear()
+    _render_job.cache_clear()
+
+
+@app.task(name=RENDER_TASK, bind=True, max_retries=5)
+def render_document(self: Task, document_id: int) -> str:
+    """Render one document by id."""
+    job = _render_job()
+    try:
+        return job.run(document_id).value
+    except TransientError as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    except SoftTimeLimitExceeded as exc:
+        job.fail_unexpectedly(document_id, exc)
+        return "failed"
+    except Exception as exc:
+        # Not transient: record it on the document and do not retry; the log has the trace.
+        job.fail_unexpectedly(document_id, exc)
+        raise
+
+
+@app.task(name=RESEND_TASK)
+def resend_pending() -> int:
+    """Periodic: re-send documents the database wants but nobody has finished."""
+    runtime = _runtime()
+    stale = resend_stale(
+        runtime.sessions,
+        runtime.queue,
+        older_than=dt.timedelta(seconds=runtime.settings.resend_after_seconds),
+    )
+    return len(stale)
