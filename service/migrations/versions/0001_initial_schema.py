@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 02:49:02.328604
+Create Date: 2026-11-29
 """
 
 from __future__ import annotations
@@ -131,13 +131,6 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("mentor_organisation_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["mentor_organisation_id"],
-            ["organisation.id"],
-            name=op.f("fk_network_group_mentor_organisation_id_organisation"),
-            ondelete="SET NULL",
-            use_alter=True,
-        ),
-        sa.ForeignKeyConstraint(
             ["network_id"],
             ["network.id"],
             name=op.f("fk_network_group_network_id_network"),
@@ -160,13 +153,6 @@ def upgrade() -> None:
         sa.Column("political_decision_exists", sa.Boolean(), nullable=True),
         sa.Column("political_decision_kind", sa.String(length=300), nullable=True),
         sa.Column("political_decision_year", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["contact_participant_id"],
-            ["participant.id"],
-            name=op.f("fk_organisation_contact_participant_id_participant"),
-            ondelete="SET NULL",
-            use_alter=True,
-        ),
         sa.ForeignKeyConstraint(
             ["group_id"],
             ["network_group.id"],
@@ -617,6 +603,24 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_indicator_measurement")),
     )
+    # The two cycles (group -> mentor organisation, organisation -> contact participant)
+    # are closed once both tables exist; batch mode makes this work on SQLite too.
+    with op.batch_alter_table("network_group") as batch:
+        batch.create_foreign_key(
+            op.f("fk_network_group_mentor_organisation_id_organisation"),
+            "organisation",
+            ["mentor_organisation_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+    with op.batch_alter_table("organisation") as batch:
+        batch.create_foreign_key(
+            op.f("fk_organisation_contact_participant_id_participant"),
+            "participant",
+            ["contact_participant_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
     # ### end Alembic commands ###
 
 
