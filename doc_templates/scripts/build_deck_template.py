@@ -1,0 +1,729 @@
+"""Build doc_templates/deck_benchmarking.pptx, the per-organisation presentation deck.
+
+Run from the repository root: ``python doc_templates/scripts/build_deck_template.py``.
+The result is committed; organisers may then edit the .pptx in PowerPoint directly. Tags follow
+the conventions of ``service.rendering.pptx_engine``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from pptx import Presentation
+from pptx.chart.data import CategoryChartData
+from pptx.dml.color import RGBColor
+from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
+from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.oxml.ns import qn
+from pptx.util import Emu, Inches, Pt
+
+OUTPUT = Path(__file__).resolve().parents[1] / "deck_benchmarking.pptx"
+
+SLIDE_WIDTH = Inches(13.333)
+SLIDE_HEIGHT = Inches(7.5)
+MARGIN = Inches(0.6)
+CONTENT_WIDTH = SLIDE_WIDTH - 2 * MARGIN
+CONTENT_TOP = Inches(1.55)
+LANGUAGE = "sv-SE"
+
+NAVY = RGBColor(0x1F, 0x38, 0x64)
+BLUE = RGBColor(0x2E, 0x75, 0xB6)
+LIGHT_BLUE = RGBColor(0x9D, 0xC3, 0xE6)
+PALE = RGBColor(0xF2, 0xF5, 0xF9)
+GREY = RGBColor(0x59, 0x59, 0x59)
+LIGHT_GREY = RGBColor(0xA6, 0xA6, 0xA6)
+WHITE = RGBColor(0xFF, 0xFF, 0xFF)
+
+TITLE_SLIDE_LAYOUT = 0
+TITLE_ONLY_LAYOUT = 5
+
+PLACEHOLDER_AREAS = [
+    "Styrning och ledning",
+    "Mål och uppföljning",
+    "Kunskap och kompetens",
+    "Statistik och analys",
+    "Verksamhetsutveckling",
+    "Resursfördelning",
+    "Kommunikation",
+    "Samverkan",
+]
+
+
+# -- master and layouts ---------------------------------------------------------------------
+
+
+def widen_to_16_9(prs: Any) -> None:
+    """Switch the default 4:3 template to 16:9, stretching master and layout shapes."""
+    factor = SLIDE_WIDTH / prs.slide_width
+    prs.slide_width, prs.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
+    for part in [prs.slide_master, *prs.slide_layouts]:
+        for shape in part.shapes:
+            if shape.left is not None and shape._element.find(f".//{qn('a:off')}") is not None:
+                shape.left = Emu(round(shape.left * factor))
+                shape.width = Emu(round(shape.width * factor))
+
+
+def style_master(prs: Any) -> None:
+    """Left-aligned navy titles above a thin accent line; calmer body sizes."""
+    master = prs.slide_master
+    styles = master._element.find(qn("p:txStyles"))
+    title = styles.find(f"{qn('p:titleStyle')}/{qn('a:lvl1pPr')}")
+    title.set("algn", "l")
+    title_rpr = title.find(qn("a:defRPr"))
+    title_rpr.set("sz", "3000")
+    title_rpr.set("b", "1")
+    _set_fill(title_rpr, NAVY)
+    for level, size in enumerate([2000, 1800, 1600, 1400, 1400, 1400, 1400, 1400, 1400], 1):
+        ppr = styles.find(f"{qn('p:bodyStyle')}/{qn(f'a:lvl{level}pPr')}")
+        if ppr is not None:
+            ppr.find(qn("a:defRPr")).set("sz", str(size))
+    for part in [master, *prs.slide_layouts]:
+        for shape in part.placeholders:
+            if shape.placeholder_format.type in (1, 3):  # TITLE, CENTER_TITLE
+                if part is prs.slide_layouts[TITLE_SLIDE_LAYOUT]:
+                    continue
+                shape.left, shape.top = MARGIN, Inches(0.35)
+                shape.width, shape.height = CONTENT_WIDTH, Inches(0.9)
+                shape.text_frame.vertical_anchor = MSO_ANCHOR.BOTTOM
+    line = master.shapes._spTree.add_autoshape(
+        master.shapes._next_shape_id,
+        "Dekorlinje",
+        "rect",
+        MARGIN,
+        Inches(1.3),
+        CONTENT_WIDTH,
+        Inches(0.04),
+    )
+    _solid_shape(line, BLUE)
+
+
+def style_title_layout(prs: Any) -> None:
+    """The title slide: a navy band with the white title, details below it."""
+    layout = prs.slide_layouts[TITLE_SLIDE_LAYOUT]
+    layout._element.cSld.getparent().set("showMasterSp", "0")
+    tree = layout.shapes._spTree
+    band = tree.add_autoshape(
+        layout.shapes._next_shape_id, "Rubrikband", "rect", 0, 0, SLIDE_WIDTH, Inches(4.1)
+    )
+    _solid_shape(band, NAVY)
+    tree.remove(band)
+    tree.insert(2, band)  # behind the placeholders: after nvGrpSpPr and grpSpPr
+    accent = tree.add_autoshape(
+        layout.shapes._next_shape_id,
+        "Dekorlinje",
+        "rect",
+        0,
+        Inches(4.1),
+        SLIDE_WIDTH,
+        Inches(0.08),
+    )
+    _solid_shape(accent, BLUE)
+    for shape in layout.placeholders:
+        kind = shape.placeholder_format.type
+        if kind == 3:  # CENTER_TITLE
+            shape.left, shape.top = MARGIN, Inches(1.2)
+            shape.width, shape.height = CONTENT_WIDTH, Inches(2.6)
+            shape.text_frame.vertical_anchor = MSO_ANCHOR.BOTTOM
+            ppr = _lvl1_ppr(shape)
+            ppr.set("algn", "l")
+            rpr = _sub(ppr, "a:defRPr")
+            rpr.set("sz", "4000")
+            rpr.set("b", "1")
+            _set_fill(rpr, WHITE)
+        elif kind == 4:  # SUBTITLE
+            shape.left, shape.top = MARGIN, Inches(4.5)
+            shape.width, shape.height = CONTENT_WIDTH, Inches(2.4)
+            shape.text_frame.vertical_anchor = MSO_ANCHOR.TOP
+            ppr = _lvl1_ppr(shape)
+            ppr.set("algn", "l")
+            rpr = _sub(ppr, "a:defRPr")
+            rpr.set("sz", "2000")
+            _set_fill(rpr, GREY)
+
+
+def _lvl1_ppr(shape: Any) -> Any:
+    lst = shape.text_frame._txBody.find(qn("a:lstStyle"))
+    ppr = lst.find(qn("a:lvl1pPr"))
+    if ppr is None:
+        ppr = etree.SubElement(lst, qn("a:lvl1pPr"))
+    return ppr
+
+
+def _sub(parent: Any, tag: str) -> Any:
+    child = parent.find(qn(tag))
+    return child if child is not None else etree.SubElement(parent, qn(tag))
+
+
+def _set_fill(rpr: Any, color: RGBColor) -> None:
+    for old in rpr.findall(qn("a:solidFill")):
+        rpr.remove(old)
+    fill = etree.Element(qn("a:solidFill"))
+    etree.SubElement(fill, qn("a:srgbClr"), val=str(color))
+    rpr.insert(0, fill)
+
+
+def _solid_shape(sp: Any, color: RGBColor) -> None:
+    """Give a raw p:sp a solid fill and no outline or text style of its own."""
+    sppr = sp.spPr
+    fill = etree.SubElement(sppr, qn("a:solidFill"))
+    etree.SubElement(fill, qn("a:srgbClr"), val=str(color))
+    ln = etree.SubElement(sppr, qn("a:ln"))
+    etree.SubElement(ln, qn("a:noFill"))
+    style = sp.find(qn("p:style"))
+    if style is not None:
+        sp.remove(style)
+
+
+# -- slide building blocks ------------------------------------------------------------------
+
+
+def content_slide(prs: Any, title: str) -> Any:
+    slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY_LAYOUT])
+    slide.shapes.title.text = title
+    return slide
+
+
+def text_box(
+    slide: Any,
+    left: int,
+    top: int,
+    width: int,
+    height: int,
+    paragraphs: list[tuple[str, dict[str, Any]]],
+    *,
+    name: str | None = None,
+) -> Any:
+    """A word-wrapped text box; each paragraph is (text, font options)."""
+    box = slide.shapes.add_textbox(left, top, width, height)
+    if name is not None:
+        box.name = name
+    frame = box.text_frame
+    frame.word_wrap = True
+    for index, (text, options) in enumerate(paragraphs):
+        p = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
+        p.space_after = Pt(options.get("space_after", 6))
+        run = p.add_run()
+        run.text = text
+        _font(run.font, options)
+    return box
+
+
+def _font(font: Any, options: dict[str, Any]) -> None:
+    font.size = Pt(options.get("size", 18))
+    font.bold = options.get("bold", False)
+    font.italic = options.get("italic", False)
+    font.color.rgb = options.get("color", RGBColor(0x26, 0x26, 0x26))
+
+
+def table(
+    slide: Any,
+    top: int,
+    widths: list[float],
+    rows: list[list[str]],
+    *,
+    name: str,
+    size: int = 14,
+    header: bool = True,
+    bold_first_column: bool = False,
+    row_height: float = 0.42,
+) -> Any:
+    """A table whose first row (if ``header``) is a navy heading row."""
+    frame = slide.shapes.add_table(
+        len(rows),
+        len(widths),
+        MARGIN,
+        top,
+        Inches(sum(widths)),
+        Inches(row_height * len(rows)),
+    )
+    frame.name = name
+    tbl = frame.table
+    tbl.first_row = header
+    tbl.horz_banding = True
+    for c, width in enumerate(widths):
+        tbl.columns[c].width = Inches(width)
+    for r, row in enumerate(rows):
+        tbl.rows[r].height = Inches(row_height)
+        for c, text in enumerate(row):
+            cell = tbl.cell(r, c)
+            cell.margin_left = cell.margin_right = Inches(0.08)
+            cell.margin_top = cell.margin_bottom = Inches(0.04)
+            cell.vertical_anchor = MSO_ANCHOR.MIDDLE
+            cell.text = text
+            is_header = header and r == 0
+            is_marker = text.startswith("{%tr")
+            run = cell.text_frame.paragraphs[0].runs[0] if text else None
+            if is_header:
+                cell.fill.solid()
+                cell.fill.fore_color.rgb = NAVY
+            if run is not None:
+                _font(
+                    run.font,
+                    {
+                        "size": 10 if is_marker else size,
+                        "bold": is_header or (bold_first_column and c == 0),
+                        "italic": is_marker,
+                        "color": WHITE if is_header else (GREY if is_marker else NAVY),
+                    },
+                )
+                if not is_header and not is_marker and not (bold_first_column and c == 0):
+                    run.font.color.rgb = RGBColor(0x26, 0x26, 0x26)
+    return frame
+
+
+def notes(slide: Any, text: str) -> None:
+    slide.notes_slide.notes_text_frame.text = text
+
+
+# -- the slides -----------------------------------------------------------------------------
+
+
+def title_slide(prs: Any) -> None:
+    slide = prs.slides.add_slide(prs.slide_layouts[TITLE_SLIDE_LAYOUT])
+    slide.shapes.title.text = (
+        "{{ meeting.title }}{% if meeting.theme %} – {{ meeting.theme }}{% endif %}"
+    )
+    subtitle = slide.placeholders[1].text_frame
+    lines = [
+        ("{{ organisation.name }}", {"size": 28, "bold": True, "color": NAVY}),
+        (
+            "{{ [meeting.date, meeting.time, meeting.venue, meeting.place]"
+            " | select | join(' · ') }}",
+            {"size": 20, "color": GREY},
+        ),
+        ("{{ network.name }}", {"size": 20, "color": GREY}),
+    ]
+    for index, (text, options) in enumerate(lines):
+        p = subtitle.paragraphs[0] if index == 0 else subtitle.add_paragraph()
+        p.space_after = Pt(6)
+        run = p.add_run()
+        run.text = text
+        _font(run.font, options)
+    notes(
+        slide,
+        "Presentation för {{ organisation.name }} inför {{ meeting.title }} "
+        "i nätverket {{ network.name }}. Ladda upp underlaget senast "
+        "{{ meeting.upload_deadline }}.",
+    )
+
+
+def delegation_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Vilka är vi?")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP,
+        CONTENT_WIDTH,
+        Inches(0.5),
+        [
+            (
+                "{% if contact %}Kontaktperson: {{ contact.name }}"
+                "{% if contact.email %}, {{ contact.email }}{% endif %}{% endif %}",
+                {"size": 16, "color": GREY},
+            )
+        ],
+        name="Kontaktperson",
+    )
+    table(
+        slide,
+        CONTENT_TOP + Inches(0.65),
+        [2.6, 4.4, 5.133],
+        [
+            ["Roll", "Namn", "Titel"],
+            ["{%tr for p in delegation %}", "", ""],
+            ["{{ p.role }}", "{{ p.name }}", "{{ p.title }}"],
+            ["{%tr endfor %}", "", ""],
+        ],
+        name="Delegation",
+        size=16,
+    )
+
+
+def organisation_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Vår organisation i korthet")
+    table(
+        slide,
+        CONTENT_TOP,
+        [3.6, 8.533],
+        [
+            ["Organisation", "{{ organisation.name }}"],
+            ["Typ av organisation", "{{ organisation.type }}"],
+            ["Län", "{{ organisation.county }}"],
+            ["Nätverk", "{{ network.name }}"],
+            ["Grupp", "{{ organisation.group_name }}"],
+            ["Mentor", "{{ organisation.mentor_name }}"],
+            ["Roll i programmet", "{{ organisation.programme_role }}"],
+            ["Politiskt beslut", "{{ organisation.political_decision }}"],
+        ],
+        name="Organisation",
+        size=18,
+        header=False,
+        bold_first_column=True,
+        row_height=0.55,
+    )
+
+
+def chart_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Självskattning – resultat per område")
+    data = CategoryChartData(number_format="0.0")
+    data.categories = PLACEHOLDER_AREAS
+    data.add_series("BM 1", (1.5, 2.0, 1.0, 1.5, 2.0, 1.0, 2.5, 1.5))
+    data.add_series("BM 2", (2.0, 2.5, 1.5, 2.0, 2.5, 1.5, 3.0, 2.0))
+    frame = slide.shapes.add_chart(
+        XL_CHART_TYPE.BAR_CLUSTERED,
+        MARGIN,
+        CONTENT_TOP,
+        CONTENT_WIDTH,
+        Inches(5.6),
+        data,
+    )
+    frame.name = "chart:area_chart"
+    frame._element.nvGraphicFramePr.cNvPr.set(
+        "descr",
+        "Liggande stapeldiagram med organisationens självskattning per område, "
+        "förra och nuvarande mätningen, på skalan 0 till 3.",
+    )
+    chart = frame.chart
+    chart.has_title = False
+    chart.has_legend = True
+    chart.legend.position = XL_LEGEND_POSITION.BOTTOM
+    chart.legend.include_in_layout = False
+    chart.legend.font.size = Pt(14)
+    chart.font.size = Pt(14)
+    values = chart.value_axis
+    values.minimum_scale, values.maximum_scale, values.major_unit = 0, 3, 0.5
+    values.has_major_gridlines = True
+    values.major_gridlines.format.line.color.rgb = RGBColor(0xD9, 0xD9, 0xD9)
+    values.tick_labels.number_format = "0.0"
+    values.tick_labels.number_format_is_linked = False
+    values.format.line.fill.background()
+    categories = chart.category_axis
+    categories.reverse_order = True  # first area at the top, as in the questionnaire
+    categories.tick_labels.font.size = Pt(14)
+    categories.format.line.color.rgb = LIGHT_GREY
+    plot = chart.plots[0]
+    plot.gap_width = 60
+    plot.overlap = -10
+    plot.has_data_labels = True
+    labels = plot.data_labels
+    labels.number_format, labels.number_format_is_linked = "0.0#", False
+    labels.position = XL_LABEL_POSITION.OUTSIDE_END
+    labels.font.size = Pt(11)
+    labels.font.color.rgb = GREY
+    for series, color in zip(plot.series, [LIGHT_BLUE, NAVY], strict=True):
+        series.format.fill.solid()
+        series.format.fill.fore_color.rgb = color
+    chart_space = chart._chartSpace
+    lang = etree.Element(qn("c:lang"), val=LANGUAGE)
+    chart_space.find(qn("c:date1904")).addnext(lang)
+
+
+def movement_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Förflyttning sedan förra gången")
+    summary = {"size": 16, "space_after": 2}
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(1.1),
+        [
+            (
+                "Summa: {{ movement.previous_sum }} ({{ movement.previous_label }}) → "
+                "{{ movement.current_sum }} ({{ movement.current_label }}) av "
+                "{{ movement.max_sum }} möjliga, förändring {{ movement.delta }}",
+                {**summary, "bold": True, "color": NAVY},
+            ),
+            (
+                "Antal frågor med svaret 1: {{ movement.count_1_previous }} → "
+                "{{ movement.count_1_current }}   ·   med svaret 3: "
+                "{{ movement.count_3_previous }} → {{ movement.count_3_current }}",
+                summary,
+            ),
+            ("{{ movement.readiness }}", summary),
+            (
+                "{% if not movement.changed %}Inga svar har ändrats sedan förra gången.{% endif %}",
+                {**summary, "italic": True, "color": GREY},
+            ),
+        ],
+        name="Sammanfattning",
+    )
+    table(
+        slide,
+        CONTENT_TOP + Inches(1.15),
+        [0.9, 4.6, 0.9, 0.9, 1.35, 3.483],
+        [
+            ["Fråga", "Påstående", "Före", "Nu", "Förändring", "Kommentar"],
+            ["{%tr for c in movement.changed %}", "", "", "", "", ""],
+            [
+                "{{ c.question }}",
+                "{{ c.text }}",
+                "{{ c.previous }}",
+                "{{ c.current }}",
+                "{{ c.delta }}",
+                "{{ c.comment }}",
+            ],
+            ["{%tr endfor %}", "", "", "", "", ""],
+        ],
+        name="Förändrade svar",
+        size=14,
+        row_height=0.4,
+    )
+
+
+def areas_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Förflyttning per område")
+    table(
+        slide,
+        CONTENT_TOP,
+        [6.133, 2.0, 2.0, 2.0],
+        [
+            ["Område", "Före", "Nu", "Förändring"],
+            ["{%tr for a in movement.areas %}", "", "", ""],
+            ["{{ a.name }}", "{{ a.previous }}", "{{ a.current }}", "{{ a.delta }}"],
+            ["{%tr endfor %}", "", "", ""],
+        ],
+        name="Områden",
+        size=16,
+        row_height=0.45,
+    )
+
+
+def initiative_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Förbättringsarbete: {{ initiative.title }}")
+    table(
+        slide,
+        CONTENT_TOP,
+        [2.9, 9.233],
+        [
+            ["Nivå", "{{ initiative.level }}"],
+            ["Verksamhet", "{{ initiative.verksamhet }}"],
+            [
+                "Status och PDSA-fas",
+                "{{ [initiative.status, initiative.pdsa_phase] | select | join(' · ') }}",
+            ],
+            ["Problem", "{{ initiative.problem }}"],
+            ["Åtgärd", "{{ initiative.action }}"],
+            ["Resultat", "{{ initiative.results }}"],
+            ["Indikator", "{{ initiative.indicator }}"],
+            ["Ansvarig", "{{ initiative.owner }}"],
+        ],
+        name="Förbättringsarbete",
+        size=16,
+        header=False,
+        bold_first_column=True,
+        row_height=0.6,
+    )
+    text_box(
+        slide,
+        SLIDE_WIDTH - MARGIN - Inches(5.0),
+        SLIDE_HEIGHT - Inches(0.45),
+        Inches(5.0),
+        Inches(0.35),
+        [
+            (
+                "{%slide for initiative in initiatives %}",
+                {"size": 10, "italic": True, "color": LIGHT_GREY},
+            )
+        ],
+        name="Upprepa bilden",
+    ).text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT
+    notes(
+        slide,
+        "Förbättringsarbetet {{ initiative.title }} ({{ initiative.level }}). "
+        "Ansvarig: {{ initiative.owner }}.",
+    )
+
+
+def plan_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Plan för fortsättning och uppföljning")
+    table(
+        slide,
+        CONTENT_TOP,
+        [4.0, 2.3, 1.6, 2.7, 1.533],
+        [
+            ["Aktivitet", "Ansvarig", "Klart senast", "Uppföljning", "Status"],
+            ["{%tr for a in plan.activities %}", "", "", "", ""],
+            [
+                "{{ a.activity }}",
+                "{{ a.owner }}",
+                "{{ a.deadline }}",
+                "{{ a.follow_up }}",
+                "{{ a.status }}",
+            ],
+            ["{%tr endfor %}", "", "", "", ""],
+        ],
+        name="Plan",
+        size=16,
+        row_height=0.5,
+    )
+
+
+def reflection_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Lärdomar och reflektion")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(0.5),
+        [("Diskutera i delegationen och fyll i före träffen.", {"size": 16, "color": GREY})],
+    )
+    questions = [
+        ("Vad har vi lärt oss sedan förra träffen?", "[Fyll i era viktigaste lärdomar …]"),
+        ("Vad har fungerat bra och vad har varit svårt?", "[Fyll i framgångar och hinder …]"),
+        ("Vad tar vi med oss till nästa steg?", "[Fyll i det ni vill pröva härnäst …]"),
+    ]
+    gap = Inches(0.3)
+    width = (CONTENT_WIDTH - 2 * gap) // 3
+    for index, (question, placeholder) in enumerate(questions):
+        card = slide.shapes.add_shape(
+            MSO_SHAPE.ROUNDED_RECTANGLE,
+            MARGIN + index * (width + gap),
+            CONTENT_TOP + Inches(0.6),
+            width,
+            Inches(4.6),
+        )
+        card.name = f"Reflektion {index + 1}"
+        card.adjustments[0] = 0.06
+        card.fill.solid()
+        card.fill.fore_color.rgb = PALE
+        card.line.color.rgb = LIGHT_BLUE
+        card.shadow.inherit = False
+        frame = card.text_frame
+        frame.word_wrap = True
+        frame.vertical_anchor = MSO_ANCHOR.TOP
+        frame.margin_left = frame.margin_right = Inches(0.2)
+        frame.margin_top = Inches(0.2)
+        for number, (text, options) in enumerate(
+            [
+                (question, {"size": 18, "bold": True, "color": NAVY}),
+                (placeholder, {"size": 16, "italic": True, "color": GREY}),
+            ]
+        ):
+            p = frame.paragraphs[0] if number == 0 else frame.add_paragraph()
+            p.alignment = PP_ALIGN.LEFT
+            p.space_after = Pt(12)
+            run = p.add_run()
+            run.text = text
+            _font(run.font, options)
+
+
+def next_meeting_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Inför nästa träff")
+    body = {"size": 20, "space_after": 8}
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP,
+        CONTENT_WIDTH,
+        Inches(2.8),
+        [
+            (
+                "{% if next_meeting %}{{ next_meeting.title }}"
+                "{% if next_meeting.theme %} – {{ next_meeting.theme }}{% endif %}{% endif %}",
+                {**body, "size": 24, "bold": True, "color": NAVY},
+            ),
+            (
+                "{% if next_meeting and next_meeting.date %}Datum: {{ next_meeting.date }}"
+                "{% endif %}",
+                body,
+            ),
+            (
+                "{% if next_meeting and next_meeting.place %}Plats: {{ next_meeting.place }}"
+                "{% endif %}",
+                body,
+            ),
+            (
+                "{% if next_meeting and next_meeting.upload_deadline %}Ladda upp underlaget "
+                "senast {{ next_meeting.upload_deadline }}{% endif %}",
+                body,
+            ),
+            (
+                "{% if not next_meeting %}Datum och plats för nästa träff meddelas senare."
+                "{% endif %}",
+                body,
+            ),
+        ],
+        name="Nästa träff",
+    )
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP + Inches(3.1),
+        CONTENT_WIDTH,
+        Inches(1.6),
+        [
+            ("Till nästa gång tar vi med oss", {"size": 18, "bold": True, "color": NAVY}),
+            (
+                "[Fyll i vad ni ska ha gjort eller prövat till nästa träff …]",
+                {
+                    "size": 16,
+                    "italic": True,
+                    "color": GREY,
+                },
+            ),
+        ],
+        name="Till nästa gång",
+    )
+
+
+# -- language and assembly ------------------------------------------------------------------
+
+
+def set_language(prs: Any) -> None:
+    """Mark every run and text style as Swedish so spelling and hyphenation follow sv-SE."""
+    parts = [prs.part, prs.slide_master.part]
+    parts += [layout.part for layout in prs.slide_layouts]
+    for slide in prs.slides:
+        parts.append(slide.part)
+        if slide.has_notes_slide:
+            parts.append(slide.notes_slide.part)
+    for part in parts:
+        root = part._element
+        for run in root.iter(qn("a:r")):
+            if run.find(qn("a:rPr")) is None:
+                run.insert(0, etree.Element(qn("a:rPr")))
+        for tag in ("a:rPr", "a:endParaRPr", "a:defRPr"):
+            for element in root.iter(qn(tag)):
+                element.set("lang", LANGUAGE)
+
+
+def build() -> bytes:
+    prs = Presentation()
+    widen_to_16_9(prs)
+    style_master(prs)
+    style_title_layout(prs)
+    title_slide(prs)
+    delegation_slide(prs)
+    organisation_slide(prs)
+    chart_slide(prs)
+    movement_slide(prs)
+    areas_slide(prs)
+    initiative_slide(prs)
+    plan_slide(prs)
+    reflection_slide(prs)
+    next_meeting_slide(prs)
+    set_language(prs)
+    properties = prs.core_properties
+    properties.title = "Presentation inför benchmarkingträff"
+    properties.author = properties.last_modified_by = "SKR"
+    properties.language = LANGUAGE
+    properties.subject = "Mall för organisationens presentation"
+    properties.revision = 1
+    out = io.BytesIO()
+    prs.save(out)
+    return bytes(out.getvalue())
+
+
+def main() -> None:
+    OUTPUT.write_bytes(build())
+    print(f"wrote {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()

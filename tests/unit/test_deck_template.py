@@ -1,0 +1,384 @@
+"""The per-organisation presentation deck template, rendered and read back."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pptx import Presentation
+
+from service.rendering.pptx_engine import PptxTemplate
+
+DECK_TEMPLATE = Path(__file__).resolve().parents[2] / "doc_templates" / "deck_benchmarking.pptx"
+
+AREAS = [
+    "Styrning och ledning",
+    "Mål och uppföljning",
+    "Kunskap och kompetens",
+    "Könsuppdelad statistik",
+    "Verksamhetsutveckling",
+    "Resursfördelning",
+    "Kommunikation och bemötande",
+    "Samverkan",
+]
+
+
+def make_deck_context(**overrides: Any) -> dict[str, Any]:
+    """A realistic deck context: 2 initiatives, 3 plan activities, 8 areas."""
+    previous = [1.5, 2.0, 1.0, 1.25, 2.0, 0.75, 2.5, 1.5]
+    current = [2.0, 2.5, 1.5, 2.0, 2.25, 1.25, 3.0, None]
+    context: dict[str, Any] = {
+        "organisation": {
+            "name": "Umeå kommun",
+            "type": "Kommun",
+            "county": "Västerbottens län",
+            "group_name": "Grupp Norr",
+            "mentor_name": "Karin Åström",
+            "programme_role": "Deltagare",
+            "political_decision": "Ja, beslut i kommunstyrelsen 2024-03-12",
+        },
+        "network": {"name": "Jämställdhetsintegrering i praktiken 2025"},
+        "meeting": {
+            "title": "Träff 2",
+            "number": 2,
+            "theme": "Styrning och uppföljning",
+            "date": "14 maj 2025",
+            "time": "09.30–15.30",
+            "place": "Stockholm",
+            "venue": "SKR, Hornsgatan 20",
+            "upload_deadline": "5 maj 2025",
+        },
+        "delegation": [
+            {"role": "Politiker", "name": "Erik Lindqvist", "title": "Kommunalråd"},
+            {"role": "Tjänsteperson", "name": "Sara Nilsson", "title": "Kommundirektör"},
+            {"role": "Processledare", "name": "Amir Haddad", "title": "Utvecklingsledare"},
+        ],
+        "contact": {"name": "Amir Haddad", "email": "amir.haddad@umea.se"},
+        "area_chart": {
+            "categories": AREAS,
+            "series": [
+                {"name": "BM 1", "values": previous},
+                {"name": "BM 2", "values": current},
+            ],
+        },
+        "movement": {
+            "previous_label": "BM 1",
+            "current_label": "BM 2",
+            "previous_sum": "41",
+            "current_sum": "52",
+            "max_sum": "72",
+            "delta": "+11",
+            "count_1_previous": "9",
+            "count_1_current": "4",
+            "count_3_previous": "2",
+            "count_3_current": "6",
+            "readiness": "God – redo att fördjupa arbetet",
+            "changed": [
+                {
+                    "question": "2.3",
+                    "text": "Mål för jämställdhet finns i verksamhetsplanen.",
+                    "previous": "1",
+                    "current": "3",
+                    "delta": "+2",
+                    "comment": "Nya mål antagna i budgeten.",
+                },
+                {
+                    "question": "4.1",
+                    "text": "Statistik om individer redovisas uppdelad på kön.",
+                    "previous": "2",
+                    "current": "3",
+                    "delta": "+1",
+                    "comment": None,
+                },
+            ],
+            "areas": [
+                {
+                    "name": name,
+                    "previous": f"{p:.2f}".replace(".", ","),
+                    "current": "–" if c is None else f"{c:.2f}".replace(".", ","),
+                    "delta": "–" if c is None else f"{c - p:+.2f}".replace(".", ","),
+                }
+                for name, p, c in zip(AREAS, previous, current, strict=True)
+            ],
+        },
+        "initiatives": [
+            {
+                "title": "Jämställd biståndshandläggning",
+                "level": "Verksamhet",
+                "verksamhet": "Socialtjänsten",
+                "status": "Pågår",
+                "pdsa_phase": "Studera",
+                "problem": "Män och kvinnor med liknande behov får olika insatser.",
+                "action": "Gemensam checklista vid bedömning och kollegial granskning.",
+                "results": "Skillnaden i beviljade timmar har minskat från 18 % till 7 %.",
+                "indicator": "Beviljade timmar per person, uppdelat på kön",
+                "owner": "Sara Nilsson",
+            },
+            {
+                "title": "Könsuppdelad statistik i årsredovisningen",
+                "level": "Organisation",
+                "verksamhet": "Ekonomiavdelningen",
+                "status": "Planerad",
+                "pdsa_phase": None,
+                "problem": "Årsredovisningen saknar statistik uppdelad på kön.",
+                "action": "Mall för nyckeltal tas fram tillsammans med förvaltningarna.",
+                "results": None,
+                "indicator": "Andel nyckeltal som redovisas uppdelade på kön",
+                "owner": "Erik Lindqvist",
+            },
+        ],
+        "plan": {
+            "activities": [
+                {
+                    "activity": "Utbildning för chefer i jämställdhetsanalys",
+                    "owner": "HR-avdelningen",
+                    "deadline": "30 sep 2025",
+                    "follow_up": "Ledningsgruppen i oktober",
+                    "status": "Planerad",
+                },
+                {
+                    "activity": "Checklista för biståndsbedömning införs",
+                    "owner": "Sara Nilsson",
+                    "deadline": "1 jun 2025",
+                    "follow_up": "Månadsvis",
+                    "status": "Pågår",
+                },
+                {
+                    "activity": "Nyckeltal uppdelade på kön i delårsrapporten",
+                    "owner": "Ekonomiavdelningen",
+                    "deadline": "31 aug 2025",
+                    "follow_up": "Kommunstyrelsen",
+                    "status": "Ej påbörjad",
+                },
+            ]
+        },
+        "next_meeting": {
+            "title": "Träff 3",
+            "date": "8 oktober 2025",
+            "place": "Göteborg",
+            "theme": "Resursfördelning",
+            "upload_deadline": "29 september 2025",
+        },
+    }
+    context.update(overrides)
+    return context
+
+
+@pytest.fixture(scope="module")
+def deck_template() -> PptxTemplate:
+    return PptxTemplate.from_bytes(DECK_TEMPLATE.read_bytes(), name=DECK_TEMPLATE.name)
+
+
+def render_deck(template: PptxTemplate, context: dict[str, Any]) -> Any:
+    return Presentation(io.BytesIO(template.render(context)))
+
+
+def texts_of(slide: Any) -> list[str]:
+    texts: list[str] = []
+    for shape in slide.shapes:
+        if shape.has_text_frame:
+            texts.extend(p.text for p in shape.text_frame.paragraphs)
+        elif getattr(shape, "has_table", False) and shape.has_table:
+            texts.extend(cell.text for row in shape.table.rows for cell in row.cells)
+    return texts
+
+
+def table_rows(slide: Any, name: str) -> list[list[str]]:
+    frame = next(shape for shape in slide.shapes if shape.name == name)
+    return [[cell.text for cell in row.cells] for row in frame.table.rows]
+
+
+def titles(deck: Any) -> list[str]:
+    return [slide.shapes.title.text for slide in deck.slides]
+
+
+def test_the_deck_has_the_expected_slides_in_order(deck_template: PptxTemplate) -> None:
+    deck = render_deck(deck_template, make_deck_context())
+
+    assert titles(deck) == [
+        "Träff 2 – Styrning och uppföljning",
+        "Vilka är vi?",
+        "Vår organisation i korthet",
+        "Självskattning – resultat per område",
+        "Förflyttning sedan förra gången",
+        "Förflyttning per område",
+        "Förbättringsarbete: Jämställd biståndshandläggning",
+        "Förbättringsarbete: Könsuppdelad statistik i årsredovisningen",
+        "Plan för fortsättning och uppföljning",
+        "Lärdomar och reflektion",
+        "Inför nästa träff",
+    ]
+
+
+def test_title_slide_names_organisation_meeting_and_network(deck_template: PptxTemplate) -> None:
+    deck = render_deck(deck_template, make_deck_context())
+
+    texts = texts_of(deck.slides[0])
+    assert "Umeå kommun" in texts
+    assert "14 maj 2025 · 09.30–15.30 · SKR, Hornsgatan 20 · Stockholm" in texts
+    assert "Jämställdhetsintegrering i praktiken 2025" in texts
+
+
+def test_delegation_table_has_one_row_per_person(deck_template: PptxTemplate) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    slide = deck.slides[1]
+    assert table_rows(slide, "Delegation") == [
+        ["Roll", "Namn", "Titel"],
+        *[[p["role"], p["name"], p["title"]] for p in context["delegation"]],
+    ]
+    assert "Kontaktperson: Amir Haddad, amir.haddad@umea.se" in texts_of(slide)
+
+
+def test_area_chart_shows_the_contexts_categories_and_both_series(
+    deck_template: PptxTemplate,
+) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    frame = next(s for s in deck.slides[3].shapes if s.name == "chart:area_chart")
+    plot = frame.chart.plots[0]
+    expected = context["area_chart"]
+    assert list(plot.categories) == expected["categories"]
+    assert [s.name for s in plot.series] == ["BM 1", "BM 2"]
+    for series, wanted in zip(plot.series, expected["series"], strict=True):
+        assert list(series.values) == wanted["values"]
+    assert frame.chart.value_axis.maximum_scale == 3
+    assert frame._element.nvGraphicFramePr.cNvPr.get("descr")
+
+
+def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTemplate) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    summary = texts_of(deck.slides[4])
+    assert "Summa: 41 (BM 1) → 52 (BM 2) av 72 möjliga, förändring +11" in summary
+    changed = table_rows(deck.slides[4], "Förändrade svar")
+    assert changed[1] == [
+        "2.3",
+        context["movement"]["changed"][0]["text"],
+        "1",
+        "3",
+        "+2",
+        ("Nya mål antagna i budgeten."),
+    ]
+    assert changed[2][-1] == ""
+    areas = table_rows(deck.slides[5], "Områden")
+    assert [row[0] for row in areas[1:]] == AREAS
+
+
+def test_one_slide_per_initiative_with_its_details(deck_template: PptxTemplate) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    for slide, initiative in zip(list(deck.slides)[6:8], context["initiatives"], strict=True):
+        assert slide.shapes.title.text == f"Förbättringsarbete: {initiative['title']}"
+        rows = dict(table_rows(slide, "Förbättringsarbete"))
+        assert rows["Problem"] == initiative["problem"]
+        assert rows["Ansvarig"] == initiative["owner"]
+        assert initiative["title"] in slide.notes_slide.notes_text_frame.text
+    assert dict(table_rows(deck.slides[6], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+        "Pågår · Studera"
+    )
+    assert dict(table_rows(deck.slides[7], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+        "Planerad"
+    )
+
+
+def test_plan_table_has_one_row_per_activity(deck_template: PptxTemplate) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    rows = table_rows(deck.slides[8], "Plan")
+    assert rows[1:] == [
+        [a["activity"], a["owner"], a["deadline"], a["follow_up"], a["status"]]
+        for a in context["plan"]["activities"]
+    ]
+
+
+def test_next_meeting_details_are_shown(deck_template: PptxTemplate) -> None:
+    deck = render_deck(deck_template, make_deck_context())
+
+    texts = texts_of(deck.slides[-1])
+    assert "Träff 3 – Resursfördelning" in texts
+    assert "Datum: 8 oktober 2025" in texts
+    assert "Ladda upp underlaget senast 29 september 2025" in texts
+    assert "Datum och plats för nästa träff meddelas senare." not in texts
+
+
+def test_without_initiatives_next_meeting_or_contact_the_deck_still_reads_well(
+    deck_template: PptxTemplate,
+) -> None:
+    context = make_deck_context(initiatives=[], next_meeting=None, contact=None, delegation=[])
+
+    deck = render_deck(deck_template, context)
+
+    assert len(deck.slides) == 9
+    assert not any(t.startswith("Förbättringsarbete") for t in titles(deck))
+    assert texts_of(deck.slides[-1])[1:] == [
+        "Datum och plats för nästa träff meddelas senare.",
+        "Till nästa gång tar vi med oss",
+        "[Fyll i vad ni ska ha gjort eller prövat till nästa träff …]",
+    ]
+    assert table_rows(deck.slides[1], "Delegation") == [["Roll", "Namn", "Titel"]]
+
+
+def test_no_template_markers_remain_in_the_rendered_deck(deck_template: PptxTemplate) -> None:
+    deck = render_deck(deck_template, make_deck_context())
+
+    for slide in deck.slides:
+        texts = texts_of(slide)
+        if slide.has_notes_slide:
+            texts.append(slide.notes_slide.notes_text_frame.text)
+        assert not [t for t in texts if "{{" in t or "{%" in t], slide.shapes.title.text
+
+
+def test_reflection_placeholders_are_left_for_the_participants(
+    deck_template: PptxTemplate,
+) -> None:
+    deck = render_deck(deck_template, make_deck_context())
+
+    texts = texts_of(deck.slides[9])
+    assert sum(t.startswith("[Fyll i") for t in texts) == 3
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_converts_the_rendered_deck_to_pdf(
+    deck_template: PptxTemplate, tmp_path: Path
+) -> None:
+    deck = tmp_path / "presentation.pptx"
+    deck.write_bytes(deck_template.render(make_deck_context()))
+
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(deck),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    pdf = tmp_path / "presentation.pdf"
+    assert pdf.exists()
+    if shutil.which("pdftotext") is not None:
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
+        ).stdout
+        assert "Umeå kommun" in text
