@@ -7,6 +7,7 @@ install by hand.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -147,32 +149,24 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         """Start the worker and wait until it consumes from the queue."""
-        log_target = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(self._concurrency),
-                "--hostname",
-                f"{self._name}-{os.getpid()}-{time.monotonic_ns()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env=_child_environment(self._settings, self._extra_env),
-            stdout=log_target,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        command = [
+            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(self._concurrency),
+            "--hostname", f"{self._name}-{os.getpid()}-{time.monotonic_ns()}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        with contextlib.ExitStack() as stack:
+            log_target: int | IO[bytes] = subprocess.DEVNULL
+            if self._log_file is not None:
+                log_target = stack.enter_context(open(self._log_file, "ab"))
+            # The child keeps its own copy of the log handle; ours closes with the stack.
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                command,
+                env=_child_environment(self._settings, self._extra_env),
+                stdout=log_target,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_until_ready()
         return self
 

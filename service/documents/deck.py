@@ -54,7 +54,7 @@ def _meeting(meeting: MeetingFacts) -> dict[str, Any]:
 def _value(measurement: MeasurementFacts) -> str:
     if measurement.women is not None or measurement.men is not None:
         return f"kvinnor {swedish.number(measurement.women)}, män {swedish.number(measurement.men)}"
-    return swedish.number(measurement.total)
+    return swedish.measure(measurement.total)
 
 
 def _indicator(initiative: InitiativeFacts) -> str:

@@ -47,6 +47,13 @@ def number(value: float | None, *, decimals: int = 1) -> str:
     return text.replace(",", "\u00a0").replace(".", ",")
 
 
+def measure(value: float | None) -> str:
+    """A measured value: whole numbers without decimals (``38``), others with one (``7,9``)."""
+    if value is not None and float(value).is_integer():
+        return number(value, decimals=0)
+    return number(value)
+
+
 def signed(value: float | None, *, decimals: int = 0) -> str:
     """``+3``, ``−1,0`` (true minus sign) or ``±0``; a dash when unknown."""
     if value is None:

@@ -27,6 +27,7 @@ def test_numbers_use_comma_and_non_breaking_thousands() -> None:
     assert swedish.signed(3) == "+3"
     assert swedish.signed(-0.25, decimals=2) == "\u22120,25"
     assert swedish.signed(0) == "±0"
+    assert (swedish.measure(38.0), swedish.measure(7.9)) == ("38", "7,9")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,116 @@
+"""What goes wrong on the way: broken templates, a restarted broker. Nothing is lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+from pptx.util import Inches
+from sqlalchemy import select
+
+from service.database import models as m
+from service.database.models import DocumentStatus
+from service.database.session import unit_of_work
+from service.generation.batches import resend_stale, start_batch
+from service.intake.programme_import import ImportSummary, import_programme
+from service.local_cluster import WorkerProcess, embedded_redis, free_port
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+from tests.integration.conftest import batch_complete, wait_until
+
+pytestmark = pytest.mark.integration
+REAL_TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"
+
+
+def write_template_with_text(path: Path, text: str) -> None:
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text_frame.text = text
+    deck.save(str(path))
+
+
+def ids(runtime: Runtime, model: type[m.Meeting] | type[m.Organisation], ref: str) -> int:
+    with runtime.sessions() as session:
+        return session.scalars(select(model.id).where(model.ref == ref)).one()
+
+
+def documents(runtime: Runtime, batch_id: int) -> list[m.GeneratedDocument]:
+    with runtime.sessions() as session:
+        return list(
+            session.scalars(
+                select(m.GeneratedDocument).where(m.GeneratedDocument.batch_id == batch_id)
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("template_text", "reason"),
+    [
+        ("{{ organisation.nme }}", "nme"),
+        ("{{ organisation.name ", "slide 1"),
+    ],
+)
+def test_a_broken_template_fails_its_documents_once_and_the_worker_keeps_serving(
+    runtime: Runtime,
+    sample: ImportSummary,
+    pipeline_settings: Settings,
+    tmp_path: Path,
+    start_worker: Callable[..., WorkerProcess],
+    template_text: str,
+    reason: str,
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    write_template_with_text(templates / "deck_benchmarking.pptx", template_text)
+    start_worker(pipeline_settings.model_copy(update={"templates_dir": templates}))
+    meeting = ids(runtime, m.Meeting, "bm2")
+    askersund = ids(runtime, m.Organisation, "askersund")
+
+    broken = start_batch(
+        runtime.sessions, runtime.queue, meeting_id=meeting, organisation_ids=[askersund]
+    )
+    wait_until(batch_complete(runtime, broken), what="the broken batch to finish")
+    shutil.copy(REAL_TEMPLATES / "deck_benchmarking.pptx", templates / "deck_benchmarking.pptx")
+    mended = start_batch(
+        runtime.sessions, runtime.queue, meeting_id=meeting, organisation_ids=[askersund]
+    )
+    wait_until(batch_complete(runtime, mended), what="the batch after the fix to finish")
+
+    [failed] = documents(runtime, broken)
+    assert failed.status == DocumentStatus.FAILED
+    assert failed.attempts == 1
+    assert reason in (failed.error or "")
+    assert failed.file_key is None
+    [done] = documents(runtime, mended)
+    assert done.status == DocumentStatus.DONE
+
+
+def test_documents_queued_before_a_broker_restart_are_re_sent_from_the_database(
+    migrated: Settings,
+    sample_programme_bytes: bytes,
+    tmp_path: Path,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    port = free_port()
+    with embedded_redis(tmp_path / "redis-a", port=port) as url:
+        settings = migrated.model_copy(update={"redis_url": url})
+        runtime = build_runtime(settings)
+        with unit_of_work(runtime.sessions) as session:
+            import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
+        batch_id = start_batch(
+            runtime.sessions, runtime.queue, meeting_id=ids(runtime, m.Meeting, "bm2")
+        )
+    # The broker ran without persistence: its queue is gone with it.
+    with embedded_redis(tmp_path / "redis-b", port=port):
+        start_worker(settings)
+
+        resent = resend_stale(runtime.sessions, runtime.queue, older_than=dt.timedelta(0))
+        wait_until(batch_complete(runtime, batch_id), what="the re-sent batch to finish")
+
+    assert len(resent) == 8
+    assert {d.status for d in documents(runtime, batch_id)} == {DocumentStatus.DONE}
+    runtime.close()
