@@ -33,8 +33,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_INVALID = 2
 EXIT_FAILED_DOCUMENTS = 3
@@ -132,25 +132,29 @@ def export_batch(runtime: Runtime, batch_id: int, out_dir: Path) -> list[m.Gener
 
 
 def report(documents: list[m.GeneratedDocument], out_dir: Path | None) -> int:
-    """Print a table of the documents; the number that failed."""
+    """Print a table of the documents, then each failure on its own line; the failure count."""
     table = Table(title="Documents")
     for column in ("id", "kind", "file", "status", "kB", "render ms"):
         table.add_column(column)
-    failed = 0
+    failures = [d for d in documents if d.status == DocumentStatus.FAILED]
     for doc in documents:
-        failed += doc.status == DocumentStatus.FAILED
+        name = doc.file_name or ""
         table.add_row(
             str(doc.id),
             doc.kind.value,
-            str(out_dir / doc.file_name) if out_dir and doc.file_name else (doc.file_name or ""),
-            doc.status.value
-            if doc.status != DocumentStatus.FAILED
-            else f"[red]failed: {doc.error}[/]",
+            str(out_dir / name) if out_dir and name else name,
+            doc.status.value,
             f"{(doc.size_bytes or 0) / 1024:.0f}",
             f"{doc.render_ms or 0:.0f}",
         )
     console.print(table)
-    return failed
+    for doc in failures:
+        err_console.print(
+            f"failed: document {doc.id} ({doc.file_name}): {doc.error}",
+            markup=False,
+            highlight=False,
+        )
+    return len(failures)
 
 
 @app.command()

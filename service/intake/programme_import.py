@@ -38,10 +38,17 @@ def parse_programme(raw: bytes, *, max_bytes: int) -> ProgrammeIn:
         raise ImportRejectedError(
             [Problem("$", f"file is {len(raw)} bytes; the limit is {max_bytes}")]
         )
+    if raw.startswith(b"PK\x03\x04"):
+        raise ImportRejectedError(
+            [Problem("$", "a zip archive (such as an Office file), not JSON text")]
+        )
     try:
-        document = json.loads(raw)
+        # Strict UTF-8 (a BOM is tolerated): json.loads would guess UTF-16/32 from bytes.
+        document = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise ImportRejectedError([Problem("$", f"not UTF-8 text: {exc.reason}")]) from exc
+        raise ImportRejectedError(
+            [Problem("$", f"not UTF-8 text: byte {exc.object[exc.start]:#04x} at {exc.start}")]
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ImportRejectedError(
             [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]

@@ -6,8 +6,11 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
 import signal
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from statistics import fmean
 
 import pytest
@@ -172,3 +175,64 @@ def test_a_whole_worker_killed_mid_task_is_recovered_by_resend(
 
     assert resent == [document(runtime, batch_id).id]
     assert document(runtime, batch_id).status == DocumentStatus.DONE
+
+
+HOSTILE = 'Åbo & Söner <AB> "citat" {{ 7*7 }} {% for x in y %}{% endfor %} 👩‍💼🚀 åäöÅÄÖ'
+
+
+def test_hostile_text_in_data_comes_out_of_the_worker_exactly_as_typed(
+    client: TestClient,
+    runtime: Runtime,
+    start_worker: Callable[..., WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    programme = json.loads(SAMPLE_PROGRAMME.read_text(encoding="utf-8"))
+    programme["organisations"][1]["name"] = HOSTILE
+    programme["improvement_initiatives"][0]["title"] = HOSTILE + " titel"
+    programme["continuation_plans"][0]["activities"][0]["activity"] = '=HYPERLINK("x") ' + HOSTILE
+    imported = client.post("/api/v1/programmes/import", json=programme)
+    assert imported.status_code == 201, imported.text
+    start_worker()
+
+    batch_id = start_batch_via_api(
+        client, meeting_id(runtime, "bm2"), organisation_ids=[org_id(runtime, "askersund")]
+    )
+    wait_until(batch_complete(runtime, batch_id), what="the batch to finish")
+
+    doc = document(runtime, batch_id)
+    assert doc.status == DocumentStatus.DONE, doc.error
+    data = runtime.files.get(doc.file_key or "")
+    texts = all_text(Presentation(io.BytesIO(data)))
+    assert HOSTILE in texts[0]
+    assert any(HOSTILE + " titel" in t for t in texts)
+    assert any('=HYPERLINK("x") ' + HOSTILE in t for t in texts)
+    assert "49" not in texts[0]
+    pdf_text = convert_to_pdf_text(data, tmp_path)
+    assert "Åbo & Söner <AB>" in pdf_text
+
+
+def convert_to_pdf_text(pptx: bytes, work: Path) -> str:
+    """LibreOffice opens the deck and prints it; the PDF's text comes back."""
+    if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
+        pytest.skip("LibreOffice or poppler not installed")
+    source = work / "deck.pptx"
+    source.write_bytes(pptx)
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{work / 'lo-profile'}",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work),
+            str(source),
+        ],
+        check=True,
+        timeout=180,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        ["pdftotext", str(work / "deck.pdf"), "-"], check=True, capture_output=True, timeout=60
+    )
+    return result.stdout.decode()
