@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck format serve worker clean
+.PHONY: demo test check lint typecheck format serve worker bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("benchdocs needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -34,6 +34,10 @@ check: lint typecheck test
 format: $(STAMP)
 	$(BIN)/ruff format service workers tests bench
 	$(BIN)/ruff check --fix service workers tests bench
+
+## Render times against a floor, and a 300-organisation batch through real workers.
+bench: $(STAMP)
+	$(BIN)/python -m bench.render_and_pipeline
 
 serve: $(STAMP)
 	$(BIN)/benchdocs serve
