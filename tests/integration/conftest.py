@@ -15,7 +15,7 @@ from service.api.app import create_app
 from service.database.session import unit_of_work
 from service.generation.batches import batch_progress
 from service.intake.programme_import import ImportSummary, import_programme
-from service.local_cluster import WorkerProcess
+from service.local_cluster import WorkerProcess, embedded_redis
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY
@@ -23,17 +23,29 @@ from tests.conftest import TEST_API_KEY
 TEST_REDIS_URL = os.environ.get("BENCHDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-@pytest.fixture
-def broker_url() -> Iterator[str]:
-    """The machine's real Redis, on a database of its own, emptied before each test."""
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's Redis; without one (outside CI), the embedded Redis server instead."""
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
     try:
-        client.flushdb()
-    except redis.ConnectionError as exc:
+        client.ping()
+        yield TEST_REDIS_URL
+        return
+    except redis.ConnectionError:
         if os.environ.get("CI"):
             raise
-        pytest.skip(f"Redis not reachable at {TEST_REDIS_URL}: {exc}")
-    yield TEST_REDIS_URL
+    finally:
+        client.close()
+    with embedded_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def broker_url(redis_server: str) -> Iterator[str]:
+    """A real Redis database of the tests' own, emptied before and after each test."""
+    client = redis.Redis.from_url(redis_server)
+    client.flushdb()
+    yield redis_server
     client.flushdb()
     client.close()
 
