@@ -19,7 +19,7 @@ from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import available_kinds, spec_for
-from service.errors import InvalidInputError, NotFoundError, Problem
+from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
 from service.generation.queue import DocumentQueue
 
 log = logging.getLogger(__name__)
@@ -100,22 +100,43 @@ def create_batch(
 def dispatch(
     sessions: sessionmaker[Session], queue: DocumentQueue, document_ids: Sequence[int]
 ) -> int:
-    """Hand documents to the queue; each is marked queued before its message is sent.
+    """Hand documents to the queue; returns how many the broker took.
 
-    Marking first means a crash between the two leaves a queued document with no message,
-    which ``resend_stale`` finds; the reverse order could run a task before its row says so.
+    Each is marked queued before its message is sent, so a worker that starts at once never
+    has its ``running`` overwritten. If the broker is unreachable the document goes back to
+    pending and sending stops: ``resend_stale`` (beat, or ``benchdocs resend``) picks it up.
     """
     sent = 0
     for document_id in document_ids:
-        with unit_of_work(sessions) as session:
-            session.execute(
-                update(m.GeneratedDocument)
-                .where(m.GeneratedDocument.id == document_id)
-                .values(status=DocumentStatus.QUEUED, enqueued_at=utcnow())
+        _set_status(sessions, document_id, DocumentStatus.QUEUED, only_if=None)
+        try:
+            queue.send_render(document_id)
+        except TransientError as exc:
+            log.warning(
+                "broker unavailable, %d document(s) left pending: %s", len(document_ids) - sent, exc
             )
-        queue.send_render(document_id)
+            for unsent in document_ids[sent:]:
+                _set_status(sessions, unsent, DocumentStatus.PENDING, only_if=DocumentStatus.QUEUED)
+            break
         sent += 1
     return sent
+
+
+def _set_status(
+    sessions: sessionmaker[Session],
+    document_id: int,
+    status: DocumentStatus,
+    *,
+    only_if: DocumentStatus | None,
+) -> None:
+    statement = update(m.GeneratedDocument).where(m.GeneratedDocument.id == document_id)
+    if only_if is not None:
+        statement = statement.where(m.GeneratedDocument.status == only_if)
+    values: dict[str, object] = {"status": status}
+    if status == DocumentStatus.QUEUED:
+        values["enqueued_at"] = utcnow()
+    with unit_of_work(sessions) as session:
+        session.execute(statement.values(**values))
 
 
 def start_batch(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
+from service.errors import TransientError
 from service.settings import Settings
 
 RENDER_TASK = "benchdocs.render_document"
@@ -50,8 +52,16 @@ class CeleryDocumentQueue:
         self._app.conf.update(celery_config(settings))
 
     def send_render(self, document_id: int) -> None:
-        """Queue one document by id."""
-        self._app.send_task(RENDER_TASK, args=[document_id], queue=DOCUMENTS_QUEUE)
+        """Queue one document by id; an unreachable broker is a TransientError."""
+        try:
+            self._app.send_task(
+                RENDER_TASK,
+                args=[document_id],
+                queue=DOCUMENTS_QUEUE,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )
+        except (OperationalError, OSError) as exc:
+            raise TransientError(f"the broker did not take document {document_id}: {exc}") from exc
 
     def close(self) -> None:
         """Release broker connections."""

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pptx import Presentation
 from pptx.util import Inches
 from sqlalchemy import select
 
+from service.api.app import create_app
 from service.database import models as m
 from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
@@ -20,6 +22,7 @@ from service.intake.programme_import import ImportSummary, import_programme
 from service.local_cluster import WorkerProcess, embedded_redis, free_port
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from tests.conftest import TEST_API_KEY
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = pytest.mark.integration
@@ -113,4 +116,29 @@ def test_documents_queued_before_a_broker_restart_are_re_sent_from_the_database(
 
     assert len(resent) == 8
     assert {d.status for d in documents(runtime, batch_id)} == {DocumentStatus.DONE}
+    runtime.close()
+
+
+def test_a_batch_started_while_the_broker_is_down_is_kept_and_sent_later(
+    migrated: Settings,
+    sample_programme_bytes: bytes,
+    tmp_path: Path,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    port = free_port()
+    settings = migrated.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    runtime = build_runtime(settings)
+    with unit_of_work(runtime.sessions) as session:
+        import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
+    with TestClient(create_app(runtime), headers={"X-API-Key": TEST_API_KEY}) as client:
+        response = client.post(f"/api/v1/meetings/{ids(runtime, m.Meeting, 'bm2')}/batches")
+
+        assert response.status_code == 202, response.text
+        assert response.json()["counts"]["pending"] == 8
+        with embedded_redis(tmp_path / "redis", port=port):
+            start_worker(settings)
+            resent = resend_stale(runtime.sessions, runtime.queue, older_than=dt.timedelta(0))
+            wait_until(batch_complete(runtime, response.json()["id"]), what="the batch")
+
+    assert len(resent) == 8
     runtime.close()
