@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from service.rendering.filters import FILTERS
 from service.rendering.safe_text import xml_safe
 
 
@@ -22,9 +23,11 @@ def make_text_environment() -> SandboxedEnvironment:
     # autoescape is off on purpose: the output is not markup but the text of an a:t element,
     # and lxml escapes & < > when that text is assigned. Escaping here as well would show
     # "&amp;" in the document. The sandbox stops templates from reaching Python internals.
-    return SandboxedEnvironment(
+    environment = SandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=False,
         finalize=_finalize,
         keep_trailing_newline=True,
     )
+    environment.filters.update(FILTERS)
+    return environment
