@@ -15,14 +15,8 @@ from typing import Any
 from service.documents import swedish
 
 # Swedish alphabetical order: ... X Y Z Å Ä Ö. Ü sorts as Y, Æ as Ä and Ø as Ö (SAOL).
-_SWEDISH_LETTERS = {
-    "å": "z\u0001",
-    "ä": "z\u0002",
-    "æ": "z\u0002",
-    "ö": "z\u0003",
-    "ø": "z\u0003",
-    "ü": "y",
-}
+# "{", "|" and "}" are the three code points right after "z".
+_SWEDISH_LETTERS = {"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "ü": "y"}
 
 
 def swedish_sort_key(text: str) -> tuple[str, str]:
