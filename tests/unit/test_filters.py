@@ -31,8 +31,8 @@ def test_swedish_order_puts_a_ring_a_umlaut_o_umlaut_after_z() -> None:
         "Eskilstuna",
         "Zinkgruvan",
         "Åmål",
-        "Ängelholm",
         "Älvsbyn",
+        "Ängelholm",
         "Örebro",
     ]
     assert swedish_sort_key("émile") < swedish_sort_key("erik") < swedish_sort_key("ödla")
