@@ -69,11 +69,13 @@ class ParticipantRole(enum.StrEnum):
 class DocumentKind(enum.StrEnum):
     """Kinds of document benchdocs generates; the catalogue maps each to a template."""
 
-    DECK = "deck"
-    CHECKLIST = "checklist"
-    AGENDA = "agenda"
-    ORGANISER_CHECKLIST = "organiser_checklist"
-    FEEDBACK_LETTER = "feedback_letter"
+    DECK = "deck"  # per organisation: its presentation for the meeting (pptx)
+    CHECKLIST = "checklist"  # per organisation: the self-assessment checklist (xlsx)
+    AGENDA = "agenda"  # per meeting (docx, pdf)
+    ORGANISATION_AGENDA = "organisation_agenda"  # the agenda with one organisation's slots marked
+    ORGANISER_CHECKLIST = "organiser_checklist"  # per meeting, for the host (pptx)
+    FEEDBACK_LETTER = "feedback_letter"  # per organisation (docx, pdf)
+    FEEDBACK_SUMMARY = "feedback_summary"  # per meeting: Plus – Minus – Intressant to SKR (docx)
 
 
 class DocumentStatus(enum.StrEnum):
@@ -493,6 +495,8 @@ class GeneratedDocument(Base):
         ForeignKey("organisation.id", ondelete="CASCADE")
     )
     kind: Mapped[DocumentKind] = mapped_column(_str_enum(DocumentKind))
+    # The file format: the template's own (pptx, docx, xlsx) or pdf, converted from it.
+    format: Mapped[str] = mapped_column(String(8))
     status: Mapped[DocumentStatus] = mapped_column(
         _str_enum(DocumentStatus), default=DocumentStatus.PENDING, index=True
     )

@@ -11,7 +11,12 @@ from typing import Any
 from service.database.models import DocumentKind
 from service.documents.deck import build_deck_context
 
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+CONTENT_TYPES = {
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
 
 
 @dataclass(frozen=True)
@@ -21,17 +26,27 @@ class DocumentSpec:
     kind: DocumentKind
     title: str
     template_file: str
-    extension: str
-    content_type: str
     per_organisation: bool
     build_context: Callable[[Any], dict[str, Any]]
+    offers_pdf: bool = False
 
-    def file_name(self, *, meeting_title: str, organisation_name: str | None) -> str:
+    @property
+    def office_format(self) -> str:
+        """The template's own format: ``pptx``, ``docx`` or ``xlsx``."""
+        return self.template_file.rsplit(".", 1)[-1].lower()
+
+    def formats(self, *, with_pdf: bool) -> list[str]:
+        """The files a batch makes of this kind: the Office file, and a PDF if offered."""
+        return [self.office_format] + (["pdf"] if with_pdf and self.offers_pdf else [])
+
+    def file_name(
+        self, *, meeting_title: str, organisation_name: str | None, file_format: str
+    ) -> str:
         """A readable, safe download name such as ``Benchmarking 2 - Askersunds kommun.pptx``."""
         parts = [self.title, meeting_title]
         if organisation_name:
             parts.append(organisation_name)
-        return safe_file_name(" - ".join(parts)) + self.extension
+        return f"{safe_file_name(' - '.join(parts))}.{file_format}"
 
 
 CATALOGUE: dict[DocumentKind, DocumentSpec] = {
@@ -39,10 +54,9 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         kind=DocumentKind.DECK,
         title="Presentation",
         template_file="deck_benchmarking.pptx",
-        extension=".pptx",
-        content_type=PPTX,
         per_organisation=True,
         build_context=build_deck_context,
+        offers_pdf=True,
     ),
 }
 

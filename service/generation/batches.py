@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
-from service.documents.catalogue import available_kinds, spec_for
+from service.documents.catalogue import CONTENT_TYPES, available_kinds, spec_for
 from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
 from service.generation.queue import DocumentQueue
 
@@ -36,6 +36,7 @@ def create_batch(
     meeting_id: int,
     kinds: Sequence[DocumentKind] | None = None,
     organisation_ids: Sequence[int] | None = None,
+    with_pdf: bool = False,
 ) -> m.Batch:
     """Record a batch and one pending document per wanted (kind, organisation)."""
     meeting = session.get(m.Meeting, meeting_id)
@@ -81,18 +82,22 @@ def create_batch(
             list(organisations) if spec.per_organisation else [None]
         )
         for org in targets:
-            batch.documents.append(
-                m.GeneratedDocument(
-                    meeting_id=meeting_id,
-                    organisation_id=org.id if org else None,
-                    kind=kind,
-                    status=DocumentStatus.PENDING,
-                    file_name=spec.file_name(
-                        meeting_title=meeting.title, organisation_name=org.name if org else None
-                    ),
-                    content_type=spec.content_type,
+            for file_format in spec.formats(with_pdf=with_pdf):
+                batch.documents.append(
+                    m.GeneratedDocument(
+                        meeting_id=meeting_id,
+                        organisation_id=org.id if org else None,
+                        kind=kind,
+                        format=file_format,
+                        status=DocumentStatus.PENDING,
+                        file_name=spec.file_name(
+                            meeting_title=meeting.title,
+                            organisation_name=org.name if org else None,
+                            file_format=file_format,
+                        ),
+                        content_type=CONTENT_TYPES[file_format],
+                    )
                 )
-            )
     session.flush()
     return batch
 
@@ -146,11 +151,16 @@ def start_batch(
     meeting_id: int,
     kinds: Sequence[DocumentKind] | None = None,
     organisation_ids: Sequence[int] | None = None,
+    with_pdf: bool = False,
 ) -> int:
     """Create a batch, commit it, then queue every document; returns the batch id."""
     with unit_of_work(sessions) as session:
         batch = create_batch(
-            session, meeting_id=meeting_id, kinds=kinds, organisation_ids=organisation_ids
+            session,
+            meeting_id=meeting_id,
+            kinds=kinds,
+            organisation_ids=organisation_ids,
+            with_pdf=with_pdf,
         )
         batch_id = batch.id
         document_ids = [d.id for d in batch.documents]

@@ -15,13 +15,24 @@ from service.database import models as m
 from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import spec_for
-from service.errors import GenerationError, NotFoundError, TransientError
+from service.errors import GenerationError, NotFoundError, RenderError, TransientError
 from service.generation.batches import utcnow
 from service.generation.facts_loader import LOADERS
 from service.generation.file_store import FileStore
+from service.generation.pdf import PdfConverter
 from service.generation.templates import TemplateLibrary
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a document row asks for, read once at the start of a run."""
+
+    kind: m.DocumentKind
+    file_format: str
+    meeting_id: int
+    organisation_id: int | None
 
 
 class Outcome(StrEnum):
@@ -40,6 +51,7 @@ class RenderJob:
     sessions: sessionmaker[Session]
     files: FileStore
     templates: TemplateLibrary
+    pdf: PdfConverter | None = None
     debug_delay_seconds: float = 0.0
 
     def run(self, document_id: int) -> Outcome:
@@ -54,11 +66,11 @@ class RenderJob:
             doc.status = DocumentStatus.RUNNING
             doc.started_at = utcnow()
             doc.attempts += 1
-            kind, meeting_id, organisation_id = doc.kind, doc.meeting_id, doc.organisation_id
+            target = _Target(doc.kind, doc.format, doc.meeting_id, doc.organisation_id)
         if self.debug_delay_seconds:
             time.sleep(self.debug_delay_seconds)
         try:
-            self._render_and_store(document_id, kind, meeting_id, organisation_id)
+            self._render_and_store(document_id, target)
         except TransientError:
             raise
         except GenerationError as exc:
@@ -69,24 +81,28 @@ class RenderJob:
             return Outcome.FAILED
         return Outcome.RENDERED
 
-    def _render_and_store(
-        self, document_id: int, kind: m.DocumentKind, meeting_id: int, organisation_id: int | None
-    ) -> None:
-        spec = spec_for(kind)
+    def _render_and_store(self, document_id: int, target: _Target) -> None:
+        spec = spec_for(target.kind)
         loaded = self.templates.get(spec.template_file)
         with self.sessions() as session:
-            facts = LOADERS[kind](session, meeting_id=meeting_id, organisation_id=organisation_id)
+            facts = LOADERS[target.kind](
+                session, meeting_id=target.meeting_id, organisation_id=target.organisation_id
+            )
         started = time.perf_counter()
         data = loaded.template.render(spec.build_context(facts))
+        if target.file_format == "pdf":
+            if self.pdf is None:
+                raise RenderError("PDF conversion is not available in this worker")
+            data = self.pdf.convert(data, source_format=spec.office_format)
         render_ms = (time.perf_counter() - started) * 1000
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if doc is None:
                 return
             # The key is a function of the document alone: a second run overwrites, never adds.
-            key = f"meetings/{meeting_id}/documents/{document_id}/{doc.file_name}"
+            key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
             stored = self.files.put(key, data)
-            doc.template_id = _template_id(session, kind, loaded.file_name, loaded.sha256)
+            doc.template_id = _template_id(session, target.kind, loaded.file_name, loaded.sha256)
             doc.status = DocumentStatus.DONE
             doc.file_key = stored.key
             doc.size_bytes = stored.size_bytes

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from service.errors import TemplateError
 from service.rendering.pptx_engine import PptxTemplate
+
+
+class OfficeTemplate(Protocol):
+    """A parsed template of any Office format."""
+
+    def render(self, context: Mapping[str, Any]) -> bytes: ...
+
+
+# One engine per file format; each parses a template's bytes once.
+ENGINES: dict[str, Callable[..., OfficeTemplate]] = {
+    ".pptx": PptxTemplate.from_bytes,
+}
 
 
 @dataclass(frozen=True)
@@ -17,7 +31,7 @@ class LoadedTemplate:
 
     file_name: str
     sha256: str
-    template: PptxTemplate
+    template: OfficeTemplate
 
 
 class TemplateLibrary:
@@ -40,11 +54,14 @@ class TemplateLibrary:
             cached = self._loaded.get(file_name)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
+            engine = ENGINES.get(path.suffix.lower())
+            if engine is None:
+                raise TemplateError(f"template {file_name!r}: no engine for {path.suffix!r}")
             data = path.read_bytes()
             loaded = LoadedTemplate(
                 file_name=file_name,
                 sha256=hashlib.sha256(data).hexdigest(),
-                template=PptxTemplate.from_bytes(data, name=file_name),
+                template=engine(data, name=file_name),
             )
             self._loaded[file_name] = (stamp, loaded)
             return loaded

@@ -23,6 +23,7 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kinds: list[DocumentKind] | None = Field(default=None, max_length=20)
     organisation_ids: list[int] | None = Field(default=None, max_length=10_000)
+    pdf: bool = Field(default=False, description="Also make a PDF of kinds that offer one.")
 
 
 class DocumentOut(BaseModel):
@@ -31,6 +32,7 @@ class DocumentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     kind: DocumentKind
+    format: str
     organisation_id: int | None
     status: DocumentStatus
     attempts: int

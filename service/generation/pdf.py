@@ -1,0 +1,17 @@
+"""PDF conversion as the render job sees it: Office bytes in, PDF bytes out."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class PdfConverter(Protocol):
+    """Converts a document benchdocs generated (never an uploaded one) to PDF."""
+
+    def convert(self, data: bytes, *, source_format: str) -> bytes:
+        """PDF bytes of ``data``, a ``pptx``, ``docx`` or ``xlsx`` file.
+
+        Raises TransientError when the converter crashed or hung (worth a retry) and
+        RenderError when the document itself cannot be converted.
+        """
+        ...
