@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import __version__
+from service.api.body import BodyTooLargeError
 from service.api.routes import batches, entities, programmes
 from service.errors import BenchdocsError, ConflictError, InvalidInputError, NotFoundError
 from service.intake.programme_import import json_path
@@ -19,9 +20,11 @@ from service.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def _problem_body(problems: list[tuple[str, str]]) -> dict[str, object]:
+def _problem_body(
+    problems: list[tuple[str, str]], detail: str = "the request has invalid fields"
+) -> dict[str, object]:
     return {
-        "detail": "the request has invalid fields",
+        "detail": detail,
         "errors": [{"path": path, "message": message} for path, message in problems],
     }
 
@@ -53,6 +56,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(InvalidInputError)
     async def _invalid(_r: Request, exc: InvalidInputError) -> JSONResponse:
         problems = [(p.location, p.message) for p in exc.problems]
+        if isinstance(exc, BodyTooLargeError):
+            body = _problem_body(problems, "the request body is too large")
+            return JSONResponse(body, status.HTTP_413_CONTENT_TOO_LARGE)
         return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(NotFoundError)

@@ -12,16 +12,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field
 
 from service.database.models import ParticipantRole
-from service.intake.entities import (
-    MAX_ID,
-    Listing,
-    PdsaPhase,
-    Phase,
-    ProgrammeRole,
-    invitation_send_by,
-    upload_deadline,
-)
+from service.domain.deadlines import invitation_send_by, upload_deadline
+from service.intake.entities import MAX_ID, Listing
 from service.intake.text_rules import Ref
+from service.intake.vocabulary import ChecklistPhase, PdsaPhase, ProgrammeRole
 
 MAX_PAGE_SIZE = 200
 
@@ -122,7 +116,7 @@ class InitiativeQuery(RefQuery):
 class OrganiserChecklistQuery(PageQuery):
     """List parameters for organiser checklist items."""
 
-    phase: Phase | None = None
+    phase: ChecklistPhase | None = None
 
 
 class NetworkOut(Out):

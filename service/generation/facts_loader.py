@@ -22,15 +22,14 @@ from service.documents.facts import (
     PlanActivityFacts,
     RoundFacts,
 )
+from service.domain import deadlines
 from service.domain.movement import QuestionRef, Scale
 from service.errors import NotFoundError, RenderError
-
-UPLOAD_OFFSET = dt.timedelta(days=7)
 
 
 def upload_deadline(meeting: m.Meeting) -> dt.date:
     """The explicit override, or one week before the meeting."""
-    return meeting.upload_deadline_override or meeting.date - UPLOAD_OFFSET
+    return deadlines.upload_deadline(meeting.date, meeting.upload_deadline_override)
 
 
 def _person(p: m.Participant | None) -> PersonFacts | None:

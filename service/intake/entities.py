@@ -13,9 +13,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Literal, NamedTuple, Protocol, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar
 
-from pydantic import AfterValidator, Field, StrictInt, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StrictInt, model_validator
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,10 +23,15 @@ from sqlalchemy.orm import Session
 from service.database import models as m
 from service.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from service.intake.programme_format import Record
-from service.intake.programme_import import UPLOAD_OFFSET
 from service.intake.text_rules import LongText, Ref, ShortText
+from service.intake.vocabulary import (
+    ActivityStatus,
+    ChecklistPhase,
+    Email,
+    PdsaPhase,
+    ProgrammeRole,
+)
 
-INVITATION_LEAD = dt.timedelta(days=14)
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 E = TypeVar("E", bound=m.Base)
@@ -42,24 +47,8 @@ def _refuse_null(value: T) -> T:
 # A PATCH field that may be left out but not set to null (its column is NOT NULL).
 NonNull = Annotated[T | None, AfterValidator(_refuse_null)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-# The same rule as the import format's participant e-mail.
-Email = Annotated[ShortText, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
 Amount = Annotated[float, Field(allow_inf_nan=False)]
 TextList = Annotated[list[LongText], Field(max_length=100)]
-ProgrammeRole = Literal["mentor", "benchmarkingorganisation"]
-PdsaPhase = Literal["Planera", "Göra", "Studera", "Agera"]
-ActivityStatus = Literal["ej påbörjad", "pågående", "klar", "struken"]
-Phase = Literal["before", "during", "after"]
-
-
-def upload_deadline(date: dt.date, override: dt.date | None) -> dt.date:
-    """When presentations must be uploaded: the override, or a week before the meeting."""
-    return override or date - UPLOAD_OFFSET
-
-
-def invitation_send_by(date: dt.date) -> dt.date:
-    """When the invitation must go out: two weeks before the meeting."""
-    return date - INVITATION_LEAD
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,7 +356,7 @@ class FeedbackCreate(FeedbackPatch):
 class OrganiserChecklistItemPatch(Record):
     """Changes to an item of the organiser's checklist."""
 
-    phase: NonNull[Phase] = None
+    phase: NonNull[ChecklistPhase] = None
     text: NonNull[LongText] = None
     done: bool | None = None
     due_date: dt.date | None = None
@@ -377,7 +366,7 @@ class OrganiserChecklistItemPatch(Record):
 class OrganiserChecklistItemCreate(OrganiserChecklistItemPatch):
     """A new item at the end of a meeting's organiser checklist."""
 
-    phase: Phase
+    phase: ChecklistPhase
     text: LongText
 
 

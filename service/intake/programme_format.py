@@ -7,12 +7,13 @@ strings of the file (``"askersund"``, ``"p07"``, ``"Q14"``), resolved on import.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.database.models import ParticipantRole
 from service.intake.text_rules import LongText, Ref, ShortText
+from service.intake.vocabulary import ActivityStatus, Email, PdsaPhase, ProgrammeRole
 
 
 class Record(BaseModel):
@@ -69,7 +70,7 @@ class OrganisationIn(Record):
     name: ShortText
     type: ShortText | None = None
     county: ShortText | None = None
-    programme_role: Literal["mentor", "benchmarkingorganisation"] | None = None
+    programme_role: ProgrammeRole | None = None
     group_id: Ref | None = None
     contact_person_id: Ref | None = None
     political_decision: PoliticalDecisionIn | None = None
@@ -81,7 +82,7 @@ class ParticipantIn(Record):
     name: ShortText
     role: ParticipantRole
     title: ShortText | None = None
-    email: ShortText | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Email | None = None
     phone: ShortText | None = None
 
 
@@ -193,7 +194,7 @@ class InitiativeIn(Record):
     verksamhet: ShortText | None = None
     started: dt.date | None = None
     status: ShortText | None = None
-    pdsa_phase: Literal["Planera", "Göra", "Studera", "Agera"] | None = None
+    pdsa_phase: PdsaPhase | None = None
     problem: LongText | None = None
     root_cause: LongText | None = None
     action: LongText | None = None
@@ -219,7 +220,7 @@ class PlanActivityIn(Record):
     owner_participant_id: Ref | None = None
     deadline: dt.date | None = None
     follow_up: LongText | None = None
-    status: Literal["ej påbörjad", "pågående", "klar", "struken"] | None = None
+    status: ActivityStatus | None = None
 
 
 class ContinuationPlanIn(Record):

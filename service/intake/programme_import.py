@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,10 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.domain.deadlines import UPLOAD_OFFSET
 from service.errors import ConflictError, ImportRejectedError, Problem
-from service.intake.programme_format import MeasurementIn, ProgrammeIn
-
-UPLOAD_OFFSET = dt.timedelta(days=7)
+from service.intake.programme_format import ChecklistIn, MeasurementIn, ProgrammeIn
 
 
 def json_path(location: Sequence[int | str]) -> str:
@@ -49,6 +47,8 @@ def parse_programme(raw: bytes, *, max_bytes: int) -> ProgrammeIn:
         raise ImportRejectedError(
             [Problem("$", f"not UTF-8 text: byte {exc.object[exc.start]:#04x} at {exc.start}")]
         ) from exc
+    except RecursionError as exc:
+        raise ImportRejectedError([Problem("$", "nested too deeply")]) from exc
     except json.JSONDecodeError as exc:
         raise ImportRejectedError(
             [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
@@ -221,16 +221,36 @@ def _measurement(x: MeasurementIn, *, baseline: bool) -> m.IndicatorMeasurement:
     )
 
 
+def _checklist_shape(c: m.Checklist) -> tuple[object, ...]:
+    return (
+        c.scale_min,
+        c.scale_max,
+        tuple((a.ref, tuple((q.ref, q.text) for q in a.questions)) for a in c.areas),
+    )
+
+
+def _checklist_in_shape(c: ChecklistIn) -> tuple[object, ...]:
+    return (
+        c.scale.min,
+        c.scale.max,
+        tuple((a.id, tuple((q.id, q.text) for q in a.questions)) for a in c.areas),
+    )
+
+
 def store_programme(session: Session, p: ProgrammeIn) -> m.Network:
     """Insert a validated programme in the caller's transaction; refs become ids."""
     if session.scalar(select(m.Network.id).where(m.Network.ref == p.network.id)) is not None:
         raise ConflictError(f"a network with id {p.network.id!r} already exists")
-    if session.scalar(select(m.Checklist.id).where(m.Checklist.ref == p.checklist.id)):
-        checklist = session.scalars(
-            select(m.Checklist).where(m.Checklist.ref == p.checklist.id)
-        ).one()
+    c = p.checklist
+    checklist = session.scalars(select(m.Checklist).where(m.Checklist.ref == c.id)).first()
+    if checklist is not None:
+        # Networks share a checklist by id only if it is the same checklist.
+        if _checklist_shape(checklist) != _checklist_in_shape(c):
+            raise ConflictError(
+                f"checklist {c.id!r} is already stored with other questions or another scale; "
+                "give the changed checklist a new id"
+            )
     else:
-        c = p.checklist
         checklist = m.Checklist(
             ref=c.id,
             title=c.title,

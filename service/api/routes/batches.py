@@ -9,12 +9,13 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
+from service.api.schemas import ERROR_RESPONSES
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.generation.batches import BatchProgress, batch_progress, start_batch
 
-router = APIRouter(tags=["generation"], dependencies=[OrganiserDep])
+router = APIRouter(tags=["generation"], dependencies=[OrganiserDep], responses=ERROR_RESPONSES)
 
 
 class BatchRequest(BaseModel):

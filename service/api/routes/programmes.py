@@ -7,9 +7,10 @@ from pydantic import BaseModel
 
 from service.api.body import read_limited_body
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
+from service.api.schemas import ERROR_RESPONSES
 from service.intake.programme_import import import_programme
 
-router = APIRouter(tags=["import"], dependencies=[OrganiserDep])
+router = APIRouter(tags=["import"], dependencies=[OrganiserDep], responses=ERROR_RESPONSES)
 
 
 class ImportResult(BaseModel):
