@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.errors import ConflictError, InvalidInputError, NotFoundError, Problem
-from service.intake.programme_format import Record
+from service.intake.programme_format import AnalysisFields, Record
 from service.intake.text_rules import LongText, Ref, ShortText
 from service.intake.vocabulary import (
     ActivityStatus,
@@ -306,14 +306,8 @@ class InitiativeCreate(InitiativePatch):
     transfer_to: list[ShortText] = Field(default_factory=list, max_length=50)
 
 
-class AnalysisReplace(Record):
+class AnalysisReplace(AnalysisFields):
     """An organisation's leadership and culture analysis for a meeting, replaced as a whole."""
-
-    strengths: LongText | None = None
-    obstacles: LongText | None = None
-    culture_observations: LongText | None = None
-    film_reflection: LongText | None = None
-    actions: LongText | None = None
 
 
 class PlanActivityCreate(Record):

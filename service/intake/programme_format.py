@@ -205,14 +205,19 @@ class InitiativeIn(Record):
     owner_participant_id: Ref | None = None
 
 
-class LeadershipCultureAnalysisIn(Record):
-    organisation_id: Ref
-    meeting_id: Ref
+class AnalysisFields(Record):
+    """What a leadership and culture analysis says; shared with the API."""
+
     strengths: LongText | None = None
     obstacles: LongText | None = None
     culture_observations: LongText | None = None
     film_reflection: LongText | None = None
     actions: LongText | None = None
+
+
+class LeadershipCultureAnalysisIn(AnalysisFields):
+    organisation_id: Ref
+    meeting_id: Ref
 
 
 class PlanActivityIn(Record):
