@@ -31,6 +31,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from io import BytesIO
 from typing import Any, NoReturn
 
@@ -38,14 +39,17 @@ import jinja2
 from jinja2.environment import TemplateExpression
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
+from pptx.chart.xlsx import CategoryWorkbookWriter
 from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.opc.package import PartFactory
 from pptx.oxml.ns import qn
 from pptx.shapes.group import GroupShape
 from pptx.shapes.shapetree import SlideShapeFactory
+from xlsxwriter import Workbook
 
 from service.errors import RenderError, TemplateError
 from service.rendering.jinja_env import make_text_environment
+from service.rendering.reproducible_zip import FIXED_TIME, fix_zip_timestamps
 from service.rendering.safe_text import xml_safe
 
 __all__ = ["PptxTemplate"]
@@ -192,7 +196,27 @@ class PptxTemplate:
             renderer.delete_slide(sld_id)
         out = BytesIO()
         prs.save(out)
-        return out.getvalue()
+        return fix_zip_timestamps(out.getvalue())
+
+
+class _ReproducibleWorkbookWriter(CategoryWorkbookWriter):
+    """python-pptx's embedded chart workbook, stamped with a fixed time instead of now."""
+
+    @contextmanager
+    def _open_worksheet(self, xlsx_file: Any) -> Iterator[tuple[Any, Any]]:
+        workbook = Workbook(xlsx_file, {"in_memory": True})
+        workbook.set_properties({"created": FIXED_TIME.replace(tzinfo=None)})
+        worksheet = workbook.add_worksheet()
+        yield workbook, worksheet
+        workbook.close()
+
+
+class _ReproducibleChartData(CategoryChartData):
+    """Category chart data whose workbook is the same bytes for the same data."""
+
+    @cached_property
+    def _workbook_writer(self) -> _ReproducibleWorkbookWriter:
+        return _ReproducibleWorkbookWriter(self)  # type: ignore[no-untyped-call]
 
 
 class _Parser:
@@ -505,7 +529,7 @@ class _Renderer:
             raise bad("needs a list 'categories'")
         if not isinstance(series, list | tuple):
             raise bad("needs a list 'series'")
-        chart_data = CategoryChartData()  # type: ignore[no-untyped-call]
+        chart_data = _ReproducibleChartData()  # type: ignore[no-untyped-call]
         chart_data.categories = [xml_safe(str(c)) for c in categories]
         for number, one in enumerate(series, 1):
             if not isinstance(one, Mapping) or not isinstance(one.get("values"), list | tuple):

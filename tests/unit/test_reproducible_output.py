@@ -1,0 +1,55 @@
+"""The same inputs give the same bytes, whenever the document is rendered."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import pytest
+
+from service.rendering.pptx_engine import PptxTemplate
+from service.rendering.reproducible_zip import fix_zip_timestamps
+from tests.unit.test_deck_template import DECK_TEMPLATE, make_deck_context
+
+
+def test_a_deck_rendered_twice_a_second_apart_is_byte_identical() -> None:
+    template = PptxTemplate.from_bytes(DECK_TEMPLATE.read_bytes(), name="deck")
+
+    first = template.render(make_deck_context())
+    time.sleep(2.1)  # zip times have a two-second resolution: cross at least one step
+    second = template.render(make_deck_context())
+
+    assert first == second
+
+
+def test_different_data_still_gives_different_bytes() -> None:
+    template = PptxTemplate.from_bytes(DECK_TEMPLATE.read_bytes(), name="deck")
+
+    assert template.render(make_deck_context()) != template.render(
+        make_deck_context(organisation={**make_deck_context()["organisation"], "name": "X"})
+    )
+
+
+def test_fixing_timestamps_keeps_every_member_and_its_content() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.xml", "<a>å</a>")
+        archive.writestr("dir/b.bin", bytes(range(256)) * 10)
+    original = buffer.getvalue()
+
+    fixed = fix_zip_timestamps(original)
+
+    with zipfile.ZipFile(io.BytesIO(fixed)) as archive:
+        assert archive.testzip() is None
+        assert [(i.filename, i.date_time) for i in archive.infolist()] == [
+            ("a.xml", (1980, 1, 1, 0, 0, 0)),
+            ("dir/b.bin", (1980, 1, 1, 0, 0, 0)),
+        ]
+        assert archive.read("a.xml") == "<a>å</a>".encode()
+    assert len(fixed) == len(original)
+
+
+def test_something_that_is_not_a_zip_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a zip file"):
+        fix_zip_timestamps(b"plain text")
