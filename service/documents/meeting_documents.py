@@ -1,0 +1,437 @@
+"""A meeting's agenda, feedback letter and feedback summary: plain facts in, template context out.
+
+Every builder is pure and returns display-ready values (Swedish dates, times and numbers).
+Reflections are not invented: where the data has nothing, the documents show a visible
+``[Fyll i …]`` placeholder for the organiser to complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service.documents import swedish
+from service.documents.deck import PROGRAMME_ROLE_LABELS, ROLE_LABELS, ROLE_ORDER, _indicator
+from service.documents.facts import (
+    ChecklistFacts,
+    InitiativeFacts,
+    MeetingFacts,
+    OrganisationFacts,
+    PersonFacts,
+    PlanActivityFacts,
+    RoundFacts,
+)
+from service.domain.movement import compute_movement
+
+# Roles that get a column of their own in the summary's attendance table.
+CORE_ROLES = ("politiker", "chef", "strateg")
+PRESENT = "✓"
+
+# -- facts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    name: str
+    organiser: str | None = None
+    project_platform: str | None = None
+
+
+@dataclass(frozen=True)
+class AgendaItemFacts:
+    item: str
+    start_time: dt.time | None = None
+    end_time: dt.time | None = None
+    responsible: str | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetingOutlineFacts:
+    """A meeting with what its documents say beyond the date: host, goals, preparations."""
+
+    meeting: MeetingFacts
+    host: OrganisationFacts | None = None
+    goals: tuple[str, ...] = ()
+    preparations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgendaFacts:
+    """The meeting agenda; with ``highlight`` set, the agenda of that organisation."""
+
+    network: NetworkFacts
+    outline: MeetingOutlineFacts
+    items: tuple[AgendaItemFacts, ...]
+    organisations: tuple[OrganisationFacts, ...]
+    highlight: OrganisationFacts | None = None
+
+
+@dataclass(frozen=True)
+class TransferableFacts:
+    """An improvement its organisation thinks can be transferred to other activities."""
+
+    organisation_name: str
+    title: str
+    transfer_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedbackLetterFacts:
+    """Everything the feedback letter to one organisation after a meeting shows."""
+
+    network: NetworkFacts
+    outline: MeetingOutlineFacts
+    organisation: OrganisationFacts
+    letter_date: dt.date
+    checklist: ChecklistFacts | None
+    previous_round: RoundFacts | None
+    current_round: RoundFacts | None
+    initiatives: tuple[InitiativeFacts, ...] = ()
+    ideas: tuple[str, ...] = ()
+    own_transferable: tuple[TransferableFacts, ...] = ()
+    others_transferable: tuple[TransferableFacts, ...] = ()
+    plan: tuple[PlanActivityFacts, ...] = ()
+    next_meeting: MeetingOutlineFacts | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackSummaryFacts:
+    """The organiser's Plus – Minus – Intressant feedback on one meeting, to SKR."""
+
+    network: NetworkFacts
+    outline: MeetingOutlineFacts
+    organisations: tuple[OrganisationFacts, ...]
+    author: OrganisationFacts | None = None
+    sent_to: str | None = None
+    plus: tuple[str, ...] = ()
+    minus: tuple[str, ...] = ()
+    interesting: tuple[str, ...] = ()
+    ideas_per_organisation: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    next_meeting: MeetingOutlineFacts | None = None
+
+
+# -- builders ---------------------------------------------------------------------------------
+
+
+def build_agenda_context(facts: AgendaFacts) -> dict[str, Any]:
+    """The agenda's context; rows naming the highlighted organisation are marked."""
+    outline = facts.outline
+    mentions = _mention_pattern(facts.highlight.name) if facts.highlight else None
+    programme = []
+    for item in facts.items:
+        highlighted = mentions is not None and bool(
+            mentions.search(f"{item.item}\n{item.responsible or ''}")
+        )
+        programme.append(
+            {
+                "time": _time_span(item.start_time, item.end_time),
+                "item": item.item,
+                "responsible": item.responsible or "",
+                "format": item.format or "",
+                "highlighted": highlighted,
+            }
+        )
+    breaks = [
+        f"{item.item} {_time_span(item.start_time, item.end_time)}".strip()
+        for item in facts.items
+        if (item.format or "").strip().lower() == "paus"
+    ]
+    return {
+        "network": _network(facts.network),
+        "meeting": _meeting(outline.meeting),
+        "host": _host(outline.host),
+        "highlight": facts.highlight.name if facts.highlight else None,
+        "goals": _or_placeholder(outline.goals, "[Fyll i träffens mål]"),
+        "preparations": _or_placeholder(outline.preparations, "[Fyll i förberedelser]"),
+        "programme": programme,
+        "practical": {
+            "breaks": ", ".join(breaks) if breaks else "[Fyll i tider för lunch och fika]",
+        },
+        "organisations": [_attendance(org) for org in facts.organisations],
+    }
+
+
+def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
+    """The feedback letter's context for one organisation."""
+    org = facts.organisation
+    host = facts.outline.host
+    sender = host.name if host else facts.network.organiser or ""
+    sender_person = host.contact if host else None
+    return {
+        "network": _network(facts.network),
+        "meeting": _meeting(facts.outline.meeting),
+        "organisation": {"name": org.name, "group_name": org.group_name or ""},
+        "letter": {
+            "to": ", ".join(filter(None, [org.name, _person(org.contact)])),
+            "from": ", ".join(filter(None, [sender, _person(sender_person)])),
+            "date": swedish.long_date(facts.letter_date),
+            "signature": sender_person.name if sender_person else "[Fyll i namn]",
+            "signature_organisation": sender,
+        },
+        "initiatives": [
+            {
+                "title": i.title,
+                "status": ", ".join(
+                    filter(None, [i.status, f"PDSA: {i.pdsa_phase}" if i.pdsa_phase else ""])
+                ),
+                "results": "\n".join(filter(None, [i.results, _indicator(i)])),
+            }
+            for i in facts.initiatives
+        ],
+        "movement": _movement(facts.checklist, facts.previous_round, facts.current_round),
+        "ideas": _or_placeholder(facts.ideas, "[Fyll i idéer som ni tar med hem]"),
+        "own_transferable": [_transferable(t) for t in facts.own_transferable],
+        "others_transferable": [_transferable(t) for t in facts.others_transferable],
+        "plan": [
+            {
+                "activity": a.activity,
+                "owner": _person_name(a.owner),
+                "deadline": swedish.long_date(a.deadline),
+                "follow_up": a.follow_up or "",
+                "status": a.status or "",
+            }
+            for a in facts.plan
+        ],
+        "next_meeting": _next_meeting(facts.next_meeting),
+    }
+
+
+def build_feedback_summary_context(facts: FeedbackSummaryFacts) -> dict[str, Any]:
+    """The context of the organiser's Plus – Minus – Intressant feedback to SKR."""
+    outline = facts.outline
+    mentors = [o.name for o in facts.organisations if o.programme_role == "mentor"]
+    author = facts.author
+    return {
+        "network": _network(facts.network),
+        "meeting": _meeting(outline.meeting),
+        "host": _host(outline.host),
+        "mentors": ", ".join(mentors) or "–",
+        "author": {
+            "organisation": author.name if author else "[Fyll i]",
+            "contact": _person(author.contact) if author and author.contact else "[Fyll i]",
+            "email": author.contact.email or "" if author and author.contact else "",
+        },
+        "sent_to": facts.sent_to or "SKR",
+        "attendance": [_roles_present(org) for org in facts.organisations],
+        "goals": _or_placeholder(outline.goals, "[Fyll i träffens mål]"),
+        "plus": _or_placeholder(facts.plus, "[Fyll i vad som fungerade bra]"),
+        "minus": _or_placeholder(facts.minus, "[Fyll i vad som kan bli bättre]"),
+        "interesting": _or_placeholder(facts.interesting, "[Fyll i det som var intressant]"),
+        "ideas": [
+            {"organisation": name, "ideas": "\n".join(f"• {idea}" for idea in ideas)}
+            for name, ideas in facts.ideas_per_organisation
+        ],
+        "next_meeting": _next_meeting(facts.next_meeting),
+    }
+
+
+# -- highlighting -----------------------------------------------------------------------------
+
+_GENERIC_WORDS = frozenset({"kommun", "region", "landsting", "stad"})
+
+
+def organisation_aliases(name: str) -> tuple[str, ...]:
+    """How an agenda names an organisation: ``Askersunds kommun`` → also ``Askersund``.
+
+    The generic word (kommun, region, landsting, stad) is dropped, and with it the genitive
+    s it leaves behind (``Askersunds kommun``); ``Region Värmland`` is also ``Värmland``.
+    """
+    words = name.split()
+    core = [w for w in words if w.casefold() not in _GENERIC_WORDS]
+    aliases = [name]
+    if core and len(core) < len(words):
+        short = " ".join(core)
+        aliases.append(short)
+        if words[-1].casefold() in _GENERIC_WORDS and short.endswith("s"):
+            aliases.append(short[:-1])
+    return tuple(dict.fromkeys(a for a in aliases if len(a) > 1))
+
+
+def mentions_organisation(text: str, name: str) -> bool:
+    """Whether ``text`` names the organisation, also by its short name or in the genitive."""
+    return bool(_mention_pattern(name).search(text))
+
+
+def _mention_pattern(name: str) -> re.Pattern[str]:
+    alternatives = "|".join(
+        re.escape(a) for a in sorted(organisation_aliases(name), key=len, reverse=True)
+    )
+    return re.compile(rf"(?<!\w)(?:{alternatives})s?(?!\w)", re.IGNORECASE)
+
+
+# -- pieces -----------------------------------------------------------------------------------
+
+
+def _network(network: NetworkFacts) -> dict[str, str]:
+    return {
+        "name": network.name,
+        "organiser": network.organiser or "",
+        "project_platform": network.project_platform or "projektplatsen",
+    }
+
+
+def _meeting(meeting: MeetingFacts) -> dict[str, Any]:
+    full_title = f"{meeting.title}: {meeting.theme}" if meeting.theme else meeting.title
+    place = ", ".join(filter(None, [meeting.venue, meeting.place]))
+    return {
+        "title": meeting.title,
+        "number": meeting.number,
+        "theme": meeting.theme or "",
+        "full_title": full_title,
+        "date": swedish.long_date(meeting.date),
+        "weekday": swedish.weekday(meeting.date),
+        "time": _time_span(meeting.start_time, meeting.end_time),
+        "place": meeting.place or "",
+        "venue": meeting.venue or "",
+        "location": place or "[Fyll i plats]",
+        "upload_deadline": swedish.long_date(meeting.upload_deadline),
+        "upload_deadline_weekday": swedish.weekday(meeting.upload_deadline),
+        "checklist_tab": meeting.checklist_tab or "",
+    }
+
+
+def _next_meeting(outline: MeetingOutlineFacts | None) -> dict[str, Any] | None:
+    if outline is None:
+        return None
+    return {
+        **_meeting(outline.meeting),
+        "host": outline.host.name if outline.host else "",
+        "preparations": list(outline.preparations),
+    }
+
+
+def _host(host: OrganisationFacts | None) -> dict[str, str]:
+    if host is None:
+        return {"name": "[Fyll i värd]", "contact": "[Fyll i kontaktperson]", "email": ""}
+    contact = host.contact
+    return {
+        "name": host.name,
+        "contact": _person(contact) if contact else "[Fyll i kontaktperson]",
+        "email": contact.email or "" if contact else "",
+    }
+
+
+def _attendance(org: OrganisationFacts) -> dict[str, str]:
+    role = PROGRAMME_ROLE_LABELS.get(org.programme_role or "", "")
+    return {
+        "name": org.name,
+        "role": " · ".join(filter(None, [role, org.group_name])),
+        "delegation": "\n".join(
+            f"{ROLE_LABELS.get(p.role, p.role)}: {_person(p)}" for p in _by_role(org.delegation)
+        )
+        or "[Fyll i deltagare]",
+    }
+
+
+def _roles_present(org: OrganisationFacts) -> dict[str, str]:
+    roles = {p.role for p in org.delegation}
+    others = [
+        f"{ROLE_LABELS.get(p.role, p.role)} ({p.name})"
+        for p in _by_role(org.delegation)
+        if p.role not in CORE_ROLES
+    ]
+    return {
+        "organisation": org.name,
+        **{role: PRESENT if role in roles else "" for role in CORE_ROLES},
+        "others": "\n".join(others),
+    }
+
+
+def _by_role(people: Iterable[PersonFacts]) -> list[PersonFacts]:
+    return sorted(
+        people,
+        key=lambda p: ROLE_ORDER.index(p.role) if p.role in ROLE_ORDER else len(ROLE_ORDER),
+    )
+
+
+def _transferable(t: TransferableFacts) -> dict[str, str]:
+    return {
+        "organisation": t.organisation_name,
+        "title": t.title,
+        "transfer_to": ", ".join(t.transfer_to),
+    }
+
+
+def _movement(
+    checklist: ChecklistFacts | None, previous: RoundFacts | None, current: RoundFacts | None
+) -> dict[str, Any]:
+    """Sums, area means and changed questions; dashes where a round is missing."""
+    empty = {
+        "previous_label": previous.label if previous else "Förra",
+        "current_label": current.label if current else "Nu",
+        "previous_sum": swedish.NOT_ASSESSED,
+        "current_sum": swedish.NOT_ASSESSED,
+        "max_sum": swedish.NOT_ASSESSED,
+        "delta": swedish.NOT_ASSESSED,
+        "areas": [],
+        "changed": [],
+    }
+    if checklist is None or current is None:
+        return empty
+    result = compute_movement(
+        checklist.questions,
+        previous=previous.scores if previous else {},
+        current=current.scores,
+        scale=checklist.scale,
+    )
+    names = {a.ref: a.name for a in checklist.areas}
+    comments = current.comments
+    return {
+        **empty,
+        "previous_sum": str(result.previous.total) if previous else swedish.NOT_ASSESSED,
+        "current_sum": str(result.current.total),
+        "max_sum": str(result.current.max_total),
+        "delta": swedish.signed(result.total_delta) if previous else swedish.NOT_ASSESSED,
+        "areas": [
+            {
+                "name": names.get(a.area_ref, a.area_ref),
+                "previous": swedish.number(a.previous_mean, decimals=2),
+                "current": swedish.number(a.current_mean, decimals=2),
+                "delta": swedish.signed(a.delta, decimals=2),
+            }
+            for a in result.areas
+        ],
+        "changed": [
+            {
+                "question": q.ref,
+                "text": checklist.question_texts.get(q.ref, ""),
+                "change": (
+                    f"{_score(q.previous)} → {_score(q.current)} ({swedish.signed(q.delta)})"
+                ),
+                "comment": comments.get(q.ref, ""),
+            }
+            for q in (result.changed if previous else [])
+        ],
+    }
+
+
+def _score(value: int | None) -> str:
+    return swedish.NOT_ASSESSED if value is None else str(value)
+
+
+def _time_span(start: dt.time | None, end: dt.time | None) -> str:
+    if start and end:
+        return f"{swedish.clock(start)}–{swedish.clock(end)}"
+    return swedish.clock(start or end)
+
+
+def _person(person: PersonFacts | None) -> str:
+    """``Sofia Lindqvist, utvecklingsstrateg`` (name and title)."""
+    if person is None:
+        return ""
+    return f"{person.name}, {person.title}" if person.title else person.name
+
+
+def _person_name(person: PersonFacts | None) -> str:
+    if person is None:
+        return ""
+    role = f" ({person.title})" if person.title else ""
+    return f"{person.name}{role}"
+
+
+def _or_placeholder(values: Sequence[str], placeholder: str) -> list[str]:
+    return list(values) if values else [placeholder]
