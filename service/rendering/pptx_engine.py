@@ -22,6 +22,9 @@ Template conventions (all evaluated in a sandboxed, strict Jinja environment):
 
 Values are rendered once and never parsed as templates. Characters that XML 1.0 forbids are
 removed from values; everything else is kept as typed.
+
+``pptx_spots`` lists the same places, found by the same scan but not compiled, for the template
+checker (``service.rendering.template_check``).
 """
 
 from __future__ import annotations
@@ -48,11 +51,12 @@ from pptx.shapes.shapetree import SlideShapeFactory
 from xlsxwriter import Workbook
 
 from service.errors import RenderError, TemplateError
+from service.rendering.inspection import TemplateSpot
 from service.rendering.jinja_env import make_text_environment
 from service.rendering.reproducible_zip import FIXED_TIME, fix_zip_timestamps
 from service.rendering.safe_text import xml_safe
 
-__all__ = ["PptxTemplate"]
+__all__ = ["PptxTemplate", "pptx_spots"]
 
 # A position in an XML tree: the child index at each level, from an ancestor down.
 _Path = tuple[int, ...]
@@ -164,10 +168,7 @@ class PptxTemplate:
     @classmethod
     def from_bytes(cls, data: bytes, *, name: str) -> PptxTemplate:
         """Parse ``data`` (a .pptx file) and compile every tag in it; raise TemplateError."""
-        try:
-            prs = Presentation(BytesIO(data))
-        except Exception as exc:  # any failure means the file is unreadable
-            raise TemplateError(f"{name}: not a readable pptx file ({exc})") from exc
+        prs = _open_presentation(data, name=name)
         parser = _Parser(name)
         plans = [parser.slide_plan(number, slide) for number, slide in enumerate(prs.slides, 1)]
         return cls(bytes(data), name=name, plans=plans)
@@ -220,7 +221,7 @@ class _ReproducibleChartData(CategoryChartData):
 
 
 class _Parser:
-    """Builds the slide plans of a template, compiling each tag once."""
+    """Builds the slide plans of a template from its scan, compiling each tag once."""
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -228,48 +229,37 @@ class _Parser:
 
     def slide_plan(self, number: int, slide: Any) -> _SlidePlan:
         root = slide.part._element
-        where = f"slide {number}"
+        scan = _scan_slide(number, slide)
         repeat: _Loop | None = None
         directive_path: _Path | None = None
         texts: list[_TextSpot] = []
         row_loops: list[_RowLoop] = []
         charts: list[_ShapeSpot] = []
         images: list[_ShapeSpot] = []
-        for shape, label in _walk_shapes(slide.shapes, f"{where}, shape "):
-            name = shape.name
-            if name.startswith(_CHART_PREFIX):
-                if not shape.has_chart:
-                    self._fail(f"{label}: shape named '{_CHART_PREFIX}…' is not a chart")
-                expr = self._expression(name[len(_CHART_PREFIX) :], label)
-                charts.append(_ShapeSpot(_path(root, shape._element), expr))
-                continue
-            if name.startswith(_IMAGE_PREFIX):
-                if not _is_picture(shape):
-                    self._fail(f"{label}: shape named '{_IMAGE_PREFIX}…' is not a picture")
-                expr = self._expression(name[len(_IMAGE_PREFIX) :], label)
-                images.append(_ShapeSpot(_path(root, shape._element), expr))
-                continue
-            if shape.has_text_frame:
-                loop = self._slide_directive(shape, label)
-                if loop is not None:
-                    if repeat is not None:
-                        self._fail(f"{label}: a slide can have only one '{{%slide for %}}'")
-                    repeat, directive_path = loop, _path(root, shape._element)
-                    continue
-                texts.extend(self._text_frame(root, shape._element.find(qn("p:txBody")), label))
-            elif shape.has_table:
-                table_texts, loops = self._table(root, shape._element, label)
+        for found in scan.found:
+            if isinstance(found, _FoundShape):
+                if not found.fits:
+                    kind = "chart" if found.prefix == _CHART_PREFIX else "picture"
+                    self._fail(f"{found.label}: shape named '{found.prefix}…' is not a {kind}")
+                spot = _ShapeSpot(
+                    _path(root, found.element), self._expression(found.source, found.label)
+                )
+                (charts if found.prefix == _CHART_PREFIX else images).append(spot)
+            elif isinstance(found, _FoundDirective):
+                if repeat is not None:
+                    self._fail(f"{found.label}: a slide can have only one '{{%slide for %}}'")
+                repeat = _Loop(found.var, self._expression(found.items, found.label))
+                directive_path = _path(root, found.element)
+            elif isinstance(found, _FoundText):
+                texts.append(self._text_spot(root, found))
+            else:
+                table_texts, loops = self._table(root, found)
                 texts.extend(table_texts)
                 row_loops.extend(loops)
         notes: list[_TextSpot] = []
-        if slide.has_notes_slide:
-            notes_slide = slide.notes_slide
-            notes_root = notes_slide.part._element
-            for shape, label in _walk_shapes(notes_slide.shapes, f"{where}, notes shape "):
-                if shape.has_text_frame:
-                    notes.extend(
-                        self._text_frame(notes_root, shape._element.find(qn("p:txBody")), label)
-                    )
+        if scan.notes:
+            notes_root = slide.notes_slide.part._element
+            notes = [self._text_spot(notes_root, found) for found in scan.notes]
         return _SlidePlan(
             repeat=repeat,
             directive_path=directive_path,
@@ -280,75 +270,36 @@ class _Parser:
             notes=tuple(notes),
         )
 
-    def _slide_directive(self, shape: Any, label: str) -> _Loop | None:
-        text = _element_text(shape._element.find(qn("p:txBody"))).strip()
-        match = _SLIDE_FOR.fullmatch(text)
-        if match is None:
-            return None
-        return _Loop(match.group(1), self._expression(match.group(2), label))
-
-    def _text_frame(self, root: Any, tx_body: Any, label: str) -> Iterator[_TextSpot]:
-        if tx_body is None:  # a placeholder that has never held text
-            return
-        for index, p in enumerate(tx_body.iterchildren(qn("a:p")), 1):
-            spot = self._text_spot(root, p, f"{label}, paragraph {index}")
-            if spot is not None:
-                yield spot
-
-    def _text_spot(self, root: Any, p: Any, label: str) -> _TextSpot | None:
-        source = _paragraph_source(p)
-        if "{" not in source:
-            return None
+    def _text_spot(self, root: Any, found: _FoundText) -> _TextSpot:
         try:
-            template = self._env.from_string(source)
+            template = self._env.from_string(found.source)
         except jinja2.TemplateSyntaxError as exc:
-            self._fail(f"{label}: {exc.message}", exc)
-        drop = source.lstrip().startswith("{%")
-        return _TextSpot(_path(root, p), label, template, drop)
+            self._fail(f"{found.label}: {exc.message}", exc)
+        drop = found.source.lstrip().startswith("{%")
+        return _TextSpot(_path(root, found.element), found.label, template, drop)
 
-    def _table(self, root: Any, frame: Any, label: str) -> tuple[list[_TextSpot], list[_RowLoop]]:
-        tbl = frame.find(f"{qn('a:graphic')}/{qn('a:graphicData')}/{qn('a:tbl')}")
-        rows = list(tbl.iterchildren(qn("a:tr")))
-        # Find the loops first: (start, end, loop) per loop, markers in the first cell.
-        loops: list[tuple[int, int, _Loop]] = []
-        open_at: int | None = None
-        open_loop: _Loop | None = None
-        for index, tr in enumerate(rows):
-            cells = list(tr.iterchildren(qn("a:tc")))
-            first = _element_text(cells[0].find(qn("a:txBody"))).strip() if cells else ""
-            row_label = f"{label}, row {index + 1}"
-            start = _ROW_FOR.fullmatch(first)
-            if start is not None:
-                if open_loop is not None:
-                    self._fail(f"{row_label}: row loops cannot be nested")
-                open_at = index
-                open_loop = _Loop(start.group(1), self._expression(start.group(2), row_label))
-            elif _ROW_ENDFOR.fullmatch(first):
-                if open_loop is None or open_at is None:
-                    self._fail(f"{row_label}: '{{%tr endfor %}}' without '{{%tr for %}}'")
-                loops.append((open_at, index, open_loop))
-                open_at, open_loop = None, None
-        if open_loop is not None:
-            self._fail(f"{label}, row {(open_at or 0) + 1}: '{{%tr for %}}' without endfor")
-        markers = {i for start, end, _ in loops for i in (start, end)}
-        owner = {i: n for n, (start, end, _) in enumerate(loops) for i in range(start + 1, end)}
+    def _table(self, root: Any, table: _FoundTable) -> tuple[list[_TextSpot], list[_RowLoop]]:
+        pairing = _pair_row_markers(table)
+        if pairing.flaws:
+            label, message = pairing.flaws[0]
+            self._fail(f"{label}: {message}")
+        loops: dict[int, _Loop] = {}  # by the row of its '{%tr for %}'
+        for start, _end in pairing.loops:
+            var, items = start.loop or ("", "")
+            loops[start.row] = _Loop(var, self._expression(items, start.label))
         texts: list[_TextSpot] = []
-        bodies: list[list[_TextSpot]] = [[] for _ in loops]
-        for r, tr in enumerate(rows):
-            if r in markers:
-                continue
-            for c, tc in enumerate(tr.iterchildren(qn("a:tc")), 1):
-                tx_body = tc.find(qn("a:txBody"))
-                if tx_body is None:
-                    continue
-                cell_label = f"{label}, row {r + 1}, cell {c}"
-                if r in owner:
-                    bodies[owner[r]].extend(self._text_frame(tbl, tx_body, cell_label))
-                else:
-                    texts.extend(self._text_frame(root, tx_body, cell_label))
+        bodies: dict[int, list[_TextSpot]] = {start.row: [] for start, _ in pairing.loops}
+        for row, found in table.cells:
+            loop_start = pairing.owner.get(row)
+            if loop_start is None:
+                texts.append(self._text_spot(root, found))
+            else:
+                # Body spots are addressed from the a:tbl element: their rows are copied.
+                bodies[loop_start.row].append(self._text_spot(table.tbl, found))
+        tbl_path = _path(root, table.tbl)
         row_loops = [
-            _RowLoop(_path(root, tbl), start, end, loop, tuple(body))
-            for (start, end, loop), body in zip(loops, bodies, strict=True)
+            _RowLoop(tbl_path, start.row, end.row, loops[start.row], tuple(bodies[start.row]))
+            for start, end in pairing.loops
         ]
         return texts, row_loops
 
@@ -576,6 +527,225 @@ def _in_loop_item(loop: _Loop, number: int) -> Iterator[None]:
     except RenderError as exc:
         where = f" (item {number} of '{loop.items.source}')"
         raise RenderError(f"{exc}{where}") from exc
+
+
+# -- finding template text: shared by the parser and the template checker ----------------
+
+
+@dataclass(frozen=True)
+class _FoundText:
+    """A paragraph that holds template text (a ``{``), found but not compiled."""
+
+    element: Any  # the a:p element
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class _FoundMarker:
+    """A table row whose first cell is a ``{%tr for %}`` or ``{%tr endfor %}`` marker."""
+
+    row: int  # index among the table's rows
+    label: str
+    source: str  # the first cell's text
+    loop: tuple[str, str] | None  # (variable, items expression); None for an endfor
+
+
+@dataclass(frozen=True)
+class _FoundTable:
+    """A table: its row markers and the template paragraphs of its other rows."""
+
+    tbl: Any  # the a:tbl element
+    label: str
+    markers: tuple[_FoundMarker, ...]
+    cells: tuple[tuple[int, _FoundText], ...]  # (row index, paragraph), in reading order
+
+
+@dataclass(frozen=True)
+class _FoundShape:
+    """A shape named ``chart:EXPR`` or ``image:EXPR``."""
+
+    element: Any
+    label: str
+    prefix: str
+    source: str  # EXPR
+    fits: bool  # whether the shape is a chart (or picture) at all
+
+
+@dataclass(frozen=True)
+class _FoundDirective:
+    """A text box whose whole text is ``{%slide for x in items %}``."""
+
+    element: Any
+    label: str
+    source: str
+    var: str
+    items: str
+
+
+_Found = _FoundText | _FoundTable | _FoundShape | _FoundDirective
+
+
+@dataclass(frozen=True)
+class _SlideScan:
+    """Everything on one slide that the engine renders, in reading order."""
+
+    found: tuple[_Found, ...]
+    notes: tuple[_FoundText, ...]
+
+
+@dataclass(frozen=True)
+class _RowPairing:
+    """How a table's row markers pair up, and what is wrong with them."""
+
+    loops: tuple[tuple[_FoundMarker, _FoundMarker], ...]  # (for, endfor)
+    owner: Mapping[int, _FoundMarker]  # body row -> the '{%tr for %}' that repeats it
+    flaws: tuple[tuple[str, str], ...]  # (label, message)
+
+
+def _open_presentation(data: bytes, *, name: str) -> Any:
+    try:
+        return Presentation(BytesIO(data))
+    except Exception as exc:  # any failure means the file is unreadable
+        raise TemplateError(f"{name}: not a readable pptx file ({exc})") from exc
+
+
+def _scan_slide(number: int, slide: Any) -> _SlideScan:
+    """Find the template text of a slide and its notes, without compiling or judging it."""
+    where = f"slide {number}"
+    found: list[_Found] = []
+    for shape, label in _walk_shapes(slide.shapes, f"{where}, shape "):
+        name = shape.name
+        if name.startswith(_CHART_PREFIX):
+            source = name[len(_CHART_PREFIX) :]
+            found.append(_FoundShape(shape._element, label, _CHART_PREFIX, source, shape.has_chart))
+            continue
+        if name.startswith(_IMAGE_PREFIX):
+            source = name[len(_IMAGE_PREFIX) :]
+            fits = _is_picture(shape)
+            found.append(_FoundShape(shape._element, label, _IMAGE_PREFIX, source, fits))
+            continue
+        if shape.has_text_frame:
+            tx_body = shape._element.find(qn("p:txBody"))
+            text = _element_text(tx_body).strip()
+            match = _SLIDE_FOR.fullmatch(text)
+            if match is not None:
+                directive = _FoundDirective(
+                    shape._element, label, text, match.group(1), match.group(2)
+                )
+                found.append(directive)
+                continue
+            found.extend(_found_paragraphs(tx_body, label))
+        elif shape.has_table:
+            found.append(_scan_table(shape._element, label))
+    notes: list[_FoundText] = []
+    if slide.has_notes_slide:
+        for shape, label in _walk_shapes(slide.notes_slide.shapes, f"{where}, notes shape "):
+            if shape.has_text_frame:
+                notes.extend(_found_paragraphs(shape._element.find(qn("p:txBody")), label))
+    return _SlideScan(tuple(found), tuple(notes))
+
+
+def _found_paragraphs(tx_body: Any, label: str) -> Iterator[_FoundText]:
+    if tx_body is None:  # a placeholder that has never held text
+        return
+    for index, p in enumerate(tx_body.iterchildren(qn("a:p")), 1):
+        source = _paragraph_source(p)
+        if "{" in source:
+            yield _FoundText(p, f"{label}, paragraph {index}", source)
+
+
+def _scan_table(frame: Any, label: str) -> _FoundTable:
+    tbl = frame.find(f"{qn('a:graphic')}/{qn('a:graphicData')}/{qn('a:tbl')}")
+    markers: list[_FoundMarker] = []
+    cells: list[tuple[int, _FoundText]] = []
+    for r, tr in enumerate(tbl.iterchildren(qn("a:tr"))):
+        row_label = f"{label}, row {r + 1}"
+        tcs = list(tr.iterchildren(qn("a:tc")))
+        first = _element_text(tcs[0].find(qn("a:txBody"))).strip() if tcs else ""
+        start = _ROW_FOR.fullmatch(first)
+        if start is not None:
+            markers.append(_FoundMarker(r, row_label, first, (start.group(1), start.group(2))))
+            continue
+        if _ROW_ENDFOR.fullmatch(first):
+            markers.append(_FoundMarker(r, row_label, first, None))
+            continue
+        for c, tc in enumerate(tcs, 1):
+            for found in _found_paragraphs(tc.find(qn("a:txBody")), f"{row_label}, cell {c}"):
+                cells.append((r, found))
+    return _FoundTable(tbl, label, tuple(markers), tuple(cells))
+
+
+def _pair_row_markers(table: _FoundTable) -> _RowPairing:
+    """Pair ``{%tr for %}`` with ``{%tr endfor %}``; an unclosed loop runs to the table's end."""
+    loops: list[tuple[_FoundMarker, _FoundMarker]] = []
+    flaws: list[tuple[str, str]] = []
+    open_loop: _FoundMarker | None = None
+    for marker in table.markers:
+        if marker.loop is not None:
+            if open_loop is not None:
+                flaws.append((marker.label, "row loops cannot be nested"))
+            open_loop = marker
+        elif open_loop is None:
+            flaws.append((marker.label, "'{%tr endfor %}' without '{%tr for %}'"))
+        else:
+            loops.append((open_loop, marker))
+            open_loop = None
+    if open_loop is not None:
+        flaws.append((open_loop.label, "'{%tr for %}' without endfor"))
+    # A row belongs to the nearest '{%tr for %}' above it with no '{%tr endfor %}' between.
+    owner: dict[int, _FoundMarker] = {}
+    marker_at = {marker.row: marker for marker in table.markers}
+    current: _FoundMarker | None = None
+    for row in range(1 + max([*marker_at, *(r for r, _ in table.cells)], default=-1)):
+        at = marker_at.get(row)
+        if at is not None:
+            current = at if at.loop is not None else None
+        elif current is not None:
+            owner[row] = current
+    return _RowPairing(tuple(loops), owner, tuple(flaws))
+
+
+def pptx_spots(data: bytes, *, name: str) -> list[TemplateSpot]:
+    """Every piece of template text in a pptx file where the engine renders it, uncompiled.
+
+    Text paragraphs come as they are; a chart or picture named ``chart:EXPR`` as ``{{ EXPR }}``;
+    the structural markers (``{%slide for %}`` boxes, ``{%tr for %}``/``{%tr endfor %}`` rows)
+    as their own text, at the location the engine's errors name. ``loop_variables`` holds the
+    slide loop and row loop around each spot. Raises TemplateError only for an unreadable file.
+    """
+    prs = _open_presentation(data, name=name)
+    spots: list[TemplateSpot] = []
+    for number, slide in enumerate(prs.slides, 1):
+        scan = _scan_slide(number, slide)
+        directive = next((f for f in scan.found if isinstance(f, _FoundDirective)), None)
+        outer = {} if directive is None else {directive.var: directive.items.strip()}
+        for found in scan.found:
+            if isinstance(found, _FoundDirective):
+                spots.append(TemplateSpot(found.label, found.source))
+            elif isinstance(found, _FoundShape):
+                source = f"{{{{ {found.source.strip()} }}}}"
+                spots.append(TemplateSpot(found.label, source, outer))
+            elif isinstance(found, _FoundText):
+                spots.append(TemplateSpot(found.label, found.source, outer))
+            else:
+                spots.extend(_table_spots(found, outer))
+        spots.extend(TemplateSpot(found.label, found.source, outer) for found in scan.notes)
+    return spots
+
+
+def _table_spots(table: _FoundTable, outer: Mapping[str, str]) -> list[TemplateSpot]:
+    owner = _pair_row_markers(table).owner
+    rows: list[tuple[int, TemplateSpot]] = [
+        (marker.row, TemplateSpot(marker.label, marker.source, outer)) for marker in table.markers
+    ]
+    for row, found in table.cells:
+        start = owner.get(row)
+        scope = dict(outer)
+        if start is not None and start.loop is not None:
+            scope[start.loop[0]] = start.loop[1].strip()
+        rows.append((row, TemplateSpot(found.label, found.source, scope)))
+    return [spot for _row, spot in sorted(rows, key=lambda item: item[0])]
 
 
 # -- XML helpers ----------------------------------------------------------------------------
