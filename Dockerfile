@@ -4,7 +4,7 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libreoffice-core libreoffice-writer libreoffice-impress libreoffice-calc \
-      fonts-crosextra-carlito fonts-crosextra-caladea fonts-dejavu-core poppler-utils curl \
+      fonts-crosextra-carlito fonts-crosextra-caladea fonts-dejavu-core poppler-utils python3-uno curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
