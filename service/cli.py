@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
+from service.cli_templates import templates_app
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import migrate, unit_of_work
@@ -33,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(templates_app, name="templates")
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from service.generation.queue import RESEND_TASK, celery_config
 from service.settings import Settings, get_settings
@@ -33,3 +33,10 @@ def _fresh_process_state(**_: Any) -> None:
     from workers import tasks
 
     tasks.reset_process_state()
+
+
+@worker_process_shutdown.connect
+def _release_process_state(**_: Any) -> None:
+    from workers import tasks
+
+    tasks.close_process_state()

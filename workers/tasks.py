@@ -9,13 +9,16 @@ from functools import lru_cache
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from service.errors import TransientError
+from service.conversion.libreoffice import make_pdf_converter
+from service.errors import ConfigurationError, TransientError
 from service.generation.batches import resend_stale
+from service.generation.document_maker import DocumentMaker
+from service.generation.pdf import PdfConverter, UnavailableConverter
 from service.generation.queue import RENDER_TASK, RESEND_TASK
 from service.generation.render_job import RenderJob
 from service.generation.templates import TemplateLibrary
 from service.runtime import Runtime, build_runtime
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -26,13 +29,31 @@ def _runtime() -> Runtime:
     return build_runtime(get_settings())
 
 
+def _pdf_converter(settings: Settings) -> PdfConverter:
+    # Lazy: no LibreOffice starts until the first PDF; a missing one fails only PDFs.
+    try:
+        return make_pdf_converter(
+            warm=settings.pdf_warm_converter,
+            timeout_seconds=settings.pdf_timeout_seconds,
+            restart_after=settings.pdf_restart_after,
+        )
+    except ConfigurationError as exc:
+        log.warning("PDF documents will fail: %s", exc)
+        return UnavailableConverter(str(exc))
+
+
 @lru_cache(maxsize=1)
 def _render_job() -> RenderJob:
     runtime = _runtime()
+    maker = DocumentMaker(
+        sessions=runtime.sessions,
+        templates=TemplateLibrary(runtime.settings.templates_dir),
+        pdf=_pdf_converter(runtime.settings),
+    )
     return RenderJob(
         sessions=runtime.sessions,
         files=runtime.files,
-        templates=TemplateLibrary(runtime.settings.templates_dir),
+        maker=maker,
         debug_delay_seconds=runtime.settings.debug_render_delay_seconds,
     )
 
@@ -43,6 +64,15 @@ def reset_process_state() -> None:
         _runtime().engine.dispose(close=False)
     _runtime.cache_clear()
     _render_job.cache_clear()
+
+
+def close_process_state() -> None:
+    """Stop this process's LibreOffice, if it started one."""
+    if _render_job.cache_info().currsize:
+        converter = _render_job().maker.pdf
+        close = getattr(converter, "close", None)
+        if close is not None:
+            close()
 
 
 @app.task(name=RENDER_TASK, bind=True, max_retries=5)

@@ -10,6 +10,12 @@ from typing import Any
 
 from service.database.models import DocumentKind
 from service.documents.deck import build_deck_context
+from service.documents.meeting_documents import (
+    build_agenda_context,
+    build_feedback_letter_context,
+    build_feedback_summary_context,
+)
+from service.documents.organiser_checklist import build_organiser_checklist_context
 
 CONTENT_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -56,6 +62,46 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         template_file="deck_benchmarking.pptx",
         per_organisation=True,
         build_context=build_deck_context,
+        offers_pdf=True,
+    ),
+    DocumentKind.AGENDA: DocumentSpec(
+        kind=DocumentKind.AGENDA,
+        title="Agenda",
+        template_file="agenda.docx",
+        per_organisation=False,
+        build_context=build_agenda_context,
+        offers_pdf=True,
+    ),
+    DocumentKind.ORGANISATION_AGENDA: DocumentSpec(
+        kind=DocumentKind.ORGANISATION_AGENDA,
+        title="Agenda",
+        template_file="agenda.docx",
+        per_organisation=True,
+        build_context=build_agenda_context,
+        offers_pdf=True,
+    ),
+    DocumentKind.FEEDBACK_LETTER: DocumentSpec(
+        kind=DocumentKind.FEEDBACK_LETTER,
+        title="Återkoppling",
+        template_file="feedback_letter.docx",
+        per_organisation=True,
+        build_context=build_feedback_letter_context,
+        offers_pdf=True,
+    ),
+    DocumentKind.FEEDBACK_SUMMARY: DocumentSpec(
+        kind=DocumentKind.FEEDBACK_SUMMARY,
+        title="Återkoppling till SKR",
+        template_file="feedback_summary.docx",
+        per_organisation=False,
+        build_context=build_feedback_summary_context,
+        offers_pdf=True,
+    ),
+    DocumentKind.ORGANISER_CHECKLIST: DocumentSpec(
+        kind=DocumentKind.ORGANISER_CHECKLIST,
+        title="Checklista för benchmarkingträffar",
+        template_file="organiser_checklist.pptx",
+        per_organisation=False,
+        build_context=build_organiser_checklist_context,
         offers_pdf=True,
     ),
 }

@@ -80,8 +80,23 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
     previous = facts.previous_round
     current = facts.current_round
     if checklist is None:
-        empty: dict[str, Any] = {"categories": [], "series": []}
-        return {"previous_label": "", "current_label": "", "changed": [], "areas": []}, empty
+        blank = swedish.NOT_ASSESSED
+        no_movement = {
+            "previous_label": "",
+            "current_label": "",
+            "previous_sum": blank,
+            "current_sum": blank,
+            "max_sum": blank,
+            "delta": "",
+            "count_1_previous": blank,
+            "count_1_current": blank,
+            "count_3_previous": blank,
+            "count_3_current": blank,
+            "readiness": "",
+            "changed": [],
+            "areas": [],
+        }
+        return no_movement, {"categories": [], "series": []}
     result = compute_movement(
         checklist.questions,
         previous=previous.scores if previous else {},

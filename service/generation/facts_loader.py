@@ -1,10 +1,8 @@
-"""Load the facts a document needs from the database (the only IO of context building)."""
+"""Load the deck's facts from the database, and the helpers other loaders share."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -185,10 +183,3 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         ),
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
     )
-
-
-FactsLoader = Callable[..., Any]
-
-LOADERS: dict[m.DocumentKind, FactsLoader] = {
-    m.DocumentKind.DECK: load_deck_facts,
-}

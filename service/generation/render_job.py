@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.database import models as m
 from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
-from service.documents.catalogue import spec_for
-from service.errors import GenerationError, NotFoundError, RenderError, TransientError
+from service.errors import GenerationError, NotFoundError, TransientError
 from service.generation.batches import utcnow
-from service.generation.facts_loader import LOADERS
+from service.generation.document_maker import DocumentMaker
 from service.generation.file_store import FileStore
-from service.generation.pdf import PdfConverter
-from service.generation.templates import TemplateLibrary
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +47,7 @@ class RenderJob:
 
     sessions: sessionmaker[Session]
     files: FileStore
-    templates: TemplateLibrary
-    pdf: PdfConverter | None = None
+    maker: DocumentMaker
     debug_delay_seconds: float = 0.0
 
     def run(self, document_id: int) -> Outcome:
@@ -82,18 +78,14 @@ class RenderJob:
         return Outcome.RENDERED
 
     def _render_and_store(self, document_id: int, target: _Target) -> None:
-        spec = spec_for(target.kind)
-        loaded = self.templates.get(spec.template_file)
-        with self.sessions() as session:
-            facts = LOADERS[target.kind](
-                session, meeting_id=target.meeting_id, organisation_id=target.organisation_id
-            )
         started = time.perf_counter()
-        data = loaded.template.render(spec.build_context(facts))
-        if target.file_format == "pdf":
-            if self.pdf is None:
-                raise RenderError("PDF conversion is not available in this worker")
-            data = self.pdf.convert(data, source_format=spec.office_format)
+        made = self.maker.make(
+            target.kind,
+            meeting_id=target.meeting_id,
+            organisation_id=target.organisation_id,
+            file_format=target.file_format,
+        )
+        data, loaded = made.data, made.template
         render_ms = (time.perf_counter() - started) * 1000
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)

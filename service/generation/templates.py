@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from service.errors import TemplateError
+from service.rendering.docx_engine import DocxTemplate
 from service.rendering.pptx_engine import PptxTemplate
 
 
@@ -22,6 +23,7 @@ class OfficeTemplate(Protocol):
 # One engine per file format; each parses a template's bytes once.
 ENGINES: dict[str, Callable[..., OfficeTemplate]] = {
     ".pptx": PptxTemplate.from_bytes,
+    ".docx": DocxTemplate.from_bytes,
 }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.database import models as m
+from service.documents.catalogue import CATALOGUE
 from service.runtime import Runtime
 from tests.conftest import RecordingQueue
 
@@ -24,16 +27,35 @@ def meeting_id(client: TestClient, ref: str = "bm2") -> int:
 def test_a_batch_records_and_queues_one_deck_per_organisation(
     imported_client: TestClient, recording_queue: RecordingQueue
 ) -> None:
-    response = imported_client.post(f"/api/v1/meetings/{meeting_id(imported_client)}/batches")
+    response = imported_client.post(
+        f"/api/v1/meetings/{meeting_id(imported_client)}/batches", json={"kinds": ["deck"]}
+    )
 
     assert response.status_code == 202, response.text
     batch = response.json()
     assert batch["total"] == 8
     assert batch["counts"]["queued"] == 8
     assert recording_queue.sent == [d["id"] for d in batch["documents"]]
-    assert all(d["kind"] == "deck" for d in batch["documents"])
+    assert all(d["kind"] == "deck" and d["format"] == "pptx" for d in batch["documents"])
     assert all(d["file_name"].endswith(".pptx") for d in batch["documents"])
     assert imported_client.get(f"/api/v1/batches/{batch['id']}").json()["counts"]["queued"] == 8
+
+
+def test_by_default_a_batch_wants_every_kind_for_every_organisation(
+    imported_client: TestClient,
+) -> None:
+    response = imported_client.post(
+        f"/api/v1/meetings/{meeting_id(imported_client)}/batches", json={"pdf": True}
+    )
+
+    documents = response.json()["documents"]
+    wanted = Counter((d["kind"], d["format"]) for d in documents)
+    for spec in CATALOGUE.values():
+        per_kind = 8 if spec.per_organisation else 1
+        assert wanted[(spec.kind.value, spec.office_format)] == per_kind
+        assert wanted[(spec.kind.value, "pdf")] == (per_kind if spec.offers_pdf else 0)
+    agendas = [d["file_name"] for d in documents if d["kind"] == "organisation_agenda"]
+    assert "Agenda - Benchmarking 2 - Askersunds kommun.pdf" in agendas
 
 
 def test_a_batch_can_be_limited_to_some_organisations(
@@ -55,7 +77,6 @@ def test_a_batch_can_be_limited_to_some_organisations(
     ("body", "path", "message"),
     [
         ({"kinds": ["bogus"]}, "$.kinds[0]", "Input should be"),
-        ({"kinds": ["deck", "agenda"]}, "$.kinds[1]", "not available yet"),
         ({"organisation_ids": [999999]}, "$.organisation_ids[0]", "does not take part"),
         ({"organisation_ids": "all"}, "$.organisation_ids", "valid list"),
         ({"unexpected": 1}, "$.unexpected", "Extra inputs"),

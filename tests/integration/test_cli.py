@@ -15,6 +15,7 @@ from pptx import Presentation
 from sqlalchemy import func, select
 
 from service.database import models as m
+from service.documents.catalogue import CATALOGUE
 from service.local_cluster import WorkerProcess, settings_environment
 from service.runtime import Runtime
 from service.settings import Settings
@@ -130,7 +131,7 @@ def test_a_bad_setting_stops_the_command_naming_the_variable(migrated: Settings)
     assert "BENCHDOCS_TASK_TIME_LIMIT_SECONDS" in result.stderr
 
 
-def test_generate_writes_the_decks_and_exits_0(
+def test_generate_writes_every_document_of_the_meeting_and_exits_0(
     runtime: Runtime,
     pipeline_settings: Settings,
     tmp_path: Path,
@@ -144,7 +145,10 @@ def test_generate_writes_the_decks_and_exits_0(
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    decks = sorted((tmp_path / "out").glob("*.pptx"))
+    written = sorted((tmp_path / "out").iterdir())
+    expected = sum(8 if spec.per_organisation else 1 for spec in CATALOGUE.values())
+    assert len(written) == expected
+    decks = sorted((tmp_path / "out").glob("Presentation - *.pptx"))
     assert len(decks) == 8
     kalmar = next(p for p in decks if "Kalmar" in p.name)
     title = Presentation(str(kalmar)).slides[0].shapes
@@ -164,7 +168,7 @@ def test_generate_exits_3_and_names_the_failed_documents(
     assert run_cli(broken, "import", str(SAMPLE_PROGRAMME)).returncode == 0
     start_worker(broken)
 
-    result = run_cli(broken, "generate", "--meeting", "bm2")
+    result = run_cli(broken, "generate", "--meeting", "bm2", "--kind", "deck")
 
     assert result.returncode == 3
     assert "8 document(s) failed" in result.stderr

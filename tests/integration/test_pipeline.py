@@ -94,7 +94,7 @@ def test_a_batch_renders_every_organisations_deck(
 ) -> None:
     start_worker()
 
-    batch_id = start_batch_via_api(client, meeting_id(runtime, "bm2"))
+    batch_id = start_batch_via_api(client, meeting_id(runtime, "bm2"), kinds=["deck"])
     wait_until(batch_complete(runtime, batch_id), what="the batch to finish")
 
     batch = client.get(f"/api/v1/batches/{batch_id}").json()
@@ -133,7 +133,10 @@ def test_a_pool_child_killed_mid_task_loses_no_document(
     slow = pipeline_settings.model_copy(update={"debug_render_delay_seconds": 3.0})
     worker = start_worker(slow, concurrency=1)
     batch_id = start_batch_via_api(
-        client, meeting_id(runtime, "bm2"), organisation_ids=[org_id(runtime, "askersund")]
+        client,
+        meeting_id(runtime, "bm2"),
+        organisation_ids=[org_id(runtime, "askersund")],
+        kinds=["deck"],
     )
     wait_until(
         lambda: document(runtime, batch_id).status == DocumentStatus.RUNNING,
@@ -161,7 +164,10 @@ def test_a_whole_worker_killed_mid_task_is_recovered_by_resend(
     slow = pipeline_settings.model_copy(update={"debug_render_delay_seconds": 3.0})
     doomed = start_worker(slow, concurrency=1)
     batch_id = start_batch_via_api(
-        client, meeting_id(runtime, "bm2"), organisation_ids=[org_id(runtime, "fagersta")]
+        client,
+        meeting_id(runtime, "bm2"),
+        organisation_ids=[org_id(runtime, "fagersta")],
+        kinds=["deck"],
     )
     wait_until(
         lambda: document(runtime, batch_id).status == DocumentStatus.RUNNING,
@@ -195,7 +201,10 @@ def test_hostile_text_in_data_comes_out_of_the_worker_exactly_as_typed(
     start_worker()
 
     batch_id = start_batch_via_api(
-        client, meeting_id(runtime, "bm2"), organisation_ids=[org_id(runtime, "askersund")]
+        client,
+        meeting_id(runtime, "bm2"),
+        organisation_ids=[org_id(runtime, "askersund")],
+        kinds=["deck"],
     )
     wait_until(batch_complete(runtime, batch_id), what="the batch to finish")
 

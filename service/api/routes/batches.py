@@ -96,6 +96,7 @@ def create_batch(
         meeting_id=meeting_id,
         kinds=request.kinds,
         organisation_ids=request.organisation_ids,
+        with_pdf=request.pdf,
     )
     with runtime.sessions() as session:
         return _batch_out(batch_progress(session, batch_id))
