@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck format serve worker bench clean
+.PHONY: demo test check lint typecheck format serve worker bench previews clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("benchdocs needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -34,6 +34,10 @@ check: lint typecheck test
 format: $(STAMP)
 	$(BIN)/ruff format service workers tests bench
 	$(BIN)/ruff check --fix service workers tests bench
+
+## Every document kind for one sample organisation, as Office files and PNG pages.
+previews: $(STAMP)
+	$(BIN)/benchdocs previews --out out/previews
 
 ## Render times against a floor, and a 300-organisation batch through real workers.
 bench: $(STAMP)

@@ -19,14 +19,27 @@ from rich.table import Table
 from sqlalchemy import select
 
 from service.cli_templates import templates_app
+from service.conversion.libreoffice import make_pdf_converter
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import migrate, unit_of_work
+from service.documents.catalogue import CATALOGUE
 from service.errors import BenchdocsError, InvalidInputError, Problem
 from service.generation.batches import batch_progress, resend_stale, start_batch
+from service.generation.document_maker import DocumentMaker
+from service.generation.pdf import PdfConverter
+from service.generation.templates import TemplateLibrary
 from service.intake.programme_import import import_programme
 from service.local_cluster import WorkerProcess, embedded_redis, settings_environment
+from service.previews import render_previews
 from service.runtime import Runtime, build_runtime
+from service.sample import (
+    SAMPLE_MEETING_REF,
+    SAMPLE_NETWORK_REF,
+    SAMPLE_PROGRAMME,
+    find_id,
+    sample_database,
+)
 from service.settings import PROJECT_ROOT, Settings, get_settings
 
 app = typer.Typer(
@@ -292,11 +305,67 @@ def _broker(var: Path, *, embedded: bool, default: str) -> AbstractContextManage
 
 
 def _import_sample_once(runtime: Runtime) -> None:
-    sample = PROJECT_ROOT / "service" / "data" / "sample-programme.json"
+    sample = SAMPLE_PROGRAMME
     with unit_of_work(runtime.sessions) as session:
-        if session.scalar(select(m.Network.id).where(m.Network.ref == "mkmr_2019_exempel")):
+        if session.scalar(select(m.Network.id).where(m.Network.ref == SAMPLE_NETWORK_REF)):
             return
         import_programme(session, sample.read_bytes(), max_bytes=runtime.settings.max_import_bytes)
+
+
+@app.command()
+def previews(
+    organisation: Annotated[str, typer.Option(help="Sample organisation ref.")] = "askersund",
+    meeting: Annotated[str, typer.Option(help="Sample meeting ref.")] = SAMPLE_MEETING_REF,
+    out: Annotated[Path, typer.Option(help="Where to write files and PNG pages.")] = Path(
+        "out/previews"
+    ),
+    resolution: Annotated[int, typer.Option(help="Pixels per inch of the PNGs.")] = 60,
+) -> None:
+    """Render every document kind for one sample organisation, as files and PNG pages."""
+    settings = get_settings()
+    converter = _converter(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with sample_database() as sessions:
+            maker = DocumentMaker(
+                sessions=sessions, templates=TemplateLibrary(settings.templates_dir)
+            )
+            with sessions() as session:
+                meeting_id = find_id(session, m.Meeting, meeting)
+                organisation_id = find_id(session, m.Organisation, organisation)
+                meeting_title = session.get_one(m.Meeting, meeting_id).title
+                organisation_name = session.get_one(m.Organisation, organisation_id).name
+            files = []
+            for spec in CATALOGUE.values():
+                made = maker.make(
+                    spec.kind,
+                    meeting_id=meeting_id,
+                    organisation_id=organisation_id if spec.per_organisation else None,
+                )
+                path = out / spec.file_name(
+                    meeting_title=meeting_title,
+                    organisation_name=organisation_name if spec.per_organisation else None,
+                    file_format=spec.office_format,
+                )
+                path.write_bytes(made.data)
+                files.append(path)
+        pages = render_previews(files, out, converter=converter, resolution=resolution)
+    except (BenchdocsError, LookupError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    finally:
+        close = getattr(converter, "close", None)
+        if close is not None:
+            close()
+    console.print(f"{len(files)} documents and {len(pages)} PNG pages in {out}/")
+
+
+def _converter(settings: Settings) -> PdfConverter:
+    return make_pdf_converter(
+        warm=settings.pdf_warm_converter,
+        timeout_seconds=settings.pdf_timeout_seconds,
+        restart_after=settings.pdf_restart_after,
+    )
 
 
 def main() -> None:

@@ -19,16 +19,15 @@ from sqlalchemy import select
 
 from service.database import models as m
 from service.database.models import DocumentKind
-from service.database.session import make_engine, make_session_factory, migrate, unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.errors import BenchdocsError, GenerationError
 from service.generation.loaders import LOADERS, FactsLoader
 from service.generation.templates import ENGINES
-from service.intake.programme_import import import_programme
 from service.rendering.docx_engine import docx_spots
 from service.rendering.inspection import TemplateProblem, TemplateSpot
 from service.rendering.pptx_engine import pptx_spots
 from service.rendering.template_check import check_spots, merge_schemas
+from service.sample import SAMPLE_MEETING_REF, sample_database
 
 SpotExtractor = Callable[..., list[TemplateSpot]]
 
@@ -38,8 +37,6 @@ SPOT_EXTRACTORS: dict[str, SpotExtractor] = {
     ".docx": docx_spots,
 }
 
-SAMPLE_PROGRAMME = Path(__file__).resolve().parent / "data" / "sample-programme.json"
-SAMPLE_MEETING_REF = "bm2"
 
 EXIT_PROBLEMS = 1
 EXIT_CANNOT_CHECK = 2
@@ -148,33 +145,24 @@ def sample_contexts(spec: DocumentSpec, loader: FactsLoader) -> dict[str, Mappin
 
     A per-meeting kind gets one context, labelled with the meeting's title.
     """
-    engine = make_engine("sqlite://")
-    try:
-        migrate(engine)
-        sessions = make_session_factory(engine)
-        raw = SAMPLE_PROGRAMME.read_bytes()
-        with unit_of_work(sessions) as session:
-            import_programme(session, raw, max_bytes=len(raw))
-        with sessions() as session:
-            meeting = session.scalars(
-                select(m.Meeting).where(m.Meeting.ref == SAMPLE_MEETING_REF)
-            ).one()
-            targets: list[tuple[str, int | None]] = [(meeting.title, None)]
-            if spec.per_organisation:
-                organisations = session.scalars(
-                    select(m.Organisation)
-                    .where(m.Organisation.network_id == meeting.network_id)
-                    .order_by(m.Organisation.id)
-                ).all()
-                targets = [(org.name, org.id) for org in organisations]
-            return {
-                label: spec.build_context(
-                    loader(session, meeting_id=meeting.id, organisation_id=organisation_id)
-                )
-                for label, organisation_id in targets
-            }
-    finally:
-        engine.dispose()
+    with sample_database() as sessions, sessions() as session:
+        meeting = session.scalars(
+            select(m.Meeting).where(m.Meeting.ref == SAMPLE_MEETING_REF)
+        ).one()
+        targets: list[tuple[str, int | None]] = [(meeting.title, None)]
+        if spec.per_organisation:
+            organisations = session.scalars(
+                select(m.Organisation)
+                .where(m.Organisation.network_id == meeting.network_id)
+                .order_by(m.Organisation.id)
+            ).all()
+            targets = [(org.name, org.id) for org in organisations]
+        return {
+            label: spec.build_context(
+                loader(session, meeting_id=meeting.id, organisation_id=organisation_id)
+            )
+            for label, organisation_id in targets
+        }
 
 
 def _problem(exc: BenchdocsError, name: str) -> TemplateProblem:

@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from service.api.app import create_app
 from service.database.session import make_engine, migrate
 from service.runtime import build_runtime
-from service.settings import PROJECT_ROOT, Settings
+from service.sample import SAMPLE_PROGRAMME
+from service.settings import Settings
 
-SAMPLE_PROGRAMME = PROJECT_ROOT / "service" / "data" / "sample-programme.json"
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCHDOCS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
