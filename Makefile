@@ -39,9 +39,10 @@ format: $(STAMP)
 previews: $(STAMP)
 	$(BIN)/benchdocs previews --out out/previews
 
-## Render times against a floor, and a 300-organisation batch through real workers.
+## Render times against floors, 300-organisation batches through real workers, cold vs warm PDF.
 bench: $(STAMP)
 	$(BIN)/python -m bench.render_and_pipeline
+	$(BIN)/python -m bench.pdf_conversion
 
 serve: $(STAMP)
 	$(BIN)/benchdocs serve

@@ -1,4 +1,4 @@
-"""Benchmark: deck render time against a python-pptx floor, and a batch through real workers.
+"""Benchmark: every document kind in one process, against floors; batches through real workers.
 
 Run with ``make bench``. Prints medians and ratios measured in the same run; the machine is
 shared and noisy, so compare ratios rather than absolute numbers across runs.
@@ -13,25 +13,31 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+import docxtpl
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
 from pptx import Presentation
 from sqlalchemy import select
 
 from service.database import models as m
-from service.database.session import make_engine, make_session_factory, migrate, unit_of_work
-from service.documents.deck import build_deck_context
+from service.database.session import migrate, unit_of_work
+from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.generation.batches import batch_progress, start_batch
-from service.generation.facts_loader import load_deck_facts
+from service.generation.loaders import LOADERS
+from service.generation.templates import TemplateLibrary
 from service.intake.programme_import import import_programme
 from service.local_cluster import WorkerProcess, embedded_redis
-from service.rendering.pptx_engine import PptxTemplate
+from service.rendering.filters import FILTERS
 from service.runtime import build_runtime
-from service.settings import PROJECT_ROOT, Settings
+from service.sample import SAMPLE_PROGRAMME, find_id, sample_database
+from service.settings import Settings
 
-SAMPLE = PROJECT_ROOT / "service" / "data" / "sample-programme.json"
-TEMPLATE = PROJECT_ROOT / "doc_templates" / "deck_benchmarking.pptx"
+TEMPLATES = Path(__file__).resolve().parent.parent / "doc_templates"
 
 
 def median_ms(action: Callable[[], object], repeat: int) -> float:
@@ -45,9 +51,106 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def sample_contexts() -> dict[DocumentSpec, Mapping[str, Any]]:
+    """Each kind's context for Askersund (or the meeting) at Benchmarking 2 of the sample."""
+    with sample_database() as sessions, sessions() as session:
+        meeting = find_id(session, m.Meeting, "bm2")
+        org = find_id(session, m.Organisation, "askersund")
+        return {
+            spec: spec.build_context(
+                LOADERS[spec.kind](
+                    session,
+                    meeting_id=meeting,
+                    organisation_id=org if spec.per_organisation else None,
+                )
+            )
+            for spec in CATALOGUE.values()
+        }
+
+
+def docx_floor(path: Path) -> Callable[[Mapping[str, Any]], bytes]:
+    """The least a docx render can cost: docxtpl's pre-processed document.xml, compiled once,
+    rendered, and appended to a zip of the other parts that was compressed beforehand."""
+    template = docxtpl.DocxTemplate(str(path))
+    template.init_docx()
+    source = template.patch_xml(template.get_xml())
+    environment = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    environment.filters.update(FILTERS)
+    compiled = environment.from_string(source)
+    rest = io.BytesIO()
+    with zipfile.ZipFile(path) as original, zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in original.infolist():
+            if item.filename != "word/document.xml":
+                z.writestr(item, original.read(item))
+    prefix = rest.getvalue()
+
+    def render(context: Mapping[str, Any]) -> bytes:
+        out = io.BytesIO(prefix)
+        out.seek(0, io.SEEK_END)
+        with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("word/document.xml", compiled.render(context))
+        return out.getvalue()
+
+    return render
+
+
+def plain_docxtpl(path: Path) -> Callable[[Mapping[str, Any]], bytes]:
+    """What most projects do: load, render and save with docxtpl for every document."""
+    environment = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    environment.filters.update(FILTERS)
+
+    def render(context: Mapping[str, Any]) -> bytes:
+        template = docxtpl.DocxTemplate(str(path))
+        template.render(dict(context), jinja_env=environment)
+        out = io.BytesIO()
+        template.save(out)
+        return out.getvalue()
+
+    return render
+
+
+def pptx_floor(path: Path) -> Callable[[Mapping[str, Any]], bytes]:
+    """python-pptx loading and saving the template with no tags filled."""
+    data = path.read_bytes()
+
+    def render(_context: Mapping[str, Any]) -> bytes:
+        out = io.BytesIO()
+        Presentation(io.BytesIO(data)).save(out)
+        return out.getvalue()
+
+    return render
+
+
+def bench_kinds(repeat: int) -> None:
+    library = TemplateLibrary(TEMPLATES)
+    print(f"\nOne process, median of {repeat} renders (template parsed once, context built once)")
+    header = f"{'kind':22} {'template':28} {'ms':>7} {'docs/s':>8}  baseline"
+    print(header)
+    print("-" * len(header))
+    for spec, context in sample_contexts().items():
+        template = library.get(spec.template_file).template
+        ours = median_ms(lambda t=template, c=context: t.render(c), repeat)
+        baselines = []
+        path = TEMPLATES / spec.template_file
+        if spec.office_format == "docx":
+            floor_render, plain_render = docx_floor(path), plain_docxtpl(path)
+            floor = median_ms(lambda f=floor_render, c=context: f(c), repeat)
+            plain = median_ms(lambda f=plain_render, c=context: f(c), max(5, repeat // 3))
+            baselines.append(f"floor {floor:.2f} ms -> {ours / floor:.2f}x floor")
+            baselines.append(f"plain docxtpl {plain:.1f} ms -> {plain / ours:.0f}x slower")
+        if spec.office_format == "pptx":
+            pptx_render = pptx_floor(path)
+            floor = median_ms(lambda f=pptx_render, c=context: f(c), repeat)
+            baselines.append(f"python-pptx load+save {floor:.1f} ms -> {ours / floor:.2f}x")
+        print(
+            f"{spec.kind.value:22} {spec.template_file:28} {ours:7.2f} {1000 / ours:8.0f}  "
+            + "; ".join(baselines)
+        )
+
+
 def programme_with(organisations: int) -> bytes:
     """The sample programme with its organisations cloned up to the wanted number."""
-    sample = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    sample = json.loads(SAMPLE_PROGRAMME.read_text(encoding="utf-8"))
     result = copy.deepcopy(sample)
     originals = sample["organisations"]
     for n in range(len(originals), organisations):
@@ -70,51 +173,7 @@ def programme_with(organisations: int) -> bytes:
     return json.dumps(result, ensure_ascii=False).encode()
 
 
-def bench_render(repeat: int) -> None:
-    data = TEMPLATE.read_bytes()
-    engine = make_engine("sqlite://")
-    migrate(engine)
-    sessions = make_session_factory(engine)
-    with unit_of_work(sessions) as session:
-        import_programme(session, SAMPLE.read_bytes(), max_bytes=10_000_000)
-    with sessions() as session:
-        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
-        org = session.scalars(
-            select(m.Organisation.id).where(m.Organisation.ref == "askersund")
-        ).one()
-
-    def load_facts() -> object:
-        with sessions() as session:
-            return load_deck_facts(session, meeting_id=meeting, organisation_id=org)
-
-    facts = load_facts()
-    context = build_deck_context(facts)  # type: ignore[arg-type]
-    template = PptxTemplate.from_bytes(data, name=TEMPLATE.name)
-
-    def floor() -> bytes:
-        out = io.BytesIO()
-        Presentation(io.BytesIO(data)).save(out)
-        return out.getvalue()
-
-    rows = [
-        ("python-pptx load+save, no tags (floor)", median_ms(floor, repeat)),
-        (
-            "parse template (once per process)",
-            median_ms(lambda: PptxTemplate.from_bytes(data, name="t"), max(5, repeat // 4)),
-        ),
-        ("load facts from the database", median_ms(load_facts, repeat)),
-        ("build context (pure)", median_ms(lambda: build_deck_context(facts), repeat)),  # type: ignore[arg-type]
-        ("render deck (benchdocs)", median_ms(lambda: template.render(context), repeat)),
-    ]
-    floor_ms = rows[0][1]
-    print(f"\nDeck, one process, median of {repeat} runs")
-    print(f"{'step':45} {'median ms':>10} {'x floor':>8}")
-    for name, value in rows:
-        print(f"{name:45} {value:10.2f} {value / floor_ms:8.2f}")
-    engine.dispose()
-
-
-def bench_pipeline(organisations: int, workers: int) -> None:
+def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with embedded_redis(work / "redis") as redis_url:
@@ -131,24 +190,33 @@ def bench_pipeline(organisations: int, workers: int) -> None:
                 meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
             with WorkerProcess(settings, concurrency=workers, name="bench"):
                 started = time.perf_counter()
-                batch_id = start_batch(runtime.sessions, runtime.queue, meeting_id=meeting)
+                batch_id = start_batch(
+                    runtime.sessions, runtime.queue, meeting_id=meeting, with_pdf=with_pdf
+                )
                 while True:
                     with runtime.sessions() as session:
                         progress = batch_progress(session, batch_id)
                         if progress.is_complete:
-                            renders = [d.render_ms or 0 for d in progress.batch.documents]
+                            documents = list(progress.batch.documents)
                             break
-                    time.sleep(0.05)
+                    time.sleep(0.1)
                 wall = time.perf_counter() - started
             runtime.close()
+    pdfs = [d.render_ms or 0 for d in documents if d.format == "pdf"]
+    office = [d.render_ms or 0 for d in documents if d.format != "pdf"]
+    label = "Office files and PDFs" if with_pdf else "Office files only"
     print(
-        f"\nBatch through the real queue: {organisations} organisations x deck, "
-        f"{workers} worker processes, embedded Redis, SQLite"
+        f"\nBatch through the real queue: {organisations} organisations x every kind, "
+        f"{label}; {workers} worker processes, embedded Redis, SQLite"
     )
     print(
-        f"wall {wall:.2f} s, {progress.counts['done']} done, {progress.counts['failed']} failed, "
-        f"{organisations / wall:.1f} documents/s, median render in worker "
-        f"{statistics.median(renders):.1f} ms"
+        f"  {progress.total} documents ({len(pdfs)} PDFs) in {wall:.1f} s wall = "
+        f"{progress.total / wall:.0f} documents/s; done {progress.counts['done']}, "
+        f"failed {progress.counts['failed']}"
+    )
+    print(
+        f"  median per document in the worker: Office {statistics.median(office):.1f} ms"
+        + (f", PDF (render + warm conversion) {statistics.median(pdfs):.0f} ms" if pdfs else "")
     )
 
 
@@ -156,10 +224,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--organisations", type=int, default=300)
+    parser.add_argument("--pdf-organisations", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    bench_render(args.repeat)
-    bench_pipeline(args.organisations, args.workers)
+    bench_kinds(args.repeat)
+    bench_batch(args.organisations, args.workers, with_pdf=False)
+    bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
 
 
 if __name__ == "__main__":
