@@ -178,6 +178,7 @@ def generate(
     kind: Annotated[list[DocumentKind] | None, typer.Option(help="Kinds (default: all).")] = None,
     out: Annotated[Path | None, typer.Option(help="Copy finished files here.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the batch.")] = 600.0,
+    pdf: Annotated[bool, typer.Option(help="Also make PDFs of the kinds that offer one.")] = False,
 ) -> None:
     """Generate a meeting's documents through the queue, with a progress bar."""
     runtime = _runtime()
@@ -187,6 +188,7 @@ def generate(
             runtime.queue,
             meeting_id=resolve_meeting(runtime, meeting),
             kinds=kind,
+            with_pdf=pdf,
         )
         console.print(f"batch {batch_id} queued")
         wait_for_batch(runtime, batch_id, timeout=timeout)
@@ -257,9 +259,13 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to write the documents.")] = Path("out"),
     meeting: Annotated[str, typer.Option(help="Meeting ref of the sample.")] = "bm2",
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    pdf: Annotated[
+        bool | None, typer.Option(help="Make PDFs too (default: when LibreOffice is installed).")
+    ] = None,
 ) -> None:
     """Import the sample programme and generate its documents with real workers."""
     started = time.perf_counter()
+    with_pdf = shutil.which("soffice") is not None if pdf is None else pdf
     var = PROJECT_ROOT / "var" / "demo"
     defaults = Settings()
     overrides: dict[str, object] = {"file_store_dir": var / "files"}
@@ -275,13 +281,17 @@ def demo(
             _import_sample_once(runtime)
             console.print(
                 f"broker: {'embedded Redis' if embedded else 'Redis'} at {redis_url}; "
-                f"database: {runtime.engine.url.render_as_string()}"
+                f"database: {runtime.engine.url.render_as_string()}; PDFs: "
+                + ("yes" if with_pdf else "no (install LibreOffice, or pass --pdf)")
             )
             with WorkerProcess(
                 settings, concurrency=workers, name="demo", log_file=var / "worker.log"
             ):
                 batch_id = start_batch(
-                    runtime.sessions, runtime.queue, meeting_id=resolve_meeting(runtime, meeting)
+                    runtime.sessions,
+                    runtime.queue,
+                    meeting_id=resolve_meeting(runtime, meeting),
+                    with_pdf=with_pdf,
                 )
                 wait_for_batch(runtime, batch_id, timeout=600)
             documents = export_batch(runtime, batch_id, out)
