@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck format serve worker bench previews clean
+.PHONY: office demo test check lint typecheck format serve worker bench previews clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("benchdocs needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -13,8 +13,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+OFFICE_PACKAGES := libreoffice-core libreoffice-writer libreoffice-impress libreoffice-calc \
+	python3-uno poppler-utils fonts-crosextra-carlito fonts-crosextra-caladea fonts-dejavu-core
+
+## LibreOffice for PDFs, where this machine lets us install it (Debian/Ubuntu as root).
+office:
+	@if command -v soffice >/dev/null 2>&1 && /usr/bin/python3 -c 'import uno' >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing LibreOffice for PDFs"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(OFFICE_PACKAGES) >/dev/null) \
+	  || echo "could not install LibreOffice; documents come without PDFs"; \
+	else echo "no LibreOffice: documents come without PDFs (install: $(OFFICE_PACKAGES))"; fi
+
 ## Import the sample programme and generate Benchmarking 2's documents into out/.
-demo: $(STAMP)
+demo: $(STAMP) office
 	$(BIN)/benchdocs demo --out out
 
 ## The whole test suite (needs Redis and PostgreSQL; see README).
