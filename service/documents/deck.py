@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from service.documents import swedish
@@ -11,6 +12,7 @@ from service.documents.facts import (
     MeasurementFacts,
     MeetingFacts,
     PersonFacts,
+    PlanActivityFacts,
 )
 from service.domain.movement import compute_movement
 
@@ -163,6 +165,20 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
     return movement, chart
 
 
+def plan_rows(plan: Sequence[PlanActivityFacts]) -> list[dict[str, str]]:
+    """A continuation plan as table rows: activity, owner, deadline, follow-up, status."""
+    return [
+        {
+            "activity": a.activity,
+            "owner": _person(a.owner),
+            "deadline": swedish.long_date(a.deadline),
+            "follow_up": a.follow_up or "",
+            "status": a.status or "",
+        }
+        for a in plan
+    ]
+
+
 def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
     """The context the deck template is rendered with; every value is display-ready."""
     org = facts.organisation
@@ -211,17 +227,6 @@ def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
             }
             for i in facts.initiatives
         ],
-        "plan": {
-            "activities": [
-                {
-                    "activity": a.activity,
-                    "owner": _person(a.owner),
-                    "deadline": swedish.long_date(a.deadline),
-                    "follow_up": a.follow_up or "",
-                    "status": a.status or "",
-                }
-                for a in facts.plan
-            ]
-        },
+        "plan": {"activities": plan_rows(facts.plan)},
         "next_meeting": _meeting(facts.next_meeting) if facts.next_meeting else None,
     }

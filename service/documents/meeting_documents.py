@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.documents import swedish
-from service.documents.deck import PROGRAMME_ROLE_LABELS, ROLE_LABELS, ROLE_ORDER, _indicator
+from service.documents.deck import (
+    PROGRAMME_ROLE_LABELS,
+    ROLE_LABELS,
+    ROLE_ORDER,
+    _indicator,
+    plan_rows,
+)
 from service.documents.facts import (
     ChecklistFacts,
     InitiativeFacts,
@@ -186,16 +192,7 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
         "ideas": _or_placeholder(facts.ideas, "[Fyll i idéer som ni tar med hem]"),
         "own_transferable": [_transferable(t) for t in facts.own_transferable],
         "others_transferable": [_transferable(t) for t in facts.others_transferable],
-        "plan": [
-            {
-                "activity": a.activity,
-                "owner": _person_name(a.owner),
-                "deadline": swedish.long_date(a.deadline),
-                "follow_up": a.follow_up or "",
-                "status": a.status or "",
-            }
-            for a in facts.plan
-        ],
+        "plan": plan_rows(facts.plan),
         "next_meeting": _next_meeting(facts.next_meeting),
     }
 
@@ -424,13 +421,6 @@ def _person(person: PersonFacts | None) -> str:
     if person is None:
         return ""
     return f"{person.name}, {person.title}" if person.title else person.name
-
-
-def _person_name(person: PersonFacts | None) -> str:
-    if person is None:
-        return ""
-    role = f" ({person.title})" if person.title else ""
-    return f"{person.name}{role}"
 
 
 def _or_placeholder(values: Sequence[str], placeholder: str) -> list[str]:

@@ -122,6 +122,28 @@ def _initiative(i: m.ImprovementInitiative) -> InitiativeFacts:
     )
 
 
+def plan_facts(
+    session: Session, *, organisation_id: int, meeting_id: int
+) -> tuple[PlanActivityFacts, ...]:
+    """The activities of an organisation's continuation plan from a meeting, in order."""
+    plan = session.scalars(
+        select(m.ContinuationPlan).where(
+            m.ContinuationPlan.organisation_id == organisation_id,
+            m.ContinuationPlan.meeting_id == meeting_id,
+        )
+    ).first()
+    return tuple(
+        PlanActivityFacts(
+            activity=a.activity,
+            owner=_person(a.owner),
+            deadline=a.deadline,
+            follow_up=a.follow_up,
+            status=a.status,
+        )
+        for a in (plan.activities if plan else [])
+    )
+
+
 def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int | None) -> DeckFacts:
     """Everything the presentation deck of one organisation for one meeting shows."""
     meeting = session.get(m.Meeting, meeting_id)
@@ -145,12 +167,6 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         .where(m.ImprovementInitiative.organisation_id == organisation_id)
         .order_by(m.ImprovementInitiative.id)
     ).all()
-    plan = session.scalars(
-        select(m.ContinuationPlan).where(
-            m.ContinuationPlan.organisation_id == organisation_id,
-            m.ContinuationPlan.meeting_id == meeting_id,
-        )
-    ).first()
     group = org.group
     return DeckFacts(
         network_name=network.name,
@@ -171,15 +187,6 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         previous_round=previous,
         current_round=current,
         initiatives=tuple(_initiative(i) for i in initiatives),
-        plan=tuple(
-            PlanActivityFacts(
-                activity=a.activity,
-                owner=_person(a.owner),
-                deadline=a.deadline,
-                follow_up=a.follow_up,
-                status=a.status,
-            )
-            for a in (plan.activities if plan else [])
-        ),
+        plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
     )

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.documents.facts import OrganisationFacts, PlanActivityFacts
+from service.documents.facts import OrganisationFacts
 from service.documents.meeting_documents import (
     AgendaFacts,
     AgendaItemFacts,
@@ -23,6 +23,7 @@ from service.generation.facts_loader import (
     _person,
     _rounds_for,
     meeting_facts,
+    plan_facts,
 )
 
 
@@ -75,12 +76,6 @@ def load_feedback_letter_facts(
         )
         .order_by(m.Organisation.id, m.ImprovementInitiative.id)
     ).all()
-    plan = session.scalars(
-        select(m.ContinuationPlan).where(
-            m.ContinuationPlan.organisation_id == organisation_id,
-            m.ContinuationPlan.meeting_id == meeting_id,
-        )
-    ).first()
     ideas = feedback.ideas_per_organisation.get(org.ref, []) if feedback else []
     next_meeting = _next_meeting(session, meeting, feedback)
     return FeedbackLetterFacts(
@@ -101,16 +96,7 @@ def load_feedback_letter_facts(
         others_transferable=tuple(
             _transferable(i, o) for i, o in transferable if o.id != organisation_id
         ),
-        plan=tuple(
-            PlanActivityFacts(
-                activity=a.activity,
-                owner=_person(a.owner),
-                deadline=a.deadline,
-                follow_up=a.follow_up,
-                status=a.status,
-            )
-            for a in (plan.activities if plan else [])
-        ),
+        plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
         next_meeting=_outline(next_meeting) if next_meeting else None,
     )
 
