@@ -8,9 +8,16 @@ import zipfile
 
 import pytest
 
+from service.database import models as m
+from service.documents.catalogue import CATALOGUE
+from service.generation.document_maker import DocumentMaker
+from service.generation.templates import TemplateLibrary
 from service.rendering.pptx_engine import PptxTemplate
 from service.rendering.reproducible_zip import fix_zip_timestamps
+from service.sample import find_id, sample_database
 from tests.unit.test_deck_template import DECK_TEMPLATE, make_deck_context
+
+TEMPLATES = DECK_TEMPLATE.parent
 
 
 def test_a_deck_rendered_twice_a_second_apart_is_byte_identical() -> None:
@@ -53,3 +60,28 @@ def test_fixing_timestamps_keeps_every_member_and_its_content() -> None:
 def test_something_that_is_not_a_zip_is_refused() -> None:
     with pytest.raises(ValueError, match="not a zip file"):
         fix_zip_timestamps(b"plain text")
+
+
+def test_every_kind_renders_to_the_same_bytes_twice() -> None:
+    with sample_database() as sessions:
+        maker = DocumentMaker(sessions=sessions, templates=TemplateLibrary(TEMPLATES))
+        with sessions() as session:
+            meeting = find_id(session, m.Meeting, "bm2")
+            organisation = find_id(session, m.Organisation, "sodertalje")
+
+        def render_all() -> dict[str, bytes]:
+            return {
+                spec.kind.value: maker.make(
+                    spec.kind,
+                    meeting_id=meeting,
+                    organisation_id=organisation if spec.per_organisation else None,
+                ).data
+                for spec in CATALOGUE.values()
+            }
+
+        first = render_all()
+        time.sleep(2.1)
+        second = render_all()
+
+    assert first.keys() == {k.value for k in CATALOGUE}
+    assert [kind for kind in first if first[kind] != second[kind]] == []
