@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=5_000_000, ge=1)
     # PDF conversion: a warm LibreOffice per worker process, restarted now and then.
     pdf_warm_converter: bool = True
-    pdf_timeout_seconds: float = Field(default=90.0, gt=0)
+    # With LibreOffice's start-up (up to 60 s) this stays under the task's soft time limit.
+    pdf_timeout_seconds: float = Field(default=45.0, gt=0)
     pdf_restart_after: int = Field(default=200, ge=1)
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
