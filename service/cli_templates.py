@@ -27,6 +27,7 @@ from service.rendering.docx_engine import docx_spots
 from service.rendering.inspection import TemplateProblem, TemplateSpot
 from service.rendering.pptx_engine import pptx_spots
 from service.rendering.template_check import check_spots, merge_schemas
+from service.rendering.xlsx_engine import xlsx_spots
 from service.sample import SAMPLE_MEETING_REF, sample_database
 
 SpotExtractor = Callable[..., list[TemplateSpot]]
@@ -35,6 +36,7 @@ SpotExtractor = Callable[..., list[TemplateSpot]]
 SPOT_EXTRACTORS: dict[str, SpotExtractor] = {
     ".pptx": pptx_spots,
     ".docx": docx_spots,
+    ".xlsx": xlsx_spots,
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.database.models import DocumentKind
+from service.documents.checklist import build_checklist_context
 from service.documents.deck import build_deck_context
 from service.documents.meeting_documents import (
     build_agenda_context,
@@ -63,6 +64,13 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_deck_context,
         offers_pdf=True,
+    ),
+    DocumentKind.CHECKLIST: DocumentSpec(
+        kind=DocumentKind.CHECKLIST,
+        title="Checklista för jämställdhetsintegrering",
+        template_file="checklist.xlsx",
+        per_organisation=True,
+        build_context=build_checklist_context,
     ),
     DocumentKind.AGENDA: DocumentSpec(
         kind=DocumentKind.AGENDA,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from service.database.models import DocumentKind
+from service.generation.facts_checklist import load_checklist_facts
 from service.generation.facts_loader import load_deck_facts
 from service.generation.facts_meeting_documents import (
     load_agenda_facts,
@@ -19,6 +20,7 @@ FactsLoader = Callable[..., Any]
 
 LOADERS: dict[DocumentKind, FactsLoader] = {
     DocumentKind.DECK: load_deck_facts,
+    DocumentKind.CHECKLIST: load_checklist_facts,
     DocumentKind.AGENDA: load_agenda_facts,
     DocumentKind.ORGANISATION_AGENDA: load_agenda_facts,
     DocumentKind.FEEDBACK_LETTER: load_feedback_letter_facts,

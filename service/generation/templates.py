@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from service.errors import TemplateError
 from service.rendering.docx_engine import DocxTemplate
 from service.rendering.pptx_engine import PptxTemplate
+from service.rendering.xlsx_engine import XlsxTemplate
 
 
 class OfficeTemplate(Protocol):
@@ -24,6 +25,7 @@ class OfficeTemplate(Protocol):
 ENGINES: dict[str, Callable[..., OfficeTemplate]] = {
     ".pptx": PptxTemplate.from_bytes,
     ".docx": DocxTemplate.from_bytes,
+    ".xlsx": XlsxTemplate.from_bytes,
 }
 
 
