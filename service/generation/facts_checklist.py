@@ -10,10 +10,10 @@ from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
 from service.documents.facts import OrganisationFacts
 from service.errors import NotFoundError, RenderError
 from service.generation.facts_loader import (
-    _checklist,
-    _person,
-    _round,
+    checklist_facts,
     meeting_facts,
+    person_facts,
+    round_facts,
 )
 
 
@@ -73,12 +73,12 @@ def load_checklist_facts(
             type=org.type,
             county=org.county,
             programme_role=org.programme_role,
-            delegation=tuple(p for p in map(_person, org.participants) if p is not None),
+            delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
         ),
         organisation_ref=org.ref,
         meeting=meeting_facts(meeting),
         meeting_ref=meeting.ref,
-        checklist=_checklist(checklist),
+        checklist=checklist_facts(checklist),
         checklist_title=checklist.title,
         scale_labels=labels,
         earlier_rounds=earlier,
@@ -90,7 +90,7 @@ def _round_facts(
     session: Session, rnd: m.AssessmentRound, held_for: m.Meeting, organisation_id: int
 ) -> ChecklistRoundFacts:
     """A round with this organisation's scores; no scores at all gives an empty round."""
-    scored = _round(session, rnd, organisation_id)
+    scored = round_facts(session, rnd, organisation_id)
     return ChecklistRoundFacts(
         label=rnd.label,
         ref=rnd.ref,

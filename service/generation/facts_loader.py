@@ -30,7 +30,8 @@ def upload_deadline(meeting: m.Meeting) -> dt.date:
     return deadlines.upload_deadline(meeting.date, meeting.upload_deadline_override)
 
 
-def _person(p: m.Participant | None) -> PersonFacts | None:
+def person_facts(p: m.Participant | None) -> PersonFacts | None:
+    """A participant as documents show them."""
     if p is None:
         return None
     return PersonFacts(name=p.name, role=p.role.value, title=p.title, email=p.email)
@@ -52,7 +53,8 @@ def meeting_facts(meeting: m.Meeting) -> MeetingFacts:
     )
 
 
-def _checklist(checklist: m.Checklist) -> ChecklistFacts:
+def checklist_facts(checklist: m.Checklist) -> ChecklistFacts:
+    """A checklist's scale, areas and questions in order."""
     return ChecklistFacts(
         scale=Scale(checklist.scale_min, checklist.scale_max),
         areas=tuple(AreaFacts(a.ref, a.name) for a in checklist.areas),
@@ -61,7 +63,10 @@ def _checklist(checklist: m.Checklist) -> ChecklistFacts:
     )
 
 
-def _round(session: Session, rnd: m.AssessmentRound, organisation_id: int) -> RoundFacts | None:
+def round_facts(
+    session: Session, rnd: m.AssessmentRound, organisation_id: int
+) -> RoundFacts | None:
+    """One organisation's scores and comments in a round; None if it has none."""
     rows = session.execute(
         select(m.ChecklistQuestion.ref, m.Score.value, m.Score.comment)
         .join(m.Score, m.Score.question_id == m.ChecklistQuestion.id)
@@ -76,7 +81,7 @@ def _round(session: Session, rnd: m.AssessmentRound, organisation_id: int) -> Ro
     )
 
 
-def _rounds_for(
+def rounds_for(
     session: Session, meeting: m.Meeting, organisation_id: int
 ) -> tuple[RoundFacts | None, RoundFacts | None]:
     """The round held for this meeting, and the latest round before it."""
@@ -90,12 +95,13 @@ def _rounds_for(
     earlier = [r for r, date in rounds if date < meeting.date]
     previous = earlier[-1] if earlier else None
     return (
-        _round(session, previous, organisation_id) if previous else None,
-        _round(session, current, organisation_id) if current else None,
+        round_facts(session, previous, organisation_id) if previous else None,
+        round_facts(session, current, organisation_id) if current else None,
     )
 
 
-def _initiative(i: m.ImprovementInitiative) -> InitiativeFacts:
+def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
+    """An improvement initiative with its first indicator's baseline and latest value."""
     indicator = i.indicators[0] if i.indicators else None
     baseline = latest = None
     if indicator:
@@ -114,7 +120,7 @@ def _initiative(i: m.ImprovementInitiative) -> InitiativeFacts:
         problem=i.problem,
         action=i.action,
         results=i.results,
-        owner=_person(i.owner),
+        owner=person_facts(i.owner),
         indicator_name=indicator.name if indicator else None,
         indicator_unit=indicator.unit if indicator else None,
         baseline=baseline,
@@ -135,7 +141,7 @@ def plan_facts(
     return tuple(
         PlanActivityFacts(
             activity=a.activity,
-            owner=_person(a.owner),
+            owner=person_facts(a.owner),
             deadline=a.deadline,
             follow_up=a.follow_up,
             status=a.status,
@@ -155,7 +161,7 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
     if org is None:
         raise NotFoundError(f"organisation {organisation_id} not found")
     network = meeting.network
-    previous, current = _rounds_for(session, meeting, organisation_id)
+    previous, current = rounds_for(session, meeting, organisation_id)
     next_meeting = session.scalars(
         select(m.Meeting)
         .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
@@ -179,14 +185,14 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
             mentor_name=group.mentor.name if group and group.mentor else None,
             political_decision_kind=org.political_decision_kind,
             political_decision_year=org.political_decision_year,
-            contact=_person(org.contact),
-            delegation=tuple(p for p in map(_person, org.participants) if p is not None),
+            contact=person_facts(org.contact),
+            delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
         ),
         meeting=meeting_facts(meeting),
-        checklist=_checklist(network.checklist) if network.checklist else None,
+        checklist=checklist_facts(network.checklist) if network.checklist else None,
         previous_round=previous,
         current_round=current,
-        initiatives=tuple(_initiative(i) for i in initiatives),
+        initiatives=tuple(initiative_facts(i) for i in initiatives),
         plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
     )

@@ -18,12 +18,12 @@ from service.documents.meeting_documents import (
 )
 from service.errors import NotFoundError, RenderError
 from service.generation.facts_loader import (
-    _checklist,
-    _initiative,
-    _person,
-    _rounds_for,
+    checklist_facts,
+    initiative_facts,
     meeting_facts,
+    person_facts,
     plan_facts,
+    rounds_for,
 )
 
 
@@ -61,7 +61,7 @@ def load_feedback_letter_facts(
     org = _organisation(session, meeting, organisation_id)
     network = meeting.network
     feedback = _feedback(session, meeting)
-    previous, current = _rounds_for(session, meeting, organisation_id)
+    previous, current = rounds_for(session, meeting, organisation_id)
     initiatives = session.scalars(
         select(m.ImprovementInitiative)
         .where(m.ImprovementInitiative.organisation_id == organisation_id)
@@ -85,10 +85,10 @@ def load_feedback_letter_facts(
         # The meeting's date keeps a regenerated letter identical; organisers edit it if
         # they send the letter later.
         letter_date=meeting.date,
-        checklist=_checklist(network.checklist) if network.checklist else None,
+        checklist=checklist_facts(network.checklist) if network.checklist else None,
         previous_round=previous,
         current_round=current,
-        initiatives=tuple(_initiative(i) for i in initiatives),
+        initiatives=tuple(initiative_facts(i) for i in initiatives),
         ideas=tuple(str(idea) for idea in ideas),
         own_transferable=tuple(
             _transferable(i, o) for i, o in transferable if o.id == organisation_id
@@ -213,8 +213,8 @@ def _organisation_facts(org: m.Organisation) -> OrganisationFacts:
         mentor_name=group.mentor.name if group and group.mentor else None,
         political_decision_kind=org.political_decision_kind,
         political_decision_year=org.political_decision_year,
-        contact=_person(org.contact),
-        delegation=tuple(p for p in map(_person, org.participants) if p is not None),
+        contact=person_facts(org.contact),
+        delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
     )
 
 

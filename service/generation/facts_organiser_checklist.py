@@ -12,7 +12,7 @@ from service.documents.organiser_checklist import (
     OrganiserChecklistFacts,
 )
 from service.errors import NotFoundError, RenderError
-from service.generation.facts_loader import _person, meeting_facts
+from service.generation.facts_loader import meeting_facts, person_facts
 
 
 def load_organiser_checklist_facts(
@@ -75,7 +75,7 @@ def load_organiser_checklist_facts(
                 name=org.name,
                 roles=tuple(p.role.value for p in org.participants),
                 self_assessment_submitted=org.id in submitted,
-                contact=_person(org.contact),
+                contact=person_facts(org.contact),
             )
             for org in organisations
         ),
