@@ -51,6 +51,7 @@ from markupsafe import Markup, escape
 from service.errors import RenderError, TemplateError
 from service.rendering.filters import FILTERS
 from service.rendering.inspection import TemplateSpot
+from service.rendering.jinja_env import EVALUATION_ERRORS
 from service.rendering.safe_text import xml_safe
 
 __all__ = ["DocxTemplate", "docx_spots"]
@@ -105,16 +106,6 @@ _BLOCKS = frozenset(
 # Blocks whose body is captured and printed elsewhere: XML in them could land anywhere.
 _CAPTURING_BLOCKS = frozenset({"macro", "call", "filter", "set"})
 
-# Errors that data can provoke while a template is evaluated (missing keys, wrong types, the
-# sandbox refusing an attribute). They become a RenderError naming the template location.
-_EVALUATION_ERRORS = (
-    jinja2.TemplateError,
-    ArithmeticError,
-    AttributeError,
-    LookupError,
-    TypeError,
-    ValueError,
-)
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 # docxtpl's XML patching does not use its instance; one instance serves every template.
@@ -233,7 +224,7 @@ class DocxTemplate:
             return part.template.render(context)
         except jinja2.UndefinedError as exc:
             raise self._error(part, exc, f"undefined variable: {exc.message}") from exc
-        except _EVALUATION_ERRORS as exc:
+        except EVALUATION_ERRORS as exc:
             raise self._error(part, exc, str(exc)) from exc
 
     def _error(self, part: _Part, exc: BaseException, message: str) -> RenderError:

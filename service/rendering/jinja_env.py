@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import jinja2
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from service.rendering.filters import FILTERS
 from service.rendering.safe_text import xml_safe
+
+# Errors that data can provoke while a template is evaluated (missing keys, wrong types, the
+# sandbox refusing an attribute). Engines turn them into a RenderError naming the location.
+EVALUATION_ERRORS = (
+    jinja2.TemplateError,
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    TypeError,
+    ValueError,
+)
 
 
 def _finalize(value: Any) -> str:

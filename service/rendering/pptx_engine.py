@@ -52,7 +52,7 @@ from xlsxwriter import Workbook
 
 from service.errors import RenderError, TemplateError
 from service.rendering.inspection import TemplateSpot
-from service.rendering.jinja_env import make_text_environment
+from service.rendering.jinja_env import EVALUATION_ERRORS, make_text_environment
 from service.rendering.reproducible_zip import FIXED_TIME, fix_zip_timestamps
 from service.rendering.safe_text import xml_safe
 
@@ -84,16 +84,6 @@ _OWNED_RELTYPES = frozenset(
     }
 )
 
-# Errors that data can provoke while a template is evaluated (missing keys, wrong types, the
-# sandbox refusing an attribute). They become a RenderError naming the template location.
-_EVALUATION_ERRORS = (
-    jinja2.TemplateError,
-    ArithmeticError,
-    AttributeError,
-    LookupError,
-    TypeError,
-    ValueError,
-)
 
 _RENDER_TEXT_TAGS = frozenset({qn("a:r"), qn("a:br"), qn("a:fld")})
 
@@ -411,7 +401,7 @@ class _Renderer:
             value = expression.compiled(scope)
         except jinja2.UndefinedError as exc:
             raise self._error(expression.label, f"undefined variable: {exc.message}") from exc
-        except _EVALUATION_ERRORS as exc:
+        except EVALUATION_ERRORS as exc:
             raise self._error(expression.label, f"{expression.source}: {exc}") from exc
         if isinstance(value, jinja2.Undefined):
             raise self._error(
@@ -429,7 +419,7 @@ class _Renderer:
             text = spot.template.render(scope)
         except jinja2.UndefinedError as exc:
             raise self._error(spot.label, f"undefined variable: {exc.message}") from exc
-        except _EVALUATION_ERRORS as exc:
+        except EVALUATION_ERRORS as exc:
             raise self._error(spot.label, str(exc)) from exc
         _set_paragraph_text(p, text)
         if spot.drop_if_empty and not text.strip():

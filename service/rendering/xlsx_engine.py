@@ -71,7 +71,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from service.errors import RenderError, TemplateError
 from service.rendering.inspection import TemplateSpot
-from service.rendering.jinja_env import make_text_environment
+from service.rendering.jinja_env import EVALUATION_ERRORS, make_text_environment
 from service.rendering.safe_text import xml_safe
 
 __all__ = ["XlsxTemplate", "xlsx_spots"]
@@ -138,17 +138,6 @@ _SINGLE_TAG = re.compile(r"\s*\{\{((?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}\s*", re.S)
 # Office and LibreOffice autocorrect may turn quotes typed inside a tag into typographic ones.
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "‘": "'", "’": "'"})
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
-
-# Errors that data can provoke while a template is evaluated (missing keys, wrong types, the
-# sandbox refusing an attribute). They become a RenderError naming the template location.
-_EVALUATION_ERRORS = (
-    jinja2.TemplateError,
-    ArithmeticError,
-    AttributeError,
-    LookupError,
-    TypeError,
-    ValueError,
-)
 
 
 # -- A1 references ----------------------------------------------------------------------------
@@ -1702,7 +1691,7 @@ class _Renderer:
             raise self._error(
                 expression.label, f"undefined variable: {exc.message}", trail
             ) from exc
-        except _EVALUATION_ERRORS as exc:
+        except EVALUATION_ERRORS as exc:
             raise self._error(expression.label, f"{expression.source}: {exc}", trail) from exc
         if isinstance(value, jinja2.Undefined):
             raise self._error(
@@ -1717,7 +1706,7 @@ class _Renderer:
             return template.render(scope)
         except jinja2.UndefinedError as exc:
             raise self._error(label, f"undefined variable: {exc.message}", trail) from exc
-        except _EVALUATION_ERRORS as exc:
+        except EVALUATION_ERRORS as exc:
             raise self._error(label, str(exc), trail) from exc
 
     def _error(self, label: str, message: str, trail: _Trail) -> RenderError:
