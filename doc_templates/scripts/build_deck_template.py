@@ -708,12 +708,21 @@ def build() -> bytes:
     plan_slide(prs)
     reflection_slide(prs)
     next_meeting_slide(prs)
+    return finish(
+        prs,
+        title="Presentation inför benchmarkingträff",
+        subject="Mall för organisationens presentation",
+    )
+
+
+def finish(prs: Any, *, title: str, subject: str) -> bytes:
+    """Swedish language everywhere, document properties, and the saved bytes."""
     set_language(prs)
     properties = prs.core_properties
-    properties.title = "Presentation inför benchmarkingträff"
+    properties.title = title
     properties.author = properties.last_modified_by = "SKR"
     properties.language = LANGUAGE
-    properties.subject = "Mall för organisationens presentation"
+    properties.subject = subject
     properties.revision = 1
     out = io.BytesIO()
     prs.save(out)

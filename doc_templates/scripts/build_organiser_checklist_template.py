@@ -10,7 +10,6 @@ conventions of ``service.rendering.pptx_engine``; the context comes from
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,13 @@ from build_deck_template import (
     CONTENT_TOP,
     CONTENT_WIDTH,
     GREY,
-    LANGUAGE,
     MARGIN,
     NAVY,
     SLIDE_HEIGHT,
     TITLE_SLIDE_LAYOUT,
     content_slide,
+    finish,
     notes,
-    set_language,
     style_master,
     style_title_layout,
     table,
@@ -210,16 +208,11 @@ def build() -> bytes:
         "{{ network.project_platform }}{% endif %}",
     )
     status_slide(prs)
-    set_language(prs)
-    properties = prs.core_properties
-    properties.title = "Checklista för benchmarkingträffar"
-    properties.author = properties.last_modified_by = "SKR"
-    properties.language = LANGUAGE
-    properties.subject = "Värdens checklista inför, under och efter en benchmarkingträff"
-    properties.revision = 1
-    out = io.BytesIO()
-    prs.save(out)
-    return bytes(out.getvalue())
+    return finish(
+        prs,
+        title="Checklista för benchmarkingträffar",
+        subject="Värdens checklista inför, under och efter en benchmarkingträff",
+    )
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from service.documents import swedish
@@ -14,7 +14,7 @@ from service.documents.facts import (
     PersonFacts,
     PlanActivityFacts,
 )
-from service.domain.movement import compute_movement
+from service.domain.movement import Movement, compute_movement
 
 ROLE_LABELS = {
     "politiker": "Politiker",
@@ -139,15 +139,7 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
             }
             for q in (result.changed if previous and current else [])
         ],
-        "areas": [
-            {
-                "name": names.get(a.area_ref, a.area_ref),
-                "previous": swedish.number(a.previous_mean, decimals=2),
-                "current": swedish.number(a.current_mean, decimals=2),
-                "delta": swedish.signed(a.delta, decimals=2),
-            }
-            for a in result.areas
-        ],
+        "areas": area_rows(result, names),
     }
     series = []
     for label, rnd_means in (
@@ -163,6 +155,19 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
         "series": series,
     }
     return movement, chart
+
+
+def area_rows(result: Movement, names: Mapping[str, str]) -> list[dict[str, str]]:
+    """Mean per area before and now, and the change, as Swedish table cells."""
+    return [
+        {
+            "name": names.get(a.area_ref, a.area_ref),
+            "previous": swedish.number(a.previous_mean, decimals=2),
+            "current": swedish.number(a.current_mean, decimals=2),
+            "delta": swedish.signed(a.delta, decimals=2),
+        }
+        for a in result.areas
+    ]
 
 
 def plan_rows(plan: Sequence[PlanActivityFacts]) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from service.documents.deck import (
     ROLE_LABELS,
     ROLE_ORDER,
     _indicator,
+    area_rows,
     plan_rows,
 )
 from service.documents.facts import (
@@ -383,15 +384,7 @@ def _movement(
         "current_sum": str(result.current.total),
         "max_sum": str(result.current.max_total),
         "delta": swedish.signed(result.total_delta) if previous else swedish.NOT_ASSESSED,
-        "areas": [
-            {
-                "name": names.get(a.area_ref, a.area_ref),
-                "previous": swedish.number(a.previous_mean, decimals=2),
-                "current": swedish.number(a.current_mean, decimals=2),
-                "delta": swedish.signed(a.delta, decimals=2),
-            }
-            for a in result.areas
-        ],
+        "areas": area_rows(result, names),
         "changed": [
             {
                 "question": q.ref,

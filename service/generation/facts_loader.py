@@ -128,6 +128,23 @@ def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
     )
 
 
+def organisation_facts(org: m.Organisation) -> OrganisationFacts:
+    """An organisation with its group, mentor, contact and delegation."""
+    group = org.group
+    return OrganisationFacts(
+        name=org.name,
+        type=org.type,
+        county=org.county,
+        programme_role=org.programme_role,
+        group_name=group.name if group else None,
+        mentor_name=group.mentor.name if group and group.mentor else None,
+        political_decision_kind=org.political_decision_kind,
+        political_decision_year=org.political_decision_year,
+        contact=person_facts(org.contact),
+        delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
+    )
+
+
 def plan_facts(
     session: Session, *, organisation_id: int, meeting_id: int
 ) -> tuple[PlanActivityFacts, ...]:
@@ -173,21 +190,9 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         .where(m.ImprovementInitiative.organisation_id == organisation_id)
         .order_by(m.ImprovementInitiative.id)
     ).all()
-    group = org.group
     return DeckFacts(
         network_name=network.name,
-        organisation=OrganisationFacts(
-            name=org.name,
-            type=org.type,
-            county=org.county,
-            programme_role=org.programme_role,
-            group_name=group.name if group else None,
-            mentor_name=group.mentor.name if group and group.mentor else None,
-            political_decision_kind=org.political_decision_kind,
-            political_decision_year=org.political_decision_year,
-            contact=person_facts(org.contact),
-            delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
-        ),
+        organisation=organisation_facts(org),
         meeting=meeting_facts(meeting),
         checklist=checklist_facts(network.checklist) if network.checklist else None,
         previous_round=previous,

@@ -6,7 +6,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.documents.facts import OrganisationFacts
 from service.documents.meeting_documents import (
     AgendaFacts,
     AgendaItemFacts,
@@ -21,7 +20,7 @@ from service.generation.facts_loader import (
     checklist_facts,
     initiative_facts,
     meeting_facts,
-    person_facts,
+    organisation_facts,
     plan_facts,
     rounds_for,
 )
@@ -46,8 +45,8 @@ def load_agenda_facts(
             )
             for a in meeting.agenda_items
         ),
-        organisations=tuple(_organisation_facts(o) for o in _organisations(session, meeting)),
-        highlight=_organisation_facts(highlight) if highlight else None,
+        organisations=tuple(organisation_facts(o) for o in _organisations(session, meeting)),
+        highlight=organisation_facts(highlight) if highlight else None,
     )
 
 
@@ -81,7 +80,7 @@ def load_feedback_letter_facts(
     return FeedbackLetterFacts(
         network=_network(network),
         outline=_outline(meeting),
-        organisation=_organisation_facts(org),
+        organisation=organisation_facts(org),
         # The meeting's date keeps a regenerated letter identical; organisers edit it if
         # they send the letter later.
         letter_date=meeting.date,
@@ -117,8 +116,8 @@ def load_feedback_summary_facts(
     return FeedbackSummaryFacts(
         network=_network(meeting.network),
         outline=_outline(meeting),
-        organisations=tuple(_organisation_facts(o) for o in organisations),
-        author=_organisation_facts(author) if author else None,
+        organisations=tuple(organisation_facts(o) for o in organisations),
+        author=organisation_facts(author) if author else None,
         sent_to=feedback.sent_to if feedback else None,
         plus=tuple(feedback.plus) if feedback else (),
         minus=tuple(feedback.minus) if feedback else (),
@@ -196,25 +195,9 @@ def _network(network: m.Network) -> NetworkFacts:
 def _outline(meeting: m.Meeting) -> MeetingOutlineFacts:
     return MeetingOutlineFacts(
         meeting=meeting_facts(meeting),
-        host=_organisation_facts(meeting.host) if meeting.host else None,
+        host=organisation_facts(meeting.host) if meeting.host else None,
         goals=tuple(meeting.goals or ()),
         preparations=tuple(meeting.preparations or ()),
-    )
-
-
-def _organisation_facts(org: m.Organisation) -> OrganisationFacts:
-    group = org.group
-    return OrganisationFacts(
-        name=org.name,
-        type=org.type,
-        county=org.county,
-        programme_role=org.programme_role,
-        group_name=group.name if group else None,
-        mentor_name=group.mentor.name if group and group.mentor else None,
-        political_decision_kind=org.political_decision_kind,
-        political_decision_year=org.political_decision_year,
-        contact=person_facts(org.contact),
-        delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
     )
 
 
