@@ -5,7 +5,8 @@ BenchdocsError
 ├── NotFoundError               an id that does not exist (404)
 ├── ConflictError               a unique key already taken (409)
 ├── InvalidInputError           input that breaks a rule (422); carries per-field problems
-│   └── ImportRejectedError     a programme import with one or more bad records
+│   ├── ImportRejectedError     a programme import with one or more bad records
+│   └── FileRejectedError       an uploaded file refused before or while reading it (413/415/422)
 └── GenerationError             a document could not be produced
     ├── TemplateError           the template itself is broken (fail once, do not retry)
     ├── RenderError             data and template do not fit (fail once, do not retry)
@@ -15,6 +16,7 @@ BenchdocsError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class BenchdocsError(Exception):
@@ -53,6 +55,28 @@ class InvalidInputError(BenchdocsError):
 
 class ImportRejectedError(InvalidInputError):
     """A programme import was refused as a whole; nothing was stored."""
+
+
+class RejectionReason(StrEnum):
+    """Why an uploaded file was refused; the API maps each to its HTTP status."""
+
+    EMPTY = "empty"  # 422
+    TOO_LARGE = "too_large"  # 413: over the upload size limit
+    WRONG_TYPE = "wrong_type"  # 415: content is not what the name or endpoint says
+    MACROS = "macros"  # 415: macro-enabled (vbaProject, .xlsm/.pptm)
+    ENCRYPTED = "encrypted"  # 415: password-protected OOXML (an OLE container)
+    ZIP_BOMB = "zip_bomb"  # 413: too many members, too big or too compressed when unpacked
+    XML_ATTACK = "xml_attack"  # 422: DTD, entity declarations, external references
+    CORRUPT = "corrupt"  # 422: truncated or broken zip/XML, undecodable text
+    CONTENT = "content"  # 422: a readable file whose content breaks the rules (cells, rows)
+
+
+class FileRejectedError(InvalidInputError):
+    """An uploaded file was refused; nothing from it was stored."""
+
+    def __init__(self, reason: RejectionReason, problems: list[Problem]) -> None:
+        self.reason = reason
+        super().__init__(problems)
 
 
 class GenerationError(BenchdocsError):

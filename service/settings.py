@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     # Must exceed the longest task; Redis re-delivers unacknowledged tasks only after it.
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=10)
     max_import_bytes: int = Field(default=5_000_000, ge=1)
+    # Uploads (checklists, decks, rosters): refused before parsing when over these limits.
+    max_upload_bytes: int = Field(default=50_000_000, ge=1)
+    max_unpacked_bytes: int = Field(default=300_000_000, ge=1)
+    max_compression_ratio: float = Field(default=200.0, gt=1)
+    max_zip_members: int = Field(default=5_000, ge=1)
+    # Participants' access tokens expire after this many days unless issued for less.
+    token_valid_days: int = Field(default=120, ge=1, le=3650)
+    # The nightly regeneration: when (local time) and for which meetings.
+    regeneration_time: str = Field(default="02:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    regeneration_timezone: str = "Europe/Stockholm"
+    # A meeting's documents stay current from its round's start until this long after it.
+    regeneration_days_after_meeting: int = Field(default=30, ge=0)
+    # The run's lock expires after this, so a crashed run never blocks the next night.
+    regeneration_lock_seconds: int = Field(default=3600, ge=10)
     # PDF conversion: a warm LibreOffice per worker process, restarted now and then.
     pdf_warm_converter: bool = True
     # With LibreOffice's start-up (up to 60 s) this stays under the task's soft time limit.

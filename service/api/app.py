@@ -13,11 +13,27 @@ from fastapi.responses import JSONResponse
 from service import __version__
 from service.api.body import BodyTooLargeError
 from service.api.routes import batches, entities, programmes
-from service.errors import BenchdocsError, ConflictError, InvalidInputError, NotFoundError
+from service.errors import (
+    BenchdocsError,
+    ConflictError,
+    FileRejectedError,
+    InvalidInputError,
+    NotFoundError,
+    RejectionReason,
+)
 from service.intake.programme_import import json_path
 from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+_REJECTION_STATUS = {
+    RejectionReason.TOO_LARGE: status.HTTP_413_CONTENT_TOO_LARGE,
+    RejectionReason.ZIP_BOMB: status.HTTP_413_CONTENT_TOO_LARGE,
+    RejectionReason.WRONG_TYPE: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    RejectionReason.MACROS: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    RejectionReason.ENCRYPTED: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+}
 
 
 def _problem_body(
@@ -59,6 +75,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         if isinstance(exc, BodyTooLargeError):
             body = _problem_body(problems, "the request body is too large")
             return JSONResponse(body, status.HTTP_413_CONTENT_TOO_LARGE)
+        if isinstance(exc, FileRejectedError):
+            code = _REJECTION_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_CONTENT)
+            body = _problem_body(problems, f"the file was refused ({exc.reason.value})")
+            return JSONResponse(body, code)
         return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(NotFoundError)

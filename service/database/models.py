@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -76,6 +77,20 @@ class DocumentKind(enum.StrEnum):
     ORGANISER_CHECKLIST = "organiser_checklist"  # per meeting, for the host (pptx)
     FEEDBACK_LETTER = "feedback_letter"  # per organisation (docx, pdf)
     FEEDBACK_SUMMARY = "feedback_summary"  # per meeting: Plus – Minus – Intressant to SKR (docx)
+
+
+class UploadKind(enum.StrEnum):
+    """What a participant sends back."""
+
+    CHECKLIST = "checklist"  # the filled self-assessment checklist (xlsx): becomes scores
+    DECK = "deck"  # the finished presentation (pptx), due by the meeting's upload deadline
+
+
+class BatchOrigin(enum.StrEnum):
+    """Who asked for a batch."""
+
+    ORGANISER = "organiser"  # POST /meetings/{id}/batches or `benchdocs generate`
+    REGENERATION = "regeneration"  # the nightly run or `benchdocs regenerate`
 
 
 class DocumentStatus(enum.StrEnum):
@@ -478,6 +493,9 @@ class Batch(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     requested_kinds: Mapped[list[str]] = mapped_column(default=list)
+    origin: Mapped[BatchOrigin] = mapped_column(
+        _str_enum(BatchOrigin), default=BatchOrigin.ORGANISER
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
     documents: Mapped[list[GeneratedDocument]] = relationship(
         back_populates="batch", order_by="GeneratedDocument.id"
@@ -485,9 +503,15 @@ class Batch(Base):
 
 
 class GeneratedDocument(Base):
-    """One wanted document of a batch, with where it is stored once it exists."""
+    """One wanted document of a batch, with where it is stored once it exists.
+
+    The rows of one slot (meeting, organisation, kind, format) are its versions. A row whose
+    inputs had not changed since the slot's latest version reuses that version's file
+    (``reused_from_id``) instead of rendering it again.
+    """
 
     __tablename__ = "generated_document"
+    __table_args__ = (Index("ix_generated_document_slot", "meeting_id", "kind", "organisation_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
@@ -513,6 +537,97 @@ class GeneratedDocument(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     render_ms: Mapped[float | None]
+    # sha256 over the template's bytes, the canonical JSON context and the renderer's version.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The digests the fingerprint was made of, so a change can be explained (see fingerprints).
+    inputs: Mapped[dict[str, Any] | None] = mapped_column()
+    reused_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generated_document.id", ondelete="SET NULL")
+    )
+    # Set when data this document was made from changed after it was made (an upload, say).
+    stale_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     batch: Mapped[Batch] = relationship(back_populates="documents")
     organisation: Mapped[Organisation | None] = relationship()
     meeting: Mapped[Meeting] = relationship()
+
+
+class RegenerationRun(Base):
+    """One regeneration pass (nightly or by hand): what it checked, redid and why."""
+
+    __tablename__ = "regeneration_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "nightly:2026-11-30" for the schedule, so two beats on the same night run once.
+    run_key: Mapped[str] = mapped_column(String(100), unique=True)
+    trigger: Mapped[str] = mapped_column(String(20))  # nightly, manual, upload
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running/finished/failed
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    meeting_ids: Mapped[list[Any]] = mapped_column(default=list)
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rerendered: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"document": slot, "reasons": [...]}, ...] for what changed; failures with their error.
+    changes: Mapped[list[Any]] = mapped_column(default=list)
+    failures: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"))
+
+
+class AccessToken(Base):
+    """A participant's key to one organisation's documents; only its hash is stored."""
+
+    __tablename__ = "access_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class Upload(Base):
+    """A file sent back for an organisation: a filled checklist or a finished deck."""
+
+    __tablename__ = "upload"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[UploadKind] = mapped_column(_str_enum(UploadKind))
+    # A deck is for a meeting; a checklist is for an assessment round.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessment_round.id", ondelete="CASCADE")
+    )
+    file_key: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    # "organiser" or the access token's label: who sent it, in words.
+    uploaded_by: Mapped[str] = mapped_column(String(300))
+    access_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_token.id", ondelete="SET NULL")
+    )
+
+
+class ScoreSnapshot(Base):
+    """One round's scores for one organisation as they were before a replacement."""
+
+    __tablename__ = "score_snapshot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("assessment_round.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    replaced_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    replaced_by_upload_id: Mapped[int | None] = mapped_column(
+        ForeignKey("upload.id", ondelete="SET NULL")
+    )
+    # [{"question_ref": ..., "value": ..., "comment": ...}, ...] in question order.
+    scores: Mapped[list[Any]] = mapped_column(default=list)

@@ -1,0 +1,1 @@
+"""Regenerate what changed: fingerprints of every document's inputs, runs, the nightly schedule."""

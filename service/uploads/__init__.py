@@ -1,0 +1,1 @@
+"""Files participants and organisers send in: checked before parsing, then read into data."""
