@@ -13,16 +13,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
+from service import cli_access, cli_regenerate, cli_roster, cli_uploads
+from service.cli_common import (
+    EXIT_ERROR,
+    EXIT_FAILED_DOCUMENTS,
+    console,
+    err_console,
+    fail,
+    open_runtime,
+    resolve_meeting,
+)
 from service.cli_templates import templates_app
 from service.conversion.libreoffice import make_pdf_converter
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
-from service.database.session import migrate, unit_of_work
+from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE
 from service.errors import BenchdocsError, InvalidInputError, Problem
 from service.generation.batches import batch_progress, resend_stale, start_batch
@@ -32,7 +41,7 @@ from service.generation.templates import TemplateLibrary
 from service.intake.programme_import import import_programme
 from service.local_cluster import WorkerProcess, embedded_redis, settings_environment
 from service.previews import render_previews
-from service.runtime import Runtime, build_runtime
+from service.runtime import Runtime
 from service.sample import (
     SAMPLE_MEETING_REF,
     SAMPLE_NETWORK_REF,
@@ -48,28 +57,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(templates_app, name="templates")
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
-
-EXIT_INVALID = 2
-EXIT_FAILED_DOCUMENTS = 3
-EXIT_ERROR = 1
-
-
-def _runtime(settings: Settings | None = None) -> Runtime:
-    runtime = build_runtime(settings or get_settings())
-    migrate(runtime.engine)
-    return runtime
-
-
-def _fail(exc: BenchdocsError) -> typer.Exit:
-    if isinstance(exc, InvalidInputError):
-        err_console.print("[bold red]rejected:[/] nothing was stored")
-        for problem in exc.problems:
-            err_console.print(f"  {problem.location}: {problem.message}", markup=False)
-        return typer.Exit(EXIT_INVALID)
-    err_console.print(f"[bold red]error:[/] {exc}")
-    return typer.Exit(EXIT_ERROR)
+for _module in (cli_uploads, cli_access, cli_roster, cli_regenerate):
+    _module.register(app)
 
 
 @app.command("import")
@@ -77,7 +66,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="A programme JSON file (docs/import-format.md).")],
 ) -> None:
     """Import a whole programme round, all or nothing."""
-    runtime = _runtime()
+    runtime = open_runtime()
     try:
         if not file.is_file():
             raise InvalidInputError([Problem(str(file), "no such file")])
@@ -85,7 +74,7 @@ def import_command(
         with unit_of_work(runtime.sessions) as session:
             summary = import_programme(session, raw, max_bytes=runtime.settings.max_import_bytes)
     except BenchdocsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         runtime.close()
     console.print(
@@ -93,18 +82,6 @@ def import_command(
         f"{summary.organisations} organisations, {summary.participants} participants, "
         f"{summary.meetings} meetings, {summary.assessment_rounds} assessment rounds"
     )
-
-
-def resolve_meeting(runtime: Runtime, meeting: str) -> int:
-    """A meeting id, or a meeting ref such as ``bm2`` that names exactly one meeting."""
-    with runtime.sessions() as session:
-        if meeting.isdigit() and session.get(m.Meeting, int(meeting)) is not None:
-            return int(meeting)
-        ids = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == meeting)).all()
-    if len(ids) != 1:
-        found = "no meeting" if not ids else f"{len(ids)} meetings"
-        raise InvalidInputError([Problem("--meeting", f"{found} with id or ref {meeting!r}")])
-    return ids[0]
 
 
 def wait_for_batch(runtime: Runtime, batch_id: int, *, timeout: float) -> None:
@@ -181,7 +158,7 @@ def generate(
     pdf: Annotated[bool, typer.Option(help="Also make PDFs of the kinds that offer one.")] = False,
 ) -> None:
     """Generate a meeting's documents through the queue, with a progress bar."""
-    runtime = _runtime()
+    runtime = open_runtime()
     try:
         batch_id = start_batch(
             runtime.sessions,
@@ -195,7 +172,7 @@ def generate(
         documents = export_batch(runtime, batch_id, out) if out else _documents(runtime, batch_id)
         failed = report(documents, out)
     except BenchdocsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         runtime.close()
     if failed:
@@ -213,7 +190,7 @@ def resend(
     older_than: Annotated[float, typer.Option(help="Seconds without progress.")] = 600.0,
 ) -> None:
     """Re-send documents the database wants but that have not moved (lost tasks)."""
-    runtime = _runtime()
+    runtime = open_runtime()
     try:
         stale = resend_stale(
             runtime.sessions, runtime.queue, older_than=dt.timedelta(seconds=older_than)
@@ -233,7 +210,7 @@ def serve(
 
     from service.api.app import create_app
 
-    uvicorn.run(create_app(_runtime()), host=host, port=port)
+    uvicorn.run(create_app(open_runtime()), host=host, port=port)
 
 
 def _celery(*args: str) -> None:
@@ -244,7 +221,7 @@ def _celery(*args: str) -> None:
 @app.command()
 def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
     """Run a Celery worker that renders documents."""
-    _runtime().close()  # migrate first, so workers never meet an old schema
+    open_runtime().close()  # migrate first, so workers never meet an old schema
     _celery("worker", "--loglevel", "INFO", "--concurrency", str(concurrency))
 
 
@@ -277,7 +254,7 @@ def demo(
         with _broker(var, embedded=embedded, default=defaults.redis_url) as redis_url:
             settings = defaults.model_copy(update={**overrides, "redis_url": redis_url})
             os.environ.update(settings_environment(settings))
-            runtime = _runtime(settings)
+            runtime = open_runtime(settings)
             _import_sample_once(runtime)
             console.print(
                 f"broker: {'embedded Redis' if embedded else 'Redis'} at {redis_url}; "
@@ -298,7 +275,7 @@ def demo(
             failed = report(documents, out)
             runtime.close()
     except BenchdocsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     done = sum(d.status == DocumentStatus.DONE for d in documents)
     renders = sorted(d.render_ms for d in documents if d.render_ms is not None)
     median = renders[len(renders) // 2] if renders else 0.0

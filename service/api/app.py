@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 
 from service import __version__
 from service.api.body import BodyTooLargeError
-from service.api.routes import batches, entities, programmes
+from service.api.routes import (
+    access,
+    batches,
+    entities,
+    programmes,
+    regenerations,
+    roster,
+    uploads,
+)
 from service.errors import (
     BenchdocsError,
     ConflictError,
@@ -99,6 +107,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Liveness for load balancers and compose health checks."""
         return {"status": "ok", "version": __version__}
 
-    for module in (programmes, entities, batches):
+    for module in (programmes, entities, batches, access, uploads, roster, regenerations):
         app.include_router(module.router, prefix="/api/v1")
     return app
