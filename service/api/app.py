@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import __version__
+from service.access.log_redaction import install_token_redaction
 from service.api.body import BodyTooLargeError
 from service.api.routes import (
     access,
@@ -68,6 +69,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    install_token_redaction()
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from service.access.tokens import resolve_token
+from service.access.tokens import aware, resolve_token
 from service.errors import NotFoundError
 from service.runtime import Runtime
 
@@ -70,6 +70,44 @@ class Caller:
             raise NotFoundError(f"{what} not found")
 
 
+# A token's last use is written at most this often, so reads do not all become writes.
+_LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
+_UNAUTHORISED = (
+    "send the organiser X-API-Key header or a live organisation token "
+    "as 'Authorization: Bearer <token>' (tokens expire and can be revoked)"
+)
+
+
+def _token_caller(session: Session, token: str) -> Caller | None:
+    """The participant a live token stands for; None for anything else, however odd."""
+    now = dt.datetime.now(dt.UTC)
+    row = resolve_token(session, token, now=now)
+    if row is None:
+        return None
+    if row.last_used_at is None or aware(row.last_used_at) < now - _LAST_USED_GRANULARITY:
+        row.last_used_at = now
+    return Caller(
+        label=row.label or f"token {row.id}",
+        organisation_id=row.organisation_id,
+        token_id=row.id,
+    )
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _unauthorised() -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=_UNAUTHORISED,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 def require_caller(
     runtime: RuntimeDep,
     session: SessionDep,
@@ -82,22 +120,58 @@ def require_caller(
     if x_api_key is not None:
         require_organiser(runtime, x_api_key)
         return Caller(label="organiser")
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        row = resolve_token(session, token.strip(), now=dt.datetime.now(dt.UTC))
-        if row is not None:
-            row.last_used_at = dt.datetime.now(dt.UTC)
-            return Caller(
-                label=row.label or f"token {row.id}",
-                organisation_id=row.organisation_id,
-                token_id=row.id,
-            )
-    raise HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail="send the organiser X-API-Key header or a live organisation token "
-        "as 'Authorization: Bearer <token>' (tokens expire and can be revoked)",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    token = _bearer(authorization)
+    caller = _token_caller(session, token) if token else None
+    if caller is None:
+        raise _unauthorised()
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+def require_file_reader(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    x_api_key: Annotated[str | None, Header(description="The organiser API key.")] = None,
+    authorization: Annotated[
+        str | None, Header(description="`Bearer <token>`: an organisation's access token.")
+    ] = None,
+    token: Annotated[
+        str | None,
+        Query(
+            # No length limit here: a hostile value must get 401 like any wrong token.
+            description="An organisation's access token, for links in e-mails. Accepted only "
+            "on file downloads; prefer the Authorization header.",
+        ),
+    ] = None,
+) -> Caller:
+    """Like ``require_caller``, and also a token in ``?token=``: only for GET file downloads.
+
+    A link must work when clicked in a mail client, which cannot send headers. The token in
+    the URL can end up in browser history and proxy logs, so it is accepted nowhere else
+    (never on a write, never on a listing), and the response carries ``Referrer-Policy:
+    no-referrer`` and ``Cache-Control: private, no-store``. Headers win over the query.
+    """
+    if x_api_key is not None or authorization is not None:
+        return require_caller(runtime, session, x_api_key, authorization)
+    caller = _token_caller(session, token) if token else None
+    if caller is None:
+        raise _unauthorised()
+    return caller
+
+
+FileReaderDep = Annotated[Caller, Depends(require_file_reader)]
+
+
+def require_organiser_caller(caller: CallerDep) -> Caller:
+    """The organiser only: a participant's live token is known but not enough (403)."""
+    if not caller.is_organiser:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="only the organiser (X-API-Key) may do this",
+        )
+    return caller
+
+
+OrganiserCallerDep = Annotated[Caller, Depends(require_organiser_caller)]

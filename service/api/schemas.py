@@ -54,7 +54,7 @@ class ErrorOut(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Missing or wrong X-API-Key header."},
+    401: {"model": ErrorOut, "description": "No valid X-API-Key header or live access token."},
     404: {"model": ErrorOut, "description": "An id in the path does not exist."},
     409: {"model": ErrorOut, "description": "A ref is already taken."},
     422: {"model": ErrorOut, "description": "Invalid input; each problem names its JSON path."},

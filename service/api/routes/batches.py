@@ -1,18 +1,18 @@
-"""Batches of generated documents: start one, watch it, download what it made."""
+"""Batches of generated documents: start one, watch it.
+
+Downloads are in ``routes/access.py``, where participants may fetch their own documents.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES
-from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
-from service.errors import NotFoundError
 from service.generation.batches import BatchProgress, batch_progress, start_batch
 
 router = APIRouter(tags=["generation"], dependencies=[OrganiserDep], responses=ERROR_RESPONSES)
@@ -106,28 +106,3 @@ def create_batch(
 def get_batch(batch_id: int, session: SessionDep) -> BatchOut:
     """Progress of a batch: counts per state, each document's status and error."""
     return _batch_out(batch_progress(session, batch_id))
-
-
-@router.get(
-    "/documents/{document_id}/file",
-    response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
-)
-def download_document(document_id: int, session: SessionDep, runtime: RuntimeDep) -> Response:
-    """The generated file, with its content type and a safe file name."""
-    doc = session.get(m.GeneratedDocument, document_id)
-    if doc is None or doc.status != DocumentStatus.DONE or doc.file_key is None:
-        raise NotFoundError(f"document {document_id} has no file (yet)")
-    data = runtime.files.get(doc.file_key)
-    name = doc.file_name or f"document-{doc.id}"
-    ascii_name = name.encode("ascii", "ignore").decode() or f"document-{doc.id}"
-    return Response(
-        content=data,
-        media_type=doc.content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-            ),
-            "X-Content-Type-Options": "nosniff",
-        },
-    )

@@ -1,0 +1,39 @@
+"""Keep tokens from download links out of access logs.
+
+A link in an e-mail carries its token as ``?token=``; uvicorn's access log writes the whole
+path. This filter replaces the token's value before the line is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def redact_tokens(text: str) -> str:
+    """The text with the value of every ``token=`` query parameter replaced."""
+    return _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Rewrites a record's message and string arguments; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place and let the record through."""
+        if isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_tokens(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def install_token_redaction(logger_name: str = "uvicorn.access") -> None:
+    """Add the filter to a logger once (uvicorn's access log by default)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, TokenRedactingFilter) for f in logger.filters):
+        logger.addFilter(TokenRedactingFilter())
