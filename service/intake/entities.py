@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from service.database import models as m
 from service.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from service.intake.programme_format import AnalysisFields, Record
-from service.intake.text_rules import LongText, Ref, ShortText
+from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
 from service.intake.vocabulary import (
     ActivityStatus,
     ChecklistPhase,
@@ -97,8 +97,8 @@ class OrganisationFields(Record):
 
     ref: NonNull[Ref] = None
     name: NonNull[ShortText] = None
-    type: ShortText | None = None
-    county: ShortText | None = None
+    type: Text50 | None = None
+    county: Text100 | None = None
     programme_role: ProgrammeRole | None = None
     group_id: Id | None = None
     political_decision_exists: bool | None = None
@@ -127,7 +127,7 @@ class ParticipantFields(Record):
     role: NonNull[m.ParticipantRole] = None
     title: ShortText | None = None
     email: Email | None = None
-    phone: ShortText | None = None
+    phone: Text50 | None = None
 
 
 class ParticipantCreate(ParticipantFields):
@@ -172,7 +172,7 @@ class MeetingPatch(Record):
     venue: ShortText | None = None
     host_organisation_id: Id | None = None
     upload_deadline_override: dt.date | None = None
-    checklist_tab: ShortText | None = None
+    checklist_tab: Text100 | None = None
     presentation_template: ShortText | None = None
     goals: NonNull[TextList] = None
     preparations: NonNull[TextList] = None
@@ -196,7 +196,7 @@ class QuestionCreate(Record):
 
     ref: Ref
     text: LongText
-    source: ShortText | None = None
+    source: Text50 | None = None
 
 
 class AreaCreate(Record):
@@ -212,7 +212,7 @@ class ChecklistPatch(Record):
     """Changes to a checklist's title or version (its questions and scale are fixed)."""
 
     title: NonNull[ShortText] = None
-    version: ShortText | None = None
+    version: Text50 | None = None
 
 
 class ChecklistCreate(ChecklistPatch):
@@ -231,7 +231,7 @@ class AssessmentRoundPatch(Record):
     """Changes to an assessment round."""
 
     ref: NonNull[Ref] = None
-    label: NonNull[ShortText] = None
+    label: NonNull[Text100] = None
     meeting_id: Id | None = None
     assessed_on: dt.date | None = None
 
@@ -240,7 +240,7 @@ class AssessmentRoundCreate(AssessmentRoundPatch):
     """A new self-assessment round; the checklist defaults to the network's."""
 
     ref: Ref | None = None
-    label: ShortText
+    label: Text100
     checklist_id: Id | None = None
 
 
@@ -271,7 +271,7 @@ class IndicatorCreate(Record):
     """The indicator of an initiative, with its measurements."""
 
     name: ShortText
-    unit: ShortText | None = None
+    unit: Text50 | None = None
     measurements: list[MeasurementCreate] = Field(default_factory=list, max_length=100)
 
 
@@ -282,10 +282,10 @@ class InitiativePatch(Record):
     title: NonNull[ShortText] = None
     area_id: Id | None = None
     question_refs: NonNull[Annotated[list[Ref], Field(max_length=200)]] = None
-    level: ShortText | None = None
+    level: Text100 | None = None
     verksamhet: ShortText | None = None
     started: dt.date | None = None
-    status: ShortText | None = None
+    status: Text100 | None = None
     pdsa_phase: PdsaPhase | None = None
     problem: LongText | None = None
     root_cause: LongText | None = None

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.database.models import ParticipantRole
-from service.intake.text_rules import LongText, Ref, ShortText
+from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
 from service.intake.vocabulary import ActivityStatus, Email, PdsaPhase, ProgrammeRole
 
 
@@ -41,7 +41,7 @@ class GroupIn(Record):
 
 
 class MilestoneIn(Record):
-    type: ShortText
+    type: Text50
     date: dt.date
     place: ShortText | None = None
     host: ShortText | None = None
@@ -68,8 +68,8 @@ class PoliticalDecisionIn(Record):
 class OrganisationIn(Record):
     id: Ref
     name: ShortText
-    type: ShortText | None = None
-    county: ShortText | None = None
+    type: Text50 | None = None
+    county: Text100 | None = None
     programme_role: ProgrammeRole | None = None
     group_id: Ref | None = None
     contact_person_id: Ref | None = None
@@ -83,7 +83,7 @@ class ParticipantIn(Record):
     role: ParticipantRole
     title: ShortText | None = None
     email: Email | None = None
-    phone: ShortText | None = None
+    phone: Text50 | None = None
 
 
 class AgendaItemIn(Record):
@@ -107,7 +107,7 @@ class MeetingIn(Record):
     venue: ShortText | None = None
     host_org_id: Ref | None = None
     presentation_upload_deadline: dt.date | None = None
-    checklist_tab: ShortText | None = None
+    checklist_tab: Text100 | None = None
     presentation_template: ShortText | None = None
     goals: list[LongText] = Field(default_factory=list, max_length=50)
     preparations: list[LongText] = Field(default_factory=list, max_length=50)
@@ -134,7 +134,7 @@ class ScaleIn(Record):
 class QuestionIn(Record):
     id: Ref
     text: LongText
-    source: ShortText | None = None
+    source: Text50 | None = None
 
 
 class AreaIn(Record):
@@ -147,7 +147,7 @@ class AreaIn(Record):
 class ChecklistIn(Record):
     id: Ref
     title: ShortText
-    version: ShortText | None = None
+    version: Text50 | None = None
     scale: ScaleIn
     tabs: list[ShortText] = Field(default_factory=list, max_length=20)
     areas: list[AreaIn] = Field(min_length=1, max_length=100)
@@ -155,7 +155,7 @@ class ChecklistIn(Record):
 
 class SelfAssessmentIn(Record):
     id: Ref
-    round_label: ShortText
+    round_label: Text100
     meeting_id: Ref | None = None
     assessed_on: dt.date | None = None
     checklist_id: Ref
@@ -179,7 +179,7 @@ class MeasurementIn(Record):
 
 class IndicatorIn(Record):
     name: ShortText
-    unit: ShortText | None = None
+    unit: Text50 | None = None
     baseline: MeasurementIn | None = None
     latest: MeasurementIn | None = None
 
@@ -190,10 +190,10 @@ class InitiativeIn(Record):
     title: ShortText
     area_id: Ref | None = None
     checklist_questions: list[Ref] = Field(default_factory=list, max_length=200)
-    level: ShortText | None = None
+    level: Text100 | None = None
     verksamhet: ShortText | None = None
     started: dt.date | None = None
-    status: ShortText | None = None
+    status: Text100 | None = None
     pdsa_phase: PdsaPhase | None = None
     problem: LongText | None = None
     root_cause: LongText | None = None

@@ -27,6 +27,18 @@ ShortText = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
     AfterValidator(reject_control_characters),
 ]
+# Shorter columns (a type, a county, a phone number): the limit is the column's, so a value
+# that fits the form always fits the database (PostgreSQL enforces it, SQLite does not).
+Text50 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(reject_control_characters),
+]
+Text100 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_control_characters),
+]
 LongText = Annotated[
     str, StringConstraints(max_length=10_000), AfterValidator(reject_control_characters)
 ]

@@ -1032,3 +1032,20 @@ def test_a_plan_with_an_owner_from_another_network_keeps_the_old_plan(
 
     assert error_paths(response) == ["$.activities[1].owner_participant_id"]
     assert ok(api_client.get(path)) == plan
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("type", 50), ("county", 100)], ids=["type", "county"]
+)
+def test_a_value_longer_than_its_column_is_refused_naming_the_field(
+    api_client: TestClient, field: str, limit: int
+) -> None:
+    """The form's limit is the column's: PostgreSQL would refuse the row with a 500 otherwise."""
+    network = a_network(api_client)
+    path = f"{API}/networks/{network['id']}/organisations"
+
+    too_long = api_client.post(path, json={"name": "Kalmar", field: "å" * (limit + 1)})
+    fits = api_client.post(path, json={"name": "Kalmar", field: "å" * limit})
+
+    assert error_paths(too_long) == [f"$.{field}"]
+    assert created(fits)[field] == "å" * limit

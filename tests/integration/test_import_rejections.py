@@ -123,6 +123,11 @@ def test_a_body_that_is_no_programme_is_rejected_at_the_root(
             "$.participants[4].name",
             id="escape character in a name",
         ),
+        pytest.param(
+            setting("participants", 4, "phone", to="0" * 51),
+            "$.participants[4].phone",
+            id="phone longer than its column",
+        ),
     ],
 )
 def test_a_record_breaking_a_rule_is_rejected_by_its_path(
