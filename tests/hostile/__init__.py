@@ -1,0 +1,1 @@
+"""Hostile and benign upload files, built at test time, for every upload path."""
