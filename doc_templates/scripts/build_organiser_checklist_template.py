@@ -170,7 +170,7 @@ def status_slide(prs: Any) -> None:
             (
                 "Delegationen är komplett när politiker, chef och strateg deltar. "
                 "Presentationerna ska laddas upp senast {{ meeting.upload_deadline }}; "
-                "uppladdningen följs ännu inte upp här (–).",
+                "i tid/sent räknas på datum i svensk tid (saknas = ingen uppladdning).",
                 FOOTNOTE,
             )
         ],

@@ -43,6 +43,9 @@ class OrganisationStatusFacts:
     roles: tuple[str, ...] = ()  # the roles of its delegation, one entry per participant
     self_assessment_submitted: bool = False
     contact: PersonFacts | None = None
+    # The latest deck uploaded for the meeting: its local date, and whether by the deadline.
+    presentation_uploaded_on: dt.date | None = None
+    presentation_on_time: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class OrganiserChecklistFacts:
     items: tuple[ChecklistItemFacts, ...] = ()  # empty: use the default list
     organisations: tuple[OrganisationStatusFacts, ...] = ()
     next_meeting: MeetingFacts | None = None
+    # False: deck uploads are not known here, and the column shows a dash.
+    tracks_presentations: bool = False
 
 
 # -- due dates ------------------------------------------------------------------------------
@@ -259,7 +264,19 @@ def _contact(person: PersonFacts | None) -> str:
     return f"{person.name}\n{person.email}" if person.email else person.name
 
 
-def _organisation(org: OrganisationStatusFacts, *, has_round: bool) -> dict[str, str]:
+def presentation_status(org: OrganisationStatusFacts, *, tracked: bool) -> str:
+    """``i tid (18 september 2019)``, ``sent (…)``, ``saknas``; a dash if not tracked."""
+    if not tracked:
+        return swedish.NOT_ASSESSED
+    if org.presentation_uploaded_on is None:
+        return "saknas"
+    when = "i tid" if org.presentation_on_time else "sent"
+    return f"{when} ({swedish.long_date(org.presentation_uploaded_on)})"
+
+
+def _organisation(
+    org: OrganisationStatusFacts, *, has_round: bool, tracks_presentations: bool
+) -> dict[str, str]:
     if not has_round:
         assessment = swedish.NOT_ASSESSED
     else:
@@ -268,7 +285,7 @@ def _organisation(org: OrganisationStatusFacts, *, has_round: bool) -> dict[str,
         "name": org.name,
         "delegation": delegation_status(org.roles),
         "self_assessment": assessment,
-        "presentation": swedish.NOT_ASSESSED,  # uploads are not tracked yet
+        "presentation": presentation_status(org, tracked=tracks_presentations),
         "contact": _contact(org.contact),
     }
 
@@ -326,6 +343,9 @@ def build_organiser_checklist_context(facts: OrganiserChecklistFacts) -> dict[st
         "after": rows["after"],
         "uses_default_items": not facts.items,
         "round_label": facts.round_label or "",
-        "organisations": [_organisation(o, has_round=has_round) for o in facts.organisations],
+        "organisations": [
+            _organisation(o, has_round=has_round, tracks_presentations=facts.tracks_presentations)
+            for o in facts.organisations
+        ],
         "next_meeting": _meeting(facts.next_meeting) if facts.next_meeting else None,
     }

@@ -13,6 +13,7 @@ from service.documents.organiser_checklist import (
 )
 from service.errors import NotFoundError, RenderError
 from service.generation.facts_loader import meeting_facts, person_facts
+from service.uploads.submission_status import SWEDISH_TIME, load_submission_status
 
 
 def load_organiser_checklist_facts(
@@ -25,26 +26,9 @@ def load_organiser_checklist_facts(
     if organisation_id is not None:
         raise RenderError("the organiser's checklist is made per meeting, not per organisation")
     network = meeting.network
-    organisations = session.scalars(
-        select(m.Organisation)
-        .where(m.Organisation.network_id == meeting.network_id)
-        .order_by(m.Organisation.id)
-    ).all()
-    assessment_round = session.scalars(
-        select(m.AssessmentRound)
-        .where(m.AssessmentRound.meeting_id == meeting.id)
-        .order_by(m.AssessmentRound.id)
-        .limit(1)
-    ).first()
-    submitted: set[int] = set()
-    if assessment_round is not None:
-        submitted = set(
-            session.scalars(
-                select(m.Score.organisation_id)
-                .where(m.Score.round_id == assessment_round.id)
-                .distinct()
-            ).all()
-        )
+    # One rule for "submitted" and "on time", shared with the status view.
+    status = load_submission_status(session, meeting.id, timezone=SWEDISH_TIME)
+    assessment_round = status.assessment_round
     next_meeting = session.scalars(
         select(m.Meeting)
         .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
@@ -72,12 +56,15 @@ def load_organiser_checklist_facts(
         ),
         organisations=tuple(
             OrganisationStatusFacts(
-                name=org.name,
-                roles=tuple(p.role.value for p in org.participants),
-                self_assessment_submitted=org.id in submitted,
-                contact=person_facts(org.contact),
+                name=row.name,
+                roles=tuple(p.role.value for p in row.organisation.participants),
+                self_assessment_submitted=row.checklist.submitted,
+                contact=person_facts(row.organisation.contact),
+                presentation_uploaded_on=row.deck.local_date if row.deck else None,
+                presentation_on_time=row.deck.on_time if row.deck else None,
             )
-            for org in organisations
+            for row in status.organisations
         ),
+        tracks_presentations=True,
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
     )

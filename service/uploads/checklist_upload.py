@@ -1,0 +1,308 @@
+"""A filled checklist workbook becomes the organisation's scores for a round, or nothing does.
+
+Order of work: inspect the bytes, read the workbook against what the database expects (the
+round's questions in order, the scale, the organisation), and only then write, in the
+caller's transaction: the upload row, a snapshot of the scores it replaces, the new scores
+(the same rule as ``PUT .../scores``), stale marks on the organisation's documents, and the
+file last. Any refusal raises before the first write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.database import models as m
+from service.domain.movement import Movement, RoundSummary, compute_movement, summarise_round
+from service.errors import (
+    FileRejectedError,
+    InvalidInputError,
+    NotFoundError,
+    Problem,
+    RejectionReason,
+)
+from service.generation.facts_loader import checklist_facts, round_facts
+from service.generation.file_store import FileStore
+from service.intake import entities
+from service.intake.entities import ScoreSheet, ScoresReplace
+from service.regeneration.staleness import mark_stale
+from service.uploads.checklist_reader import (
+    ChecklistFile,
+    ExpectedChecklist,
+    ReadScore,
+    RoundSheet,
+)
+from service.uploads.file_inspection import FileType, UploadLimits, inspect_upload
+from service.uploads.stored_uploads import Uploader, record_upload, store_file
+
+DEFAULT_FILE_NAME = "checklista.xlsx"
+
+
+@dataclass(frozen=True)
+class ChecklistUploadResult:
+    """What an accepted checklist changed, and where the organisation now stands."""
+
+    upload: m.Upload
+    assessment_round: m.AssessmentRound
+    sheet: str
+    scores: ScoreSheet
+    read: int
+    assessed: int
+    summary: RoundSummary
+    previous_round: m.AssessmentRound | None
+    movement: Movement | None  # None without an earlier round that has scores
+    previous_snapshot_id: int | None  # None when the round had no scores before
+    documents_marked_stale: int
+
+    @property
+    def not_assessed(self) -> int:
+        """Questions left empty in the workbook."""
+        return self.read - self.assessed
+
+
+def upload_checklist(
+    session: Session,
+    files: FileStore,
+    *,
+    organisation_id: int,
+    data: bytes,
+    file_name: str | None,
+    round_choice: str | None,
+    uploader: Uploader,
+    limits: UploadLimits,
+    now: dt.datetime,
+) -> ChecklistUploadResult:
+    """Replace an organisation's scores for one round from its filled checklist workbook."""
+    organisation = session.get(m.Organisation, organisation_id)
+    if organisation is None:
+        raise NotFoundError(f"organisation {organisation_id} not found")
+    inspected = inspect_upload(
+        data, file_name=file_name or DEFAULT_FILE_NAME, accepted={FileType.XLSX}, limits=limits
+    )
+    if inspected.file_type != FileType.XLSX:
+        raise FileRejectedError(
+            RejectionReason.WRONG_TYPE,
+            [Problem("file", f"expected an Excel workbook (.xlsx), got {inspected.file_type}")],
+        )
+    workbook = ChecklistFile.open(inspected.data)
+    assessment_round, sheet = _pick_round(session, organisation, workbook, round_choice)
+    checklist = entities.get_entity(session, m.Checklist, assessment_round.checklist_id)
+    facts = checklist_facts(checklist)
+    read = workbook.read_scores(
+        ExpectedChecklist(
+            round_ref=assessment_round.ref,
+            organisation_ref=organisation.ref,
+            scale_min=checklist.scale_min,
+            scale_max=checklist.scale_max,
+            question_refs=tuple(q.ref for q in facts.questions),
+        )
+    )
+    replacement = _replacement(read)
+
+    # Two uploads for one organisation at once would both delete and insert its scores.
+    session.execute(
+        select(m.Organisation.id).where(m.Organisation.id == organisation.id).with_for_update()
+    )
+    before = entities.read_scores(session, assessment_round.id, organisation.id)
+    upload = record_upload(
+        session,
+        kind=m.UploadKind.CHECKLIST,
+        organisation_id=organisation.id,
+        inspected=inspected,
+        default_name=DEFAULT_FILE_NAME,
+        uploader=uploader,
+        now=now,
+        meeting_id=assessment_round.meeting_id,
+        round_id=assessment_round.id,
+    )
+    snapshot = _snapshot(session, before, upload_id=upload.id, now=now)
+    try:
+        sheet_after = entities.replace_scores(
+            session, assessment_round.id, organisation.id, replacement
+        )
+    except InvalidInputError as exc:
+        raise _as_cells(exc, read) from exc
+    stale = mark_stale(session, organisation_id=organisation.id, now=now)
+    store_file(files, upload, inspected.data)
+
+    previous_round = _previous_round(session, assessment_round)
+    previous = round_facts(session, previous_round, organisation.id) if previous_round else None
+    scale = facts.scale
+    return ChecklistUploadResult(
+        upload=upload,
+        assessment_round=assessment_round,
+        sheet=sheet.sheet,
+        scores=sheet_after,
+        read=len(read),
+        assessed=sum(1 for s in read if s.value is not None),
+        summary=summarise_round(facts.questions, sheet_after.scores, scale),
+        previous_round=previous_round,
+        movement=(
+            compute_movement(
+                facts.questions, previous=previous.scores, current=sheet_after.scores, scale=scale
+            )
+            if previous is not None
+            else None
+        ),
+        previous_snapshot_id=snapshot.id if snapshot else None,
+        documents_marked_stale=stale,
+    )
+
+
+def find_round(session: Session, network_id: int, choice: str) -> m.AssessmentRound | None:
+    """A network's assessment round by id or by ref."""
+    query = select(m.AssessmentRound).where(m.AssessmentRound.network_id == network_id)
+    by_ref = session.scalars(query.where(m.AssessmentRound.ref == choice)).first()
+    if by_ref is not None or not choice.isdigit() or int(choice) > entities.MAX_ID:
+        return by_ref
+    return session.scalars(query.where(m.AssessmentRound.id == int(choice))).first()
+
+
+def _pick_round(
+    session: Session, organisation: m.Organisation, workbook: ChecklistFile, choice: str | None
+) -> tuple[m.AssessmentRound, RoundSheet]:
+    """The round asked for, or the workbook's last round sheet (the one to fill in)."""
+    if choice is not None:
+        assessment_round = find_round(session, organisation.network_id, choice)
+        if assessment_round is None:
+            raise InvalidInputError(
+                [
+                    Problem(
+                        "round", f"no assessment round {choice!r} in {organisation.name}'s network"
+                    )
+                ]
+            )
+        sheet = next((s for s in workbook.rounds if s.round_ref == assessment_round.ref), None)
+        if sheet is None:
+            raise FileRejectedError(
+                RejectionReason.CONTENT,
+                [
+                    Problem(
+                        "file",
+                        f"the workbook has no sheet for round {assessment_round.ref!r} "
+                        f"({assessment_round.label}); its round sheets: {_sheet_names(workbook)}",
+                    )
+                ],
+            )
+        return assessment_round, sheet
+    sheet = next((s for s in workbook.rounds if s.is_last), None)
+    if sheet is None:
+        raise FileRejectedError(
+            RejectionReason.CONTENT,
+            [Problem("file", "the workbook has no round sheet to fill in")],
+        )
+    assessment_round = find_round(session, organisation.network_id, sheet.round_ref)
+    if assessment_round is None or assessment_round.ref != sheet.round_ref:
+        raise FileRejectedError(
+            RejectionReason.CONTENT,
+            [
+                Problem(
+                    "file",
+                    f"sheet {sheet.sheet!r} is for round {sheet.round_ref!r}, which "
+                    f"{organisation.name}'s network does not have",
+                )
+            ],
+        )
+    return assessment_round, sheet
+
+
+def _sheet_names(workbook: ChecklistFile) -> str:
+    return ", ".join(repr(s.sheet) for s in workbook.rounds) or "none"
+
+
+def _replacement(read: list[ReadScore]) -> ScoresReplace:
+    """The scores as the API's replace takes them; text rules refused with the cell."""
+    cells = {s.question_ref: s.cell for s in read}
+    try:
+        return ScoresReplace.model_validate(
+            {
+                "scores": {s.question_ref: s.value for s in read},
+                "comments": {s.question_ref: s.comment for s in read if s.comment},
+            }
+        )
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where, ref = [*error["loc"], "", ""][:2]
+            what = "comment" if where == "comments" else "score"
+            location = cells.get(str(ref), "file")
+            problems.append(Problem(location, f"{what} of {ref}: {error['msg']}"))
+        raise FileRejectedError(RejectionReason.CONTENT, problems) from exc
+
+
+def _as_cells(exc: InvalidInputError, read: list[ReadScore]) -> FileRejectedError:
+    """A replace refusal (by JSON path such as ``$.scores.Q05``) told by cell."""
+    cells = {s.question_ref: s.cell for s in read}
+    problems = [
+        Problem(cells.get(p.location.rsplit(".", 1)[-1], "file"), p.message) for p in exc.problems
+    ]
+    return FileRejectedError(RejectionReason.CONTENT, problems)
+
+
+def _snapshot(
+    session: Session, before: ScoreSheet, *, upload_id: int, now: dt.datetime
+) -> m.ScoreSnapshot | None:
+    """Keep the scores about to be replaced; None if the round had none."""
+    refs = list(dict.fromkeys([*before.scores, *before.comments]))
+    if not refs:
+        return None
+    snapshot = m.ScoreSnapshot(
+        round_id=before.round_id,
+        organisation_id=before.organisation_id,
+        replaced_at=now,
+        replaced_by_upload_id=upload_id,
+        scores=[
+            {
+                "question_ref": ref,
+                "value": before.scores.get(ref),
+                "comment": before.comments.get(ref),
+            }
+            for ref in refs
+        ],
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def _previous_round(
+    session: Session, assessment_round: m.AssessmentRound
+) -> m.AssessmentRound | None:
+    """The network's latest round held for an earlier meeting (as the deck compares)."""
+    if assessment_round.meeting is None:
+        return None
+    return session.scalars(
+        select(m.AssessmentRound)
+        .join(m.Meeting, m.AssessmentRound.meeting_id == m.Meeting.id)
+        .where(
+            m.AssessmentRound.network_id == assessment_round.network_id,
+            m.Meeting.date < assessment_round.meeting.date,
+        )
+        .order_by(m.Meeting.date.desc(), m.AssessmentRound.id.desc())
+        .limit(1)
+    ).first()
+
+
+def score_history(session: Session, round_id: int, organisation_id: int) -> list[m.ScoreSnapshot]:
+    """The earlier versions of an organisation's scores in a round, newest first."""
+    assessment_round = entities.get_entity(session, m.AssessmentRound, round_id)
+    organisation = entities.get_entity(session, m.Organisation, organisation_id)
+    if organisation.network_id != assessment_round.network_id:
+        raise NotFoundError(
+            f"organisation {organisation.id} is not in the network of assessment round "
+            f"{assessment_round.id}"
+        )
+    return list(
+        session.scalars(
+            select(m.ScoreSnapshot)
+            .where(
+                m.ScoreSnapshot.round_id == assessment_round.id,
+                m.ScoreSnapshot.organisation_id == organisation.id,
+            )
+            .order_by(m.ScoreSnapshot.replaced_at.desc(), m.ScoreSnapshot.id.desc())
+        )
+    )

@@ -1,0 +1,88 @@
+"""An organisation's finished presentation for a meeting: kept as an upload, judged on time.
+
+The deck is inspected (a real pptx, no macros, within the limits) and stored as it came; it is
+never opened further or converted. Every version stays listed; the latest one counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from service.database import models as m
+from service.domain.deadlines import upload_deadline
+from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
+from service.generation.file_store import FileStore
+from service.uploads.file_inspection import FileType, UploadLimits, inspect_upload
+from service.uploads.stored_uploads import Uploader, record_upload, store_file
+from service.uploads.submission_status import is_on_time
+
+DEFAULT_FILE_NAME = "presentation.pptx"
+
+
+@dataclass(frozen=True)
+class DeckUploadResult:
+    """The stored deck and how it stands against the meeting's upload deadline."""
+
+    upload: m.Upload
+    meeting: m.Meeting
+    deadline: dt.date
+    on_time: bool
+
+
+def meeting_of_organisation(
+    session: Session, organisation_id: int, meeting_id: int
+) -> tuple[m.Organisation, m.Meeting]:
+    """The organisation and a meeting of its network; any other meeting is not found (404)."""
+    organisation = session.get(m.Organisation, organisation_id)
+    if organisation is None:
+        raise NotFoundError(f"organisation {organisation_id} not found")
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None or meeting.network_id != organisation.network_id:
+        raise NotFoundError(f"meeting {meeting_id} not found in {organisation.name}'s network")
+    return organisation, meeting
+
+
+def upload_deck(
+    session: Session,
+    files: FileStore,
+    *,
+    organisation_id: int,
+    meeting_id: int,
+    data: bytes,
+    file_name: str | None,
+    uploader: Uploader,
+    limits: UploadLimits,
+    now: dt.datetime,
+    timezone: str,
+) -> DeckUploadResult:
+    """Store an organisation's deck for a meeting; refused files store nothing."""
+    organisation, meeting = meeting_of_organisation(session, organisation_id, meeting_id)
+    inspected = inspect_upload(
+        data, file_name=file_name or DEFAULT_FILE_NAME, accepted={FileType.PPTX}, limits=limits
+    )
+    if inspected.file_type != FileType.PPTX:
+        raise FileRejectedError(
+            RejectionReason.WRONG_TYPE,
+            [Problem("file", f"expected a PowerPoint file (.pptx), got {inspected.file_type}")],
+        )
+    upload = record_upload(
+        session,
+        kind=m.UploadKind.DECK,
+        organisation_id=organisation.id,
+        inspected=inspected,
+        default_name=DEFAULT_FILE_NAME,
+        uploader=uploader,
+        now=now,
+        meeting_id=meeting.id,
+    )
+    store_file(files, upload, inspected.data)
+    deadline = upload_deadline(meeting.date, meeting.upload_deadline_override)
+    return DeckUploadResult(
+        upload=upload,
+        meeting=meeting,
+        deadline=deadline,
+        on_time=is_on_time(now, deadline, timezone),
+    )

@@ -1,0 +1,261 @@
+"""What each organisation has sent in for a meeting: delegation, checklist, deck, on time or not.
+
+``build_submission_status`` works on rows already loaded (no queries), so the API, the CLI
+and the organiser's checklist document share one rule; ``load_submission_status`` loads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.database import models as m
+from service.database.models import ParticipantRole
+from service.domain.deadlines import upload_deadline
+from service.errors import NotFoundError
+
+REQUIRED_ROLES = (ParticipantRole.POLITIKER, ParticipantRole.CHEF, ParticipantRole.STRATEG)
+# The organisations are Swedish; deadlines are dates on their calendar.
+SWEDISH_TIME = "Europe/Stockholm"
+
+
+def local_date(moment: dt.datetime, timezone: str) -> dt.date:
+    """The calendar date of a stored (UTC) time where the organisations are."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(ZoneInfo(timezone)).date()
+
+
+def is_on_time(uploaded_at: dt.datetime, deadline: dt.date, timezone: str) -> bool:
+    """Whether an upload arrived on or before the deadline's date, in local time."""
+    return local_date(uploaded_at, timezone) <= deadline
+
+
+@dataclass(frozen=True)
+class DelegationStatus:
+    """Whether the delegation has a politician, a manager and a strategist."""
+
+    roles: tuple[ParticipantRole, ...]
+    missing_roles: tuple[ParticipantRole, ...]
+
+    @property
+    def complete(self) -> bool:
+        """No required role is missing."""
+        return not self.missing_roles
+
+
+def delegation_status(roles: Iterable[ParticipantRole]) -> DelegationStatus:
+    """The required roles a delegation lacks, in the order SKR names them."""
+    present = tuple(dict.fromkeys(roles))
+    return DelegationStatus(
+        roles=present, missing_roles=tuple(r for r in REQUIRED_ROLES if r not in present)
+    )
+
+
+@dataclass(frozen=True)
+class ChecklistStatus:
+    """The self-assessment for the meeting's round: by upload, through the API, or not yet."""
+
+    via: Literal["upload", "api"] | None
+    at: dt.datetime | None = None  # known for uploads only
+    upload_id: int | None = None
+
+    @property
+    def submitted(self) -> bool:
+        """Scores exist for the round, however they came."""
+        return self.via is not None
+
+
+@dataclass(frozen=True)
+class DeckStatus:
+    """The latest deck uploaded for the meeting (earlier versions stay listed as uploads)."""
+
+    upload_id: int
+    at: dt.datetime
+    local_date: dt.date
+    by: str
+    file_name: str
+    sha256: str
+    size_bytes: int
+    on_time: bool
+    versions: int
+
+
+@dataclass(frozen=True)
+class OrganisationSubmission:
+    """One organisation's status for the meeting."""
+
+    organisation: m.Organisation
+    organisation_id: int
+    ref: str
+    name: str
+    delegation: DelegationStatus
+    checklist: ChecklistStatus
+    deck: DeckStatus | None
+
+
+@dataclass(frozen=True)
+class SubmissionSummary:
+    """Counts over the organisations of the meeting's network."""
+
+    organisations: int
+    delegations_complete: int
+    checklists_submitted: int
+    decks_submitted: int
+    decks_on_time: int
+    decks_late: int
+
+
+@dataclass(frozen=True)
+class SubmissionStatus:
+    """Who has sent what for one meeting, against its upload deadline."""
+
+    meeting: m.Meeting
+    deadline: dt.date
+    assessment_round: m.AssessmentRound | None
+    organisations: tuple[OrganisationSubmission, ...]
+    summary: SubmissionSummary
+
+
+def _latest(uploads: Iterable[m.Upload]) -> dict[int, tuple[m.Upload, int]]:
+    """Per organisation: its newest upload of those given, and how many there are."""
+    latest: dict[int, tuple[m.Upload, int]] = {}
+    for upload in uploads:
+        seen = latest.get(upload.organisation_id)
+        if seen is None:
+            latest[upload.organisation_id] = (upload, 1)
+            continue
+        newest = max(seen[0], upload, key=lambda u: (_utc(u.uploaded_at), u.id))
+        latest[upload.organisation_id] = (newest, seen[1] + 1)
+    return latest
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    # SQLite gives naive datetimes back; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def build_submission_status(
+    *,
+    meeting: m.Meeting,
+    assessment_round: m.AssessmentRound | None,
+    organisations: Sequence[m.Organisation],
+    uploads: Iterable[m.Upload],
+    scored_organisation_ids: Collection[int],
+    timezone: str,
+) -> SubmissionStatus:
+    """The status of every given organisation from loaded rows (uploads of any kind)."""
+    deadline = upload_deadline(meeting.date, meeting.upload_deadline_override)
+    uploads = list(uploads)
+    decks = _latest(
+        u for u in uploads if u.kind == m.UploadKind.DECK and u.meeting_id == meeting.id
+    )
+    checklists = _latest(
+        u
+        for u in uploads
+        if assessment_round is not None
+        and u.kind == m.UploadKind.CHECKLIST
+        and u.round_id == assessment_round.id
+    )
+    rows = []
+    for org in organisations:
+        checklist = ChecklistStatus(via=None)
+        if org.id in checklists:
+            upload = checklists[org.id][0]
+            checklist = ChecklistStatus(
+                via="upload", at=_utc(upload.uploaded_at), upload_id=upload.id
+            )
+        elif assessment_round is not None and org.id in scored_organisation_ids:
+            checklist = ChecklistStatus(via="api")
+        deck = None
+        if org.id in decks:
+            upload, versions = decks[org.id]
+            deck = DeckStatus(
+                upload_id=upload.id,
+                at=_utc(upload.uploaded_at),
+                local_date=local_date(upload.uploaded_at, timezone),
+                by=upload.uploaded_by,
+                file_name=upload.file_name,
+                sha256=upload.sha256,
+                size_bytes=upload.size_bytes,
+                on_time=is_on_time(upload.uploaded_at, deadline, timezone),
+                versions=versions,
+            )
+        rows.append(
+            OrganisationSubmission(
+                organisation=org,
+                organisation_id=org.id,
+                ref=org.ref,
+                name=org.name,
+                delegation=delegation_status(p.role for p in org.participants),
+                checklist=checklist,
+                deck=deck,
+            )
+        )
+    return SubmissionStatus(
+        meeting=meeting,
+        deadline=deadline,
+        assessment_round=assessment_round,
+        organisations=tuple(rows),
+        summary=SubmissionSummary(
+            organisations=len(rows),
+            delegations_complete=sum(r.delegation.complete for r in rows),
+            checklists_submitted=sum(r.checklist.submitted for r in rows),
+            decks_submitted=sum(r.deck is not None for r in rows),
+            decks_on_time=sum(r.deck is not None and r.deck.on_time for r in rows),
+            decks_late=sum(r.deck is not None and not r.deck.on_time for r in rows),
+        ),
+    )
+
+
+def meeting_round(session: Session, meeting_id: int) -> m.AssessmentRound | None:
+    """The self-assessment round held for a meeting (the first, if several name it)."""
+    return session.scalars(
+        select(m.AssessmentRound)
+        .where(m.AssessmentRound.meeting_id == meeting_id)
+        .order_by(m.AssessmentRound.id)
+        .limit(1)
+    ).first()
+
+
+def load_submission_status(session: Session, meeting_id: int, *, timezone: str) -> SubmissionStatus:
+    """Load a meeting's organisations, uploads and scores, and build their status."""
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    assessment_round = meeting_round(session, meeting.id)
+    organisations = session.scalars(
+        select(m.Organisation)
+        .where(m.Organisation.network_id == meeting.network_id)
+        .order_by(m.Organisation.id)
+        .options(selectinload(m.Organisation.participants))
+    ).all()
+    ids = [o.id for o in organisations]
+    wanted = m.Upload.meeting_id == meeting.id
+    if assessment_round is not None:
+        wanted = wanted | (m.Upload.round_id == assessment_round.id)
+    uploads = session.scalars(
+        select(m.Upload).where(m.Upload.organisation_id.in_(ids), wanted)
+    ).all()
+    scored: set[int] = set()
+    if assessment_round is not None:
+        scored = set(
+            session.scalars(
+                select(m.Score.organisation_id)
+                .where(m.Score.round_id == assessment_round.id)
+                .distinct()
+            )
+        )
+    return build_submission_status(
+        meeting=meeting,
+        assessment_round=assessment_round,
+        organisations=organisations,
+        uploads=uploads,
+        scored_organisation_ids=scored,
+        timezone=timezone,
+    )
