@@ -227,7 +227,10 @@ def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
 
 @app.command()
 def beat() -> None:
-    """Run Celery beat (the periodic re-send of stray documents)."""
+    """Run Celery beat: re-sends stray documents, runs the nightly regeneration.
+
+    Last runs are kept in var/celerybeat-schedule unless --schedule says otherwise.
+    """
     _celery("beat", "--loglevel", "INFO")
 
 

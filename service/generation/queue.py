@@ -34,7 +34,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_serializer": "json",
         "accept_content": ["json"],
         "worker_hijack_root_logger": False,
-        "timezone": "Europe/Stockholm",
+        "timezone": settings.regeneration_timezone,
     }
 
 
