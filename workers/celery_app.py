@@ -1,27 +1,87 @@
-"""The Celery application (``celery -A workers.celery_app worker``)."""
+"""The Celery application (``celery -A workers.celery_app worker``) and beat's schedule."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.beat import PersistentScheduler
+from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from service.generation.queue import RESEND_TASK, celery_config
-from service.settings import Settings, get_settings
+from service.regeneration.schedule import (
+    NIGHTLY_TASK,
+    REFRESH_RUNS_EVERY_SECONDS,
+    REFRESH_RUNS_TASK,
+    NightlySchedule,
+)
+from service.settings import PROJECT_ROOT, Settings, get_settings
+
+# Where beat keeps its last-run times when no --schedule is given: never the working directory.
+DEFAULT_BEAT_SCHEDULE_FILE = PROJECT_ROOT / "var" / "celerybeat-schedule"
 
 
-def create_celery_app(settings: Settings) -> Celery:
-    """A configured app with the periodic re-send of stray documents."""
-    app = Celery("benchdocs", include=["workers.tasks"])
-    app.conf.update(celery_config(settings))
-    app.conf.beat_schedule = {
+class BeatScheduler(PersistentScheduler):  # type: ignore[misc]  # Celery has no types
+    """Celery's file-backed scheduler, creating the file's directory first."""
+
+    def setup_schedule(self) -> None:
+        """Open (or create) the schedule file that keeps last-run times across restarts."""
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The periodic tasks: re-send strays, fold finished runs in, the nightly regeneration."""
+    nightly = NightlySchedule.from_settings(settings)
+    return {
         "resend-stale-documents": {
             "task": RESEND_TASK,
             "schedule": max(30.0, settings.resend_after_seconds / 2),
         },
+        "refresh-regeneration-runs": {
+            "task": REFRESH_RUNS_TASK,
+            "schedule": REFRESH_RUNS_EVERY_SECONDS,
+            # With workers down these pile up; the next one does the same work.
+            "options": {"expires": REFRESH_RUNS_EVERY_SECONDS},
+        },
+        "regenerate-nightly": {
+            "task": NIGHTLY_TASK,
+            # In the app's time zone (below), so 02:00 stays 02:00 local across DST.
+            "schedule": crontab(hour=nightly.at.hour, minute=nightly.at.minute),
+        },
     }
+
+
+def create_celery_app(settings: Settings) -> Celery:
+    """A configured app with its periodic tasks."""
+    app = Celery("benchdocs", include=["workers.tasks"])
+    app.conf.update(celery_config(settings))
+    app.conf.update(
+        # Crontab entries are read in this zone; beat resets its file if the zone changes.
+        timezone=settings.regeneration_timezone,
+        enable_utc=True,
+        beat_schedule=beat_schedule(settings),
+        beat_scheduler=f"{__name__}:BeatScheduler",
+        beat_schedule_filename=str(DEFAULT_BEAT_SCHEDULE_FILE),
+        # Write last-run times after every sent task, not every 3 minutes: a beat killed just
+        # after 02:00 must not send the night again on restart (the run key would stop it).
+        beat_sync_every=1,
+        task_annotations={NIGHTLY_TASK: nightly_time_limits(settings)},
+    )
     return app
+
+
+def nightly_time_limits(settings: Settings) -> dict[str, float]:
+    """The nightly task's time limits: the hard one is the lock's expiry.
+
+    Planning and queueing every change (a new template changes them all) takes longer than one
+    document. At the lock's expiry the lock never lapses under a run still at work; the soft
+    limit leaves time to record the failure and release the lock.
+    """
+    seconds = float(settings.regeneration_lock_seconds)
+    return {"soft_time_limit": seconds * 0.9, "time_limit": seconds}
 
 
 app = create_celery_app(get_settings())

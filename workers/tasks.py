@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from functools import lru_cache
 
+import redis
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -17,6 +18,12 @@ from service.generation.pdf import PdfConverter, UnavailableConverter
 from service.generation.queue import RENDER_TASK, RESEND_TASK
 from service.generation.render_job import RenderJob
 from service.generation.templates import TemplateLibrary
+from service.regeneration.schedule import (
+    NIGHTLY_TASK,
+    REFRESH_RUNS_TASK,
+    refresh_unfinished_runs,
+    run_nightly,
+)
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings, get_settings
 from workers.celery_app import app
@@ -43,6 +50,11 @@ def _pdf_converter(settings: Settings) -> PdfConverter:
 
 
 @lru_cache(maxsize=1)
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(_runtime().settings.redis_url)
+
+
+@lru_cache(maxsize=1)
 def _render_job() -> RenderJob:
     runtime = _runtime()
     maker = DocumentMaker(
@@ -64,6 +76,7 @@ def reset_process_state() -> None:
         _runtime().engine.dispose(close=False)
     _runtime.cache_clear()
     _render_job.cache_clear()
+    _redis.cache_clear()
 
 
 def close_process_state() -> None:
@@ -102,3 +115,21 @@ def resend_pending() -> int:
         older_than=dt.timedelta(seconds=runtime.settings.resend_after_seconds),
     )
     return len(stale)
+
+
+# Never retried: once the run is recorded its key turns a second attempt into a skip, and a
+# failure before that is left to the next night, which checks the same documents again.
+@app.task(name=NIGHTLY_TASK, max_retries=0)
+def regenerate_nightly(now: str | None = None) -> str:
+    """Beat, nightly: regenerate what changed in active meetings, once per night.
+
+    ``now`` (ISO 8601 with offset) stands for the current time, to run a given night by hand.
+    """
+    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    return run_nightly(_runtime(), _redis(), now=moment).result.value
+
+
+@app.task(name=REFRESH_RUNS_TASK)
+def refresh_regeneration_runs() -> int:
+    """Periodic: fold finished regeneration batches into their runs (counts, finished_at)."""
+    return refresh_unfinished_runs(_runtime().sessions)

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from service.database.models import DocumentKind
@@ -26,6 +27,21 @@ CONTENT_TYPES = {
 }
 
 
+class PrivateData(StrEnum):
+    """An organisation's own data, as opposed to what the whole network shares.
+
+    Change detection keeps one digest per organisation and kind of data, so a document is
+    checked again only when data it can show has changed (see ``service.regeneration.stamps``).
+    """
+
+    PARTICIPANTS = "participants"  # its delegation
+    SCORES = "scores"  # its self-assessment scores and comments
+    INITIATIVES = "initiatives"  # its improvement initiatives, indicators and measurements
+    ANALYSES = "analyses"  # its leadership and culture analyses
+    PLANS = "plans"  # its continuation plans and their activities
+    UPLOADS = "uploads"  # the files it sent back
+
+
 @dataclass(frozen=True)
 class DocumentSpec:
     """How one kind of document is made."""
@@ -36,6 +52,12 @@ class DocumentSpec:
     per_organisation: bool
     build_context: Callable[[Any], dict[str, Any]]
     offers_pdf: bool = False
+    # What change detection may rely on (service.regeneration.stamps): the private data of its
+    # own organisation that a per-organisation kind shows, and the private data of OTHER
+    # organisations (for a meeting-level kind: of any) that the kind shows. The coverage test
+    # (tests/integration/test_stamp_coverage.py) fails when a loader reads more than declared.
+    reads_own_organisation: frozenset[PrivateData] = frozenset(PrivateData)
+    reads_other_organisations: frozenset[PrivateData] = frozenset()
 
     @property
     def office_format(self) -> str:
@@ -64,6 +86,14 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_deck_context,
         offers_pdf=True,
+        reads_own_organisation=frozenset(
+            {
+                PrivateData.PARTICIPANTS,
+                PrivateData.SCORES,
+                PrivateData.INITIATIVES,
+                PrivateData.PLANS,
+            }
+        ),
     ),
     DocumentKind.CHECKLIST: DocumentSpec(
         kind=DocumentKind.CHECKLIST,
@@ -71,6 +101,7 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         template_file="checklist.xlsx",
         per_organisation=True,
         build_context=build_checklist_context,
+        reads_own_organisation=frozenset({PrivateData.PARTICIPANTS, PrivateData.SCORES}),
     ),
     DocumentKind.AGENDA: DocumentSpec(
         kind=DocumentKind.AGENDA,
@@ -79,6 +110,7 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=False,
         build_context=build_agenda_context,
         offers_pdf=True,
+        reads_other_organisations=frozenset({PrivateData.PARTICIPANTS}),
     ),
     DocumentKind.ORGANISATION_AGENDA: DocumentSpec(
         kind=DocumentKind.ORGANISATION_AGENDA,
@@ -87,6 +119,8 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_agenda_context,
         offers_pdf=True,
+        reads_own_organisation=frozenset({PrivateData.PARTICIPANTS}),
+        reads_other_organisations=frozenset({PrivateData.PARTICIPANTS}),
     ),
     DocumentKind.FEEDBACK_LETTER: DocumentSpec(
         kind=DocumentKind.FEEDBACK_LETTER,
@@ -95,6 +129,16 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_feedback_letter_context,
         offers_pdf=True,
+        reads_own_organisation=frozenset(
+            {
+                PrivateData.PARTICIPANTS,
+                PrivateData.SCORES,
+                PrivateData.INITIATIVES,
+                PrivateData.PLANS,
+            }
+        ),
+        # Others' transferable initiatives; the host's contact signs the letter.
+        reads_other_organisations=frozenset({PrivateData.INITIATIVES, PrivateData.PARTICIPANTS}),
     ),
     DocumentKind.FEEDBACK_SUMMARY: DocumentSpec(
         kind=DocumentKind.FEEDBACK_SUMMARY,
@@ -103,6 +147,7 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=False,
         build_context=build_feedback_summary_context,
         offers_pdf=True,
+        reads_other_organisations=frozenset({PrivateData.PARTICIPANTS}),
     ),
     DocumentKind.ORGANISER_CHECKLIST: DocumentSpec(
         kind=DocumentKind.ORGANISER_CHECKLIST,
@@ -111,6 +156,9 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=False,
         build_context=build_organiser_checklist_context,
         offers_pdf=True,
+        reads_other_organisations=frozenset(
+            {PrivateData.PARTICIPANTS, PrivateData.SCORES, PrivateData.UPLOADS}
+        ),
     ),
 }
 

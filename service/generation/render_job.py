@@ -1,9 +1,15 @@
-"""Render one stored document request: the body of the worker's task, without Celery."""
+"""Render one stored document request: the body of the worker's task, without Celery.
+
+Every document records its fingerprint (``service.regeneration.fingerprints``). When the
+slot's latest done version has the same fingerprint and its file is still stored, the row
+reuses that file (``reused_from_id``) instead of rendering and converting again.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,12 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.database import models as m
 from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
+from service.documents.catalogue import spec_for
 from service.errors import GenerationError, NotFoundError, TransientError
 from service.generation.batches import utcnow
 from service.generation.document_maker import DocumentMaker
 from service.generation.file_store import FileStore
+from service.generation.pdf import PdfConverter
+from service.generation.templates import TemplateLibrary
+from service.regeneration.fingerprints import DocumentInputs, document_inputs, renderer_identity
+from service.regeneration.stamps import consistent_read, document_stamp
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_INLINE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,7 @@ class Outcome(StrEnum):
     """What a render attempt did."""
 
     RENDERED = "rendered"
+    REUSED = "reused"  # same fingerprint as the slot's latest version: its file is kept
     ALREADY_DONE = "already_done"
     FAILED = "failed"
     MISSING = "missing"
@@ -66,7 +80,7 @@ class RenderJob:
         if self.debug_delay_seconds:
             time.sleep(self.debug_delay_seconds)
         try:
-            self._render_and_store(document_id, target)
+            outcome = self._render_and_store(document_id, target)
         except TransientError:
             raise
         except GenerationError as exc:
@@ -75,22 +89,47 @@ class RenderJob:
         except NotFoundError as exc:
             self._fail(document_id, str(exc))
             return Outcome.FAILED
-        return Outcome.RENDERED
+        return outcome
 
-    def _render_and_store(self, document_id: int, target: _Target) -> None:
+    def _render_and_store(self, document_id: int, target: _Target) -> Outcome:
         started = time.perf_counter()
-        made = self.maker.make(
-            target.kind,
-            meeting_id=target.meeting_id,
-            organisation_id=target.organisation_id,
+        loaded = self.maker.template(target.kind)
+        renderer = renderer_identity(target.file_format)
+        # The stamp first, then the facts, in one snapshot: the stamp vouches for this context.
+        with consistent_read(self.sessions) as session:
+            stamp = document_stamp(
+                session,
+                spec_for(target.kind),
+                meeting_id=target.meeting_id,
+                organisation_id=target.organisation_id,
+                template_sha256=loaded.sha256,
+                renderer=renderer,
+            )
+            context = self.maker.context(
+                target.kind,
+                meeting_id=target.meeting_id,
+                organisation_id=target.organisation_id,
+                session=session,
+            )
+        inputs = document_inputs(
+            template_sha256=loaded.sha256,
+            context=context,
             file_format=target.file_format,
+            stamp=stamp,
+            renderer=renderer,
         )
-        data, loaded = made.data, made.template
+        reused = self._reuse(document_id, target, inputs)
+        if reused is not None:
+            return reused
+        made = self.maker.render(
+            target.kind, context, file_format=target.file_format, template=loaded
+        )
+        data = made.data
         render_ms = (time.perf_counter() - started) * 1000
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if doc is None:
-                return
+                return Outcome.MISSING
             # The key is a function of the document alone: a second run overwrites, never adds.
             key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
             stored = self.files.put(key, data)
@@ -102,6 +141,55 @@ class RenderJob:
             doc.render_ms = render_ms
             doc.finished_at = utcnow()
             doc.error = None
+            doc.fingerprint = inputs.fingerprint
+            doc.inputs = inputs.to_json()
+            doc.reused_from_id = None
+        return Outcome.RENDERED
+
+    def _reuse(self, document_id: int, target: _Target, inputs: DocumentInputs) -> Outcome | None:
+        """Keep the slot's latest version's file if it was made from the same inputs."""
+        doc = m.GeneratedDocument
+        same_organisation = (
+            doc.organisation_id.is_(None)
+            if target.organisation_id is None
+            else doc.organisation_id == target.organisation_id
+        )
+        with self.sessions() as session:
+            latest = session.execute(
+                select(doc.id, doc.fingerprint, doc.file_key, doc.size_bytes, doc.sha256)
+                .where(
+                    doc.meeting_id == target.meeting_id,
+                    same_organisation,
+                    doc.kind == target.kind,
+                    doc.format == target.file_format,
+                    doc.status == DocumentStatus.DONE,
+                    doc.id != document_id,
+                )
+                .order_by(doc.id.desc())
+                .limit(1)
+            ).first()
+        fingerprint = inputs.fingerprint
+        if latest is None or latest.fingerprint != fingerprint or latest.file_key is None:
+            return None
+        if not self.files.exists(latest.file_key):
+            return None
+        with unit_of_work(self.sessions) as session:
+            row = session.get(doc, document_id, with_for_update=True)
+            if row is None:
+                return Outcome.MISSING
+            source = session.get_one(doc, latest.id)
+            row.status = DocumentStatus.DONE
+            row.reused_from_id = latest.id
+            row.template_id = source.template_id
+            row.file_key = latest.file_key
+            row.size_bytes = latest.size_bytes
+            row.sha256 = latest.sha256
+            row.render_ms = None
+            row.finished_at = utcnow()
+            row.error = None
+            row.fingerprint = fingerprint
+            row.inputs = inputs.to_json()
+        return Outcome.REUSED
 
     def _fail(self, document_id: int, reason: str) -> None:
         log.error("document %s failed: %s", document_id, reason)
@@ -111,6 +199,11 @@ class RenderJob:
                 doc.status = DocumentStatus.FAILED
                 doc.error = reason[:2000]
                 doc.finished_at = utcnow()
+
+    def give_up(self, document_id: int, exc: TransientError, *, attempts: int) -> None:
+        """Record a transient failure that outlasted its retries."""
+        log.error("document %s failed %d times: %s", document_id, attempts, exc)
+        self._fail(document_id, f"failed {attempts} times: {exc}")
 
     def fail_unexpectedly(self, document_id: int, exc: BaseException) -> None:
         """Record a failure nobody planned for; the log keeps the whole exception."""
@@ -138,3 +231,34 @@ def _template_id(session: Session, kind: m.DocumentKind, file_name: str, sha256:
                 m.DocumentTemplate.file_name == file_name, m.DocumentTemplate.sha256 == sha256
             )
         ).one()
+
+
+def render_inline(
+    runtime: Runtime, document_ids: Sequence[int], *, pdf: PdfConverter | None = None
+) -> list[Outcome]:
+    """Render documents one after another in this process, as a worker would (no broker).
+
+    For ``benchdocs regenerate --inline``, benchmarks and tests. A transient failure (a
+    converter crash) is tried again twice, then recorded on the document.
+    """
+    job = RenderJob(
+        sessions=runtime.sessions,
+        files=runtime.files,
+        maker=DocumentMaker(
+            sessions=runtime.sessions,
+            templates=TemplateLibrary(runtime.settings.templates_dir),
+            pdf=pdf,
+        ),
+    )
+    outcomes = []
+    for document_id in document_ids:
+        for attempt in range(_INLINE_ATTEMPTS):
+            try:
+                outcomes.append(job.run(document_id))
+                break
+            except TransientError as exc:
+                # The row stays running, which a second run() renders again (as a retry does).
+                if attempt == _INLINE_ATTEMPTS - 1:
+                    job.give_up(document_id, exc, attempts=_INLINE_ATTEMPTS)
+                    outcomes.append(Outcome.FAILED)
+    return outcomes
