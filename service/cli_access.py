@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from service.access.tokens import (
     check_label,
@@ -17,11 +16,10 @@ from service.access.tokens import (
     token_lifetime,
     token_status,
 )
-from service.cli_common import console, fail, open_runtime
+from service.cli_common import console, fail, open_runtime, resolve_organisation
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.errors import BenchdocsError, InvalidInputError, Problem
-from service.runtime import Runtime
 
 token_app = typer.Typer(
     help="Participants' access tokens: one organisation each, expiring, revocable.",
@@ -36,29 +34,6 @@ OrganisationOption = Annotated[
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main ``benchdocs`` app."""
     app.add_typer(token_app, name="token")
-
-
-def resolve_organisation(runtime: Runtime, organisation: str) -> int:
-    """An organisation id, or a ref that names exactly one organisation (refs are per network)."""
-    with runtime.sessions() as session:
-        if organisation.isdigit() and session.get(m.Organisation, int(organisation)) is not None:
-            return int(organisation)
-        found = session.execute(
-            select(m.Organisation.id, m.Network.ref)
-            .join(m.Network, m.Network.id == m.Organisation.network_id)
-            .where(m.Organisation.ref == organisation)
-        ).all()
-    if len(found) != 1:
-        what = (
-            "no organisation"
-            if not found
-            else f"{len(found)} organisations (networks {', '.join(r for _, r in found)}; "
-            "give the id)"
-        )
-        raise InvalidInputError(
-            [Problem("--organisation", f"{what} with id or ref {organisation!r}")]
-        )
-    return int(found[0][0])
 
 
 @token_app.command("issue")

@@ -8,12 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
 
-from service.cli_common import console, err_console, fail, open_runtime
-from service.database import models as m
+from service.cli_common import (
+    console,
+    err_console,
+    fail,
+    open_runtime,
+    read_upload_file,
+    resolve_network,
+)
 from service.database.session import unit_of_work
-from service.errors import BenchdocsError, InvalidInputError, Problem
+from service.errors import BenchdocsError
 from service.intake.roster_import import (
     Action,
     FieldChange,
@@ -21,9 +26,8 @@ from service.intake.roster_import import (
     RosterUpload,
     apply_roster,
     preview_roster,
-    upload_limits,
 )
-from service.runtime import Runtime
+from service.uploads.file_inspection import limits_from_settings
 
 _STYLE = {
     Action.CREATE: "green",
@@ -60,13 +64,10 @@ def roster(
     """Preview (or --apply) a roster of organisations and participants for a network."""
     runtime = open_runtime()
     try:
-        if not file.is_file():
-            raise InvalidInputError([Problem(str(file), "no such file")])
-        limits = upload_limits(runtime.settings)
-        with file.open("rb") as stream:
-            data = stream.read(limits.max_bytes + 1)  # the gate refuses anything over the cap
+        limits = limits_from_settings(runtime.settings)
+        data = read_upload_file(file, max_bytes=limits.max_bytes)
         upload = RosterUpload(data=data, file_name=file.name, remove_missing=remove_missing)
-        network_id = _resolve_network(runtime, network)
+        network_id = resolve_network(runtime, network)
         if apply:
             with unit_of_work(runtime.sessions) as session:
                 plan = apply_roster(
@@ -84,17 +85,6 @@ def roster(
     finally:
         runtime.close()
     print_plan(plan)
-
-
-def _resolve_network(runtime: Runtime, network: str) -> int:
-    """A network id, or the ref of a network."""
-    with runtime.sessions() as session:
-        if network.isdigit() and session.get(m.Network, int(network)) is not None:
-            return int(network)
-        found = session.scalar(select(m.Network.id).where(m.Network.ref == network))
-    if found is None:
-        raise InvalidInputError([Problem("--network", f"no network with id or ref {network!r}")])
-    return found
 
 
 def _shown(value: str | None) -> str:

@@ -10,18 +10,22 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
 
-from service.cli_common import console, fail, open_runtime, resolve_meeting
-from service.database import models as m
+from service.cli_common import (
+    console,
+    fail,
+    open_runtime,
+    read_upload_file,
+    resolve_meeting,
+    resolve_organisation,
+)
 from service.database.session import unit_of_work
 from service.documents import swedish
-from service.errors import BenchdocsError, InvalidInputError, Problem
-from service.runtime import Runtime
+from service.errors import BenchdocsError
 from service.uploads.checklist_upload import upload_checklist
 from service.uploads.deck_upload import upload_deck
 from service.uploads.file_inspection import limits_from_settings
-from service.uploads.stored_uploads import Uploader, too_large
+from service.uploads.stored_uploads import Uploader
 from service.uploads.submission_status import (
     OrganisationSubmission,
     SubmissionStatus,
@@ -40,36 +44,6 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status_command)
 
 
-def resolve_organisation(runtime: Runtime, organisation: str) -> int:
-    """An organisation id, or a ref such as ``askersund`` that names exactly one organisation."""
-    with runtime.sessions() as session:
-        if organisation.isdigit() and session.get(m.Organisation, int(organisation)) is not None:
-            return int(organisation)
-        ids = session.scalars(
-            select(m.Organisation.id).where(m.Organisation.ref == organisation)
-        ).all()
-    if len(ids) != 1:
-        found = "no organisation" if not ids else f"{len(ids)} organisations"
-        raise InvalidInputError(
-            [Problem("--organisation", f"{found} with id or ref {organisation!r}")]
-        )
-    return ids[0]
-
-
-def _read(runtime: Runtime, file: Path) -> bytes:
-    """The file's bytes, refused before reading when it is over the upload limit."""
-    if not file.is_file():
-        raise InvalidInputError([Problem(str(file), "no such file")])
-    limit = runtime.settings.max_upload_bytes
-    if file.stat().st_size > limit:
-        raise too_large(limit)
-    with file.open("rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:  # grew while we looked
-        raise too_large(limit)
-    return data
-
-
 @upload_app.command("checklist")
 def upload_checklist_command(
     file: Annotated[Path, typer.Argument(help="The filled checklist workbook (.xlsx).")],
@@ -83,7 +57,7 @@ def upload_checklist_command(
     runtime = open_runtime()
     try:
         organisation_id = resolve_organisation(runtime, organisation)
-        data = _read(runtime, file)
+        data = read_upload_file(file, max_bytes=runtime.settings.max_upload_bytes)
         with unit_of_work(runtime.sessions) as session:
             result = upload_checklist(
                 session,
@@ -134,7 +108,7 @@ def upload_deck_command(
     try:
         organisation_id = resolve_organisation(runtime, organisation)
         meeting_id = resolve_meeting(runtime, meeting)
-        data = _read(runtime, file)
+        data = read_upload_file(file, max_bytes=runtime.settings.max_upload_bytes)
         with unit_of_work(runtime.sessions) as session:
             result = upload_deck(
                 session,

@@ -64,7 +64,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         file_store_dir=tmp_path / "files",
-        api_key=TEST_API_KEY,  # type: ignore[arg-type]
+        api_key=TEST_API_KEY,
     )
 
 

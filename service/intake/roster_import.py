@@ -33,7 +33,6 @@ from service.intake.roster_format import (
     read_table,
     same_text,
 )
-from service.settings import Settings
 from service.uploads.file_inspection import FileType, UploadLimits, inspect_upload
 
 
@@ -119,16 +118,6 @@ class RosterUpload:
     data: bytes
     file_name: str
     remove_missing: bool = False
-
-
-def upload_limits(settings: Settings) -> UploadLimits:
-    """The upload gate's limits from the settings."""
-    return UploadLimits(
-        max_bytes=settings.max_upload_bytes,
-        max_unpacked_bytes=settings.max_unpacked_bytes,
-        max_compression_ratio=settings.max_compression_ratio,
-        max_members=settings.max_zip_members,
-    )
 
 
 def read_roster(data: bytes, *, file_name: str, limits: UploadLimits) -> Roster:

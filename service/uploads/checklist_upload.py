@@ -80,14 +80,10 @@ def upload_checklist(
     organisation = session.get(m.Organisation, organisation_id)
     if organisation is None:
         raise NotFoundError(f"organisation {organisation_id} not found")
+    # The gate refuses any type but the accepted one, so the file is now a plain xlsx.
     inspected = inspect_upload(
         data, file_name=file_name or DEFAULT_FILE_NAME, accepted={FileType.XLSX}, limits=limits
     )
-    if inspected.file_type != FileType.XLSX:
-        raise FileRejectedError(
-            RejectionReason.WRONG_TYPE,
-            [Problem("file", f"expected an Excel workbook (.xlsx), got {inspected.file_type}")],
-        )
     workbook = ChecklistFile.open(inspected.data)
     assessment_round, sheet = _pick_round(session, organisation, workbook, round_choice)
     checklist = entities.get_entity(session, m.Checklist, assessment_round.checklist_id)

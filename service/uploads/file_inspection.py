@@ -710,13 +710,13 @@ def _refuse_compound_file(data: bytes, *, accepted: Collection[FileType], wanted
         )
     for stream, label, family_type in _LEGACY_STREAMS:
         if names is not None and stream in names:
+            article = "an" if label[0] in "AEIOU" else "a"
             if family_type is not None and family_type in accepted:
                 _refuse(
                     RejectionReason.WRONG_TYPE,
-                    f"this is an {label}, an old format: open it and save it as "
+                    f"this is {article} {label}, an old format: open it and save it as "
                     f"{_ACCEPTED_LABELS[family_type]}, then upload again",
                 )
-            article = "an" if label[0] in "AEIOU" else "a"
             _refuse(RejectionReason.WRONG_TYPE, f"this is {article} {label}, not {wanted}")
     _refuse(
         RejectionReason.WRONG_TYPE,

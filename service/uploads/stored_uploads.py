@@ -34,10 +34,13 @@ _UNSAFE = re.compile(r"[^\w .()\-]+")
 
 
 def too_large(max_bytes: int) -> FileRejectedError:
-    """The refusal of a file over the upload size limit (HTTP 413, exit 2)."""
+    """The refusal of a file over the upload size limit before it is read (HTTP 413, exit 2).
+
+    The API and the CLI refuse an oversized file from its declared or stat size, so the gate
+    (which words its own refusal) never receives it.
+    """
     return FileRejectedError(
-        RejectionReason.TOO_LARGE,
-        [Problem("file", f"the file is larger than the upload limit of {max_bytes} bytes")],
+        RejectionReason.TOO_LARGE, [Problem("file", f"is larger than {max_bytes} bytes")]
     )
 
 

@@ -1,34 +1,32 @@
 """Organisations and participants from a spreadsheet: preview what changes, then apply.
 
 The body is multipart/form-data with the roster in the field ``file`` (xlsx or CSV) and the
-small fields ``remove_missing`` and (apply only) ``expected_digest``. It is read with a cap:
-the declared length first, then the bytes as they arrive, so an oversized file costs nothing.
+small fields ``remove_missing`` and (apply only) ``expected_digest``, read with a cap by
+``service.api.body.read_upload_form``, so an oversized file costs nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
+from service.api.body import read_upload_form
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES, ErrorOut, ProblemOut
-from service.errors import FileRejectedError, InvalidInputError, Problem, RejectionReason
+from service.errors import InvalidInputError, Problem
 from service.intake.roster_import import (
     Action,
     RosterPlan,
     RosterUpload,
     apply_roster,
     preview_roster,
-    upload_limits,
 )
+from service.uploads.file_inspection import limits_from_settings
 
 router = APIRouter(
     tags=["roster"],
@@ -41,9 +39,6 @@ router = APIRouter(
     },
 )
 
-# Room for the multipart boundaries, part headers and the small fields beside the file.
-FORM_OVERHEAD_BYTES = 64 * 1024
-_FIELD_BYTES = 1024
 _TRUE = {"true", "1", "yes", "on", "ja"}
 _FALSE = {"false", "0", "no", "off", "nej", ""}
 
@@ -149,61 +144,26 @@ class _RosterForm:
     expected_digest: str | None
 
 
-def _too_large(max_bytes: int) -> FileRejectedError:
-    return FileRejectedError(
-        RejectionReason.TOO_LARGE, [Problem("file", f"is larger than {max_bytes} bytes")]
-    )
-
-
 async def _read_form(request: Request, *, max_bytes: int) -> _RosterForm:
     """The roster file and the small fields, never reading more than the cap."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise FileRejectedError(
-            RejectionReason.WRONG_TYPE,
-            [Problem("file", "send the roster as multipart/form-data in the field 'file'")],
-        )
-    limit = max_bytes + FORM_OVERHEAD_BYTES
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(max_bytes)
-
-    async def capped() -> AsyncGenerator[bytes, None]:
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise _too_large(max_bytes)
-            yield chunk
-
-    parser = MultiPartParser(
-        request.headers, capped(), max_files=1, max_fields=5, max_part_size=_FIELD_BYTES
+    form = await read_upload_form(
+        request,
+        max_bytes=max_bytes,
+        fields=("remove_missing", "expected_digest"),
+        missing_file=Problem("$.file", "is required: the roster file"),
     )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInputError([Problem("file", f"unreadable multipart body: {exc}")]) from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInputError([Problem("$.file", "is required: the roster file")])
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise _too_large(max_bytes)
-        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    finally:
-        await form.close()
     problems = []
-    flag = fields.get("remove_missing", "").strip().lower()
+    flag = form.fields.get("remove_missing", "").strip().lower()
     if flag not in _TRUE | _FALSE:
         problems.append(Problem("$.remove_missing", f"{flag!r} is not true or false"))
-    digest = fields.get("expected_digest", "").strip().lower() or None
+    digest = form.fields.get("expected_digest", "").strip().lower() or None
     if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
         problems.append(Problem("$.expected_digest", "is not a digest from a preview"))
     if problems:
         raise InvalidInputError(problems)
     return _RosterForm(
         upload=RosterUpload(
-            data=data, file_name=upload.filename or "roster", remove_missing=flag in _TRUE
+            data=form.data, file_name=form.file_name or "roster", remove_missing=flag in _TRUE
         ),
         expected_digest=digest,
     )
@@ -218,7 +178,7 @@ async def preview(
     form = await _read_form(request, max_bytes=settings.max_upload_bytes)
     # Reading a workbook and planning take a while: off the event loop.
     plan = await run_in_threadpool(
-        preview_roster, session, network_id, form.upload, limits=upload_limits(settings)
+        preview_roster, session, network_id, form.upload, limits=limits_from_settings(settings)
     )
     return RosterPlanOut.of(plan)
 
@@ -235,7 +195,7 @@ async def apply(
         session,
         network_id,
         form.upload,
-        limits=upload_limits(settings),
+        limits=limits_from_settings(settings),
         expected_digest=form.expected_digest,
     )
     return RosterPlanOut.of(plan)

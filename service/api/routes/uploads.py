@@ -1,38 +1,30 @@
 """Uploads: filled checklists become scores, finished decks become submissions; status view.
 
-Upload bodies are read with a cap (the declared length first, then the bytes as they come),
-and parsed as multipart only up to that cap; the use cases in ``service.uploads`` do the rest.
+Upload bodies are read with a cap by ``service.api.body.read_upload_form`` (the declared
+length first, then the bytes as they come); the use cases in ``service.uploads`` do the rest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
+from service.api.body import read_upload_form
 from service.api.dependencies import CallerDep, OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES
 from service.database import models as m
 from service.domain.movement import Movement, RoundSummary
-from service.errors import FileRejectedError, InvalidInputError, Problem, RejectionReason
+from service.errors import InvalidInputError, Problem
 from service.intake.entities import get_entity
 from service.uploads.checklist_upload import score_history, upload_checklist
 from service.uploads.deck_upload import meeting_of_organisation, upload_deck
 from service.uploads.file_inspection import limits_from_settings
-from service.uploads.stored_uploads import (
-    Uploader,
-    get_upload,
-    list_uploads,
-    too_large,
-)
+from service.uploads.stored_uploads import Uploader, get_upload, list_uploads
 from service.uploads.submission_status import (
     OrganisationSubmission,
     SubmissionStatus,
@@ -40,10 +32,6 @@ from service.uploads.submission_status import (
 )
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
-
-# Room for the multipart boundaries, part headers and the small form fields beside the file.
-FORM_OVERHEAD_BYTES = 64 * 1024
-_FORM_FIELD_BYTES = 1024
 
 _MULTIPART_BODY: dict[str, Any] = {
     "requestBody": {
@@ -65,56 +53,6 @@ _MULTIPART_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-# -- reading the body -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _UploadForm:
-    data: bytes
-    file_name: str | None
-    fields: dict[str, str]
-
-
-async def _read_upload_form(request: Request, *, max_bytes: int) -> _UploadForm:
-    """The ``file`` part and the small fields of a multipart body, never more than the cap."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise FileRejectedError(
-            RejectionReason.WRONG_TYPE,
-            [Problem("file", "send the file as multipart/form-data in the field 'file'")],
-        )
-    limit = max_bytes + FORM_OVERHEAD_BYTES
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large(max_bytes)
-
-    async def capped() -> AsyncGenerator[bytes, None]:
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit:
-                raise too_large(max_bytes)
-            yield chunk
-
-    parser = MultiPartParser(
-        request.headers, capped(), max_files=1, max_fields=5, max_part_size=_FORM_FIELD_BYTES
-    )
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInputError([Problem("file", f"unreadable multipart body: {exc}")]) from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInputError([Problem("file", "is required: the file as a form field")])
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise too_large(max_bytes)
-        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        return _UploadForm(data=data, file_name=upload.filename, fields=fields)
-    finally:
-        await form.close()
 
 
 def _uploader(caller: CallerDep) -> Uploader:
@@ -445,7 +383,9 @@ async def create_checklist_upload(
     caller.require_organisation(organisation_id, f"organisation {organisation_id}")
     # Refuse an unknown organisation before reading a large body.
     await run_in_threadpool(get_entity, session, m.Organisation, organisation_id)
-    form = await _read_upload_form(request, max_bytes=runtime.settings.max_upload_bytes)
+    form = await read_upload_form(
+        request, max_bytes=runtime.settings.max_upload_bytes, fields=("round",)
+    )
     round_choice = _one_round(round_query, form.fields.get("round"))
     result = await run_in_threadpool(
         lambda: upload_checklist(
@@ -507,7 +447,7 @@ async def create_deck_upload(
     caller.require_organisation(organisation_id, f"organisation {organisation_id}")
     # Refuse an unknown organisation or meeting before reading a large body.
     await run_in_threadpool(meeting_of_organisation, session, organisation_id, meeting_id)
-    form = await _read_upload_form(request, max_bytes=runtime.settings.max_upload_bytes)
+    form = await read_upload_form(request, max_bytes=runtime.settings.max_upload_bytes)
     result = await run_in_threadpool(
         lambda: upload_deck(
             session,
