@@ -18,11 +18,11 @@ from service.cli_common import (
     open_runtime,
     resolve_meeting,
 )
-from service.conversion.libreoffice import make_pdf_converter
+from service.conversion.libreoffice import converter_for
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.errors import BenchdocsError, ConfigurationError, InvalidInputError, Problem
-from service.generation.pdf import PdfConverter, UnavailableConverter
+from service.errors import BenchdocsError, InvalidInputError, Problem
+from service.generation.pdf import PdfConverter
 from service.regeneration.runs import MAX_RECORDED_CHANGES, RENDERING, refresh_run
 from service.regeneration.schedule import run_manual
 from service.runtime import Runtime
@@ -61,7 +61,7 @@ def regenerate(
         meeting_ids = _meeting_ids(runtime, meeting or [])
         client = None if dry_run else _lock_client(runtime.settings, inline=inline)
         if inline and not dry_run:
-            pdf = _pdf_converter(runtime.settings)
+            pdf = converter_for(runtime.settings)
         try:
             run = run_manual(
                 runtime,
@@ -124,18 +124,6 @@ def _lock_client(settings: Settings, *, inline: bool) -> redis.Redis | None:
         )
         return None
     return client
-
-
-def _pdf_converter(settings: Settings) -> PdfConverter:
-    # Lazy: no LibreOffice starts until the first PDF; a missing one fails only PDFs.
-    try:
-        return make_pdf_converter(
-            warm=settings.pdf_warm_converter,
-            timeout_seconds=settings.pdf_timeout_seconds,
-            restart_after=settings.pdf_restart_after,
-        )
-    except ConfigurationError as exc:
-        return UnavailableConverter(str(exc))
 
 
 def _print_plan(run: m.RegenerationRun) -> None:

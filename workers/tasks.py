@@ -10,11 +10,10 @@ import redis
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from service.conversion.libreoffice import make_pdf_converter
-from service.errors import ConfigurationError, TransientError
+from service.conversion.libreoffice import converter_for
+from service.errors import TransientError
 from service.generation.batches import resend_stale
 from service.generation.document_maker import DocumentMaker
-from service.generation.pdf import PdfConverter, UnavailableConverter
 from service.generation.queue import RENDER_TASK, RESEND_TASK
 from service.generation.render_job import RenderJob
 from service.generation.templates import TemplateLibrary
@@ -25,7 +24,7 @@ from service.regeneration.schedule import (
     run_nightly,
 )
 from service.runtime import Runtime, build_runtime
-from service.settings import Settings, get_settings
+from service.settings import get_settings
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -34,19 +33,6 @@ log = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def _runtime() -> Runtime:
     return build_runtime(get_settings())
-
-
-def _pdf_converter(settings: Settings) -> PdfConverter:
-    # Lazy: no LibreOffice starts until the first PDF; a missing one fails only PDFs.
-    try:
-        return make_pdf_converter(
-            warm=settings.pdf_warm_converter,
-            timeout_seconds=settings.pdf_timeout_seconds,
-            restart_after=settings.pdf_restart_after,
-        )
-    except ConfigurationError as exc:
-        log.warning("PDF documents will fail: %s", exc)
-        return UnavailableConverter(str(exc))
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +46,7 @@ def _render_job() -> RenderJob:
     maker = DocumentMaker(
         sessions=runtime.sessions,
         templates=TemplateLibrary(runtime.settings.templates_dir),
-        pdf=_pdf_converter(runtime.settings),
+        pdf=converter_for(runtime.settings),
     )
     return RenderJob(
         sessions=runtime.sessions,

@@ -43,7 +43,8 @@ from typing import Any
 import psutil
 
 from service.errors import ConfigurationError, RenderError, TransientError
-from service.generation.pdf import PdfConverter
+from service.generation.pdf import PdfConverter, UnavailableConverter
+from service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,22 @@ def make_pdf_converter(*, warm: bool, timeout_seconds: float, restart_after: int
             UNO_PACKAGE,
         )
     return ColdLibreOfficeConverter(timeout_seconds=timeout_seconds, soffice=soffice)
+
+
+def converter_for(settings: Settings) -> PdfConverter:
+    """The converter a process uses as configured; without LibreOffice, one that fails each PDF.
+
+    Office documents never need LibreOffice, so its absence must not stop a worker or a command.
+    """
+    try:
+        return make_pdf_converter(
+            warm=settings.pdf_warm_converter,
+            timeout_seconds=settings.pdf_timeout_seconds,
+            restart_after=settings.pdf_restart_after,
+        )
+    except ConfigurationError as exc:
+        logger.warning("PDF documents will fail: %s", exc)
+        return UnavailableConverter(str(exc))
 
 
 class ColdLibreOfficeConverter:
