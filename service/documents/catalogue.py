@@ -78,6 +78,11 @@ class DocumentSpec:
         return f"{safe_file_name(' - '.join(parts))}.{file_format}"
 
 
+# The deck and the letter both show the delegation, the scores, the initiatives and the plan.
+_WHAT_THE_ORGANISATION_PRESENTS = frozenset(
+    {PrivateData.PARTICIPANTS, PrivateData.SCORES, PrivateData.INITIATIVES, PrivateData.PLANS}
+)
+
 CATALOGUE: dict[DocumentKind, DocumentSpec] = {
     DocumentKind.DECK: DocumentSpec(
         kind=DocumentKind.DECK,
@@ -86,14 +91,7 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_deck_context,
         offers_pdf=True,
-        reads_own_organisation=frozenset(
-            {
-                PrivateData.PARTICIPANTS,
-                PrivateData.SCORES,
-                PrivateData.INITIATIVES,
-                PrivateData.PLANS,
-            }
-        ),
+        reads_own_organisation=_WHAT_THE_ORGANISATION_PRESENTS,
     ),
     DocumentKind.CHECKLIST: DocumentSpec(
         kind=DocumentKind.CHECKLIST,
@@ -129,14 +127,7 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_feedback_letter_context,
         offers_pdf=True,
-        reads_own_organisation=frozenset(
-            {
-                PrivateData.PARTICIPANTS,
-                PrivateData.SCORES,
-                PrivateData.INITIATIVES,
-                PrivateData.PLANS,
-            }
-        ),
+        reads_own_organisation=_WHAT_THE_ORGANISATION_PRESENTS,
         # Others' transferable initiatives; the host's contact signs the letter.
         reads_other_organisations=frozenset({PrivateData.INITIATIVES, PrivateData.PARTICIPANTS}),
     ),

@@ -20,6 +20,7 @@ from service.database import models as m
 from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
 from service.generation.file_store import FileStore
 from service.uploads.file_inspection import FileType, InspectedFile
+from service.uploads.zip_guard import describe_size
 
 # The content type follows from what inspection found, never from what the client claimed.
 CONTENT_TYPES = {
@@ -39,8 +40,16 @@ def too_large(max_bytes: int) -> FileRejectedError:
     The API and the CLI refuse an oversized file from its declared or stat size, so the gate
     (which words its own refusal) never receives it.
     """
+    limit = describe_size(max_bytes)
     return FileRejectedError(
-        RejectionReason.TOO_LARGE, [Problem("file", f"is larger than {max_bytes} bytes")]
+        RejectionReason.TOO_LARGE,
+        [
+            Problem(
+                "file",
+                f"the file is more than the upload limit of {limit}: make it smaller "
+                "(compress its pictures, say) and upload again",
+            )
+        ],
     )
 
 

@@ -423,7 +423,7 @@ def test_a_file_over_the_size_limit_is_refused_with_the_limit_and_stores_nothing
         )
 
         assert declared.status_code == 413, declared.text
-        assert "2000 bytes" in declared.json()["errors"][0]["message"]
+        assert "more than the upload limit of 2 kB" in declared.json()["errors"][0]["message"]
         assert streamed.status_code == 413, streamed.text
         assert stored(client, "askersund") == before
 

@@ -33,6 +33,7 @@ from service.intake.programme_import import import_programme
 from service.runtime import Runtime, build_runtime
 from service.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
 from service.settings import PROJECT_ROOT, Settings
+from service.uploads.zip_guard import describe_size
 from tests.conftest import TEST_API_KEY, RecordingQueue, _fresh_postgres_database
 from tests.hostile.corpus import (
     HostileCase,
@@ -102,7 +103,8 @@ BENIGN: dict[tuple[str, str], Outcome] = {
 
 def size_refusal(max_bytes: int) -> Outcome:
     """Both entry points refuse an oversized file from its length, before the gate sees it."""
-    return Outcome(RejectionReason.TOO_LARGE, "file", f"is larger than {max_bytes} bytes")
+    limit = describe_size(max_bytes)
+    return Outcome(RejectionReason.TOO_LARGE, "file", f"more than the upload limit of {limit}")
 
 
 def expected_outcome(case: HostileCase, endpoint: str, *, max_upload_bytes: int) -> Outcome:

@@ -684,7 +684,13 @@ def test_an_oversized_file_is_refused_with_413_and_nothing_is_stored(
     response = post_roster(client, big, step="apply")
 
     assert response.status_code == 413
-    assert errors(response) == [("file", "is larger than 4096 bytes")]
+    assert errors(response) == [
+        (
+            "file",
+            "the file is more than the upload limit of 4.1 kB: make it smaller "
+            "(compress its pictures, say) and upload again",
+        )
+    ]
     assert stored_state(client) == before
 
 
