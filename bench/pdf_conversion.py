@@ -18,8 +18,8 @@ import openpyxl
 from pptx import Presentation
 from pptx.util import Cm
 
-from service.conversion.libreoffice import ColdLibreOfficeConverter, WarmLibreOfficeConverter
-from service.generation.pdf import PdfConverter
+from service.pdf.converter import PdfConverter
+from service.pdf.libreoffice import ColdLibreOfficeConverter, WarmLibreOfficeConverter
 from service.settings import PROJECT_ROOT
 
 AREAS = ["Styrning", "Kunskap", "Verksamhet", "Uppföljning", "Resultat", "Samverkan"]

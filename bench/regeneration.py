@@ -37,23 +37,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.render_and_pipeline import programme_with
-from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
-from service.database.session import migrate, normalise_database_url, unit_of_work
-from service.documents.catalogue import spec_for
-from service.generation.batches import create_batch, utcnow
-from service.generation.document_maker import DocumentMaker
-from service.generation.loaders import LOADERS
-from service.generation.templates import TemplateLibrary
-from service.intake.programme_import import import_programme
-from service.regeneration.fingerprints import (
+from service.batches.control import create_batch, utcnow
+from service.batches.document_maker import DocumentMaker
+from service.batches.template_library import TemplateLibrary
+from service.change_detection.fingerprints import (
     DocumentInputs,
     document_inputs,
     renderer_identity,
     template_sha256,
 )
+from service.change_detection.stamps import NetworkDigests, consistent_read, load_digests
+from service.database import models as m
+from service.database.facts.loaders import LOADERS
+from service.database.models import DocumentKind, DocumentStatus
+from service.database.session import migrate, normalise_database_url, unit_of_work
+from service.documents.catalogue import spec_for
+from service.intake.programme_import import import_programme
 from service.regeneration.runs import run_regeneration
-from service.regeneration.stamps import NetworkDigests, consistent_read, load_digests
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 

@@ -25,17 +25,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from pptx import Presentation
 from sqlalchemy import select
 
+from service.batches.control import batch_progress, start_batch
+from service.batches.template_library import TemplateLibrary
+from service.cli.local_cluster import WorkerProcess, embedded_redis
 from service.database import models as m
+from service.database.facts.loaders import LOADERS
 from service.database.session import migrate, unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec
-from service.generation.batches import batch_progress, start_batch
-from service.generation.loaders import LOADERS
-from service.generation.templates import TemplateLibrary
+from service.engines.filters import FILTERS
 from service.intake.programme_import import import_programme
-from service.local_cluster import WorkerProcess, embedded_redis
-from service.rendering.filters import FILTERS
+from service.intake.sample import SAMPLE_PROGRAMME, find_id, sample_database
 from service.runtime import build_runtime
-from service.sample import SAMPLE_PROGRAMME, find_id, sample_database
 from service.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "doc_templates"

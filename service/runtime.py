@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.database.session import make_engine, make_session_factory
-from service.generation.file_store import FileStore, LocalFileStore
-from service.generation.queue import CeleryDocumentQueue, DocumentQueue
 from service.settings import Settings
+from service.storage.file_store import FileStore, LocalFileStore
+from service.task_queue import CeleryDocumentQueue, DocumentQueue
 
 
 @dataclass

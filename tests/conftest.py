@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 from service.api.app import create_app
 from service.database.session import make_engine, migrate
+from service.intake.sample import SAMPLE_PROGRAMME
 from service.runtime import build_runtime
-from service.sample import SAMPLE_PROGRAMME
 from service.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get(

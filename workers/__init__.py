@@ -1,1 +1,1 @@
-"""Celery worker and beat: thin adapters over ``service.generation``."""
+"""Celery worker and beat: thin adapters over the batch and regeneration use cases."""

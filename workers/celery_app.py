@@ -10,7 +10,6 @@ from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from service.generation.queue import RESEND_TASK, celery_config
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
     REFRESH_RUNS_EVERY_SECONDS,
@@ -18,6 +17,7 @@ from service.regeneration.schedule import (
     NightlySchedule,
 )
 from service.settings import PROJECT_ROOT, Settings, get_settings
+from service.task_queue import RESEND_TASK, celery_config
 
 # Where beat keeps its last-run times when no --schedule is given: never the working directory.
 DEFAULT_BEAT_SCHEDULE_FILE = PROJECT_ROOT / "var" / "celerybeat-schedule"

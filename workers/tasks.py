@@ -10,13 +10,12 @@ import redis
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from service.conversion.libreoffice import converter_for
+from service.batches.control import resend_stale
+from service.batches.document_maker import DocumentMaker
+from service.batches.render_job import RenderJob
+from service.batches.template_library import TemplateLibrary
 from service.errors import TransientError
-from service.generation.batches import resend_stale
-from service.generation.document_maker import DocumentMaker
-from service.generation.queue import RENDER_TASK, RESEND_TASK
-from service.generation.render_job import RenderJob
-from service.generation.templates import TemplateLibrary
+from service.pdf.libreoffice import converter_for
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
     REFRESH_RUNS_TASK,
@@ -25,6 +24,7 @@ from service.regeneration.schedule import (
 )
 from service.runtime import Runtime, build_runtime
 from service.settings import get_settings
+from service.task_queue import RENDER_TASK, RESEND_TASK
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python doc_templates/scripts/build_checklist_template.py``.
 The result is committed; organisers may then edit the .xlsx in Excel or LibreOffice directly.
-Tags follow the conventions of ``service.rendering.xlsx_engine``; the context comes from
+Tags follow the conventions of ``service.engines.xlsx_engine``; the context comes from
 ``service.documents.checklist.build_checklist_context``.
 
 Sheets: "Instruktion"; "{{ r.tab }}", repeated per earlier round (its first row is the
@@ -34,7 +34,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.protection import SheetProtection
 
-from service.rendering.reproducible_zip import FIXED_TIME, fix_zip_timestamps
+from service.engines.reproducible_zip import FIXED_TIME, fix_zip_timestamps
 
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 OUTPUT = Path(__file__).resolve().parents[1] / "checklist.xlsx"

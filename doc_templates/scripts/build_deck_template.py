@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python doc_templates/scripts/build_deck_template.py``.
 The result is committed; organisers may then edit the .pptx in PowerPoint directly. Tags follow
-the conventions of ``service.rendering.pptx_engine``.
+the conventions of ``service.engines.pptx_engine``.
 """
 
 from __future__ import annotations

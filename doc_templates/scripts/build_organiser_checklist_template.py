@@ -4,7 +4,7 @@ Run from the repository root:
 ``python doc_templates/scripts/build_organiser_checklist_template.py``.
 The look (master, colours, title style, tables) is the deck's, from ``build_deck_template``.
 The result is committed; organisers may edit the .pptx in PowerPoint directly. Tags follow the
-conventions of ``service.rendering.pptx_engine``; the context comes from
+conventions of ``service.engines.pptx_engine``; the context comes from
 ``service.documents.organiser_checklist``.
 """
 

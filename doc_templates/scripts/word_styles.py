@@ -1,7 +1,7 @@
 """Shared look of the Word templates: A4, Calibri body and Cambria headings, Swedish language.
 
 Used by the ``build_*_template.py`` scripts beside it. Tags follow the conventions of
-``service.rendering.docx_engine``: ``{{ value }}`` in any text, ``{%p ... %}`` paragraphs and
+``service.engines.docx_engine``: ``{{ value }}`` in any text, ``{%p ... %}`` paragraphs and
 ``{%tr ... %}`` rows that disappear from the finished document.
 """
 

@@ -31,7 +31,7 @@ class PrivateData(StrEnum):
     """An organisation's own data, as opposed to what the whole network shares.
 
     Change detection keeps one digest per organisation and kind of data, so a document is
-    checked again only when data it can show has changed (see ``service.regeneration.stamps``).
+    checked again only when data it can show has changed (see ``service.change_detection.stamps``).
     """
 
     PARTICIPANTS = "participants"  # its delegation
@@ -52,7 +52,7 @@ class DocumentSpec:
     per_organisation: bool
     build_context: Callable[[Any], dict[str, Any]]
     offers_pdf: bool = False
-    # What change detection may rely on (service.regeneration.stamps): the private data of its
+    # What change detection may rely on (service.change_detection.stamps): the private data of its
     # own organisation that a per-organisation kind shows, and the private data of OTHER
     # organisations (for a meeting-level kind: of any) that the kind shows. The coverage test
     # (tests/integration/test_stamp_coverage.py) fails when a loader reads more than declared.

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.errors import ConflictError, Problem
+from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.intake.entities import get_entity, slug
 from service.intake.roster_format import (
     Col,
@@ -33,7 +34,6 @@ from service.intake.roster_format import (
     read_table,
     same_text,
 )
-from service.uploads.file_inspection import FileType, UploadLimits, inspect_upload
 
 
 class Action(StrEnum):

@@ -27,20 +27,20 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
-from service.database.session import unit_of_work
-from service.documents.catalogue import spec_for
-from service.errors import GenerationError, NotFoundError
-from service.generation.loaders import LOADERS
-from service.regeneration.fingerprints import (
+from service.change_detection.fingerprints import (
     REASON_NEW,
     document_inputs,
     explain,
     renderer_identity,
     template_sha256,
 )
-from service.regeneration.stamps import consistent_read, load_digests
+from service.change_detection.stamps import consistent_read, load_digests
+from service.database import models as m
+from service.database.facts.loaders import LOADERS
+from service.database.models import DocumentKind, DocumentStatus
+from service.database.session import unit_of_work
+from service.documents.catalogue import spec_for
+from service.errors import GenerationError, NotFoundError
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.batches.control import dispatch, utcnow
+from service.batches.render_job import render_inline
 from service.database import models as m
 from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import CONTENT_TYPES, spec_for
 from service.errors import ConflictError, NotFoundError
-from service.generation.batches import dispatch, utcnow
-from service.generation.pdf import PdfConverter
-from service.generation.render_job import render_inline
+from service.pdf.converter import PdfConverter
 from service.regeneration.planning import (
     PlannedChange,
     RegenerationPlan,

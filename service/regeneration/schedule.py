@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.database import models as m
 from service.errors import ConfigurationError, ConflictError, TransientError
-from service.generation.pdf import PdfConverter
+from service.pdf.converter import PdfConverter
 from service.regeneration.runs import RENDERING, refresh_run, run_regeneration
 from service.runtime import Runtime
 from service.settings import Settings

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.change_detection.staleness import mark_stale
 from service.database import models as m
+from service.database.facts.records import checklist_facts, round_facts
 from service.domain.movement import Movement, RoundSummary, compute_movement, summarise_round
 from service.errors import (
     FileRejectedError,
@@ -25,18 +27,16 @@ from service.errors import (
     Problem,
     RejectionReason,
 )
-from service.generation.facts_loader import checklist_facts, round_facts
-from service.generation.file_store import FileStore
+from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.intake import entities
 from service.intake.entities import ScoreSheet, ScoresReplace
-from service.regeneration.staleness import mark_stale
+from service.storage.file_store import FileStore
 from service.uploads.checklist_reader import (
     ChecklistFile,
     ExpectedChecklist,
     ReadScore,
     RoundSheet,
 )
-from service.uploads.file_inspection import FileType, UploadLimits, inspect_upload
 from service.uploads.stored_uploads import Uploader, record_upload, store_file
 
 DEFAULT_FILE_NAME = "checklista.xlsx"

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.database.submission_status import is_on_time
 from service.domain.deadlines import upload_deadline
 from service.errors import NotFoundError
-from service.generation.file_store import FileStore
-from service.uploads.file_inspection import FileType, UploadLimits, inspect_upload
+from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
+from service.storage.file_store import FileStore
 from service.uploads.stored_uploads import Uploader, record_upload, store_file
-from service.uploads.submission_status import is_on_time
 
 DEFAULT_FILE_NAME = "presentation.pptx"
 

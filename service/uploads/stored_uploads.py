@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
-from service.generation.file_store import FileStore
-from service.uploads.file_inspection import FileType, InspectedFile
-from service.uploads.zip_guard import describe_size
+from service.file_safety.file_inspection import FileType, InspectedFile
+from service.file_safety.zip_guard import describe_size
+from service.storage.file_store import FileStore
 
 # The content type follows from what inspection found, never from what the client claimed.
 CONTENT_TYPES = {

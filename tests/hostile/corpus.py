@@ -22,8 +22,8 @@ from functools import cache, partial
 from pathlib import Path
 
 from service.errors import RejectionReason
+from service.file_safety.file_inspection import FileType
 from service.settings import PROJECT_ROOT, Settings
-from service.uploads.file_inspection import FileType
 from tests.hostile.compound_file import compound_file
 from tests.hostile.zip_builder import (
     STORED,
@@ -373,11 +373,11 @@ ROSTER_ROWS = "Organisation;Namn;E-post\nÅre kommun;Åsa Öberg;asa.oberg@are.s
 @cache
 def generated(kind: str) -> bytes:
     """A document as benchdocs generates it for Askersund, Benchmarking 2 (sample programme)."""
+    from service.batches.document_maker import DocumentMaker
+    from service.batches.template_library import TemplateLibrary
     from service.database import models as m
     from service.database.models import DocumentKind
-    from service.generation.document_maker import DocumentMaker
-    from service.generation.templates import TemplateLibrary
-    from service.sample import SAMPLE_MEETING_REF, find_id, sample_database
+    from service.intake.sample import SAMPLE_MEETING_REF, find_id, sample_database
 
     with sample_database() as sessions:
         maker = DocumentMaker(sessions=sessions, templates=TemplateLibrary(TEMPLATES))

@@ -12,10 +12,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.batches.control import batch_progress
+from service.cli.local_cluster import WorkerProcess, embedded_redis
 from service.database.session import unit_of_work
-from service.generation.batches import batch_progress
 from service.intake.programme_import import ImportSummary, import_programme
-from service.local_cluster import WorkerProcess, embedded_redis
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY

@@ -24,17 +24,17 @@ from sqlalchemy import select
 
 from service.access.tokens import issue_token
 from service.api.app import create_app
+from service.batches.control import start_batch
+from service.batches.document_maker import DocumentMaker
+from service.batches.render_job import RenderJob
+from service.batches.template_library import TemplateLibrary
+from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
-from service.generation.batches import start_batch
-from service.generation.document_maker import DocumentMaker
-from service.generation.render_job import RenderJob
-from service.generation.templates import TemplateLibrary
 from service.intake.programme_import import ImportSummary, import_programme
-from service.local_cluster import WorkerProcess, settings_environment
+from service.intake.sample import SAMPLE_PROGRAMME
 from service.runtime import Runtime, build_runtime
-from service.sample import SAMPLE_PROGRAMME
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY, RecordingQueue
 from tests.integration.conftest import batch_complete, wait_until

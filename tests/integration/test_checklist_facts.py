@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.database.facts.checklist import load_checklist_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.documents.checklist import build_checklist_context
+from service.engines.xlsx_engine import XlsxTemplate
 from service.errors import NotFoundError, RenderError
-from service.generation.facts_checklist import load_checklist_facts
 from service.intake.programme_import import import_programme
-from service.rendering.xlsx_engine import XlsxTemplate
 from service.settings import PROJECT_ROOT, Settings
 
 TEMPLATE = PROJECT_ROOT / "doc_templates" / "checklist.xlsx"

@@ -15,11 +15,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.document_maker import DocumentMaker
+from service.batches.template_library import TemplateLibrary
 from service.database import models as m
+from service.database.facts.records import checklist_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
-from service.generation.document_maker import DocumentMaker
-from service.generation.facts_loader import checklist_facts
-from service.generation.templates import TemplateLibrary
 from service.intake.programme_import import import_programme
 from service.settings import PROJECT_ROOT, Settings
 from service.uploads.checklist_reader import ChecklistFile, ExpectedChecklist, ReadScore

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from service.access.tokens import issue_token
 from service.api.app import create_app
+from service.batches.document_maker import DocumentMaker
+from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.generation.document_maker import DocumentMaker
-from service.generation.templates import TemplateLibrary
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_API_KEY, RecordingQueue

@@ -14,9 +14,9 @@ import pytest
 from pptx import Presentation
 from sqlalchemy import func, select
 
+from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
 from service.documents.catalogue import CATALOGUE
-from service.local_cluster import WorkerProcess, settings_environment
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.conftest import SAMPLE_PROGRAMME

@@ -14,8 +14,8 @@ from pptx import Presentation
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.errors import NotFoundError
+from service.file_safety.file_inspection import limits_from_settings
 from service.uploads.deck_upload import upload_deck
-from service.uploads.file_inspection import limits_from_settings
 from service.uploads.stored_uploads import Uploader
 from tests.integration.test_checklist_upload import (
     API,

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
+from service.batches.control import create_batch
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
-from service.generation.batches import create_batch
-from service.generation.versions import (
+from service.database.versions import (
     file_source,
     latest_documents,
     latest_numbered,

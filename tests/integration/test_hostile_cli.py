@@ -1,5 +1,5 @@
 """The hostile corpus through the three upload commands: ``upload checklist``, ``upload deck``
-and ``roster --apply``, in-process against ``service.cli.app`` on both databases.
+and ``roster --apply``, in-process against ``service.cli.main.app`` on both databases.
 
 A hostile file must end the command with exit 2, its reason's message on stderr next to
 ``file:``, and nothing stored; a benign one passes the gate (stored, or its content refused as
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from service.cli import app
-from service.local_cluster import settings_environment
+from service.cli.local_cluster import settings_environment
+from service.cli.main import app
+from service.intake.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF
 from service.runtime import Runtime
-from service.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF
 from service.settings import get_settings
 from tests.hostile.corpus import HostileCase, endpoints_for, hostile_cases
 from tests.integration.test_hostile_uploads import (

@@ -29,11 +29,11 @@ from service.api.app import create_app
 from service.database import models as m
 from service.database.session import make_engine, migrate, unit_of_work
 from service.errors import RejectionReason
+from service.file_safety.zip_guard import describe_size
 from service.intake.programme_import import import_programme
+from service.intake.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
 from service.runtime import Runtime, build_runtime
-from service.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
 from service.settings import PROJECT_ROOT, Settings
-from service.uploads.zip_guard import describe_size
 from tests.conftest import TEST_API_KEY, RecordingQueue, _fresh_postgres_database
 from tests.hostile.corpus import (
     HostileCase,

@@ -22,20 +22,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.database import models as m
+from service.database.facts.meeting_documents import (
+    load_agenda_facts,
+    load_feedback_letter_facts,
+    load_feedback_summary_facts,
+)
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.documents.meeting_documents import (
     build_agenda_context,
     build_feedback_letter_context,
     build_feedback_summary_context,
 )
+from service.engines.docx_engine import DocxTemplate
 from service.errors import NotFoundError, RenderError
-from service.generation.facts_meeting_documents import (
-    load_agenda_facts,
-    load_feedback_letter_facts,
-    load_feedback_summary_facts,
-)
 from service.intake.programme_import import import_programme
-from service.rendering.docx_engine import DocxTemplate
 from service.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"

@@ -10,10 +10,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.database import models as m
+from service.database.facts.organiser_checklist import load_organiser_checklist_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.documents.organiser_checklist import build_organiser_checklist_context
 from service.errors import NotFoundError, RenderError
-from service.generation.facts_organiser_checklist import load_organiser_checklist_facts
 from service.intake.programme_import import import_programme
 from service.settings import Settings
 

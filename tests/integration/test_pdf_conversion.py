@@ -26,14 +26,14 @@ from lxml import etree
 from pptx import Presentation
 from pptx.enum.lang import MSO_LANGUAGE_ID
 
-from service.conversion import libreoffice
-from service.conversion.libreoffice import (
+from service.errors import ConfigurationError, RenderError, TransientError
+from service.pdf import libreoffice
+from service.pdf.libreoffice import (
     ColdLibreOfficeConverter,
     WarmLibreOfficeConverter,
     make_pdf_converter,
 )
-from service.errors import ConfigurationError, RenderError, TransientError
-from service.previews import render_previews
+from service.pdf.previews import render_previews
 
 if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
     if os.environ.get("CI"):

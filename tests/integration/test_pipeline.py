@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from pptx import Presentation
 from sqlalchemy import select
 
+from service.batches.control import resend_stale
+from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
 from service.database.models import DocumentStatus
-from service.generation.batches import resend_stale
 from service.intake.programme_import import ImportSummary
-from service.local_cluster import WorkerProcess
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.conftest import SAMPLE_PROGRAMME

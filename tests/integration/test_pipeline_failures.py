@@ -14,12 +14,12 @@ from pptx.util import Inches
 from sqlalchemy import select
 
 from service.api.app import create_app
+from service.batches.control import resend_stale, start_batch
+from service.cli.local_cluster import WorkerProcess, embedded_redis, free_port
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
-from service.generation.batches import resend_stale, start_batch
 from service.intake.programme_import import ImportSummary, import_programme
-from service.local_cluster import WorkerProcess, embedded_redis, free_port
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY

@@ -9,7 +9,7 @@ import pytest
 from pptx import Presentation
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli.main import app
 from service.documents.catalogue import CATALOGUE
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import redis
 from pptx import Presentation
 from sqlalchemy import func, select
 
+from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.intake.programme_import import ImportSummary
-from service.local_cluster import WorkerProcess, settings_environment
 from service.regeneration.schedule import RunLock
 from service.runtime import Runtime
 from service.settings import Settings

@@ -20,23 +20,23 @@ import openpyxl
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from service.conversion.libreoffice import make_pdf_converter
+from service.batches.control import create_batch, start_batch
+from service.batches.render_job import Outcome, render_inline
+from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
+from service.database.versions import slot_versions
 from service.errors import ConflictError, NotFoundError
-from service.generation.batches import create_batch, start_batch
-from service.generation.pdf import PdfConverter
-from service.generation.render_job import Outcome, render_inline
-from service.generation.versions import slot_versions
 from service.intake.programme_import import import_programme
+from service.pdf.converter import PdfConverter
+from service.pdf.libreoffice import make_pdf_converter
 from service.regeneration.planning import (
     RegenerationPlan,
     active_meeting_ids,
     plan_regeneration,
 )
 from service.regeneration.runs import refresh_run, run_regeneration
-from service.regeneration.staleness import mark_stale
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
 from tests.conftest import RecordingQueue

@@ -15,14 +15,13 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
+from service.batches.control import create_batch
+from service.batches.render_job import render_inline
+from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
 from service.database.models import DocumentKind
 from service.database.session import unit_of_work
-from service.generation.batches import create_batch
-from service.generation.queue import celery_config
-from service.generation.render_job import render_inline
 from service.intake.programme_import import ImportSummary
-from service.local_cluster import WorkerProcess
 from service.regeneration.schedule import (
     LOCK_KEY,
     NIGHTLY_TASK,
@@ -34,6 +33,7 @@ from service.regeneration.schedule import (
 )
 from service.runtime import Runtime
 from service.settings import Settings
+from service.task_queue import celery_config
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = pytest.mark.integration

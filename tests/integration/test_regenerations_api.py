@@ -14,9 +14,9 @@ from pptx import Presentation
 from sqlalchemy import func, select
 
 from service.api.app import create_app
+from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
 from service.intake.programme_import import ImportSummary
-from service.local_cluster import WorkerProcess
 from service.regeneration.schedule import RunLock
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings

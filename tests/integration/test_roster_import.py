@@ -17,15 +17,15 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from service.api.app import create_app
+from service.batches.document_maker import DocumentMaker
+from service.batches.template_library import TemplateLibrary
+from service.cli.local_cluster import settings_environment
 from service.database import models as m
 from service.database.models import DocumentKind
 from service.database.session import unit_of_work
-from service.generation.document_maker import DocumentMaker
-from service.generation.templates import TemplateLibrary
 from service.intake.programme_import import import_programme
-from service.local_cluster import settings_environment
+from service.intake.sample import SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
 from service.runtime import Runtime, build_runtime
-from service.sample import SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY, RecordingQueue
 

@@ -37,14 +37,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.change_detection.fingerprints import context_digest, value_digest
+from service.change_detection.stamps import NOT_STAMPED, load_digests, stamped_tables
 from service.database import models as m
+from service.database.facts.loaders import LOADERS
 from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec, PrivateData
 from service.errors import GenerationError, NotFoundError
-from service.generation.loaders import LOADERS
-from service.regeneration.fingerprints import context_digest, value_digest
-from service.regeneration.stamps import NOT_STAMPED, load_digests, stamped_tables
-from service.sample import sample_database
+from service.intake.sample import sample_database
 
 pytestmark = pytest.mark.integration
 

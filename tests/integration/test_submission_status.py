@@ -12,15 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
+from service.batches.document_maker import DocumentMaker
+from service.batches.template_library import TemplateLibrary
+from service.cli.local_cluster import settings_environment
 from service.database import models as m
 from service.database.session import make_engine, make_session_factory, unit_of_work
-from service.generation.document_maker import DocumentMaker
-from service.generation.templates import TemplateLibrary
+from service.file_safety.file_inspection import limits_from_settings
 from service.intake.programme_import import import_programme
-from service.local_cluster import settings_environment
 from service.settings import PROJECT_ROOT, Settings
 from service.uploads.deck_upload import upload_deck
-from service.uploads.file_inspection import limits_from_settings
 from service.uploads.stored_uploads import Uploader
 from tests.integration.test_checklist_upload import (
     API,

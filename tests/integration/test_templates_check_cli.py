@@ -12,13 +12,13 @@ import pytest
 from pptx import Presentation
 from typer.testing import CliRunner, Result
 
-from service.cli_templates import check_template, sample_contexts, templates_app
+from service.cli.templates import check_template, sample_contexts, templates_app
+from service.database.facts.loaders import LOADERS
+from service.database.facts.organiser_checklist import load_organiser_checklist_facts
 from service.database.models import DocumentKind
 from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.documents.organiser_checklist import build_organiser_checklist_context
-from service.generation.facts_organiser_checklist import load_organiser_checklist_facts
-from service.generation.loaders import LOADERS
-from service.rendering.pptx_engine import PptxTemplate
+from service.engines.pptx_engine import PptxTemplate
 
 pytestmark = pytest.mark.integration
 

@@ -36,8 +36,8 @@ from service.documents.facts import (
     PersonFacts,
 )
 from service.domain.movement import QuestionRef, Scale
-from service.rendering.jinja_env import make_text_environment
-from service.rendering.xlsx_engine import XlsxTemplate, xlsx_spots
+from service.engines.jinja_env import make_text_environment
+from service.engines.xlsx_engine import XlsxTemplate, xlsx_spots
 from service.settings import PROJECT_ROOT
 
 TEMPLATE = PROJECT_ROOT / "doc_templates" / "checklist.xlsx"

@@ -28,8 +28,8 @@ from service.documents.facts import (
     PersonFacts,
 )
 from service.domain.movement import QuestionRef, Scale
+from service.engines.xlsx_engine import XlsxTemplate
 from service.errors import FileRejectedError, Problem, RejectionReason
-from service.rendering.xlsx_engine import XlsxTemplate
 from service.settings import PROJECT_ROOT
 from service.uploads.checklist_reader import (
     ChecklistFile,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pptx import Presentation
 
-from service.rendering.pptx_engine import PptxTemplate
+from service.engines.pptx_engine import PptxTemplate
 
 DECK_TEMPLATE = Path(__file__).resolve().parents[2] / "doc_templates" / "deck_benchmarking.pptx"
 

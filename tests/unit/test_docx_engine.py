@@ -12,8 +12,8 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
+from service.engines.docx_engine import DocxTemplate, docx_spots
 from service.errors import RenderError, TemplateError
-from service.rendering.docx_engine import DocxTemplate, docx_spots
 
 HOSTILE_VALUES = {
     "xml": 'Åbo & Söner <AB> "citat"',

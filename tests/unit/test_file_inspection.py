@@ -16,9 +16,8 @@ from openpyxl.xml.functions import fromstring as openpyxl_fromstring
 from pptx.oxml import parse_xml
 
 from service.errors import FileRejectedError, RejectionReason
-from service.settings import Settings
-from service.uploads import zip_guard
-from service.uploads.file_inspection import (
+from service.file_safety import zip_guard
+from service.file_safety.file_inspection import (
     FileType,
     InspectedFile,
     UploadLimits,
@@ -26,7 +25,8 @@ from service.uploads.file_inspection import (
     inspect_upload,
     limits_from_settings,
 )
-from service.uploads.xml_guard import MarkupScan, XmlPartCheck
+from service.file_safety.xml_guard import MarkupScan, XmlPartCheck
+from service.settings import Settings
 from tests.hostile.compound_file import compound_file
 from tests.hostile.corpus import (
     BILLION_LAUGHS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.rendering.filters import sv_sort, swedish_sort_key
-from service.rendering.jinja_env import make_text_environment
+from service.engines.filters import sv_sort, swedish_sort_key
+from service.engines.jinja_env import make_text_environment
 
 
 def render(source: str, **context: object) -> str:

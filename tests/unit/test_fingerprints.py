@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.regeneration.fingerprints import (
+from service.change_detection.fingerprints import (
     DocumentInputs,
     canonical_json,
     context_digest,
@@ -22,7 +22,7 @@ from service.regeneration.fingerprints import (
     stored_fingerprint,
     value_digest,
 )
-from service.rendering import RENDERER_REVISION
+from service.engines import RENDERER_REVISION
 
 
 class Colour(enum.Enum):

@@ -42,7 +42,7 @@ from service.documents.meeting_documents import (
     organisation_aliases,
 )
 from service.domain.movement import QuestionRef, Scale
-from service.rendering.docx_engine import DocxTemplate
+from service.engines.docx_engine import DocxTemplate
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"
 HOSTILE = 'Åbo & Söner <AB> "citat" {{ 7*7 }} {% for x in y %} 👩‍💼'

@@ -18,8 +18,8 @@ from service.documents.organiser_checklist import (
     build_organiser_checklist_context,
     delegation_status,
 )
-from service.rendering.pptx_engine import PptxTemplate, pptx_spots
-from service.rendering.template_check import check_spots
+from service.engines.pptx_engine import PptxTemplate, pptx_spots
+from service.engines.template_check import check_spots
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "doc_templates" / "organiser_checklist.pptx"
 HOSTILE = 'Åbo & Söner <AB> "citat" {{ 7*7 }} {% for x in y %} 👩‍💼🚀'

@@ -17,9 +17,9 @@ from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Inches, Pt
 
+from service.engines.pptx_engine import PptxTemplate
+from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
-from service.rendering.pptx_engine import PptxTemplate
-from service.rendering.safe_text import xml_safe
 
 HOSTILE_VALUES = {
     "xml": 'Åbo & Söner <AB> "citat"',

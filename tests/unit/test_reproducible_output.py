@@ -8,13 +8,13 @@ import zipfile
 
 import pytest
 
+from service.batches.document_maker import DocumentMaker
+from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.documents.catalogue import CATALOGUE
-from service.generation.document_maker import DocumentMaker
-from service.generation.templates import TemplateLibrary
-from service.rendering.pptx_engine import PptxTemplate
-from service.rendering.reproducible_zip import fix_zip_timestamps
-from service.sample import find_id, sample_database
+from service.engines.pptx_engine import PptxTemplate
+from service.engines.reproducible_zip import fix_zip_timestamps
+from service.intake.sample import find_id, sample_database
 from tests.unit.test_deck_template import DECK_TEMPLATE, make_deck_context
 
 TEMPLATES = DECK_TEMPLATE.parent

@@ -8,14 +8,14 @@ import pytest
 
 from service.database import models as m
 from service.database.models import ParticipantRole as Role
-from service.documents.organiser_checklist import OrganisationStatusFacts, presentation_status
-from service.uploads.stored_uploads import safe_file_name
-from service.uploads.submission_status import (
+from service.database.submission_status import (
     build_submission_status,
     delegation_status,
     is_on_time,
     local_date,
 )
+from service.documents.organiser_checklist import OrganisationStatusFacts, presentation_status
+from service.uploads.stored_uploads import safe_file_name
 
 STOCKHOLM = "Europe/Stockholm"
 MEETING_DAY = dt.date(2019, 9, 26)  # deadline 19 September

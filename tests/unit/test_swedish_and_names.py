@@ -10,7 +10,7 @@ import pytest
 from service.documents import swedish
 from service.documents.catalogue import safe_file_name
 from service.errors import NotFoundError
-from service.generation.file_store import LocalFileStore
+from service.storage.file_store import LocalFileStore
 
 
 def test_dates_are_written_the_swedish_way() -> None:

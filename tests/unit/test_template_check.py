@@ -26,10 +26,10 @@ from service.documents.facts import (
     RoundFacts,
 )
 from service.domain.movement import QuestionRef, Scale
+from service.engines.inspection import TemplateProblem, TemplateSpot
+from service.engines.pptx_engine import pptx_spots
+from service.engines.template_check import check_spots, merge_schemas
 from service.errors import TemplateError
-from service.rendering.inspection import TemplateProblem, TemplateSpot
-from service.rendering.pptx_engine import pptx_spots
-from service.rendering.template_check import check_spots, merge_schemas
 
 DECK_TEMPLATE = Path(__file__).resolve().parents[2] / "doc_templates" / "deck_benchmarking.pptx"
 

@@ -17,8 +17,8 @@ from openpyxl.styles import Alignment, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from service.engines.xlsx_engine import XlsxTemplate, xlsx_spots
 from service.errors import RenderError, TemplateError
-from service.rendering.xlsx_engine import XlsxTemplate, xlsx_spots
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CHART = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"

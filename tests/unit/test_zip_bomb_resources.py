@@ -37,7 +37,7 @@ import psutil
 
 from service.errors import FileRejectedError
 from service.settings import Settings
-from service.uploads.file_inspection import FileType, inspect_upload, limits_from_settings
+from service.file_safety.file_inspection import FileType, inspect_upload, limits_from_settings
 
 
 def reset_peak():

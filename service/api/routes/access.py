@@ -42,14 +42,14 @@ from service.api.dependencies import (
 from service.api.schemas import ERROR_RESPONSES, ErrorOut
 from service.database import models as m
 from service.database.models import DocumentKind, DocumentStatus
-from service.errors import NotFoundError
-from service.generation.versions import (
+from service.database.versions import (
     NumberedDocument,
     file_source,
     latest_numbered,
     numbered,
     slot_versions,
 )
+from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
 
 router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)

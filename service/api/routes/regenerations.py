@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES, Page, PageQuery
+from service.batches.control import batch_progress
 from service.database import models as m
 from service.errors import InvalidInputError, Problem
-from service.generation.batches import batch_progress
 from service.intake.entities import Id
 from service.regeneration.runs import refresh_run
 from service.regeneration.schedule import run_manual

@@ -19,6 +19,7 @@ from service.api.body import read_upload_form
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES, ErrorOut, ProblemOut
 from service.errors import InvalidInputError, Problem
+from service.file_safety.file_inspection import limits_from_settings
 from service.intake.roster_import import (
     Action,
     RosterPlan,
@@ -26,7 +27,6 @@ from service.intake.roster_import import (
     apply_roster,
     preview_roster,
 )
-from service.uploads.file_inspection import limits_from_settings
 
 router = APIRouter(
     tags=["roster"],

@@ -18,18 +18,18 @@ from service.api.body import read_upload_form
 from service.api.dependencies import CallerDep, OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES
 from service.database import models as m
-from service.domain.movement import Movement, RoundSummary
-from service.errors import InvalidInputError, Problem
-from service.intake.entities import get_entity
-from service.uploads.checklist_upload import score_history, upload_checklist
-from service.uploads.deck_upload import meeting_of_organisation, upload_deck
-from service.uploads.file_inspection import limits_from_settings
-from service.uploads.stored_uploads import Uploader, get_upload, list_uploads
-from service.uploads.submission_status import (
+from service.database.submission_status import (
     OrganisationSubmission,
     SubmissionStatus,
     load_submission_status,
 )
+from service.domain.movement import Movement, RoundSummary
+from service.errors import InvalidInputError, Problem
+from service.file_safety.file_inspection import limits_from_settings
+from service.intake.entities import get_entity
+from service.uploads.checklist_upload import score_history, upload_checklist
+from service.uploads.deck_upload import meeting_of_organisation, upload_deck
+from service.uploads.stored_uploads import Uploader, get_upload, list_uploads
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 

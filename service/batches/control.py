@@ -1,0 +1,233 @@
+"""Batches: record what a meeting wants, hand it to the queue, report progress, re-send strays.
+
+The database is the truth of what a batch wants. The broker only carries document ids; a
+message lost with a killed worker or a restarted broker is found here and sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.database import models as m
+from service.database.models import DocumentKind, DocumentStatus
+from service.database.session import unit_of_work
+from service.documents.catalogue import CONTENT_TYPES, available_kinds, spec_for
+from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
+from service.task_queue import DocumentQueue
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware (the database stores UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def create_batch(
+    session: Session,
+    *,
+    meeting_id: int,
+    kinds: Sequence[DocumentKind] | None = None,
+    organisation_ids: Sequence[int] | None = None,
+    with_pdf: bool = False,
+) -> m.Batch:
+    """Record a batch and one pending document per wanted (kind, organisation)."""
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    wanted_kinds = list(dict.fromkeys(kinds)) if kinds else available_kinds()
+    unavailable = [k for k in wanted_kinds if k not in available_kinds()]
+    if unavailable:
+        raise InvalidInputError(
+            [
+                Problem(
+                    f"$.kinds[{wanted_kinds.index(k)}]",
+                    f"document kind {k.value!r} is not available yet",
+                )
+                for k in unavailable
+            ]
+        )
+    network_orgs = session.scalars(
+        select(m.Organisation)
+        .where(m.Organisation.network_id == meeting.network_id)
+        .order_by(m.Organisation.id)
+    ).all()
+    if organisation_ids:
+        known = {o.id: o for o in network_orgs}
+        missing = [
+            Problem(
+                f"$.organisation_ids[{i}]",
+                f"organisation {oid} does not take part in meeting {meeting_id}'s network",
+            )
+            for i, oid in enumerate(organisation_ids)
+            if oid not in known
+        ]
+        if missing:
+            raise InvalidInputError(missing)
+        organisations = [known[oid] for oid in dict.fromkeys(organisation_ids)]
+    else:
+        organisations = list(network_orgs)
+    batch = m.Batch(meeting_id=meeting_id, requested_kinds=[k.value for k in wanted_kinds])
+    session.add(batch)
+    for kind in wanted_kinds:
+        spec = spec_for(kind)
+        targets: list[m.Organisation | None] = (
+            list(organisations) if spec.per_organisation else [None]
+        )
+        for org in targets:
+            for file_format in spec.formats(with_pdf=with_pdf):
+                batch.documents.append(
+                    m.GeneratedDocument(
+                        meeting_id=meeting_id,
+                        organisation_id=org.id if org else None,
+                        kind=kind,
+                        format=file_format,
+                        status=DocumentStatus.PENDING,
+                        file_name=spec.file_name(
+                            meeting_title=meeting.title,
+                            organisation_name=org.name if org else None,
+                            file_format=file_format,
+                        ),
+                        content_type=CONTENT_TYPES[file_format],
+                    )
+                )
+    session.flush()
+    return batch
+
+
+def dispatch(
+    sessions: sessionmaker[Session], queue: DocumentQueue, document_ids: Sequence[int]
+) -> int:
+    """Hand documents to the queue; returns how many the broker took.
+
+    Each is marked queued before its message is sent, so a worker that starts at once never
+    has its ``running`` overwritten. If the broker is unreachable the document goes back to
+    pending and sending stops: ``resend_stale`` (beat, or ``benchdocs resend``) picks it up.
+    """
+    sent = 0
+    for document_id in document_ids:
+        _set_status(sessions, document_id, DocumentStatus.QUEUED, only_if=None)
+        try:
+            queue.send_render(document_id)
+        except TransientError as exc:
+            log.warning(
+                "broker unavailable, %d document(s) left pending: %s", len(document_ids) - sent, exc
+            )
+            for unsent in document_ids[sent:]:
+                _set_status(sessions, unsent, DocumentStatus.PENDING, only_if=DocumentStatus.QUEUED)
+            break
+        sent += 1
+    return sent
+
+
+def _set_status(
+    sessions: sessionmaker[Session],
+    document_id: int,
+    status: DocumentStatus,
+    *,
+    only_if: DocumentStatus | None,
+) -> None:
+    statement = update(m.GeneratedDocument).where(m.GeneratedDocument.id == document_id)
+    if only_if is not None:
+        statement = statement.where(m.GeneratedDocument.status == only_if)
+    values: dict[str, object] = {"status": status}
+    if status == DocumentStatus.QUEUED:
+        values["enqueued_at"] = utcnow()
+    with unit_of_work(sessions) as session:
+        session.execute(statement.values(**values))
+
+
+def start_batch(
+    sessions: sessionmaker[Session],
+    queue: DocumentQueue,
+    *,
+    meeting_id: int,
+    kinds: Sequence[DocumentKind] | None = None,
+    organisation_ids: Sequence[int] | None = None,
+    with_pdf: bool = False,
+) -> int:
+    """Create a batch, commit it, then queue every document; returns the batch id."""
+    with unit_of_work(sessions) as session:
+        batch = create_batch(
+            session,
+            meeting_id=meeting_id,
+            kinds=kinds,
+            organisation_ids=organisation_ids,
+            with_pdf=with_pdf,
+        )
+        batch_id = batch.id
+        document_ids = [d.id for d in batch.documents]
+    dispatch(sessions, queue, document_ids)
+    return batch_id
+
+
+def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) -> list[int]:
+    """Documents the database still wants but that have not moved for too long."""
+    cutoff = now - older_than
+    doc = m.GeneratedDocument
+    return list(
+        session.scalars(
+            select(doc.id)
+            .where(
+                or_(
+                    (doc.status == DocumentStatus.PENDING) & (doc.created_at < cutoff),
+                    (doc.status == DocumentStatus.QUEUED) & (doc.enqueued_at < cutoff),
+                    (doc.status == DocumentStatus.RUNNING) & (doc.started_at < cutoff),
+                )
+            )
+            .order_by(doc.id)
+        )
+    )
+
+
+def resend_stale(
+    sessions: sessionmaker[Session], queue: DocumentQueue, *, older_than: dt.timedelta
+) -> list[int]:
+    """Re-send every document stuck pending, queued or running; duplicates are harmless."""
+    with sessions() as session:
+        stale = find_stale(session, older_than=older_than, now=utcnow())
+    if stale:
+        log.warning("re-sending %d stale documents: %s", len(stale), stale[:20])
+        dispatch(sessions, queue, stale)
+    return stale
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Counts per state and whether the batch has finished."""
+
+    batch: m.Batch
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """Documents the batch wants."""
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        """Documents done or failed."""
+        return self.counts[DocumentStatus.DONE] + self.counts[DocumentStatus.FAILED]
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether no document is still on its way."""
+        return self.finished == self.total
+
+
+def batch_progress(session: Session, batch_id: int) -> BatchProgress:
+    """The batch with its documents and a count per state."""
+    batch = session.get(m.Batch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"batch {batch_id} not found")
+    counter = Counter(d.status.value for d in batch.documents)
+    return BatchProgress(
+        batch=batch, counts={s.value: counter.get(s.value, 0) for s in DocumentStatus}
+    )

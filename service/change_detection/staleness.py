@@ -1,0 +1,110 @@
+"""Mark documents stale when data they were made from changes (an upload replacing scores, say).
+
+Exact, not a guess: each candidate's context is built again in the caller's transaction and
+its digest compared with the one stored when the document was made. Candidates are the latest
+versions of the organisation's slots whose kind shows that data of its own organisation, and
+of every slot in its network whose kind shows it for other organisations (the organiser's
+checklist shows who has submitted scores); see ``DocumentSpec.reads_own_organisation``. A
+document made before fingerprints were recorded is marked, as it cannot be checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.change_detection.fingerprints import context_digest
+from service.database import models as m
+from service.database.facts.loaders import LOADERS
+from service.database.models import DocumentKind, DocumentStatus
+from service.documents.catalogue import CATALOGUE, PrivateData, spec_for
+from service.errors import GenerationError, NotFoundError
+
+_DOC = m.GeneratedDocument
+SCORES_ONLY = frozenset({PrivateData.SCORES})
+
+
+def mark_stale(
+    session: Session,
+    *,
+    organisation_id: int,
+    now: dt.datetime,
+    changed: Collection[PrivateData] = SCORES_ONLY,
+) -> int:
+    """Mark stale the latest documents whose context the change altered; returns how many.
+
+    ``changed`` names the organisation's data that changed (by default its scores). Call it
+    after the change is flushed, inside the same transaction.
+    """
+    network_id = session.scalar(
+        select(m.Organisation.network_id).where(m.Organisation.id == organisation_id)
+    )
+    if network_id is None:
+        return 0
+    session.flush()
+    data = frozenset(changed)
+    own_kinds = [k for k, spec in CATALOGUE.items() if spec.reads_own_organisation & data]
+    other_kinds = [k for k, spec in CATALOGUE.items() if spec.reads_other_organisations & data]
+    candidates = _latest_candidates(
+        session, network_id, organisation_id, own_kinds=own_kinds, other_kinds=other_kinds
+    )
+    by_context: dict[tuple[int, int | None, DocumentKind], list[tuple[int, str | None]]] = (
+        defaultdict(list)
+    )
+    for doc_id, meeting_id, org_id, kind, stored in candidates:
+        by_context[(meeting_id, org_id, kind)].append((doc_id, stored))
+    stale: list[int] = []
+    for (meeting_id, org_id, kind), rows in by_context.items():
+        try:
+            facts = LOADERS[kind](session, meeting_id=meeting_id, organisation_id=org_id)
+            digest: str | None = context_digest(spec_for(kind).build_context(facts)).sha256
+        except (GenerationError, NotFoundError):
+            digest = None  # it cannot be made as it was: it is stale
+        stale.extend(doc_id for doc_id, stored in rows if digest is None or stored != digest)
+    if not stale:
+        return 0
+    session.execute(
+        update(_DOC)
+        .where(_DOC.id.in_(stale), _DOC.stale_since.is_(None))
+        .values(stale_since=now)
+        .execution_options(synchronize_session=False)
+    )
+    return len(stale)
+
+
+def _latest_candidates(
+    session: Session,
+    network_id: int,
+    organisation_id: int,
+    *,
+    own_kinds: list[DocumentKind],
+    other_kinds: list[DocumentKind],
+) -> list[tuple[int, int, int | None, DocumentKind, str | None]]:
+    """The latest done, not yet stale, version of each slot the change may have altered."""
+    slot = (_DOC.meeting_id, _DOC.organisation_id, _DOC.kind, _DOC.format)
+    wanted = or_(
+        (_DOC.organisation_id == organisation_id) & _DOC.kind.in_(own_kinds),
+        _DOC.kind.in_(other_kinds),
+    )
+    ranked = (
+        select(
+            _DOC.id,
+            func.row_number().over(partition_by=slot, order_by=_DOC.id.desc()).label("n"),
+        )
+        .join(m.Meeting, m.Meeting.id == _DOC.meeting_id)
+        .where(m.Meeting.network_id == network_id, _DOC.status == DocumentStatus.DONE, wanted)
+        .subquery()
+    )
+    rows = session.execute(
+        select(_DOC.id, _DOC.meeting_id, _DOC.organisation_id, _DOC.kind, _DOC.inputs)
+        .join(ranked, ranked.c.id == _DOC.id)
+        .where(ranked.c.n == 1, _DOC.stale_since.is_(None))
+    ).all()
+    return [
+        (doc_id, meeting_id, org_id, kind, (inputs or {}).get("context"))
+        for doc_id, meeting_id, org_id, kind, inputs in rows
+    ]

@@ -1,0 +1,364 @@
+"""Data stamps: a cheap digest of every row a document could show, computed before its context.
+
+Building one document's context costs a few milliseconds of ORM loading; a night over
+10,000 documents cannot afford that for each. A stamp instead hashes, with one Core query per
+table for all networks at once, the rows the loaders can read, in buckets:
+
+- the network's shared bucket: the network, its groups, milestones, organisations (their own
+  columns: other organisations' names appear in documents), meetings with their agenda items,
+  organiser checklist items and feedback, assessment rounds, and the checklists they use;
+- one bucket per organisation and kind of private data (``PrivateData``): participants,
+  scores, initiatives with indicators and measurements, analyses, plans, uploads.
+
+A document's stamp covers the shared bucket, its own organisation's buckets of the private
+data its kind shows (``DocumentSpec.reads_own_organisation``), the buckets of every
+organisation for the private data of others its kind shows (``reads_other_organisations``),
+the template's digest and the renderer. If the
+stamp equals the one stored with the slot's latest version, nothing the document could show
+has changed. A different stamp proves nothing: the planner then computes the real context
+fingerprint. ``tests/integration/test_stamp_coverage.py`` checks that the buckets are
+conservative: a change that alters a document's context always alters its stamp.
+
+A stamp and the context it vouches for must come from the same data, so both are read in one
+snapshot (``consistent_read``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.change_detection.fingerprints import value_digest
+from service.database import models as m
+from service.documents.catalogue import DocumentSpec, PrivateData
+from service.errors import NotFoundError
+
+# Bump when the bucketing changes: every stored stamp then differs once, and is verified.
+STAMP_SCHEME = 1
+EVERY_KIND_OF_DATA = frozenset(PrivateData)
+_EMPTY = hashlib.sha256(b"").hexdigest()
+
+
+def _table(model: type[m.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Shared tables, each with the expression that names its network and the joins it needs.
+_SHARED: tuple[tuple[Table, Any, tuple[tuple[Table, Any], ...]], ...] = (
+    (_table(m.Network), m.Network.id, ()),
+    (_table(m.Group), m.Group.network_id, ()),
+    (_table(m.Milestone), m.Milestone.network_id, ()),
+    (_table(m.Organisation), m.Organisation.network_id, ()),
+    (_table(m.Meeting), m.Meeting.network_id, ()),
+    (
+        _table(m.AgendaItem),
+        m.Meeting.network_id,
+        ((_table(m.Meeting), m.AgendaItem.meeting_id == m.Meeting.id),),
+    ),
+    (
+        _table(m.OrganiserChecklistItem),
+        m.Meeting.network_id,
+        ((_table(m.Meeting), m.OrganiserChecklistItem.meeting_id == m.Meeting.id),),
+    ),
+    (
+        _table(m.MeetingFeedback),
+        m.Meeting.network_id,
+        ((_table(m.Meeting), m.MeetingFeedback.meeting_id == m.Meeting.id),),
+    ),
+    (_table(m.AssessmentRound), m.AssessmentRound.network_id, ()),
+)
+
+# Checklists are shared between networks: hashed once each, by checklist id.
+_CHECKLIST: tuple[tuple[Table, Any, tuple[tuple[Table, Any], ...]], ...] = (
+    (_table(m.Checklist), m.Checklist.id, ()),
+    (_table(m.ChecklistArea), m.ChecklistArea.checklist_id, ()),
+    (
+        _table(m.ChecklistQuestion),
+        m.ChecklistArea.checklist_id,
+        ((_table(m.ChecklistArea), m.ChecklistQuestion.area_id == m.ChecklistArea.id),),
+    ),
+)
+
+# Private tables: the kind of data, the expression naming the organisation, the joins.
+_PRIVATE: tuple[tuple[PrivateData, Table, Any, tuple[tuple[Table, Any], ...]], ...] = (
+    (PrivateData.PARTICIPANTS, _table(m.Participant), m.Participant.organisation_id, ()),
+    (PrivateData.SCORES, _table(m.Score), m.Score.organisation_id, ()),
+    (
+        PrivateData.INITIATIVES,
+        _table(m.ImprovementInitiative),
+        m.ImprovementInitiative.organisation_id,
+        (),
+    ),
+    (
+        PrivateData.INITIATIVES,
+        _table(m.Indicator),
+        m.ImprovementInitiative.organisation_id,
+        (
+            (
+                _table(m.ImprovementInitiative),
+                m.Indicator.initiative_id == m.ImprovementInitiative.id,
+            ),
+        ),
+    ),
+    (
+        PrivateData.INITIATIVES,
+        _table(m.IndicatorMeasurement),
+        m.ImprovementInitiative.organisation_id,
+        (
+            (_table(m.Indicator), m.IndicatorMeasurement.indicator_id == m.Indicator.id),
+            (
+                _table(m.ImprovementInitiative),
+                m.Indicator.initiative_id == m.ImprovementInitiative.id,
+            ),
+        ),
+    ),
+    (
+        PrivateData.ANALYSES,
+        _table(m.LeadershipCultureAnalysis),
+        m.LeadershipCultureAnalysis.organisation_id,
+        (),
+    ),
+    (PrivateData.PLANS, _table(m.ContinuationPlan), m.ContinuationPlan.organisation_id, ()),
+    (
+        PrivateData.PLANS,
+        _table(m.PlanActivity),
+        m.ContinuationPlan.organisation_id,
+        ((_table(m.ContinuationPlan), m.PlanActivity.plan_id == m.ContinuationPlan.id),),
+    ),
+    (PrivateData.UPLOADS, _table(m.Upload), m.Upload.organisation_id, ()),
+)
+
+# Tables no document shows: the coverage test checks that changing them changes no context.
+NOT_STAMPED = frozenset(
+    {
+        "generated_document",
+        "batch",
+        "document_template",
+        "regeneration_run",
+        "access_token",
+        "score_snapshot",
+    }
+)
+
+
+def stamped_tables() -> frozenset[str]:
+    """Names of every table that goes into some bucket."""
+    groups = (_SHARED, _CHECKLIST)
+    names = {table.name for group in groups for table, _, _ in group}
+    return frozenset(names | {table.name for _, table, _, _ in _PRIVATE})
+
+
+@dataclass
+class NetworkDigests:
+    """Bucket digests of some networks, and the stamps built from them."""
+
+    shared: dict[int, str]  # network id -> digest of its shared bucket
+    organisations: dict[int, list[int]]  # network id -> its organisations' ids, ascending
+    private: dict[tuple[int, PrivateData], str]  # (organisation id, data) -> digest
+    _others: dict[tuple[int, frozenset[PrivateData]], str] = field(default_factory=dict)
+
+    def stamp(
+        self,
+        spec: DocumentSpec,
+        *,
+        network_id: int,
+        organisation_id: int | None,
+        template_sha256: str,
+        renderer: str,
+    ) -> str:
+        """The stamp of one document slot of this network."""
+        own = (
+            [
+                self.private.get((organisation_id, data), _EMPTY)
+                for data in sorted(spec.reads_own_organisation)
+            ]
+            if organisation_id is not None
+            else None
+        )
+        return value_digest(
+            [
+                STAMP_SCHEME,
+                self.shared[network_id],
+                organisation_id,
+                own,
+                self._others_digest(network_id, spec.reads_other_organisations),
+                template_sha256,
+                renderer,
+            ]
+        )
+
+    def _others_digest(self, network_id: int, data: frozenset[PrivateData]) -> str | None:
+        if not data:
+            return None
+        key = (network_id, data)
+        cached = self._others.get(key)
+        if cached is None:
+            kinds = sorted(data)
+            cached = value_digest(
+                [
+                    [org, [self.private.get((org, kind), _EMPTY) for kind in kinds]]
+                    for org in self.organisations.get(network_id, [])
+                ]
+            )
+            self._others[key] = cached
+        return cached
+
+
+def load_digests(
+    session: Session,
+    network_ids: Collection[int],
+    *,
+    organisation_ids: Collection[int] | None = None,
+    every_organisation: frozenset[PrivateData] = EVERY_KIND_OF_DATA,
+) -> NetworkDigests:
+    """Digest the buckets of these networks: one query per table, Core rows only.
+
+    Private data in ``every_organisation`` is digested for every organisation of the networks;
+    the rest only for ``organisation_ids`` (None: for every organisation too).
+    """
+    networks = sorted(set(network_ids))
+    shared = {network: hashlib.sha256() for network in networks}
+    checklists: dict[int, set[int]] = {network: set() for network in networks}
+    organisations: dict[int, list[int]] = {network: [] for network in networks}
+    if not networks:
+        return NetworkDigests(shared={}, organisations={}, private={})
+    for table, network_of, joins in _SHARED:
+        rows = session.execute(_rows(table, network_of, joins, network_of.in_(networks)))
+        for network, group in itertools.groupby(rows, key=lambda row: row[0]):
+            batch = [tuple(row)[1:] for row in group]
+            shared[network].update(f"\x1e{table.name}\x1f{batch!r}".encode())
+            if table.name == "organisation":
+                organisations[network] = sorted(row[0] for row in batch)
+            elif table.name in ("network", "assessment_round"):
+                index = _column_index(table, "checklist_id")
+                checklists[network].update(row[index] for row in batch if row[index] is not None)
+    checklist_digests = _checklist_digests(session, set().union(*checklists.values()))
+    for network in networks:
+        for checklist_id in sorted(checklists[network]):
+            shared[network].update(f"\x1echecklist:{checklist_digests[checklist_id]}".encode())
+    private = _private_digests(session, networks, organisation_ids, every_organisation)
+    return NetworkDigests(
+        shared={network: hasher.hexdigest() for network, hasher in shared.items()},
+        organisations=organisations,
+        private=private,
+    )
+
+
+def _column_index(table: Table, name: str) -> int:
+    return list(table.c.keys()).index(name)
+
+
+def _rows(
+    table: Table,
+    key: Any,
+    joins: Iterable[tuple[Table, Any]],
+    where: ColumnElement[bool],
+    *,
+    second_key: Any = None,
+) -> Select[Any]:
+    """Rows of a table with the bucket key(s) first, ordered so buckets come out whole."""
+    keys = [key] if second_key is None else [key, second_key]
+    source: Any = table
+    for other, on in joins:
+        source = source.join(other, on)
+    return (
+        select(*keys, *table.c)
+        .select_from(source)
+        .where(where)
+        .order_by(*keys, *table.primary_key.columns)
+    )
+
+
+def _checklist_digests(session: Session, checklist_ids: set[int]) -> dict[int, str]:
+    hashers = {checklist: hashlib.sha256() for checklist in checklist_ids}
+    if not hashers:
+        return {}
+    for table, checklist_of, joins in _CHECKLIST:
+        rows = session.execute(_rows(table, checklist_of, joins, checklist_of.in_(hashers)))
+        for checklist, group in itertools.groupby(rows, key=lambda row: row[0]):
+            batch = [tuple(row)[1:] for row in group]
+            hashers[checklist].update(f"\x1e{table.name}\x1f{batch!r}".encode())
+    return {checklist: hasher.hexdigest() for checklist, hasher in hashers.items()}
+
+
+def _private_digests(
+    session: Session,
+    networks: Sequence[int],
+    organisation_ids: Collection[int] | None,
+    every_organisation: frozenset[PrivateData],
+) -> dict[tuple[int, PrivateData], str]:
+    hashers: dict[tuple[int, PrivateData], Any] = defaultdict(hashlib.sha256)
+    in_networks = select(m.Organisation.id).where(m.Organisation.network_id.in_(networks))
+    for data, table, organisation_of, joins in _PRIVATE:
+        if data in every_organisation or organisation_ids is None:
+            where = organisation_of.in_(in_networks.scalar_subquery())
+        elif organisation_ids:
+            where = organisation_of.in_(sorted(set(organisation_ids)))
+        else:
+            continue
+        rows = session.execute(_rows(table, organisation_of, joins, where))
+        for organisation, group in itertools.groupby(rows, key=lambda row: row[0]):
+            batch = [tuple(row)[1:] for row in group]
+            hashers[(organisation, data)].update(f"\x1e{table.name}\x1f{batch!r}".encode())
+    return {key: hasher.hexdigest() for key, hasher in hashers.items()}
+
+
+def document_stamp(
+    session: Session,
+    spec: DocumentSpec,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    template_sha256: str,
+    renderer: str,
+) -> str:
+    """The stamp of one document, reading only the buckets it covers (the render job's)."""
+    network_id = session.scalar(select(m.Meeting.network_id).where(m.Meeting.id == meeting_id))
+    if network_id is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    digests = load_digests(
+        session,
+        [network_id],
+        organisation_ids=[organisation_id] if organisation_id is not None else [],
+        every_organisation=spec.reads_other_organisations,
+    )
+    return digests.stamp(
+        spec,
+        network_id=network_id,
+        organisation_id=organisation_id,
+        template_sha256=template_sha256,
+        renderer=renderer,
+    )
+
+
+@contextmanager
+def consistent_read(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only session whose queries all see one snapshot of the database.
+
+    A stamp vouches for a context only if both were read from the same data: otherwise a
+    change that lands between them, and is undone later, would be missed.
+    """
+    with sessions() as session:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        elif dialect == "sqlite":
+            connection = session.connection()
+            # pysqlite opens no transaction for SELECTs, so each would see the latest data;
+            # an explicit BEGIN makes the first read fix a snapshot (WAL) until rollback.
+            if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                connection.exec_driver_sql("BEGIN")
+        try:
+            yield session
+        finally:
+            session.rollback()

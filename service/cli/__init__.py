@@ -1,0 +1,1 @@
+"""The ``benchdocs`` command: one module per command group, wired in ``main``."""

@@ -1,9 +1,0 @@
-"""Office files to PDF through LibreOffice: a cold process per file or one warm process."""
-
-from service.conversion.libreoffice import (
-    ColdLibreOfficeConverter,
-    WarmLibreOfficeConverter,
-    make_pdf_converter,
-)
-
-__all__ = ["ColdLibreOfficeConverter", "WarmLibreOfficeConverter", "make_pdf_converter"]

@@ -1,0 +1,103 @@
+"""Load the facts of one organisation's self-assessment checklist workbook from the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.database import models as m
+from service.database.facts.records import (
+    checklist_facts,
+    meeting_facts,
+    person_facts,
+    round_facts,
+)
+from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
+from service.documents.facts import OrganisationFacts
+from service.errors import NotFoundError, RenderError
+
+
+def load_checklist_facts(
+    session: Session, *, meeting_id: int, organisation_id: int | None
+) -> ChecklistDocFacts:
+    """The checklist of one organisation: the round of this meeting to fill in, earlier ones.
+
+    Earlier rounds are the network's rounds of the same checklist held for meetings before this
+    one, oldest first; a round without a meeting has no place in time and is left out.
+    """
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    if organisation_id is None:
+        raise RenderError("the checklist is made per organisation")
+    org = session.get(m.Organisation, organisation_id)
+    if org is None:
+        raise NotFoundError(f"organisation {organisation_id} not found")
+    network = meeting.network
+    checklist = network.checklist
+    if checklist is None:
+        raise RenderError(f"network {network.name!r} has no checklist")
+    rounds = session.execute(
+        select(m.AssessmentRound, m.Meeting)
+        .join(m.Meeting, m.AssessmentRound.meeting_id == m.Meeting.id)
+        .where(
+            m.AssessmentRound.network_id == meeting.network_id,
+            m.AssessmentRound.checklist_id == checklist.id,
+        )
+        .order_by(m.Meeting.date, m.AssessmentRound.id)
+    ).all()
+    earlier = tuple(
+        _round_facts(session, rnd, held_for, organisation_id)
+        for rnd, held_for in rounds
+        if held_for.date < meeting.date
+    )
+    current_round = next((rnd for rnd, held_for in rounds if held_for.id == meeting.id), None)
+    if current_round is not None:
+        current = _round_facts(session, current_round, meeting, organisation_id)
+    else:
+        current = ChecklistRoundFacts(
+            label=meeting.checklist_tab or meeting.title,
+            meeting_ref=meeting.ref,
+            meeting_title=meeting.title,
+            meeting_date=meeting.date,
+        )
+    labels = {}
+    for key, label in (checklist.scale_labels or {}).items():
+        if str(key).lstrip("-").isdigit():
+            labels[int(key)] = str(label)
+    return ChecklistDocFacts(
+        network_name=network.name,
+        project_platform=network.project_platform,
+        organisation=OrganisationFacts(
+            name=org.name,
+            type=org.type,
+            county=org.county,
+            programme_role=org.programme_role,
+            delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
+        ),
+        organisation_ref=org.ref,
+        meeting=meeting_facts(meeting),
+        meeting_ref=meeting.ref,
+        checklist=checklist_facts(checklist),
+        checklist_title=checklist.title,
+        scale_labels=labels,
+        earlier_rounds=earlier,
+        current_round=current,
+    )
+
+
+def _round_facts(
+    session: Session, rnd: m.AssessmentRound, held_for: m.Meeting, organisation_id: int
+) -> ChecklistRoundFacts:
+    """A round with this organisation's scores; no scores at all gives an empty round."""
+    scored = round_facts(session, rnd, organisation_id)
+    return ChecklistRoundFacts(
+        label=rnd.label,
+        ref=rnd.ref,
+        meeting_ref=held_for.ref,
+        meeting_title=held_for.title,
+        meeting_date=held_for.date,
+        assessed_on=rnd.assessed_on,
+        scores=dict(scored.scores) if scored else {},
+        comments=dict(scored.comments) if scored else {},
+    )

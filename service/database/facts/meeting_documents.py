@@ -1,0 +1,209 @@
+"""Load the facts of a meeting's agenda, feedback letters and feedback summary from the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.database import models as m
+from service.database.facts.records import (
+    checklist_facts,
+    initiative_facts,
+    meeting_facts,
+    organisation_facts,
+    plan_facts,
+    rounds_for,
+)
+from service.documents.meeting_documents import (
+    AgendaFacts,
+    AgendaItemFacts,
+    FeedbackLetterFacts,
+    FeedbackSummaryFacts,
+    MeetingOutlineFacts,
+    NetworkFacts,
+    TransferableFacts,
+)
+from service.errors import NotFoundError, RenderError
+
+
+def load_agenda_facts(
+    session: Session, *, meeting_id: int, organisation_id: int | None
+) -> AgendaFacts:
+    """The meeting's agenda; with an organisation, the same agenda with its rows highlighted."""
+    meeting = _meeting(session, meeting_id)
+    highlight = _organisation(session, meeting, organisation_id) if organisation_id else None
+    return AgendaFacts(
+        network=_network(meeting.network),
+        outline=_outline(meeting),
+        items=tuple(
+            AgendaItemFacts(
+                item=a.item,
+                start_time=a.start_time,
+                end_time=a.end_time,
+                responsible=a.responsible,
+                format=a.format,
+            )
+            for a in meeting.agenda_items
+        ),
+        organisations=tuple(organisation_facts(o) for o in _organisations(session, meeting)),
+        highlight=organisation_facts(highlight) if highlight else None,
+    )
+
+
+def load_feedback_letter_facts(
+    session: Session, *, meeting_id: int, organisation_id: int | None
+) -> FeedbackLetterFacts:
+    """Everything the feedback letter to one organisation after one meeting shows."""
+    meeting = _meeting(session, meeting_id)
+    if organisation_id is None:
+        raise RenderError("the feedback letter is made per organisation")
+    org = _organisation(session, meeting, organisation_id)
+    network = meeting.network
+    feedback = _feedback(session, meeting)
+    previous, current = rounds_for(session, meeting, organisation_id)
+    initiatives = session.scalars(
+        select(m.ImprovementInitiative)
+        .where(m.ImprovementInitiative.organisation_id == organisation_id)
+        .order_by(m.ImprovementInitiative.id)
+    ).all()
+    transferable = session.execute(
+        select(m.ImprovementInitiative, m.Organisation)
+        .join(m.Organisation, m.ImprovementInitiative.organisation_id == m.Organisation.id)
+        .where(
+            m.Organisation.network_id == meeting.network_id,
+            m.ImprovementInitiative.transferable.is_(True),
+        )
+        .order_by(m.Organisation.id, m.ImprovementInitiative.id)
+    ).all()
+    ideas = feedback.ideas_per_organisation.get(org.ref, []) if feedback else []
+    next_meeting = _next_meeting(session, meeting, feedback)
+    return FeedbackLetterFacts(
+        network=_network(network),
+        outline=_outline(meeting),
+        organisation=organisation_facts(org),
+        # The meeting's date keeps a regenerated letter identical; organisers edit it if
+        # they send the letter later.
+        letter_date=meeting.date,
+        checklist=checklist_facts(network.checklist) if network.checklist else None,
+        previous_round=previous,
+        current_round=current,
+        initiatives=tuple(initiative_facts(i) for i in initiatives),
+        ideas=tuple(str(idea) for idea in ideas),
+        own_transferable=tuple(
+            _transferable(i, o) for i, o in transferable if o.id == organisation_id
+        ),
+        others_transferable=tuple(
+            _transferable(i, o) for i, o in transferable if o.id != organisation_id
+        ),
+        plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
+        next_meeting=_outline(next_meeting) if next_meeting else None,
+    )
+
+
+def load_feedback_summary_facts(
+    session: Session, *, meeting_id: int, organisation_id: int | None
+) -> FeedbackSummaryFacts:
+    """The organiser's Plus – Minus – Intressant feedback on one meeting."""
+    meeting = _meeting(session, meeting_id)
+    if organisation_id is not None:
+        raise RenderError("the feedback summary is made per meeting, not per organisation")
+    feedback = _feedback(session, meeting)
+    organisations = _organisations(session, meeting)
+    by_ref = {o.ref: o for o in organisations}
+    ideas = feedback.ideas_per_organisation if feedback else {}
+    author = session.get(m.Organisation, feedback.author_organisation_id) if feedback else None
+    next_meeting = _next_meeting(session, meeting, feedback)
+    return FeedbackSummaryFacts(
+        network=_network(meeting.network),
+        outline=_outline(meeting),
+        organisations=tuple(organisation_facts(o) for o in organisations),
+        author=organisation_facts(author) if author else None,
+        sent_to=feedback.sent_to if feedback else None,
+        plus=tuple(feedback.plus) if feedback else (),
+        minus=tuple(feedback.minus) if feedback else (),
+        interesting=tuple(feedback.interesting) if feedback else (),
+        # In the order of the organisations, whatever order the import file had.
+        ideas_per_organisation=tuple(
+            (by_ref[ref].name if ref in by_ref else ref, tuple(str(i) for i in ideas[ref]))
+            for ref in sorted(ideas, key=lambda r: by_ref[r].id if r in by_ref else 1 << 62)
+        ),
+        next_meeting=_outline(next_meeting) if next_meeting else None,
+    )
+
+
+# -- pieces -----------------------------------------------------------------------------------
+
+
+def _meeting(session: Session, meeting_id: int) -> m.Meeting:
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    return meeting
+
+
+def _organisation(session: Session, meeting: m.Meeting, organisation_id: int) -> m.Organisation:
+    org = session.get(m.Organisation, organisation_id)
+    if org is None or org.network_id != meeting.network_id:
+        raise NotFoundError(f"organisation {organisation_id} not found in the meeting's network")
+    return org
+
+
+def _organisations(session: Session, meeting: m.Meeting) -> list[m.Organisation]:
+    """The network's organisations in the order they were entered (groups stay together)."""
+    return list(
+        session.scalars(
+            select(m.Organisation)
+            .where(m.Organisation.network_id == meeting.network_id)
+            .order_by(m.Organisation.id)
+        ).all()
+    )
+
+
+def _feedback(session: Session, meeting: m.Meeting) -> m.MeetingFeedback | None:
+    return session.scalars(
+        select(m.MeetingFeedback)
+        .where(m.MeetingFeedback.meeting_id == meeting.id)
+        .order_by(m.MeetingFeedback.id)
+        .limit(1)
+    ).first()
+
+
+def _next_meeting(
+    session: Session, meeting: m.Meeting, feedback: m.MeetingFeedback | None
+) -> m.Meeting | None:
+    """The next meeting the feedback names, or else the network's next meeting by date."""
+    if feedback is not None and feedback.next_meeting_id is not None:
+        named = session.get(m.Meeting, feedback.next_meeting_id)
+        if named is not None:
+            return named
+    return session.scalars(
+        select(m.Meeting)
+        .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
+        .order_by(m.Meeting.date)
+        .limit(1)
+    ).first()
+
+
+def _network(network: m.Network) -> NetworkFacts:
+    return NetworkFacts(
+        name=network.name,
+        organiser=network.organiser,
+        project_platform=network.project_platform,
+    )
+
+
+def _outline(meeting: m.Meeting) -> MeetingOutlineFacts:
+    return MeetingOutlineFacts(
+        meeting=meeting_facts(meeting),
+        host=organisation_facts(meeting.host) if meeting.host else None,
+        goals=tuple(meeting.goals or ()),
+        preparations=tuple(meeting.preparations or ()),
+    )
+
+
+def _transferable(initiative: m.ImprovementInitiative, org: m.Organisation) -> TransferableFacts:
+    return TransferableFacts(
+        organisation_name=org.name,
+        title=initiative.title,
+        transfer_to=tuple(initiative.transfer_to or ()),
+    )

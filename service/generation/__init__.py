@@ -1,1 +1,0 @@
-"""Generation: batches, the queue they go through, rendering use cases and stored files."""
