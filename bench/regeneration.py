@@ -49,9 +49,9 @@ from service.change_detection.fingerprints import (
 from service.change_detection.stamps import NetworkDigests, consistent_read, load_digests
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import migrate, normalise_database_url, unit_of_work
 from service.documents.catalogue import spec_for
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.intake.programme_import import import_programme
 from service.regeneration.runs import run_regeneration
 from service.runtime import Runtime, build_runtime

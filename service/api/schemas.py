@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field
 
-from service.database.models import ParticipantRole
 from service.domain.deadlines import invitation_send_by, upload_deadline
+from service.domain.kinds import ParticipantRole
 from service.intake.entities import MAX_ID, Listing
 from service.intake.text_rules import Ref
 from service.intake.vocabulary import ChecklistPhase, PdsaPhase, ProgrammeRole

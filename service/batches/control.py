@@ -16,9 +16,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import CONTENT_TYPES, available_kinds, spec_for
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
 from service.task_queue import DocumentQueue
 

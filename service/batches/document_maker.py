@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.template_library import LoadedTemplate, TemplateLibrary
 from service.database.facts.loaders import LOADERS
-from service.database.models import DocumentKind
 from service.documents.catalogue import spec_for
+from service.domain.kinds import DocumentKind
 from service.errors import RenderError
 from service.pdf.converter import PdfConverter
 

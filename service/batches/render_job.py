@@ -23,9 +23,9 @@ from service.batches.template_library import TemplateLibrary
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
 from service.change_detection.stamps import consistent_read, document_stamp
 from service.database import models as m
-from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import spec_for
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, TransientError
 from service.pdf.converter import PdfConverter
 from service.runtime import Runtime
@@ -39,7 +39,7 @@ _INLINE_ATTEMPTS = 3
 class _Target:
     """What a document row asks for, read once at the start of a run."""
 
-    kind: m.DocumentKind
+    kind: DocumentKind
     file_format: str
     meeting_id: int
     organisation_id: int | None
@@ -211,7 +211,7 @@ class RenderJob:
         self._fail(document_id, f"internal error ({type(exc).__name__}); see the worker log")
 
 
-def _template_id(session: Session, kind: m.DocumentKind, file_name: str, sha256: str) -> int:
+def _template_id(session: Session, kind: DocumentKind, file_name: str, sha256: str) -> int:
     existing = session.scalar(
         select(m.DocumentTemplate.id).where(
             m.DocumentTemplate.file_name == file_name, m.DocumentTemplate.sha256 == sha256

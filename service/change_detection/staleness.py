@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from service.change_detection.fingerprints import context_digest
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
-from service.database.models import DocumentKind, DocumentStatus
 from service.documents.catalogue import CATALOGUE, PrivateData, spec_for
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError
 
 _DOC = m.GeneratedDocument

@@ -33,9 +33,9 @@ from service.cli.base import (
 from service.cli.local_cluster import WorkerProcess, embedded_redis, settings_environment
 from service.cli.templates import templates_app
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import BenchdocsError, InvalidInputError, Problem
 from service.intake.programme_import import import_programme
 from service.intake.sample import (

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from service.batches.template_library import ENGINES
 from service.database import models as m
 from service.database.facts.loaders import LOADERS, FactsLoader
-from service.database.models import DocumentKind
 from service.documents.catalogue import CATALOGUE, DocumentSpec
+from service.domain.kinds import DocumentKind
 from service.engines.docx_engine import docx_spots
 from service.engines.inspection import TemplateProblem, TemplateSpot
 from service.engines.pptx_engine import pptx_spots

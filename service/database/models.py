@@ -28,6 +28,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from service.domain import limits
+from service.domain.kinds import (
+    BatchOrigin,
+    DocumentKind,
+    DocumentStatus,
+    ParticipantRole,
+    UploadKind,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -55,54 +64,6 @@ def _utcnow() -> dt.datetime:
 UtcDateTime = DateTime(timezone=True)
 
 
-class ParticipantRole(enum.StrEnum):
-    """Roles a participant can have in the delegation (Swedish identifiers, as SKR uses)."""
-
-    POLITIKER = "politiker"
-    CHEF = "chef"
-    STRATEG = "strateg"
-    CONTROLLER = "controller"
-    STATISTIKER = "statistiker"
-    KOMMUNIKATOR = "kommunikatör"
-    OVRIG = "övrig"
-
-
-class DocumentKind(enum.StrEnum):
-    """Kinds of document benchdocs generates; the catalogue maps each to a template."""
-
-    DECK = "deck"  # per organisation: its presentation for the meeting (pptx)
-    CHECKLIST = "checklist"  # per organisation: the self-assessment checklist (xlsx)
-    AGENDA = "agenda"  # per meeting (docx, pdf)
-    ORGANISATION_AGENDA = "organisation_agenda"  # the agenda with one organisation's slots marked
-    ORGANISER_CHECKLIST = "organiser_checklist"  # per meeting, for the host (pptx)
-    FEEDBACK_LETTER = "feedback_letter"  # per organisation (docx, pdf)
-    FEEDBACK_SUMMARY = "feedback_summary"  # per meeting: Plus – Minus – Intressant to SKR (docx)
-
-
-class UploadKind(enum.StrEnum):
-    """What a participant sends back."""
-
-    CHECKLIST = "checklist"  # the filled self-assessment checklist (xlsx): becomes scores
-    DECK = "deck"  # the finished presentation (pptx), due by the meeting's upload deadline
-
-
-class BatchOrigin(enum.StrEnum):
-    """Who asked for a batch."""
-
-    ORGANISER = "organiser"  # POST /meetings/{id}/batches or `benchdocs generate`
-    REGENERATION = "regeneration"  # the nightly run or `benchdocs regenerate`
-
-
-class DocumentStatus(enum.StrEnum):
-    """Life of a generated document: the database is the truth, not the broker."""
-
-    PENDING = "pending"  # recorded, not yet handed to the broker
-    QUEUED = "queued"  # handed to the broker
-    RUNNING = "running"  # a worker has started it
-    DONE = "done"
-    FAILED = "failed"
-
-
 def _str_enum(cls: type[enum.StrEnum]) -> Enum:
     return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32)
 
@@ -112,9 +73,9 @@ class Checklist(Base):
 
     __tablename__ = "checklist"
     id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(100), unique=True)
-    title: Mapped[str] = mapped_column(String(300))
-    version: Mapped[str | None] = mapped_column(String(50))
+    ref: Mapped[str] = mapped_column(String(limits.REF), unique=True)
+    title: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
+    version: Mapped[str | None] = mapped_column(String(limits.CODE))
     scale_min: Mapped[int] = mapped_column(Integer)
     scale_max: Mapped[int] = mapped_column(Integer)
     scale_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -131,10 +92,10 @@ class ChecklistArea(Base):
     __table_args__ = (UniqueConstraint("checklist_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
     position: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(300))
-    name_en: Mapped[str | None] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
+    name_en: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     checklist: Mapped[Checklist] = relationship(back_populates="areas")
     questions: Mapped[list[ChecklistQuestion]] = relationship(
         back_populates="area", order_by="ChecklistQuestion.position", cascade="all, delete-orphan"
@@ -148,10 +109,10 @@ class ChecklistQuestion(Base):
     __table_args__ = (UniqueConstraint("area_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     area_id: Mapped[int] = mapped_column(ForeignKey("checklist_area.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(String(50))
+    source: Mapped[str | None] = mapped_column(String(limits.CODE))
     area: Mapped[ChecklistArea] = relationship(back_populates="questions")
 
 
@@ -160,13 +121,13 @@ class Network(Base):
 
     __tablename__ = "network"
     id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(100), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
-    organiser: Mapped[str | None] = mapped_column(String(300))
+    ref: Mapped[str] = mapped_column(String(limits.REF), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
+    organiser: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
     concept: Mapped[str | None] = mapped_column(Text)
-    project_platform: Mapped[str | None] = mapped_column(String(300))
+    project_platform: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     checklist_id: Mapped[int | None] = mapped_column(ForeignKey("checklist.id"))
     checklist: Mapped[Checklist | None] = relationship()
     groups: Mapped[list[Group]] = relationship(
@@ -184,8 +145,8 @@ class Group(Base):
     __table_args__ = (UniqueConstraint("network_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(300))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
+    name: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
     note: Mapped[str | None] = mapped_column(Text)
     mentor_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisation.id", use_alter=True, ondelete="SET NULL")
@@ -200,10 +161,10 @@ class Milestone(Base):
     __tablename__ = "milestone"
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(50))
+    type: Mapped[str] = mapped_column(String(limits.CODE))
     date: Mapped[dt.date] = mapped_column(Date)
-    place: Mapped[str | None] = mapped_column(String(300))
-    host: Mapped[str | None] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    host: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -214,11 +175,11 @@ class Organisation(Base):
     __table_args__ = (UniqueConstraint("network_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(300))
-    type: Mapped[str | None] = mapped_column(String(50))
-    county: Mapped[str | None] = mapped_column(String(100))
-    programme_role: Mapped[str | None] = mapped_column(String(50))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
+    name: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
+    type: Mapped[str | None] = mapped_column(String(limits.CODE))
+    county: Mapped[str | None] = mapped_column(String(limits.LABEL))
+    programme_role: Mapped[str | None] = mapped_column(String(limits.CODE))
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("network_group.id", ondelete="SET NULL")
     )
@@ -226,7 +187,7 @@ class Organisation(Base):
         ForeignKey("participant.id", use_alter=True, ondelete="SET NULL")
     )
     political_decision_exists: Mapped[bool | None] = mapped_column(Boolean)
-    political_decision_kind: Mapped[str | None] = mapped_column(String(300))
+    political_decision_kind: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     political_decision_year: Mapped[int | None] = mapped_column(Integer)
     group: Mapped[Group | None] = relationship(foreign_keys=[group_id])
     participants: Mapped[list[Participant]] = relationship(
@@ -247,12 +208,12 @@ class Participant(Base):
     __table_args__ = (UniqueConstraint("organisation_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(300))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
+    name: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
     role: Mapped[ParticipantRole] = mapped_column(_str_enum(ParticipantRole))
-    title: Mapped[str | None] = mapped_column(String(300))
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(50))
+    title: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    email: Mapped[str | None] = mapped_column(String(limits.EMAIL))
+    phone: Mapped[str | None] = mapped_column(String(limits.CODE))
     organisation: Mapped[Organisation] = relationship(
         back_populates="participants", foreign_keys=[organisation_id]
     )
@@ -265,23 +226,23 @@ class Meeting(Base):
     __table_args__ = (UniqueConstraint("network_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
     number: Mapped[int] = mapped_column(Integer)
     step_number: Mapped[int | None] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(300))
-    theme: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
+    theme: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     date: Mapped[dt.date] = mapped_column(Date)
     start_time: Mapped[dt.time | None] = mapped_column(Time)
     end_time: Mapped[dt.time | None] = mapped_column(Time)
-    place: Mapped[str | None] = mapped_column(String(300))
-    venue: Mapped[str | None] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    venue: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     host_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisation.id", ondelete="SET NULL")
     )
     # Only an explicit override is stored; the default (date - 7 days) is computed.
     upload_deadline_override: Mapped[dt.date | None] = mapped_column(Date)
-    checklist_tab: Mapped[str | None] = mapped_column(String(100))
-    presentation_template: Mapped[str | None] = mapped_column(String(300))
+    checklist_tab: Mapped[str | None] = mapped_column(String(limits.LABEL))
+    presentation_template: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     goals: Mapped[list[str]] = mapped_column(default=list)
     preparations: Mapped[list[str]] = mapped_column(default=list)
     network: Mapped[Network] = relationship()
@@ -304,8 +265,8 @@ class AgendaItem(Base):
     start_time: Mapped[dt.time | None] = mapped_column(Time)
     end_time: Mapped[dt.time | None] = mapped_column(Time)
     item: Mapped[str] = mapped_column(Text)
-    responsible: Mapped[str | None] = mapped_column(String(300))
-    format: Mapped[str | None] = mapped_column(String(300))
+    responsible: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    format: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
 
 
 class OrganiserChecklistItem(Base):
@@ -319,7 +280,7 @@ class OrganiserChecklistItem(Base):
     text: Mapped[str] = mapped_column(Text)
     done: Mapped[bool | None] = mapped_column(Boolean)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
-    responsible: Mapped[str | None] = mapped_column(String(300))
+    responsible: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
 
 
 class AssessmentRound(Base):
@@ -329,8 +290,8 @@ class AssessmentRound(Base):
     __table_args__ = (UniqueConstraint("network_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
-    label: Mapped[str] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
+    label: Mapped[str] = mapped_column(String(limits.LABEL))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
     checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id"))
     assessed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -357,15 +318,15 @@ class ImprovementInitiative(Base):
     __table_args__ = (UniqueConstraint("organisation_id", "ref"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
-    ref: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(500))
+    ref: Mapped[str] = mapped_column(String(limits.REF))
+    title: Mapped[str] = mapped_column(String(limits.MEDIUM_TEXT))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_area.id"))
     question_refs: Mapped[list[str]] = mapped_column(default=list)
-    level: Mapped[str | None] = mapped_column(String(100))
-    verksamhet: Mapped[str | None] = mapped_column(String(300))
+    level: Mapped[str | None] = mapped_column(String(limits.LABEL))
+    verksamhet: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     started: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str | None] = mapped_column(String(100))
-    pdsa_phase: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str | None] = mapped_column(String(limits.LABEL))
+    pdsa_phase: Mapped[str | None] = mapped_column(String(limits.CODE))
     problem: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str | None] = mapped_column(Text)
@@ -389,8 +350,8 @@ class Indicator(Base):
     initiative_id: Mapped[int] = mapped_column(
         ForeignKey("improvement_initiative.id", ondelete="CASCADE")
     )
-    name: Mapped[str] = mapped_column(String(500))
-    unit: Mapped[str | None] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(limits.MEDIUM_TEXT))
+    unit: Mapped[str | None] = mapped_column(String(limits.CODE))
     measurements: Mapped[list[IndicatorMeasurement]] = relationship(
         cascade="all, delete-orphan", order_by="IndicatorMeasurement.date"
     )
@@ -450,7 +411,7 @@ class PlanActivity(Base):
     )
     deadline: Mapped[dt.date | None] = mapped_column(Date)
     follow_up: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str | None] = mapped_column(String(limits.CODE))
     owner: Mapped[Participant | None] = relationship()
 
 
@@ -463,7 +424,7 @@ class MeetingFeedback(Base):
     author_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisation.id", ondelete="SET NULL")
     )
-    sent_to: Mapped[str | None] = mapped_column(String(300))
+    sent_to: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     plus: Mapped[list[str]] = mapped_column(default=list)
     minus: Mapped[list[str]] = mapped_column(default=list)
     interesting: Mapped[list[str]] = mapped_column(default=list)

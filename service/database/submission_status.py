@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.database import models as m
-from service.database.models import ParticipantRole
 from service.domain.deadlines import upload_deadline
+from service.domain.kinds import ParticipantRole, UploadKind
 from service.errors import NotFoundError
 
 REQUIRED_ROLES = (ParticipantRole.POLITIKER, ParticipantRole.CHEF, ParticipantRole.STRATEG)
@@ -152,14 +152,12 @@ def build_submission_status(
     """The status of every given organisation from loaded rows (uploads of any kind)."""
     deadline = upload_deadline(meeting.date, meeting.upload_deadline_override)
     uploads = list(uploads)
-    decks = _latest(
-        u for u in uploads if u.kind == m.UploadKind.DECK and u.meeting_id == meeting.id
-    )
+    decks = _latest(u for u in uploads if u.kind == UploadKind.DECK and u.meeting_id == meeting.id)
     checklists = _latest(
         u
         for u in uploads
         if assessment_round is not None
-        and u.kind == m.UploadKind.CHECKLIST
+        and u.kind == UploadKind.CHECKLIST
         and u.round_id == assessment_round.id
     )
     rows = []

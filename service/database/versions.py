@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 
 _DOC = m.GeneratedDocument

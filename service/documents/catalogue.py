@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from service.database.models import DocumentKind
 from service.documents.checklist import build_checklist_context
 from service.documents.deck import build_deck_context
 from service.documents.meeting_documents import (
@@ -18,6 +17,7 @@ from service.documents.meeting_documents import (
     build_feedback_summary_context,
 )
 from service.documents.organiser_checklist import build_organiser_checklist_context
+from service.domain.kinds import DocumentKind
 
 CONTENT_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",

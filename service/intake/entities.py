@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.domain.kinds import ParticipantRole
 from service.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from service.intake.programme_format import AnalysisFields, Record
 from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
@@ -124,7 +125,7 @@ class ParticipantFields(Record):
 
     ref: NonNull[Ref] = None
     name: NonNull[ShortText] = None
-    role: NonNull[m.ParticipantRole] = None
+    role: NonNull[ParticipantRole] = None
     title: ShortText | None = None
     email: Email | None = None
     phone: Text50 | None = None
@@ -135,7 +136,7 @@ class ParticipantCreate(ParticipantFields):
 
     ref: Ref | None = None
     name: ShortText
-    role: m.ParticipantRole
+    role: ParticipantRole
 
 
 class ParticipantPatch(ParticipantFields):

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.database.models import ParticipantRole
+from service.domain.kinds import ParticipantRole
 from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
 from service.intake.vocabulary import ActivityStatus, Email, PdsaPhase, ProgrammeRole
 

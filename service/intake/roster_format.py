@@ -18,14 +18,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from sqlalchemy import String
-from sqlalchemy.sql.elements import KeyedColumnElement
 
-from service.database import models as m
+from service.domain import limits
+from service.domain.kinds import ParticipantRole
 from service.errors import FileRejectedError, Problem, RejectionReason
 from service.intake.text_rules import reject_control_characters
 
@@ -58,16 +57,6 @@ class Col(StrEnum):
 Level = Literal["organisation", "participant"]
 
 
-def _length(column: KeyedColumnElement[Any]) -> int:
-    if not isinstance(column.type, String) or column.type.length is None:
-        raise TypeError(f"{column} is not a string column with a length")
-    return column.type.length
-
-
-_ORG = m.Organisation.__table__.c
-_PERSON = m.Participant.__table__.c
-
-
 @dataclass(frozen=True)
 class ColumnSpec:
     """A roster column: the header we print, the headers we accept, the longest value."""
@@ -92,7 +81,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
             "Organization id",
             "Organisation_ref",
         ),
-        _length(_ORG.ref),
+        limits.REF,
         "organisation",
     ),
     ColumnSpec(
@@ -107,85 +96,85 @@ COLUMNS: tuple[ColumnSpec, ...] = (
             "Kommun/region",
             "Kommun eller region",
         ),
-        _length(_ORG.name),
+        limits.SHORT_TEXT,
         "organisation",
     ),
     ColumnSpec(
         Col.TYPE,
         "Typ",
         ("Organisationstyp", "Type", "Organisation type", "Organization type"),
-        _length(_ORG.type),
+        limits.CODE,
         "organisation",
     ),
-    ColumnSpec(Col.COUNTY, "Län", ("County",), _length(_ORG.county), "organisation"),
+    ColumnSpec(Col.COUNTY, "Län", ("County",), limits.LABEL, "organisation"),
     ColumnSpec(
         Col.PROGRAMME_ROLE,
         "Roll i programmet",
         ("Programroll", "Programme role", "Program role", "Role in the programme"),
-        _length(_ORG.programme_role),
+        limits.CODE,
         "organisation",
     ),
     ColumnSpec(
         Col.GROUP,
         "Grupp",
         ("Kluster", "Benchmarkinggrupp", "Group", "Cluster"),
-        _length(m.Group.__table__.c.name),
+        limits.SHORT_TEXT,
         "organisation",
     ),
     ColumnSpec(
         Col.PARTICIPANT_REF,
         "Deltagar-id",
         ("Deltagare-id", "Person-id", "Deltagarreferens", "Participant id", "Participant ref"),
-        _length(_PERSON.ref),
+        limits.REF,
         "participant",
     ),
     ColumnSpec(
         Col.NAME,
         "Namn",
         ("Deltagare", "Deltagarnamn", "Fullständigt namn", "Name", "Full name", "Participant"),
-        _length(_PERSON.name),
+        limits.SHORT_TEXT,
         "participant",
     ),
     ColumnSpec(
         Col.FIRST_NAME,
         "Förnamn",
         ("First name", "Given name"),
-        _length(_PERSON.name),
+        limits.SHORT_TEXT,
         "participant",
     ),
     ColumnSpec(
         Col.LAST_NAME,
         "Efternamn",
         ("Last name", "Surname", "Family name"),
-        _length(_PERSON.name),
+        limits.SHORT_TEXT,
         "participant",
     ),
     ColumnSpec(
         Col.ROLE,
         "Roll",
         ("Deltagarroll", "Roll i delegationen", "Role"),
-        _length(_PERSON.name),
+        limits.SHORT_TEXT,
         "participant",
     ),
     ColumnSpec(
         Col.TITLE,
         "Titel",
         ("Befattning", "Tjänstetitel", "Title", "Job title", "Position"),
-        _length(_PERSON.title),
+        limits.SHORT_TEXT,
         "participant",
     ),
     ColumnSpec(
         Col.EMAIL,
         "E-post",
         ("E-postadress", "Epost", "Mejl", "Mejladress", "Mail", "Email", "E-mail", "Email address"),
-        _length(_PERSON.email),
+        limits.EMAIL,
         "participant",
     ),
     ColumnSpec(
         Col.PHONE,
         "Telefon",
         ("Telefonnummer", "Tel", "Tel.nr", "Mobil", "Mobilnummer", "Phone", "Telephone", "Mobile"),
-        _length(_PERSON.phone),
+        limits.CODE,
         "participant",
     ),
 )
@@ -207,24 +196,24 @@ _HEADERS: Mapping[str, Col] = {
 }
 
 # Participant roles: every accepted spelling (compared like headers) -> the stored role.
-_ROLE_WORDS: Mapping[m.ParticipantRole, tuple[str, ...]] = {
-    m.ParticipantRole.POLITIKER: ("politiker", "förtroendevald", "politician"),
-    m.ParticipantRole.CHEF: ("chef", "ledande tjänsteperson", "manager"),
-    m.ParticipantRole.STRATEG: ("strateg", "nyckelperson", "jämställdhetsstrateg", "strategist"),
-    m.ParticipantRole.CONTROLLER: ("controller",),
-    m.ParticipantRole.STATISTIKER: ("statistiker", "statistician"),
-    m.ParticipantRole.KOMMUNIKATOR: (
+_ROLE_WORDS: Mapping[ParticipantRole, tuple[str, ...]] = {
+    ParticipantRole.POLITIKER: ("politiker", "förtroendevald", "politician"),
+    ParticipantRole.CHEF: ("chef", "ledande tjänsteperson", "manager"),
+    ParticipantRole.STRATEG: ("strateg", "nyckelperson", "jämställdhetsstrateg", "strategist"),
+    ParticipantRole.CONTROLLER: ("controller",),
+    ParticipantRole.STATISTIKER: ("statistiker", "statistician"),
+    ParticipantRole.KOMMUNIKATOR: (
         "kommunikatör",
         "kommunikationsansvarig",
         "communicator",
         "communications officer",
     ),
-    m.ParticipantRole.OVRIG: ("övrig", "övriga", "annan", "other"),
+    ParticipantRole.OVRIG: ("övrig", "övriga", "annan", "other"),
 }
-_ROLES: Mapping[str, m.ParticipantRole] = {
+_ROLES: Mapping[str, ParticipantRole] = {
     header_key(word): role for role, words in _ROLE_WORDS.items() for word in words
 }
-ROLE_CHOICES = ", ".join(role.value for role in m.ParticipantRole)
+ROLE_CHOICES = ", ".join(role.value for role in ParticipantRole)
 
 _PROGRAMME_ROLES: Mapping[str, str] = {
     "mentor": "mentor",

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.domain.kinds import ParticipantRole
 from service.errors import ConflictError, Problem
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.intake.entities import get_entity, slug
@@ -537,9 +538,9 @@ def _participant_work(
             continue
         new = entry.fields[column]
         old_value = getattr(stored, attribute) if stored is not None else None
-        old = old_value.value if isinstance(old_value, m.ParticipantRole) else old_value
+        old = old_value.value if isinstance(old_value, ParticipantRole) else old_value
         if stored is None or old != new:
-            new_values[attribute] = m.ParticipantRole(new) if column == Col.ROLE and new else new
+            new_values[attribute] = ParticipantRole(new) if column == Col.ROLE and new else new
         if old != new:
             changes.append(FieldChange(attribute, old, new))
     if stored is None:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
+from service.domain import limits
+
 # XML 1.0 forbids C0 controls other than tab, LF and CR (and U+FFFE/U+FFFF); such a character
 # in stored text would break every document it reaches, so it is refused at the door.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -24,25 +26,25 @@ def reject_control_characters(value: str) -> str:
 
 ShortText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.SHORT_TEXT),
     AfterValidator(reject_control_characters),
 ]
 # Shorter columns (a type, a county, a phone number): the limit is the column's, so a value
 # that fits the form always fits the database (PostgreSQL enforces it, SQLite does not).
 Text50 = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.CODE),
     AfterValidator(reject_control_characters),
 ]
 Text100 = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.LABEL),
     AfterValidator(reject_control_characters),
 ]
 LongText = Annotated[
-    str, StringConstraints(max_length=10_000), AfterValidator(reject_control_characters)
+    str, StringConstraints(max_length=limits.LONG_TEXT), AfterValidator(reject_control_characters)
 ]
 Ref = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{1,100}$"),
+    StringConstraints(strip_whitespace=True, pattern=rf"^[A-Za-z0-9_.\-]{{1,{limits.REF}}}$"),
 ]

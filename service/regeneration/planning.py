@@ -37,9 +37,9 @@ from service.change_detection.fingerprints import (
 from service.change_detection.stamps import consistent_read, load_digests
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import spec_for
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from service.batches.control import dispatch, utcnow
 from service.batches.render_job import render_inline
 from service.database import models as m
-from service.database.models import DocumentStatus
 from service.database.session import unit_of_work
 from service.documents.catalogue import CONTENT_TYPES, spec_for
+from service.domain.kinds import BatchOrigin, DocumentStatus
 from service.errors import ConflictError, NotFoundError
 from service.pdf.converter import PdfConverter
 from service.regeneration.planning import (
@@ -217,7 +217,7 @@ def _create_batch(session: Session, changes: Sequence[PlannedChange]) -> m.Batch
     batch = m.Batch(
         meeting_id=meeting_ids[0],
         requested_kinds=sorted({change.kind.value for change in changes}),
-        origin=m.BatchOrigin.REGENERATION,
+        origin=BatchOrigin.REGENERATION,
     )
     session.add(batch)
     for change in changes:

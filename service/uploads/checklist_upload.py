@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.facts.records import checklist_facts, round_facts
+from service.domain.kinds import UploadKind
 from service.domain.movement import Movement, RoundSummary, compute_movement, summarise_round
 from service.errors import (
     FileRejectedError,
@@ -106,7 +107,7 @@ def upload_checklist(
     before = entities.read_scores(session, assessment_round.id, organisation.id)
     upload = record_upload(
         session,
-        kind=m.UploadKind.CHECKLIST,
+        kind=UploadKind.CHECKLIST,
         organisation_id=organisation.id,
         inspected=inspected,
         default_name=DEFAULT_FILE_NAME,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from service.database import models as m
 from service.database.submission_status import is_on_time
 from service.domain.deadlines import upload_deadline
+from service.domain.kinds import UploadKind
 from service.errors import NotFoundError
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.storage.file_store import FileStore
@@ -66,7 +67,7 @@ def upload_deck(
     )
     upload = record_upload(
         session,
-        kind=m.UploadKind.DECK,
+        kind=UploadKind.DECK,
         organisation_id=organisation.id,
         inspected=inspected,
         default_name=DEFAULT_FILE_NAME,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.domain.kinds import UploadKind
 from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
 from service.file_safety.file_inspection import FileType, InspectedFile
 from service.file_safety.zip_guard import describe_size
@@ -76,7 +77,7 @@ class Uploader:
 def record_upload(
     session: Session,
     *,
-    kind: m.UploadKind,
+    kind: UploadKind,
     organisation_id: int,
     inspected: InspectedFile,
     default_name: str,
@@ -114,7 +115,7 @@ def store_file(files: FileStore, row: m.Upload, data: bytes) -> None:
 
 
 def list_uploads(
-    session: Session, organisation_id: int, *, kind: m.UploadKind | None = None
+    session: Session, organisation_id: int, *, kind: UploadKind | None = None
 ) -> list[m.Upload]:
     """An organisation's uploads, newest first (earlier versions stay listed)."""
     if session.get(m.Organisation, organisation_id) is None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 
+from service.domain.kinds import DocumentKind
 from service.errors import RejectionReason
 from service.file_safety.file_inspection import FileType
 from service.settings import PROJECT_ROOT, Settings
@@ -376,7 +377,6 @@ def generated(kind: str) -> bytes:
     from service.batches.document_maker import DocumentMaker
     from service.batches.template_library import TemplateLibrary
     from service.database import models as m
-    from service.database.models import DocumentKind
     from service.intake.sample import SAMPLE_MEETING_REF, find_id, sample_database
 
     with sample_database() as sessions:

@@ -30,8 +30,8 @@ from service.batches.render_job import RenderJob
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.intake.programme_import import ImportSummary, import_programme
 from service.intake.sample import SAMPLE_PROGRAMME
 from service.runtime import Runtime, build_runtime

@@ -20,6 +20,7 @@ from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.database.facts.records import checklist_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.domain.kinds import DocumentKind
 from service.intake.programme_import import import_programme
 from service.settings import PROJECT_ROOT, Settings
 from service.uploads.checklist_reader import ChecklistFile, ExpectedChecklist, ReadScore
@@ -70,7 +71,7 @@ def generated_checklist(
             question_refs=tuple(q.ref for q in facts.questions),
         )
         data = maker.make(
-            m.DocumentKind.CHECKLIST, meeting_id=meeting.id, organisation_id=org.id
+            DocumentKind.CHECKLIST, meeting_id=meeting.id, organisation_id=org.id
         ).data
     return data, wanted
 

@@ -22,6 +22,7 @@ from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.database.session import unit_of_work
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_API_KEY, RecordingQueue
@@ -64,7 +65,7 @@ def participant(
 
 
 def make_document(
-    client: TestClient, kind: m.DocumentKind, *, meeting: str, organisation: str | None
+    client: TestClient, kind: DocumentKind, *, meeting: str, organisation: str | None
 ) -> bytes:
     """A document as benchdocs makes it, from the test database."""
     runtime = runtime_of(client)
@@ -165,10 +166,10 @@ def test_a_generated_checklist_filled_by_script_and_uploaded_gives_the_typed_sco
     bm2 = id_of(imported_client, m.AssessmentRound, "sa_bm2")
     before = imported_client.get(f"{API}/assessment-rounds/{bm2}/scores/{askersund}").json()
     deck_before = make_document(
-        imported_client, m.DocumentKind.DECK, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.DECK, meeting="bm2", organisation="askersund"
     )
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
     typed = {"Q02": 2, "Q05": 3, "Q12": 2, "Q24": 1, "Q13": None}
     comments = {
@@ -205,7 +206,7 @@ def test_a_generated_checklist_filled_by_script_and_uploaded_gives_the_typed_sco
     assert body["previous_snapshot_id"] is not None
 
     deck_after = make_document(
-        imported_client, m.DocumentKind.DECK, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.DECK, meeting="bm2", organisation="askersund"
     )
     summary_before = slide_shape(deck_before, "Sammanfattning").text_frame.text
     summary_after = slide_shape(deck_after, "Sammanfattning").text_frame.text
@@ -228,7 +229,7 @@ def test_the_replaced_scores_are_kept_as_a_snapshot_in_the_history(
     bm2 = id_of(imported_client, m.AssessmentRound, "sa_bm2")
     original = imported_client.get(f"{API}/assessment-rounds/{bm2}/scores/{askersund}").json()
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
     history_path = f"{API}/assessment-rounds/{bm2}/scores/{askersund}/history"
     delegation = participant(imported_client, "askersund")
@@ -256,7 +257,7 @@ def test_the_replaced_scores_are_kept_as_a_snapshot_in_the_history(
 def test_the_stored_file_is_downloaded_as_it_was_sent(imported_client: TestClient) -> None:
     askersund = id_of(imported_client, m.Organisation, "askersund")
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
     sent = fill(generated, scores={"Q03": 2})
     delegation = participant(imported_client, "askersund")
@@ -283,7 +284,7 @@ def test_a_round_can_be_named_by_ref_or_id(imported_client: TestClient) -> None:
     askersund = id_of(imported_client, m.Organisation, "askersund")
     bm1 = id_of(imported_client, m.AssessmentRound, "sa_bm1")
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
 
     by_ref = post_checklist(imported_client, askersund, generated, round="sa_bm2")
@@ -305,7 +306,7 @@ def test_a_round_can_be_named_by_ref_or_id(imported_client: TestClient) -> None:
 
 
 def wrong_organisation(client: TestClient, generated: bytes) -> bytes:
-    return make_document(client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="fagersta")
+    return make_document(client, DocumentKind.CHECKLIST, meeting="bm2", organisation="fagersta")
 
 
 def out_of_scale(_client: TestClient, generated: bytes) -> bytes:
@@ -372,7 +373,7 @@ def test_a_refused_checklist_stores_nothing(
 ) -> None:
     askersund = id_of(imported_client, m.Organisation, "askersund")
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
     bad = make_file(imported_client, generated)
     before = stored(imported_client, "askersund")
@@ -387,7 +388,7 @@ def test_a_refused_checklist_stores_nothing(
 def test_cell_problems_name_the_sheet_and_cell(imported_client: TestClient) -> None:
     askersund = id_of(imported_client, m.Organisation, "askersund")
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
 
     response = post_checklist(
@@ -440,7 +441,7 @@ def _chunks(data: bytes) -> Any:
 def test_a_token_of_one_organisation_cannot_reach_another(imported_client: TestClient) -> None:
     fagersta = id_of(imported_client, m.Organisation, "fagersta")
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="fagersta"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="fagersta"
     )
     before = stored(imported_client, "fagersta")
     askersund_delegation = participant(imported_client, "askersund")
@@ -473,13 +474,13 @@ def test_an_upload_marks_the_organisations_documents_stale(imported_client: Test
                 batch_id=batch.id,
                 meeting_id=bm2.id,
                 organisation_id=askersund,
-                kind=m.DocumentKind.DECK,
+                kind=DocumentKind.DECK,
                 format="pptx",
-                status=m.DocumentStatus.DONE,
+                status=DocumentStatus.DONE,
             )
         )
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
 
     response = post_checklist(imported_client, askersund, generated)

@@ -13,6 +13,7 @@ from pptx import Presentation
 
 from service.database import models as m
 from service.database.session import unit_of_work
+from service.domain.kinds import DocumentKind
 from service.errors import NotFoundError
 from service.file_safety.file_inspection import limits_from_settings
 from service.uploads.deck_upload import upload_deck
@@ -41,7 +42,7 @@ def post_deck(
 
 
 def a_deck(client: TestClient, organisation: str = "askersund") -> bytes:
-    return make_document(client, m.DocumentKind.DECK, meeting="bm2", organisation=organisation)
+    return make_document(client, DocumentKind.DECK, meeting="bm2", organisation=organisation)
 
 
 def edited(deck: bytes) -> bytes:
@@ -209,7 +210,7 @@ def test_only_a_presentation_is_accepted_as_a_deck(imported_client: TestClient, 
     askersund = id_of(imported_client, m.Organisation, "askersund")
     bm2 = id_of(imported_client, m.Meeting, "bm2")
     workbook = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
     before = stored(imported_client, "askersund")
 

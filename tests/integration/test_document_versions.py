@@ -16,7 +16,6 @@ from sqlalchemy import event, select, update
 
 from service.batches.control import create_batch
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
 from service.database.versions import (
     file_source,
@@ -25,6 +24,7 @@ from service.database.versions import (
     numbered,
     slot_versions,
 )
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.settings import Settings
 from tests.integration.test_access import (
     ORGANISER,

@@ -13,6 +13,7 @@ from service.database import models as m
 from service.database.facts.organiser_checklist import load_organiser_checklist_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.documents.organiser_checklist import build_organiser_checklist_context
+from service.domain.kinds import ParticipantRole
 from service.errors import NotFoundError, RenderError
 from service.intake.programme_import import import_programme
 from service.settings import Settings
@@ -113,7 +114,7 @@ def test_status_follows_missing_scores_and_missing_roles(sessions: sessionmaker[
         session.execute(
             delete(m.Participant).where(
                 m.Participant.organisation_id == kalmar.id,
-                m.Participant.role.in_([m.ParticipantRole.POLITIKER, m.ParticipantRole.STRATEG]),
+                m.Participant.role.in_([ParticipantRole.POLITIKER, ParticipantRole.STRATEG]),
             )
         )
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from service.batches.control import resend_stale
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
-from service.database.models import DocumentStatus
+from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime
 from service.settings import Settings

@@ -17,8 +17,8 @@ from service.api.app import create_app
 from service.batches.control import resend_stale, start_batch
 from service.cli.local_cluster import WorkerProcess, embedded_redis, free_port
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.intake.programme_import import ImportSummary, import_programme
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.intake.programme_import import ImportSummary
 from service.regeneration.schedule import RunLock
 from service.runtime import Runtime

@@ -24,9 +24,9 @@ from service.batches.control import create_batch, start_batch
 from service.batches.render_job import Outcome, render_inline
 from service.change_detection.staleness import mark_stale
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.session import unit_of_work
 from service.database.versions import slot_versions
+from service.domain.kinds import BatchOrigin, DocumentKind, DocumentStatus
 from service.errors import ConflictError, NotFoundError
 from service.intake.programme_import import import_programme
 from service.pdf.converter import PdfConverter
@@ -418,7 +418,7 @@ def test_a_dispatched_run_is_rendering_until_its_batch_is_done(programme: Progra
     batch_rows = [d.id for d in rows_of_batch(programme.runtime, run.batch_id)]
     assert programme.queue.sent == batch_rows and len(batch_rows) == 3
     with programme.runtime.sessions() as session:
-        assert session.get_one(m.Batch, run.batch_id).origin == m.BatchOrigin.REGENERATION
+        assert session.get_one(m.Batch, run.batch_id).origin == BatchOrigin.REGENERATION
     render_inline(programme.runtime, batch_rows)
     with unit_of_work(programme.runtime.sessions) as session:
         refreshed = refresh_run(session, run.id)

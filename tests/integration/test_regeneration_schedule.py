@@ -19,8 +19,8 @@ from service.batches.control import create_batch
 from service.batches.render_job import render_inline
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
-from service.database.models import DocumentKind
 from service.database.session import unit_of_work
+from service.domain.kinds import DocumentKind
 from service.intake.programme_import import ImportSummary
 from service.regeneration.schedule import (
     LOCK_KEY,

@@ -21,8 +21,8 @@ from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import settings_environment
 from service.database import models as m
-from service.database.models import DocumentKind
 from service.database.session import unit_of_work
+from service.domain.kinds import DocumentKind
 from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
 from service.runtime import Runtime, build_runtime

@@ -43,6 +43,7 @@ from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec, PrivateData
+from service.domain.kinds import DocumentKind, DocumentStatus, UploadKind
 from service.errors import GenerationError, NotFoundError
 from service.intake.sample import sample_database
 
@@ -62,7 +63,7 @@ PRIVATE_TABLES = {
     "upload",
 }
 
-DocKey = tuple[int, int | None, m.DocumentKind]  # meeting, organisation, kind
+DocKey = tuple[int, int | None, DocumentKind]  # meeting, organisation, kind
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
         session.add(
             m.Upload(
                 organisation_id=org.id,
-                kind=m.UploadKind.DECK,
+                kind=UploadKind.DECK,
                 meeting_id=meeting.id,
                 file_key=f"uploads/{org.id}/deck.pptx",
                 file_name="deck.pptx",
@@ -164,7 +165,7 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
     session.add(
         m.Upload(
             organisation_id=organisations[1].id,
-            kind=m.UploadKind.CHECKLIST,
+            kind=UploadKind.CHECKLIST,
             meeting_id=meeting.id,
             round_id=assessment_round.id,
             file_key="uploads/checklist.xlsx",
@@ -194,7 +195,7 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
     batch = m.Batch(meeting_id=meeting.id, requested_kinds=["deck"])
     session.add(batch)
     session.flush()
-    template = m.DocumentTemplate(kind=m.DocumentKind.DECK, file_name="deck.pptx", sha256="3" * 64)
+    template = m.DocumentTemplate(kind=DocumentKind.DECK, file_name="deck.pptx", sha256="3" * 64)
     session.add(template)
     session.flush()
     session.add(
@@ -202,9 +203,9 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
             batch_id=batch.id,
             meeting_id=meeting.id,
             organisation_id=organisations[0].id,
-            kind=m.DocumentKind.DECK,
+            kind=DocumentKind.DECK,
             format="pptx",
-            status=m.DocumentStatus.DONE,
+            status=DocumentStatus.DONE,
             template_id=template.id,
             file_key="meetings/x/deck.pptx",
             file_name="deck.pptx",
@@ -438,12 +439,12 @@ def test_the_probe_is_sharp_another_organisations_delegation_shows_in_its_agenda
         key for key, digest in after.contexts.items() if digest != sample.baseline.contexts[key]
     }
     theirs = {(kind, org) for _, org, kind in changed if org not in (first, None)}
-    assert (m.DocumentKind.ORGANISATION_AGENDA, second) in theirs
+    assert (DocumentKind.ORGANISATION_AGENDA, second) in theirs
     assert all(kind in _showing(PrivateData.PARTICIPANTS) for kind, _ in theirs)
     assert all(after.stamps[key] != sample.baseline.stamps[key] for key in changed)
 
 
-def _showing(data: PrivateData) -> set[m.DocumentKind]:
+def _showing(data: PrivateData) -> set[DocumentKind]:
     return {kind for kind, spec in CATALOGUE.items() if data in spec.reads_other_organisations}
 
 

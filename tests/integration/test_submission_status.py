@@ -17,6 +17,7 @@ from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import settings_environment
 from service.database import models as m
 from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.domain.kinds import DocumentKind, ParticipantRole
 from service.file_safety.file_inspection import limits_from_settings
 from service.intake.programme_import import import_programme
 from service.settings import PROJECT_ROOT, Settings
@@ -50,9 +51,7 @@ def deck_at(client: TestClient, organisation: str, moment: dt.datetime) -> None:
             runtime.files,
             organisation_id=id_of(client, m.Organisation, organisation),
             meeting_id=id_of(client, m.Meeting, "bm2"),
-            data=make_document(
-                client, m.DocumentKind.DECK, meeting="bm2", organisation=organisation
-            ),
+            data=make_document(client, DocumentKind.DECK, meeting="bm2", organisation=organisation),
             file_name=f"{organisation}.pptx",
             uploader=Uploader(label=f"delegationen i {organisation}"),
             limits=limits_from_settings(runtime.settings),
@@ -61,7 +60,7 @@ def deck_at(client: TestClient, organisation: str, moment: dt.datetime) -> None:
         )
 
 
-def without(client: TestClient, organisation: str, *, roles: list[m.ParticipantRole]) -> None:
+def without(client: TestClient, organisation: str, *, roles: list[ParticipantRole]) -> None:
     with unit_of_work(runtime_of(client).sessions) as session:
         session.execute(
             delete(m.Participant).where(
@@ -87,7 +86,7 @@ def sent_in(imported_client: TestClient) -> TestClient:
     Fagersta without scores, Kalmar without politician and strategist."""
     askersund = id_of(imported_client, m.Organisation, "askersund")
     generated = make_document(
-        imported_client, m.DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
     )
     response = post_checklist(
         participant(imported_client, "askersund"), askersund, fill(generated, scores={"Q01": 2})
@@ -96,9 +95,7 @@ def sent_in(imported_client: TestClient) -> TestClient:
     deck_at(imported_client, "askersund", ON_TIME)
     deck_at(imported_client, "hedemora", LATE)
     without_scores(imported_client, "fagersta")
-    without(
-        imported_client, "kalmar", roles=[m.ParticipantRole.POLITIKER, m.ParticipantRole.STRATEG]
-    )
+    without(imported_client, "kalmar", roles=[ParticipantRole.POLITIKER, ParticipantRole.STRATEG])
     return imported_client
 
 
@@ -163,7 +160,7 @@ def test_a_meeting_without_a_round_shows_no_checklists(sent_in: TestClient) -> N
 
 def test_the_organiser_checklist_shows_who_uploaded_a_presentation(sent_in: TestClient) -> None:
     pptx = make_document(
-        sent_in, m.DocumentKind.ORGANISER_CHECKLIST, meeting="bm2", organisation=None
+        sent_in, DocumentKind.ORGANISER_CHECKLIST, meeting="bm2", organisation=None
     )
 
     rows = {r[0]: r for r in table_rows(slide_shape(pptx, "Status"))}
@@ -200,7 +197,7 @@ def sample_settings(migrated: Settings, sample_programme_bytes: bytes) -> Iterat
     yield migrated
 
 
-def generated(settings: Settings, kind: m.DocumentKind, organisation: str) -> bytes:
+def generated(settings: Settings, kind: DocumentKind, organisation: str) -> bytes:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     with sessions() as session:
@@ -225,17 +222,17 @@ def uploads(settings: Settings) -> int:
 def test_upload_and_status_from_the_command_line(sample_settings: Settings, tmp_path: Path) -> None:
     checklist = tmp_path / "Askersund BM2.xlsx"
     checklist.write_bytes(
-        fill(generated(sample_settings, m.DocumentKind.CHECKLIST, "askersund"), scores={"Q05": 3})
+        fill(generated(sample_settings, DocumentKind.CHECKLIST, "askersund"), scores={"Q05": 3})
     )
     bad = tmp_path / "fel.xlsx"
     bad.write_bytes(
         fill(
-            generated(sample_settings, m.DocumentKind.CHECKLIST, "askersund"),
+            generated(sample_settings, DocumentKind.CHECKLIST, "askersund"),
             scores={"Q04": 4, "Q06": "tre"},
         )
     )
     deck = tmp_path / "Askersund BM2.pptx"
-    deck.write_bytes(generated(sample_settings, m.DocumentKind.DECK, "askersund"))
+    deck.write_bytes(generated(sample_settings, DocumentKind.DECK, "askersund"))
 
     refused = run_cli(
         sample_settings, "upload", "checklist", str(bad), "--organisation", "askersund"

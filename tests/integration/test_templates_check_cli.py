@@ -15,9 +15,9 @@ from typer.testing import CliRunner, Result
 from service.cli.templates import check_template, sample_contexts, templates_app
 from service.database.facts.loaders import LOADERS
 from service.database.facts.organiser_checklist import load_organiser_checklist_facts
-from service.database.models import DocumentKind
 from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.documents.organiser_checklist import build_organiser_checklist_context
+from service.domain.kinds import DocumentKind
 from service.engines.pptx_engine import PptxTemplate
 
 pytestmark = pytest.mark.integration

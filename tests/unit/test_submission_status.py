@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 
 from service.database import models as m
-from service.database.models import ParticipantRole as Role
 from service.database.submission_status import (
     build_submission_status,
     delegation_status,
@@ -15,6 +14,8 @@ from service.database.submission_status import (
     local_date,
 )
 from service.documents.organiser_checklist import OrganisationStatusFacts, presentation_status
+from service.domain.kinds import ParticipantRole as Role
+from service.domain.kinds import UploadKind
 from service.uploads.stored_uploads import safe_file_name
 
 STOCKHOLM = "Europe/Stockholm"
@@ -32,7 +33,7 @@ def organisation(org_id: int, *roles: Role) -> m.Organisation:
 def upload(
     upload_id: int,
     org_id: int,
-    kind: m.UploadKind,
+    kind: UploadKind,
     at: dt.datetime,
     *,
     meeting_id: int | None = 1,
@@ -105,12 +106,12 @@ def test_status_per_organisation_from_loaded_rows() -> None:
     partial = organisation(2, Role.CHEF)
     silent = organisation(3, Role.POLITIKER, Role.CHEF, Role.STRATEG)
     uploads = [
-        upload(10, 1, m.UploadKind.DECK, utc(2019, 9, 10, 8, 0)),
-        upload(11, 1, m.UploadKind.DECK, utc(2019, 9, 18, 8, 0)),  # the latest counts
-        upload(12, 1, m.UploadKind.CHECKLIST, utc(2019, 9, 12, 9, 0), round_id=7),
-        upload(13, 2, m.UploadKind.DECK, utc(2019, 9, 20, 8, 0)),  # late
-        upload(14, 3, m.UploadKind.DECK, utc(2019, 9, 1, 8, 0), meeting_id=99),  # other meeting
-        upload(15, 3, m.UploadKind.CHECKLIST, utc(2019, 4, 1, 8, 0), round_id=6),  # other round
+        upload(10, 1, UploadKind.DECK, utc(2019, 9, 10, 8, 0)),
+        upload(11, 1, UploadKind.DECK, utc(2019, 9, 18, 8, 0)),  # the latest counts
+        upload(12, 1, UploadKind.CHECKLIST, utc(2019, 9, 12, 9, 0), round_id=7),
+        upload(13, 2, UploadKind.DECK, utc(2019, 9, 20, 8, 0)),  # late
+        upload(14, 3, UploadKind.DECK, utc(2019, 9, 1, 8, 0), meeting_id=99),  # other meeting
+        upload(15, 3, UploadKind.CHECKLIST, utc(2019, 4, 1, 8, 0), round_id=6),  # other round
     ]
 
     status = build_submission_status(
@@ -145,7 +146,7 @@ def test_without_a_round_no_checklist_counts_as_submitted() -> None:
         meeting=MEETING,
         assessment_round=None,
         organisations=[organisation(1)],
-        uploads=[upload(12, 1, m.UploadKind.CHECKLIST, utc(2019, 9, 12), round_id=7)],
+        uploads=[upload(12, 1, UploadKind.CHECKLIST, utc(2019, 9, 12), round_id=7)],
         scored_organisation_ids={1},
         timezone=STOCKHOLM,
     )
@@ -161,7 +162,7 @@ def test_an_override_moves_the_deadline() -> None:
         meeting=meeting,
         assessment_round=None,
         organisations=[organisation(1)],
-        uploads=[upload(1, 1, m.UploadKind.DECK, utc(2019, 9, 20, 12))],
+        uploads=[upload(1, 1, UploadKind.DECK, utc(2019, 9, 20, 12))],
         scored_organisation_ids=(),
         timezone=STOCKHOLM,
     )

@@ -41,7 +41,6 @@ from service.api.dependencies import (
 )
 from service.api.schemas import ERROR_RESPONSES, ErrorOut
 from service.database import models as m
-from service.database.models import DocumentKind, DocumentStatus
 from service.database.versions import (
     NumberedDocument,
     file_source,
@@ -49,6 +48,7 @@ from service.database.versions import (
     numbered,
     slot_versions,
 )
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
 

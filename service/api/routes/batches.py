@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES
 from service.batches.control import BatchProgress, batch_progress, start_batch
-from service.database.models import DocumentKind, DocumentStatus
+from service.domain.kinds import DocumentKind, DocumentStatus
 
 router = APIRouter(tags=["generation"], dependencies=[OrganiserDep], responses=ERROR_RESPONSES)
 

@@ -23,6 +23,7 @@ from service.database.submission_status import (
     SubmissionStatus,
     load_submission_status,
 )
+from service.domain.kinds import ParticipantRole, UploadKind
 from service.domain.movement import Movement, RoundSummary
 from service.errors import InvalidInputError, Problem
 from service.file_safety.file_inspection import limits_from_settings
@@ -68,7 +69,7 @@ class UploadOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     organisation_id: int
-    kind: m.UploadKind
+    kind: UploadKind
     meeting_id: int | None
     round_id: int | None
     file_name: str
@@ -239,7 +240,7 @@ class DelegationOut(BaseModel):
     """Whether the delegation has a politician, a manager and a strategist."""
 
     complete: bool
-    missing_roles: list[m.ParticipantRole]
+    missing_roles: list[ParticipantRole]
 
 
 class ChecklistStatusOut(BaseModel):
@@ -475,7 +476,7 @@ def list_organisation_uploads(
     organisation_id: int,
     caller: CallerDep,
     session: SessionDep,
-    kind: m.UploadKind | None = None,
+    kind: UploadKind | None = None,
 ) -> list[UploadOut]:
     """The organisation's uploads, newest first; earlier versions stay listed."""
     caller.require_organisation(organisation_id, f"organisation {organisation_id}")

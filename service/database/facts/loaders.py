@@ -13,7 +13,7 @@ from service.database.facts.meeting_documents import (
 )
 from service.database.facts.organiser_checklist import load_organiser_checklist_facts
 from service.database.facts.records import load_deck_facts
-from service.database.models import DocumentKind
+from service.domain.kinds import DocumentKind
 
 # Each takes (session, *, meeting_id, organisation_id) and returns the kind's facts.
 FactsLoader = Callable[..., Any]
