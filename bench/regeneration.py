@@ -37,9 +37,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.render_and_pipeline import programme_with
-from service.batches.control import create_batch, utcnow
+from service.batches.control import create_batch
 from service.batches.document_maker import DocumentMaker
-from service.batches.template_library import TemplateLibrary
 from service.change_detection.fingerprints import (
     DocumentInputs,
     document_inputs,
@@ -47,6 +46,7 @@ from service.change_detection.fingerprints import (
     template_sha256,
 )
 from service.change_detection.stamps import NetworkDigests, consistent_read, load_digests
+from service.clock import utcnow
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import migrate, normalise_database_url, unit_of_work
@@ -243,7 +243,11 @@ def build_world(runtime: Runtime, *, networks: int, organisations: int, changing
 def regenerate(runtime: Runtime, *, dry_run: bool = False) -> m.RegenerationRun:
     """The nightly regeneration of the active meetings, rendering here."""
     return run_regeneration(
-        runtime,
+        sessions=runtime.sessions,
+        queue=runtime.queue,
+        files=runtime.files,
+        templates=runtime.templates,
+        days_after_meeting=runtime.settings.regeneration_days_after_meeting,
         trigger="bench",
         run_key=None,
         dry_run=dry_run,
@@ -306,9 +310,7 @@ def measure_renders(
     runtime: Runtime, slots: list[tuple[DocumentKind, int, int | None, str]], repeat: int
 ) -> float:
     """Making the changed documents alone: facts, context, template, bytes."""
-    maker = DocumentMaker(
-        sessions=runtime.sessions, templates=TemplateLibrary(runtime.settings.templates_dir)
-    )
+    maker = DocumentMaker(sessions=runtime.sessions, templates=runtime.templates)
 
     def render_all() -> None:
         for kind, meeting_id, organisation_id, file_format in slots:

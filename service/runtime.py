@@ -1,12 +1,17 @@
-"""The long-lived parts of a process (engine, sessions, file store, queue), built once."""
+"""The long-lived parts of a process (database, files, queue, templates, clock), built once.
+
+Only entry points (API, CLI, workers) hold a Runtime; they hand its parts to the use cases.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.template_library import TemplateLibrary
+from service.clock import Clock, SystemClock
 from service.database.session import make_engine, make_session_factory
 from service.settings import Settings
 from service.storage.file_store import FileStore, LocalFileStore
@@ -22,6 +27,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     files: FileStore
     queue: DocumentQueue
+    templates: TemplateLibrary
+    clock: Clock = field(default_factory=SystemClock)
 
     def close(self) -> None:
         """Release connections."""
@@ -37,4 +44,5 @@ def build_runtime(settings: Settings, *, queue: DocumentQueue | None = None) -> 
         sessions=make_session_factory(engine),
         files=LocalFileStore(settings.file_store_dir),
         queue=queue if queue is not None else CeleryDocumentQueue(settings),
+        templates=TemplateLibrary(settings.templates_dir),
     )

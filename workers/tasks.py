@@ -13,7 +13,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
 from service.batches.render_job import RenderJob
-from service.batches.template_library import TemplateLibrary
 from service.errors import TransientError
 from service.pdf.libreoffice import converter_for
 from service.regeneration.schedule import (
@@ -45,7 +44,7 @@ def _render_job() -> RenderJob:
     runtime = _runtime()
     maker = DocumentMaker(
         sessions=runtime.sessions,
-        templates=TemplateLibrary(runtime.settings.templates_dir),
+        templates=runtime.templates,
         pdf=converter_for(runtime.settings),
     )
     return RenderJob(
@@ -111,8 +110,17 @@ def regenerate_nightly(now: str | None = None) -> str:
 
     ``now`` (ISO 8601 with offset) stands for the current time, to run a given night by hand.
     """
-    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
-    return run_nightly(_runtime(), _redis(), now=moment).result.value
+    moment = dt.datetime.fromisoformat(now) if now else _runtime().clock.now()
+    runtime = _runtime()
+    return run_nightly(
+        sessions=runtime.sessions,
+        queue=runtime.queue,
+        files=runtime.files,
+        templates=runtime.templates,
+        settings=runtime.settings,
+        redis_client=_redis(),
+        now=moment,
+    ).result.value
 
 
 @app.task(name=REFRESH_RUNS_TASK)

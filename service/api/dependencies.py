@@ -12,6 +12,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
 from service.access.tokens import aware, resolve_token
+from service.clock import utcnow
 from service.errors import NotFoundError
 from service.runtime import Runtime
 
@@ -80,7 +81,7 @@ _UNAUTHORISED = (
 
 def _token_caller(session: Session, token: str) -> Caller | None:
     """The participant a live token stands for; None for anything else, however odd."""
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     row = resolve_token(session, token, now=now)
     if row is None:
         return None

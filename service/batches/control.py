@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.documents.catalogue import CONTENT_TYPES, available_kinds, spec_for
@@ -23,11 +24,6 @@ from service.errors import InvalidInputError, NotFoundError, Problem, TransientE
 from service.task_queue import DocumentQueue
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> dt.datetime:
-    """Now, timezone-aware (the database stores UTC)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def create_batch(

@@ -17,18 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.batches.control import utcnow
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
 from service.change_detection.stamps import consistent_read, document_stamp
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.documents.catalogue import spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, TransientError
 from service.pdf.converter import PdfConverter
-from service.runtime import Runtime
 from service.storage.file_store import FileStore
 
 log = logging.getLogger(__name__)
@@ -234,7 +233,12 @@ def _template_id(session: Session, kind: DocumentKind, file_name: str, sha256: s
 
 
 def render_inline(
-    runtime: Runtime, document_ids: Sequence[int], *, pdf: PdfConverter | None = None
+    document_ids: Sequence[int],
+    *,
+    sessions: sessionmaker[Session],
+    files: FileStore,
+    templates: TemplateLibrary,
+    pdf: PdfConverter | None = None,
 ) -> list[Outcome]:
     """Render documents one after another in this process, as a worker would (no broker).
 
@@ -242,13 +246,9 @@ def render_inline(
     converter crash) is tried again twice, then recorded on the document.
     """
     job = RenderJob(
-        sessions=runtime.sessions,
-        files=runtime.files,
-        maker=DocumentMaker(
-            sessions=runtime.sessions,
-            templates=TemplateLibrary(runtime.settings.templates_dir),
-            pdf=pdf,
-        ),
+        sessions=sessions,
+        files=files,
+        maker=DocumentMaker(sessions=sessions, templates=templates, pdf=pdf),
     )
     outcomes = []
     for document_id in document_ids:

@@ -46,6 +46,11 @@ class TemplateLibrary:
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[tuple[int, int], LoadedTemplate]] = {}
 
+    @property
+    def directory(self) -> Path:
+        """Where the template files are."""
+        return self._directory
+
     def get(self, file_name: str) -> LoadedTemplate:
         """The parsed template; parsed again only if its size or mtime changed."""
         path = self._directory / file_name

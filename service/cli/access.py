@@ -17,6 +17,7 @@ from service.access.tokens import (
     token_status,
 )
 from service.cli.base import console, fail, open_runtime, resolve_organisation
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.errors import BenchdocsError, InvalidInputError, Problem
@@ -73,7 +74,7 @@ def issue(
                 organisation_id=organisation_id,
                 valid_for=lifetime,
                 label=checked_label,
-                now=dt.datetime.now(dt.UTC),
+                now=utcnow(),
             )
             name = session.get_one(m.Organisation, organisation_id).name
             token_id, expires_at = issued.row.id, issued.row.expires_at
@@ -96,7 +97,7 @@ def issue(
 def list_command(organisation: OrganisationOption) -> None:
     """List an organisation's tokens with their status (never their clear text)."""
     runtime = open_runtime()
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     try:
         organisation_id = resolve_organisation(runtime, organisation)
         with runtime.sessions() as session:
@@ -128,7 +129,7 @@ def revoke(
 ) -> None:
     """Revoke a token at once; revoking one that is already revoked changes nothing."""
     runtime = open_runtime()
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     try:
         with unit_of_work(runtime.sessions) as session:
             row = revoke_token(session, token_id, now=now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Annotated, Any
 
@@ -64,11 +63,15 @@ def regenerate(
             pdf = converter_for(runtime.settings)
         try:
             run = run_manual(
-                runtime,
-                client,
+                sessions=runtime.sessions,
+                queue=runtime.queue,
+                files=runtime.files,
+                templates=runtime.templates,
+                settings=runtime.settings,
+                redis_client=client,
                 dry_run=dry_run,
                 meeting_ids=meeting_ids,
-                now=dt.datetime.now(dt.UTC),
+                now=runtime.clock.now(),
                 inline=inline,
                 pdf=pdf,
             )

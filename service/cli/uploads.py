@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from service.cli.base import (
     resolve_meeting,
     resolve_organisation,
 )
+from service.clock import utcnow
 from service.database.session import unit_of_work
 from service.database.submission_status import (
     OrganisationSubmission,
@@ -68,7 +68,7 @@ def upload_checklist_command(
                 round_choice=round_choice,
                 uploader=CLI_UPLOADER,
                 limits=limits_from_settings(runtime.settings),
-                now=dt.datetime.now(dt.UTC),
+                now=utcnow(),
             )
             label = result.assessment_round.label
             summary = result.summary
@@ -119,7 +119,7 @@ def upload_deck_command(
                 file_name=file.name,
                 uploader=CLI_UPLOADER,
                 limits=limits_from_settings(runtime.settings),
-                now=dt.datetime.now(dt.UTC),
+                now=utcnow(),
                 timezone=runtime.settings.regeneration_timezone,
             )
     except BenchdocsError as exc:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from service.clock import utcnow
 from service.domain import limits
 from service.domain.kinds import (
     BatchOrigin,
@@ -55,10 +56,6 @@ class Base(DeclarativeBase):
         list[Any]: JSON,
         list[str]: JSON,
     }
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 UtcDateTime = DateTime(timezone=True)
@@ -444,7 +441,7 @@ class DocumentTemplate(Base):
     kind: Mapped[DocumentKind] = mapped_column(_str_enum(DocumentKind))
     file_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
-    registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Batch(Base):
@@ -457,7 +454,7 @@ class Batch(Base):
     origin: Mapped[BatchOrigin] = mapped_column(
         _str_enum(BatchOrigin), default=BatchOrigin.ORGANISER
     )
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     documents: Mapped[list[GeneratedDocument]] = relationship(
         back_populates="batch", order_by="GeneratedDocument.id"
     )
@@ -493,7 +490,7 @@ class GeneratedDocument(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -522,7 +519,7 @@ class RegenerationRun(Base):
     trigger: Mapped[str] = mapped_column(String(20))  # nightly, manual, upload
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="running")  # running/finished/failed
-    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     meeting_ids: Mapped[list[Any]] = mapped_column(default=list)
     checked: Mapped[int] = mapped_column(Integer, default=0)
@@ -546,7 +543,7 @@ class AccessToken(Base):
     )
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -571,7 +568,7 @@ class Upload(Base):
     content_type: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     # "organiser" or the access token's label: who sent it, in words.
     uploaded_by: Mapped[str] = mapped_column(String(300))
     access_token_id: Mapped[int | None] = mapped_column(
@@ -586,7 +583,7 @@ class ScoreSnapshot(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("assessment_round.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
-    replaced_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_utcnow)
+    replaced_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     replaced_by_upload_id: Mapped[int | None] = mapped_column(
         ForeignKey("upload.id", ondelete="SET NULL")
     )

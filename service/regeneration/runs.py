@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from service.batches.control import dispatch, utcnow
+from service.batches.control import dispatch
 from service.batches.render_job import render_inline
+from service.batches.template_library import TemplateLibrary
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.documents.catalogue import CONTENT_TYPES, spec_for
@@ -33,7 +35,8 @@ from service.regeneration.planning import (
     describe,
     plan_regeneration,
 )
-from service.runtime import Runtime
+from service.storage.file_store import FileStore
+from service.task_queue import DocumentQueue
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,12 @@ _RENDER = "render"  # a document of the run's batch that failed
 
 
 def run_regeneration(
-    runtime: Runtime,
     *,
+    sessions: sessionmaker[Session],
+    queue: DocumentQueue,
+    files: FileStore,
+    templates: TemplateLibrary,
+    days_after_meeting: int,
     trigger: str,
     run_key: str | None,
     dry_run: bool,
@@ -69,7 +76,8 @@ def run_regeneration(
     and the run comes back ``rendering`` (``refresh_run`` finishes it).
     """
     run_id, meetings = _record_run(
-        runtime,
+        sessions,
+        days_after_meeting=days_after_meeting,
         run_key=run_key or f"{trigger}:{uuid.uuid4()}",
         trigger=trigger,
         dry_run=dry_run,
@@ -77,14 +85,12 @@ def run_regeneration(
         today=today,
     )
     try:
-        plan = plan_regeneration(
-            runtime.sessions, runtime.settings.templates_dir, meeting_ids=meetings
-        )
-        document_ids = _record_plan(runtime, run_id, plan, dry_run=dry_run)
+        plan = plan_regeneration(sessions, templates.directory, meeting_ids=meetings)
+        document_ids = _record_plan(sessions, run_id, plan, dry_run=dry_run)
     except Exception as exc:
         # The run must not stay "running" for ever; the log keeps the whole exception.
         log.exception("regeneration run %s failed", run_id)
-        with unit_of_work(runtime.sessions) as session:
+        with unit_of_work(sessions) as session:
             run = session.get_one(m.RegenerationRun, run_id)
             run.status = FAILED
             run.error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -92,16 +98,19 @@ def run_regeneration(
         raise
     if document_ids:
         if inline:
-            render_inline(runtime, document_ids, pdf=pdf)
+            render_inline(
+                document_ids, sessions=sessions, files=files, templates=templates, pdf=pdf
+            )
         else:
-            dispatch(runtime.sessions, runtime.queue, document_ids)
-    with unit_of_work(runtime.sessions) as session:
+            dispatch(sessions, queue, document_ids)
+    with unit_of_work(sessions) as session:
         return refresh_run(session, run_id)
 
 
 def _record_run(
-    runtime: Runtime,
+    sessions: sessionmaker[Session],
     *,
+    days_after_meeting: int,
     run_key: str,
     trigger: str,
     dry_run: bool,
@@ -110,7 +119,7 @@ def _record_run(
 ) -> tuple[int, list[int]]:
     """Insert the run (its key is unique) with the meetings it covers."""
     try:
-        with unit_of_work(runtime.sessions) as session:
+        with unit_of_work(sessions) as session:
             existing = session.scalar(
                 select(m.RegenerationRun.id).where(m.RegenerationRun.run_key == run_key)
             )
@@ -120,7 +129,7 @@ def _record_run(
                 meetings = active_meeting_ids(
                     session,
                     today=today,
-                    days_after=runtime.settings.regeneration_days_after_meeting,
+                    days_after=days_after_meeting,
                 )
             else:
                 meetings = list(dict.fromkeys(meeting_ids))
@@ -147,10 +156,10 @@ def _record_run(
 
 
 def _record_plan(
-    runtime: Runtime, run_id: int, plan: RegenerationPlan, *, dry_run: bool
+    sessions: sessionmaker[Session], run_id: int, plan: RegenerationPlan, *, dry_run: bool
 ) -> list[int]:
     """Store the plan on the run and, unless dry, one pending row per change in one batch."""
-    with unit_of_work(runtime.sessions) as session:
+    with unit_of_work(sessions) as session:
         run = session.get_one(m.RegenerationRun, run_id)
         run.checked = plan.checked
         run.unchanged = plan.unchanged

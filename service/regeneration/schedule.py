@@ -31,12 +31,14 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.errors import ConfigurationError, ConflictError, TransientError
 from service.pdf.converter import PdfConverter
 from service.regeneration.runs import RENDERING, refresh_run, run_regeneration
-from service.runtime import Runtime
 from service.settings import Settings
+from service.storage.file_store import FileStore
+from service.task_queue import DocumentQueue
 
 log = logging.getLogger(__name__)
 
@@ -146,21 +148,34 @@ class RunOutcome:
     run_id: int | None = None
 
 
-def run_nightly(runtime: Runtime, redis_client: redis.Redis, *, now: dt.datetime) -> RunOutcome:
+def run_nightly(
+    *,
+    sessions: sessionmaker[Session],
+    queue: DocumentQueue,
+    files: FileStore,
+    templates: TemplateLibrary,
+    settings: Settings,
+    redis_client: redis.Redis,
+    now: dt.datetime,
+) -> RunOutcome:
     """Regenerate the night's active meetings once: under the lock, unless the night ran."""
-    schedule = NightlySchedule.from_settings(runtime.settings)
+    schedule = NightlySchedule.from_settings(settings)
     key = schedule.run_key(now)
-    lock = RunLock(redis_client, expire_seconds=runtime.settings.regeneration_lock_seconds)
+    lock = RunLock(redis_client, expire_seconds=settings.regeneration_lock_seconds)
     token = lock.acquire()
     if token is None:
         log.info("nightly regeneration %s skipped: another run holds the lock", key)
         return RunOutcome(NightlyResult.SKIPPED_LOCKED, key)
     try:
-        earlier = _run_id(runtime.sessions, key)
+        earlier = _run_id(sessions, key)
         if earlier is None:
             try:
                 run = run_regeneration(
-                    runtime,
+                    sessions=sessions,
+                    queue=queue,
+                    files=files,
+                    templates=templates,
+                    days_after_meeting=settings.regeneration_days_after_meeting,
                     trigger="nightly",
                     run_key=key,
                     dry_run=False,
@@ -169,7 +184,7 @@ def run_nightly(runtime: Runtime, redis_client: redis.Redis, *, now: dt.datetime
                 )
             except ConflictError:
                 # Recorded between our check and our insert: a run that held no lock.
-                earlier = _run_id(runtime.sessions, key)
+                earlier = _run_id(sessions, key)
             else:
                 log.info(
                     "nightly regeneration %s: run %d checked %d documents, %d changed",
@@ -187,14 +202,18 @@ def run_nightly(runtime: Runtime, redis_client: redis.Redis, *, now: dt.datetime
                 "nightly regeneration %s outlived its lock (%d s); raise "
                 "BENCHDOCS_REGENERATION_LOCK_SECONDS",
                 key,
-                runtime.settings.regeneration_lock_seconds,
+                settings.regeneration_lock_seconds,
             )
 
 
 def run_manual(
-    runtime: Runtime,
-    redis_client: redis.Redis | None,
     *,
+    sessions: sessionmaker[Session],
+    queue: DocumentQueue,
+    files: FileStore,
+    templates: TemplateLibrary,
+    settings: Settings,
+    redis_client: redis.Redis | None,
     dry_run: bool,
     meeting_ids: Sequence[int] | None,
     now: dt.datetime,
@@ -207,10 +226,10 @@ def run_manual(
     one is at work); a dry run changes nothing and needs no lock. Without a Redis client (an
     inline run with no broker) the caller accepts running unlocked.
     """
-    today = now.astimezone(NightlySchedule.from_settings(runtime.settings).zone).date()
+    today = now.astimezone(NightlySchedule.from_settings(settings).zone).date()
     lock = token = None
     if not dry_run and redis_client is not None:
-        lock = RunLock(redis_client, expire_seconds=runtime.settings.regeneration_lock_seconds)
+        lock = RunLock(redis_client, expire_seconds=settings.regeneration_lock_seconds)
         try:
             token = lock.acquire()
         except redis.RedisError as exc:
@@ -219,7 +238,11 @@ def run_manual(
             raise ConflictError("another regeneration is at work; try again when it has finished")
     try:
         return run_regeneration(
-            runtime,
+            sessions=sessions,
+            queue=queue,
+            files=files,
+            templates=templates,
+            days_after_meeting=settings.regeneration_days_after_meeting,
             trigger="manual",
             run_key=None,
             dry_run=dry_run,

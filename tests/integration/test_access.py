@@ -27,7 +27,6 @@ from service.api.app import create_app
 from service.batches.control import start_batch
 from service.batches.document_maker import DocumentMaker
 from service.batches.render_job import RenderJob
-from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -92,7 +91,7 @@ def render_batch(
         sessions=runtime.sessions,
         files=runtime.files,
         maker=DocumentMaker(
-            sessions=runtime.sessions, templates=TemplateLibrary(runtime.settings.templates_dir)
+            sessions=runtime.sessions, templates=runtime.templates
         ),
     )
     with runtime.sessions() as session:

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from service.batches.control import create_batch, start_batch
-from service.batches.render_job import Outcome, render_inline
+from service.batches.render_job import Outcome
 from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -36,10 +36,11 @@ from service.regeneration.planning import (
     active_meeting_ids,
     plan_regeneration,
 )
-from service.regeneration.runs import refresh_run, run_regeneration
+from service.regeneration.runs import refresh_run
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
 from tests.conftest import RecordingQueue
+from tests.integration.use_cases import regenerate_here, render_here
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +75,7 @@ class Programme:
         inline: bool = True,
     ) -> m.RegenerationRun:
         """A run over Benchmarking 2 (``meetings=None``: the active meetings), rendered here."""
-        return run_regeneration(
+        return regenerate_here(
             self.runtime,
             trigger=trigger,
             run_key=run_key,
@@ -103,7 +104,7 @@ def render_batch(runtime: Runtime, *, meeting_id: int) -> list[int]:
                 .order_by(m.GeneratedDocument.id)
             )
         )
-    render_inline(runtime, ids)
+    render_here(runtime, ids)
     return ids
 
 
@@ -327,7 +328,7 @@ def test_a_pdf_whose_inputs_did_not_change_is_not_converted_again(programme: Pro
                 with_pdf=True,
             )
             (pdf_id,) = [d.id for d in batch.documents if d.format == "pdf"]
-        assert render_inline(programme.runtime, [pdf_id], pdf=converter) in (
+        assert render_here(programme.runtime, [pdf_id], pdf=converter) in (
             [Outcome.RENDERED],
             [Outcome.REUSED],
         )
@@ -419,7 +420,7 @@ def test_a_dispatched_run_is_rendering_until_its_batch_is_done(programme: Progra
     assert programme.queue.sent == batch_rows and len(batch_rows) == 3
     with programme.runtime.sessions() as session:
         assert session.get_one(m.Batch, run.batch_id).origin == BatchOrigin.REGENERATION
-    render_inline(programme.runtime, batch_rows)
+    render_here(programme.runtime, batch_rows)
     with unit_of_work(programme.runtime.sessions) as session:
         refreshed = refresh_run(session, run.id)
         assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("finished", 3, 0)
@@ -468,7 +469,7 @@ def test_a_render_that_fails_is_folded_into_the_run(programme: Programme) -> Non
     assert run.batch_id is not None
     (programme.templates / "deck_benchmarking.pptx").write_bytes(b"not a presentation")
 
-    render_inline(programme.runtime, [d.id for d in rows_of_batch(programme.runtime, run.batch_id)])
+    render_here(programme.runtime, [d.id for d in rows_of_batch(programme.runtime, run.batch_id)])
     with unit_of_work(programme.runtime.sessions) as session:
         refreshed = refresh_run(session, run.id)
 

@@ -16,7 +16,6 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from service.batches.control import create_batch
-from service.batches.render_job import render_inline
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -29,12 +28,12 @@ from service.regeneration.schedule import (
     RunLock,
     RunOutcome,
     refresh_unfinished_runs,
-    run_nightly,
 )
 from service.runtime import Runtime
 from service.settings import Settings
 from service.task_queue import celery_config
 from tests.integration.conftest import batch_complete, wait_until
+from tests.integration.use_cases import nightly, render_here
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +66,7 @@ def render_meeting_documents(
             kinds=kinds or [DocumentKind.AGENDA, DocumentKind.DECK],
         )
         document_ids = [d.id for d in batch.documents]
-    render_inline(runtime, document_ids)
+    render_here(runtime, document_ids)
     return document_ids
 
 
@@ -132,7 +131,7 @@ def test_two_beats_at_once_run_once(
 ) -> None:
     clients = [redis.Redis.from_url(broker_url) for _ in range(2)]
 
-    outcomes = at_once(*(lambda c=client: run_nightly(runtime, c, now=NIGHT) for client in clients))
+    outcomes = at_once(*(lambda c=client: nightly(runtime, c, now=NIGHT) for client in clients))
 
     results = sorted(o.result for o in outcomes)
     assert results.count(NightlyResult.RAN) == 1
@@ -157,9 +156,9 @@ def test_a_run_while_another_holds_the_lock_is_skipped_and_records_nothing(
     token = other.acquire()
     assert token is not None
 
-    while_held = run_nightly(runtime, redis_client, now=NIGHT)
+    while_held = nightly(runtime, redis_client, now=NIGHT)
     other.release(token)
-    after = run_nightly(runtime, redis_client, now=NIGHT)
+    after = nightly(runtime, redis_client, now=NIGHT)
 
     assert while_held == RunOutcome(NightlyResult.SKIPPED_LOCKED, NIGHT_KEY)
     assert after.result == NightlyResult.RAN
@@ -171,10 +170,10 @@ def test_a_crashed_runs_lock_expires_and_the_night_runs_later(
 ) -> None:
     crashed = RunLock(redis_client, expire_seconds=1)
     assert crashed.acquire() is not None  # and never released
-    assert run_nightly(runtime, redis_client, now=NIGHT).result == NightlyResult.SKIPPED_LOCKED
+    assert nightly(runtime, redis_client, now=NIGHT).result == NightlyResult.SKIPPED_LOCKED
 
     time.sleep(1.2)
-    later = run_nightly(runtime, redis_client, now=NIGHT + dt.timedelta(minutes=20))
+    later = nightly(runtime, redis_client, now=NIGHT + dt.timedelta(minutes=20))
 
     assert later.result == NightlyResult.RAN
     assert later.run_key == NIGHT_KEY
@@ -204,9 +203,9 @@ def test_the_lock_is_taken_for_the_configured_time_and_released_only_by_its_hold
 def test_a_night_that_ran_is_skipped_even_after_its_lock_was_released(
     runtime: Runtime, redis_client: redis.Redis, made_documents: list[int]
 ) -> None:
-    first = run_nightly(runtime, redis_client, now=NIGHT)
+    first = nightly(runtime, redis_client, now=NIGHT)
 
-    again = run_nightly(runtime, redis_client, now=NIGHT + dt.timedelta(hours=3))
+    again = nightly(runtime, redis_client, now=NIGHT + dt.timedelta(hours=3))
 
     assert first.result == NightlyResult.RAN
     assert again == RunOutcome(NightlyResult.SKIPPED_ALREADY_RAN, NIGHT_KEY, first.run_id)
@@ -216,9 +215,9 @@ def test_a_night_that_ran_is_skipped_even_after_its_lock_was_released(
 def test_the_next_night_runs_with_its_own_key(
     runtime: Runtime, redis_client: redis.Redis, made_documents: list[int]
 ) -> None:
-    first = run_nightly(runtime, redis_client, now=NIGHT)
+    first = nightly(runtime, redis_client, now=NIGHT)
 
-    next_night = run_nightly(runtime, redis_client, now=NIGHT + dt.timedelta(days=1))
+    next_night = nightly(runtime, redis_client, now=NIGHT + dt.timedelta(days=1))
 
     assert first.result == next_night.result == NightlyResult.RAN
     assert next_night.run_key == "nightly:2019-12-01"

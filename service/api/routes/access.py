@@ -40,6 +40,7 @@ from service.api.dependencies import (
     SessionDep,
 )
 from service.api.schemas import ERROR_RESPONSES, ErrorOut
+from service.clock import utcnow
 from service.database import models as m
 from service.database.versions import (
     NumberedDocument,
@@ -269,7 +270,7 @@ def create_token(
         organisation_id=organisation_id,
         valid_for=lifetime,
         label=request.label,
-        now=dt.datetime.now(dt.UTC),
+        now=utcnow(),
     )
     row = issued.row
     return IssuedTokenOut(
@@ -292,14 +293,14 @@ def get_tokens(
     organisation_id: int, session: SessionDep, _organiser: OrganiserCallerDep
 ) -> list[TokenOut]:
     """Every token of an organisation with its status (organiser only); no clear text."""
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     return [TokenOut.of(row, now=now) for row in list_tokens(session, organisation_id)]
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenOut, responses=_ORGANISER_ONLY)
 def revoke(token_id: int, session: SessionDep, _organiser: OrganiserCallerDep) -> TokenOut:
     """Revoke a token at once (organiser only); revoking again changes nothing."""
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     return TokenOut.of(revoke_token(session, token_id, now=now), now=now)
 
 
@@ -308,7 +309,7 @@ def revoke(token_id: int, session: SessionDep, _organiser: OrganiserCallerDep) -
 )
 def delete_token(token_id: int, session: SessionDep, _organiser: OrganiserCallerDep) -> Response:
     """Revoke a token (the row is kept, so uploads still say who sent them); idempotent."""
-    revoke_token(session, token_id, now=dt.datetime.now(dt.UTC))
+    revoke_token(session, token_id, now=utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

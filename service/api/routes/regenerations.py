@@ -160,11 +160,15 @@ def start_regeneration(
     client = None if request.dry_run else redis.Redis.from_url(runtime.settings.redis_url)
     try:
         run = run_manual(
-            runtime,
-            client,
+            sessions=runtime.sessions,
+            queue=runtime.queue,
+            files=runtime.files,
+            templates=runtime.templates,
+            settings=runtime.settings,
+            redis_client=client,
             dry_run=request.dry_run,
             meeting_ids=request.meeting_ids,
-            now=dt.datetime.now(dt.UTC),
+            now=runtime.clock.now(),
         )
     finally:
         if client is not None:

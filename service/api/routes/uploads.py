@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.body import read_upload_form
 from service.api.dependencies import CallerDep, OrganiserDep, RuntimeDep, SessionDep
 from service.api.schemas import ERROR_RESPONSES
+from service.clock import utcnow
 from service.database import models as m
 from service.database.submission_status import (
     OrganisationSubmission,
@@ -398,7 +399,7 @@ async def create_checklist_upload(
             round_choice=round_choice,
             uploader=_uploader(caller),
             limits=limits_from_settings(runtime.settings),
-            now=dt.datetime.now(dt.UTC),
+            now=utcnow(),
         )
     )
     return ChecklistUploadOut(
@@ -459,7 +460,7 @@ async def create_deck_upload(
             file_name=form.file_name,
             uploader=_uploader(caller),
             limits=limits_from_settings(runtime.settings),
-            now=dt.datetime.now(dt.UTC),
+            now=utcnow(),
             timezone=runtime.settings.regeneration_timezone,
         )
     )
