@@ -22,7 +22,6 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import service
 from service.engines import RENDERER_REVISION
+from service.pdf.libreoffice import DEFAULT_LOCALE, PDF_EXPORT_OPTIONS, installed_libreoffice
 
 # The libraries whose versions can change the bytes of a rendered document.
 RENDERING_LIBRARIES = (
@@ -309,37 +309,17 @@ def _version(distribution: str) -> str:
 
 @functools.cache
 def pdf_converter_identity() -> str:
-    """LibreOffice's product, build and library size, and our export options, read from disk.
+    """The installed LibreOffice and our export options, as one readable line.
 
     Read from the installation, not by starting LibreOffice, so the planner (which converts
     nothing) and the workers agree. Upgrading LibreOffice changes it, and every PDF is made
     again on the next regeneration.
     """
-    # Imported here: the conversion module is only needed once a PDF is fingerprinted.
-    from service.pdf.libreoffice import DEFAULT_LOCALE, PDF_EXPORT_OPTIONS
-
     options = value_digest({"export": PDF_EXPORT_OPTIONS, "locale": DEFAULT_LOCALE})[:12]
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
+    installed = installed_libreoffice()
+    if installed is None:
         return f"LibreOffice absent; options {options}"
-    program = Path(soffice).resolve().parent
-    product = _ini_value(program / "bootstraprc", "ProductKey") or "LibreOffice"
-    build = _ini_value(program / "versionrc", "buildid") or "unknown build"
-    library = program / "libmergedlo.so"
-    size = library.stat().st_size if library.is_file() else 0
-    return f"{product} ({build}, {size} bytes); options {options}"
-
-
-def _ini_value(path: Path, key: str) -> str | None:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        name, _, value = line.partition("=")
-        if name.strip() == key:
-            return value.strip()
-    return None
+    return f"{installed}; options {options}"
 
 
 def template_sha256(path: Path) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.documents import swedish
-from service.documents.deck import ROLE_LABELS, ROLE_ORDER
+from service.documents.blocks import ROLE_LABELS, ROLE_ORDER
 from service.documents.facts import ChecklistFacts, MeetingFacts, OrganisationFacts
 from service.domain.movement import Scale, Scores, area_means, summarise_round
 

@@ -2,78 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from service.documents import swedish
+from service.documents.blocks import (
+    PROGRAMME_ROLE_LABELS,
+    ROLE_LABELS,
+    ROLE_ORDER,
+    area_rows,
+    indicator_line,
+    meeting_block,
+    person_label,
+    plan_rows,
+)
 from service.documents.facts import (
     DeckFacts,
-    InitiativeFacts,
-    MeasurementFacts,
-    MeetingFacts,
-    PersonFacts,
-    PlanActivityFacts,
 )
-from service.domain.movement import Movement, compute_movement
-
-ROLE_LABELS = {
-    "politiker": "Politiker",
-    "chef": "Chef",
-    "strateg": "Strateg",
-    "controller": "Controller",
-    "statistiker": "Statistiker",
-    "kommunikatör": "Kommunikatör",
-    "övrig": "Övrig",
-}
-ROLE_ORDER = list(ROLE_LABELS)
-PROGRAMME_ROLE_LABELS = {"mentor": "Mentor", "benchmarkingorganisation": "Benchmarkingorganisation"}
-
-
-def _person(person: PersonFacts | None) -> str:
-    if person is None:
-        return ""
-    return f"{person.name} ({person.title})" if person.title else person.name
-
-
-def _meeting(meeting: MeetingFacts) -> dict[str, Any]:
-    time = ""
-    if meeting.start_time and meeting.end_time:
-        time = f"{swedish.clock(meeting.start_time)}–{swedish.clock(meeting.end_time)}"
-    return {
-        "title": meeting.title,
-        "number": meeting.number,
-        "theme": meeting.theme or "",
-        "date": swedish.long_date(meeting.date),
-        "weekday": swedish.weekday(meeting.date),
-        "time": time,
-        "place": meeting.place or "",
-        "venue": meeting.venue or "",
-        "upload_deadline": swedish.long_date(meeting.upload_deadline),
-        "checklist_tab": meeting.checklist_tab or "",
-    }
-
-
-def _value(measurement: MeasurementFacts) -> str:
-    if measurement.women is not None or measurement.men is not None:
-        return f"kvinnor {swedish.number(measurement.women)}, män {swedish.number(measurement.men)}"
-    return swedish.measure(measurement.total)
-
-
-def _indicator(initiative: InitiativeFacts) -> str:
-    if not initiative.indicator_name:
-        return ""
-    unit = f" ({initiative.indicator_unit})" if initiative.indicator_unit else ""
-    parts = [f"{initiative.indicator_name}{unit}"]
-    if initiative.baseline:
-        parts.append(
-            f"utgångsläge {swedish.long_date(initiative.baseline.date)}: "
-            f"{_value(initiative.baseline)}"
-        )
-    if initiative.latest:
-        parts.append(
-            f"senast {swedish.long_date(initiative.latest.date)}: {_value(initiative.latest)}"
-        )
-    return "; ".join(parts)
+from service.domain.movement import compute_movement
 
 
 def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -157,33 +102,6 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
     return movement, chart
 
 
-def area_rows(result: Movement, names: Mapping[str, str]) -> list[dict[str, str]]:
-    """Mean per area before and now, and the change, as Swedish table cells."""
-    return [
-        {
-            "name": names.get(a.area_ref, a.area_ref),
-            "previous": swedish.number(a.previous_mean, decimals=2),
-            "current": swedish.number(a.current_mean, decimals=2),
-            "delta": swedish.signed(a.delta, decimals=2),
-        }
-        for a in result.areas
-    ]
-
-
-def plan_rows(plan: Sequence[PlanActivityFacts]) -> list[dict[str, str]]:
-    """A continuation plan as table rows: activity, owner, deadline, follow-up, status."""
-    return [
-        {
-            "activity": a.activity,
-            "owner": _person(a.owner),
-            "deadline": swedish.long_date(a.deadline),
-            "follow_up": a.follow_up or "",
-            "status": a.status or "",
-        }
-        for a in plan
-    ]
-
-
 def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
     """The context the deck template is rendered with; every value is display-ready."""
     org = facts.organisation
@@ -207,7 +125,7 @@ def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
             "programme_role": PROGRAMME_ROLE_LABELS.get(org.programme_role or "", ""),
             "political_decision": decision,
         },
-        "meeting": _meeting(facts.meeting),
+        "meeting": meeting_block(facts.meeting),
         "delegation": [
             {"role": ROLE_LABELS.get(p.role, p.role), "name": p.name, "title": p.title or ""}
             for p in delegation
@@ -227,11 +145,11 @@ def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
                 "problem": i.problem or "",
                 "action": i.action or "",
                 "results": i.results or "",
-                "indicator": _indicator(i),
-                "owner": _person(i.owner),
+                "indicator": indicator_line(i),
+                "owner": person_label(i.owner),
             }
             for i in facts.initiatives
         ],
         "plan": {"activities": plan_rows(facts.plan)},
-        "next_meeting": _meeting(facts.next_meeting) if facts.next_meeting else None,
+        "next_meeting": meeting_block(facts.next_meeting) if facts.next_meeting else None,
     }

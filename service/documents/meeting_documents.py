@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.documents import swedish
-from service.documents.deck import (
+from service.documents.blocks import (
     PROGRAMME_ROLE_LABELS,
     ROLE_LABELS,
     ROLE_ORDER,
-    _indicator,
     area_rows,
+    indicator_line,
     plan_rows,
 )
 from service.documents.facts import (
@@ -149,7 +149,7 @@ def build_agenda_context(facts: AgendaFacts) -> dict[str, Any]:
     ]
     return {
         "network": _network(facts.network),
-        "meeting": _meeting(outline.meeting),
+        "meeting": meeting_block(outline.meeting),
         "host": _host(outline.host),
         "highlight": facts.highlight.name if facts.highlight else None,
         "goals": _or_placeholder(outline.goals, "[Fyll i träffens mål]"),
@@ -170,11 +170,11 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
     sender_person = host.contact if host else None
     return {
         "network": _network(facts.network),
-        "meeting": _meeting(facts.outline.meeting),
+        "meeting": meeting_block(facts.outline.meeting),
         "organisation": {"name": org.name, "group_name": org.group_name or ""},
         "letter": {
-            "to": ", ".join(filter(None, [org.name, _person(org.contact)])),
-            "from": ", ".join(filter(None, [sender, _person(sender_person)])),
+            "to": ", ".join(filter(None, [org.name, person_label(org.contact)])),
+            "from": ", ".join(filter(None, [sender, person_label(sender_person)])),
             "date": swedish.long_date(facts.letter_date),
             "signature": sender_person.name if sender_person else "[Fyll i namn]",
             "signature_organisation": sender,
@@ -185,7 +185,7 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
                 "status": ", ".join(
                     filter(None, [i.status, f"PDSA: {i.pdsa_phase}" if i.pdsa_phase else ""])
                 ),
-                "results": "\n".join(filter(None, [i.results, _indicator(i)])),
+                "results": "\n".join(filter(None, [i.results, indicator_line(i)])),
             }
             for i in facts.initiatives
         ],
@@ -205,12 +205,12 @@ def build_feedback_summary_context(facts: FeedbackSummaryFacts) -> dict[str, Any
     author = facts.author
     return {
         "network": _network(facts.network),
-        "meeting": _meeting(outline.meeting),
+        "meeting": meeting_block(outline.meeting),
         "host": _host(outline.host),
         "mentors": ", ".join(mentors) or "–",
         "author": {
             "organisation": author.name if author else "[Fyll i]",
-            "contact": _person(author.contact) if author and author.contact else "[Fyll i]",
+            "contact": person_label(author.contact) if author and author.contact else "[Fyll i]",
             "email": author.contact.email or "" if author and author.contact else "",
         },
         "sent_to": facts.sent_to or "SKR",
@@ -272,7 +272,7 @@ def _network(network: NetworkFacts) -> dict[str, str]:
     }
 
 
-def _meeting(meeting: MeetingFacts) -> dict[str, Any]:
+def meeting_block(meeting: MeetingFacts) -> dict[str, Any]:
     full_title = f"{meeting.title}: {meeting.theme}" if meeting.theme else meeting.title
     place = ", ".join(filter(None, [meeting.venue, meeting.place]))
     return {
@@ -296,7 +296,7 @@ def _next_meeting(outline: MeetingOutlineFacts | None) -> dict[str, Any] | None:
     if outline is None:
         return None
     return {
-        **_meeting(outline.meeting),
+        **meeting_block(outline.meeting),
         "host": outline.host.name if outline.host else "",
         "preparations": list(outline.preparations),
     }
@@ -308,7 +308,7 @@ def _host(host: OrganisationFacts | None) -> dict[str, str]:
     contact = host.contact
     return {
         "name": host.name,
-        "contact": _person(contact) if contact else "[Fyll i kontaktperson]",
+        "contact": person_label(contact) if contact else "[Fyll i kontaktperson]",
         "email": contact.email or "" if contact else "",
     }
 
@@ -319,7 +319,8 @@ def _attendance(org: OrganisationFacts) -> dict[str, str]:
         "name": org.name,
         "role": " · ".join(filter(None, [role, org.group_name])),
         "delegation": "\n".join(
-            f"{ROLE_LABELS.get(p.role, p.role)}: {_person(p)}" for p in _by_role(org.delegation)
+            f"{ROLE_LABELS.get(p.role, p.role)}: {person_label(p)}"
+            for p in _by_role(org.delegation)
         )
         or "[Fyll i deltagare]",
     }
@@ -409,7 +410,7 @@ def _time_span(start: dt.time | None, end: dt.time | None) -> str:
     return swedish.clock(start or end)
 
 
-def _person(person: PersonFacts | None) -> str:
+def person_label(person: PersonFacts | None) -> str:
     """``Sofia Lindqvist, utvecklingsstrateg`` (name and title)."""
     if person is None:
         return ""

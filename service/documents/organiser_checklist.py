@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.documents import swedish
-from service.documents.deck import ROLE_LABELS, _meeting
+from service.documents.blocks import ROLE_LABELS, meeting_block
 from service.documents.facts import MeetingFacts, PersonFacts
 from service.domain import deadlines
 
@@ -322,7 +322,7 @@ def _practical(facts: OrganiserChecklistFacts, meeting: dict[str, Any]) -> list[
 def build_organiser_checklist_context(facts: OrganiserChecklistFacts) -> dict[str, Any]:
     """The context the organiser's checklist template is rendered with; display-ready."""
     meeting = {
-        **_meeting(facts.meeting),
+        **meeting_block(facts.meeting),
         "invitation_send_by": swedish.long_date(_invitation(facts.meeting)),
         "feedback_due": swedish.long_date(FEEDBACK(facts.meeting)),
     }
@@ -347,5 +347,5 @@ def build_organiser_checklist_context(facts: OrganiserChecklistFacts) -> dict[st
             _organisation(o, has_round=has_round, tracks_presentations=facts.tracks_presentations)
             for o in facts.organisations
         ],
-        "next_meeting": _meeting(facts.next_meeting) if facts.next_meeting else None,
+        "next_meeting": meeting_block(facts.next_meeting) if facts.next_meeting else None,
     }

@@ -21,6 +21,7 @@ Only documents benchdocs generated are converted: LibreOffice must never see an 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -680,3 +681,33 @@ def _tail(text: str, lines: int = 5) -> str:
 
 
 UNO_BRIDGE = Path(__file__).resolve().parent / "uno_bridge.py"
+
+
+@functools.cache
+def installed_libreoffice() -> str | None:
+    """Product, build and library size of the LibreOffice on the PATH; None when there is none.
+
+    Read from the installation's files, without starting it: what a document's fingerprint
+    needs to tell that PDFs would now come from another LibreOffice.
+    """
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        return None
+    program = Path(soffice).resolve().parent
+    product = _ini_value(program / "bootstraprc", "ProductKey") or "LibreOffice"
+    build = _ini_value(program / "versionrc", "buildid") or "unknown build"
+    library = program / "libmergedlo.so"
+    size = library.stat().st_size if library.is_file() else 0
+    return f"{product} ({build}, {size} bytes)"
+
+
+def _ini_value(path: Path, key: str) -> str | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        name, _, value = line.partition("=")
+        if name.strip() == key:
+            return value.strip()
+    return None
