@@ -34,9 +34,11 @@ demo: $(STAMP) office
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+## Format, lint, and the import contracts in pyproject.toml (layers, pure core, no cycles).
 lint: $(STAMP)
 	$(BIN)/ruff format --check service workers tests bench
 	$(BIN)/ruff check service workers tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -8,7 +8,6 @@ from typing import Any
 from celery import Celery
 from celery.beat import PersistentScheduler
 from celery.schedules import crontab
-from celery.signals import worker_process_init, worker_process_shutdown
 
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
@@ -85,18 +84,3 @@ def nightly_time_limits(settings: Settings) -> dict[str, float]:
 
 
 app = create_celery_app(get_settings())
-
-
-@worker_process_init.connect
-def _fresh_process_state(**_: Any) -> None:
-    # Database connections must not cross a fork: each pool child builds its own.
-    from workers import tasks
-
-    tasks.reset_process_state()
-
-
-@worker_process_shutdown.connect
-def _release_process_state(**_: Any) -> None:
-    from workers import tasks
-
-    tasks.close_process_state()

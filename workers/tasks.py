@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from functools import lru_cache
+from typing import Any
 
 import redis
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
@@ -71,6 +73,18 @@ def close_process_state() -> None:
         close = getattr(converter, "close", None)
         if close is not None:
             close()
+
+
+# Connected when the worker imports this module (the app's ``include``), before it forks.
+@worker_process_init.connect
+def _fresh_process_state(**_: Any) -> None:
+    # Database connections must not cross a fork: each pool child builds its own.
+    reset_process_state()
+
+
+@worker_process_shutdown.connect
+def _release_process_state(**_: Any) -> None:
+    close_process_state()
 
 
 @app.task(name=RENDER_TASK, bind=True, max_retries=5)
