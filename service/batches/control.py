@@ -80,22 +80,42 @@ def create_batch(
         for org in targets:
             for file_format in spec.formats(with_pdf=with_pdf):
                 batch.documents.append(
-                    m.GeneratedDocument(
-                        meeting_id=meeting_id,
-                        organisation_id=org.id if org else None,
+                    pending_document(
                         kind=kind,
-                        format=file_format,
-                        status=DocumentStatus.PENDING,
-                        file_name=spec.file_name(
-                            meeting_title=meeting.title,
-                            organisation_name=org.name if org else None,
-                            file_format=file_format,
-                        ),
-                        content_type=CONTENT_TYPES[file_format],
+                        file_format=file_format,
+                        meeting_id=meeting_id,
+                        meeting_title=meeting.title,
+                        organisation_id=org.id if org else None,
+                        organisation_name=org.name if org else None,
                     )
                 )
     session.flush()
     return batch
+
+
+def pending_document(
+    *,
+    kind: DocumentKind,
+    file_format: str,
+    meeting_id: int,
+    meeting_title: str,
+    organisation_id: int | None,
+    organisation_name: str | None,
+) -> m.GeneratedDocument:
+    """A wanted document, pending, with its download name: the row every batch is made of."""
+    return m.GeneratedDocument(
+        meeting_id=meeting_id,
+        organisation_id=organisation_id,
+        kind=kind,
+        format=file_format,
+        status=DocumentStatus.PENDING,
+        file_name=spec_for(kind).file_name(
+            meeting_title=meeting_title,
+            organisation_name=organisation_name,
+            file_format=file_format,
+        ),
+        content_type=CONTENT_TYPES[file_format],
+    )
 
 
 def dispatch(

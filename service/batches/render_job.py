@@ -28,7 +28,7 @@ from service.documents.catalogue import spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, TransientError
 from service.pdf.converter import PdfConverter
-from service.storage.file_store import FileStore
+from service.storage.file_store import FileStore, StoredFile
 
 log = logging.getLogger(__name__)
 _INLINE_ATTEMPTS = 3
@@ -132,17 +132,14 @@ class RenderJob:
             # The key is a function of the document alone: a second run overwrites, never adds.
             key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
             stored = self.files.put(key, data)
-            doc.template_id = _template_id(session, target.kind, loaded.file_name, loaded.sha256)
-            doc.status = DocumentStatus.DONE
-            doc.file_key = stored.key
-            doc.size_bytes = stored.size_bytes
-            doc.sha256 = stored.sha256
-            doc.render_ms = render_ms
-            doc.finished_at = utcnow()
-            doc.error = None
-            doc.fingerprint = inputs.fingerprint
-            doc.inputs = inputs.to_json()
-            doc.reused_from_id = None
+            _mark_done(
+                doc,
+                file=stored,
+                template_id=_template_id(session, target.kind, loaded.file_name, loaded.sha256),
+                inputs=inputs,
+                render_ms=render_ms,
+                reused_from_id=None,
+            )
         return Outcome.RENDERED
 
     def _reuse(self, document_id: int, target: _Target, inputs: DocumentInputs) -> Outcome | None:
@@ -177,17 +174,16 @@ class RenderJob:
             if row is None:
                 return Outcome.MISSING
             source = session.get_one(doc, latest.id)
-            row.status = DocumentStatus.DONE
-            row.reused_from_id = latest.id
-            row.template_id = source.template_id
-            row.file_key = latest.file_key
-            row.size_bytes = latest.size_bytes
-            row.sha256 = latest.sha256
-            row.render_ms = None
-            row.finished_at = utcnow()
-            row.error = None
-            row.fingerprint = fingerprint
-            row.inputs = inputs.to_json()
+            _mark_done(
+                row,
+                file=StoredFile(
+                    key=latest.file_key, size_bytes=latest.size_bytes, sha256=latest.sha256
+                ),
+                template_id=source.template_id,
+                inputs=inputs,
+                render_ms=None,
+                reused_from_id=latest.id,
+            )
         return Outcome.REUSED
 
     def _fail(self, document_id: int, reason: str) -> None:
@@ -208,6 +204,29 @@ class RenderJob:
         """Record a failure nobody planned for; the log keeps the whole exception."""
         log.exception("document %s failed unexpectedly", document_id, exc_info=exc)
         self._fail(document_id, f"internal error ({type(exc).__name__}); see the worker log")
+
+
+def _mark_done(
+    doc: m.GeneratedDocument,
+    *,
+    file: StoredFile,
+    template_id: int | None,
+    inputs: DocumentInputs,
+    render_ms: float | None,
+    reused_from_id: int | None,
+) -> None:
+    """Record a finished document: its file, template, inputs and, if reused, its source."""
+    doc.status = DocumentStatus.DONE
+    doc.template_id = template_id
+    doc.file_key = file.key
+    doc.size_bytes = file.size_bytes
+    doc.sha256 = file.sha256
+    doc.render_ms = render_ms
+    doc.finished_at = utcnow()
+    doc.error = None
+    doc.fingerprint = inputs.fingerprint
+    doc.inputs = inputs.to_json()
+    doc.reused_from_id = reused_from_id
 
 
 def _template_id(session: Session, kind: DocumentKind, file_name: str, sha256: str) -> int:

@@ -18,13 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.batches.control import dispatch
+from service.batches.control import dispatch, pending_document
 from service.batches.render_job import render_inline
 from service.batches.template_library import TemplateLibrary
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.documents.catalogue import CONTENT_TYPES, spec_for
 from service.domain.kinds import BatchOrigin, DocumentStatus
 from service.errors import ConflictError, NotFoundError
 from service.pdf.converter import PdfConverter
@@ -230,22 +229,16 @@ def _create_batch(session: Session, changes: Sequence[PlannedChange]) -> m.Batch
     )
     session.add(batch)
     for change in changes:
-        spec = spec_for(change.kind)
         batch.documents.append(
-            m.GeneratedDocument(
-                meeting_id=change.meeting_id,
-                organisation_id=change.organisation_id,
+            pending_document(
                 kind=change.kind,
-                format=change.format,
-                status=DocumentStatus.PENDING,
-                file_name=spec.file_name(
-                    meeting_title=titles[change.meeting_id],
-                    organisation_name=names.get(change.organisation_id)
-                    if change.organisation_id is not None
-                    else None,
-                    file_format=change.format,
-                ),
-                content_type=CONTENT_TYPES[change.format],
+                file_format=change.format,
+                meeting_id=change.meeting_id,
+                meeting_title=titles[change.meeting_id],
+                organisation_id=change.organisation_id,
+                organisation_name=names.get(change.organisation_id)
+                if change.organisation_id is not None
+                else None,
             )
         )
     session.flush()
