@@ -1,0 +1,1 @@
+"""Making documents: record a batch of wanted documents, hand them to the queue, render one."""

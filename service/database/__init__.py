@@ -1,1 +1,1 @@
-"""Relational storage: ORM models, engine and sessions."""
+"""Relational storage: ORM models, engine and sessions, fact loaders and read models."""

@@ -1,1 +1,1 @@
-"""Document kinds: the facts each needs, its context builder, and the catalogue of templates."""
+"""Document kinds: the facts each needs, its context builder (pure), and the catalogue."""

@@ -1,1 +1,1 @@
-"""Pure domain logic: no IO, no frameworks; values in, values out."""
+"""The domain: vocabulary, field lengths, movement between rounds, deadlines. No IO."""

@@ -1,1 +1,1 @@
-"""Regenerate what changed: fingerprints of every document's inputs, runs, the nightly schedule."""
+"""Regeneration runs: plan what changed in active meetings, batch it; the nightly schedule."""
