@@ -1,0 +1,1 @@
+"""Tools for developers that are not tests themselves (run with ``python -m tests.tools.…``)."""
