@@ -10,51 +10,15 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.database import models as m
-from service.domain.deadlines import upload_deadline
-from service.domain.kinds import ParticipantRole, UploadKind
+from service.domain.deadlines import is_on_time, local_date, upload_deadline
+from service.domain.delegation import DelegationStatus, delegation_status
+from service.domain.kinds import UploadKind
 from service.errors import NotFoundError
-
-REQUIRED_ROLES = (ParticipantRole.POLITIKER, ParticipantRole.CHEF, ParticipantRole.STRATEG)
-# The organisations are Swedish; deadlines are dates on their calendar.
-SWEDISH_TIME = "Europe/Stockholm"
-
-
-def local_date(moment: dt.datetime, timezone: str) -> dt.date:
-    """The calendar date of a stored (UTC) time where the organisations are."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(ZoneInfo(timezone)).date()
-
-
-def is_on_time(uploaded_at: dt.datetime, deadline: dt.date, timezone: str) -> bool:
-    """Whether an upload arrived on or before the deadline's date, in local time."""
-    return local_date(uploaded_at, timezone) <= deadline
-
-
-@dataclass(frozen=True)
-class DelegationStatus:
-    """Whether the delegation has a politician, a manager and a strategist."""
-
-    roles: tuple[ParticipantRole, ...]
-    missing_roles: tuple[ParticipantRole, ...]
-
-    @property
-    def complete(self) -> bool:
-        """No required role is missing."""
-        return not self.missing_roles
-
-
-def delegation_status(roles: Iterable[ParticipantRole]) -> DelegationStatus:
-    """The required roles a delegation lacks, in the order SKR names them."""
-    present = tuple(dict.fromkeys(roles))
-    return DelegationStatus(
-        roles=present, missing_roles=tuple(r for r in REQUIRED_ROLES if r not in present)
-    )
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.database.submission_status import is_on_time
-from service.domain.deadlines import upload_deadline
+from service.domain.deadlines import is_on_time, upload_deadline
 from service.domain.kinds import UploadKind
 from service.errors import NotFoundError
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload

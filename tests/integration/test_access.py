@@ -90,9 +90,7 @@ def render_batch(
     job = RenderJob(
         sessions=runtime.sessions,
         files=runtime.files,
-        maker=DocumentMaker(
-            sessions=runtime.sessions, templates=runtime.templates
-        ),
+        maker=DocumentMaker(sessions=runtime.sessions, templates=runtime.templates),
     )
     with runtime.sessions() as session:
         ids = list(

@@ -7,13 +7,10 @@ import datetime as dt
 import pytest
 
 from service.database import models as m
-from service.database.submission_status import (
-    build_submission_status,
-    delegation_status,
-    is_on_time,
-    local_date,
-)
+from service.database.submission_status import build_submission_status
 from service.documents.organiser_checklist import OrganisationStatusFacts, presentation_status
+from service.domain.deadlines import is_on_time, local_date
+from service.domain.delegation import delegation_status
 from service.domain.kinds import ParticipantRole as Role
 from service.domain.kinds import UploadKind
 from service.uploads.stored_uploads import safe_file_name

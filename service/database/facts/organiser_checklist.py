@@ -7,12 +7,13 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.database.facts.records import meeting_facts, person_facts
-from service.database.submission_status import SWEDISH_TIME, load_submission_status
+from service.database.submission_status import load_submission_status
 from service.documents.organiser_checklist import (
     ChecklistItemFacts,
     OrganisationStatusFacts,
     OrganiserChecklistFacts,
 )
+from service.domain.deadlines import SWEDISH_TIME
 from service.errors import NotFoundError, RenderError
 
 
