@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.engines.docx_engine import DocxTemplate
 from service.engines.pptx_engine import PptxTemplate
 from service.engines.xlsx_engine import XlsxTemplate
@@ -65,7 +66,7 @@ class TemplateLibrary:
             loaded = LoadedTemplate(
                 file_name=file_name,
                 sha256=hashlib.sha256(data).hexdigest(),
-                template=engine(data, name=file_name),
+                template=engine(data, name=file_name, filters=SWEDISH_FILTERS),
             )
             self._loaded[file_name] = (stamp, loaded)
             return loaded

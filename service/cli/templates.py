@@ -22,6 +22,7 @@ from service.database import models as m
 from service.database.facts.loaders import LOADERS, FactsLoader
 from service.database.models import DocumentKind
 from service.documents.catalogue import CATALOGUE, DocumentSpec
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.engines.docx_engine import docx_spots
 from service.engines.inspection import TemplateProblem, TemplateSpot
 from service.engines.pptx_engine import pptx_spots
@@ -119,14 +120,14 @@ def check_template(
     suffix = Path(name).suffix.lower()
     spots = SPOT_EXTRACTORS[suffix](data, name=name)
     contexts = sample_contexts(spec, loader)
-    problems = check_spots(spots, merge_schemas(contexts.values()))
+    problems = check_spots(spots, merge_schemas(contexts.values()), filters=SWEDISH_FILTERS)
     engine = ENGINES.get(suffix)
     if problems or engine is None:
         return problems
     # What the static check cannot see (types, chart data, a chart name on a text box) shows
     # when the engine loads the template and renders it with every sample.
     try:
-        template = engine(data, name=name)
+        template = engine(data, name=name, filters=SWEDISH_FILTERS)
     except GenerationError as exc:
         return [_problem(exc, name)]
     found: dict[str, TemplateProblem] = {}

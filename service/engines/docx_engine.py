@@ -17,7 +17,7 @@ Template conventions (all evaluated in a sandboxed, strict, autoescaping Jinja e
 - Values appear exactly as typed: ``& < > "`` are escaped, ``{{ }}`` and ``{% %}`` in data are
   never read as tags, characters XML 1.0 forbids are removed, and a newline becomes a line break
   (``w:br``) in the same paragraph. None prints as nothing. ``|safe`` is not available.
-- Filters: ``sv_date``, ``sv_weekday``, ``sv_number``, ``sv_percent``, ``sv_sort``.
+- Filters: Jinja's own (``|safe`` removed) and those the caller passes to ``from_bytes``.
 - Not supported: docxtpl's RichText (``{{r }}``, ``{{p }}``), listings, subdocuments, inline
   images, ``{% autoescape %}``, the ``{_{`` escape for literal braces, and ``{%tc for %}``
   loops that change a table's column count (the grid is not adjusted).
@@ -43,14 +43,13 @@ from typing import Any, NoReturn
 
 import docxtpl
 import jinja2
-from jinja2 import StrictUndefined, meta
+from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 
-from service.engines.filters import FILTERS
 from service.engines.inspection import TemplateSpot
-from service.engines.jinja_env import EVALUATION_ERRORS
+from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
 
@@ -133,22 +132,6 @@ def _cleaned(text: str) -> Markup:
     return Markup(_NEWLINES.sub(_LINE_BREAK, xml_safe(escaped)))  # noqa: S704
 
 
-def _make_environment() -> SandboxedEnvironment:
-    environment = SandboxedEnvironment(
-        autoescape=True,
-        undefined=StrictUndefined,
-        finalize=_finalize,
-        auto_reload=False,
-    )
-    environment.filters.update(FILTERS)
-    # |safe would let data write raw WordprocessingML into the document.
-    del environment.filters["safe"]
-    return environment
-
-
-_ENVIRONMENT = _make_environment()
-
-
 @dataclass(frozen=True)
 class _Part:
     """One templated part: its compiled template and the location of each template line."""
@@ -189,16 +172,20 @@ class DocxTemplate:
         self._variables = variables
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, name: str) -> DocxTemplate:
-        """Parse ``data`` (a .docx file) and compile every templated part; raise TemplateError."""
+    def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> DocxTemplate:
+        """Parse ``data`` (a .docx file) and compile every templated part; raise TemplateError.
+
+        ``filters`` are offered to the template besides Jinja's own.
+        """
         source = _Source.read(data, name=name)
+        environment = make_environment(filters=filters, finalize=_finalize, autoescape=True)
         parts: list[_Part] = []
         variables: set[str] = set()
         for part_name in source.templated_parts:
             root = source.xml(part_name)
             located = _locate(root)
             jinja_source, labels = _jinja_source(root, located)
-            parts.append(_compile(name, part_name, jinja_source, labels, variables))
+            parts.append(_compile(environment, name, part_name, jinja_source, labels, variables))
         package = _Package.without(source.archive, {p.name for p in parts})
         return cls(name=name, parts=parts, package=package, variables=frozenset(variables))
 
@@ -417,7 +404,12 @@ def _unescape_ampersands_in_tags(xml: str) -> str:
 
 
 def _compile(
-    name: str, part_name: str, source: str, labels: list[str], variables: set[str]
+    environment: SandboxedEnvironment,
+    name: str,
+    part_name: str,
+    source: str,
+    labels: list[str],
+    variables: set[str],
 ) -> _Part:
     line_labels: list[str] = []
     current = ""  # before the first paragraph: the part as a whole
@@ -427,8 +419,8 @@ def _compile(
             current = labels[int(match.group(1))]
         line_labels.append(current)
     try:
-        tree = _ENVIRONMENT.parse(source)
-        template = _ENVIRONMENT.from_string(tree)
+        tree = environment.parse(source)
+        template = environment.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
         lineno = exc.lineno
         if exc.message and exc.message.startswith("Unexpected end of template"):

@@ -51,7 +51,7 @@ from pptx.shapes.shapetree import SlideShapeFactory
 from xlsxwriter import Workbook
 
 from service.engines.inspection import TemplateSpot
-from service.engines.jinja_env import EVALUATION_ERRORS, make_text_environment
+from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
 from service.engines.reproducible_zip import FIXED_TIME, fix_zip_timestamps
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
@@ -156,10 +156,13 @@ class PptxTemplate:
         self._plans = tuple(plans)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, name: str) -> PptxTemplate:
-        """Parse ``data`` (a .pptx file) and compile every tag in it; raise TemplateError."""
+    def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> PptxTemplate:
+        """Parse ``data`` (a .pptx file) and compile every tag in it; raise TemplateError.
+
+        ``filters`` are offered to the template besides Jinja's own.
+        """
         prs = _open_presentation(data, name=name)
-        parser = _Parser(name)
+        parser = _Parser(name, filters)
         plans = [parser.slide_plan(number, slide) for number, slide in enumerate(prs.slides, 1)]
         return cls(bytes(data), name=name, plans=plans)
 
@@ -213,9 +216,9 @@ class _ReproducibleChartData(CategoryChartData):
 class _Parser:
     """Builds the slide plans of a template from its scan, compiling each tag once."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, filters: Filters) -> None:
         self._name = name
-        self._env = make_text_environment()
+        self._env = make_environment(filters=filters)
 
     def slide_plan(self, number: int, slide: Any) -> _SlidePlan:
         root = slide.part._element

@@ -70,7 +70,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 
 from service.engines.inspection import TemplateSpot
-from service.engines.jinja_env import EVALUATION_ERRORS, make_text_environment
+from service.engines.jinja_env import (
+    EVALUATION_ERRORS,
+    NO_FILTERS,
+    Filters,
+    make_environment,
+    plain_text,
+)
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
 
@@ -1212,10 +1218,12 @@ class _SheetPlan:
 class _Compiler:
     """Turns the scans of a workbook into sheet plans, compiling each tag once."""
 
-    def __init__(self, name: str, strings: Sequence[_SharedString], styles: _Styles) -> None:
+    def __init__(
+        self, name: str, strings: Sequence[_SharedString], styles: _Styles, filters: Filters
+    ) -> None:
         self._name = name
-        self._env = make_text_environment()
-        self._hf_env = _header_footer_environment()
+        self._env = make_environment(filters=filters)
+        self._hf_env = make_environment(filters=filters, finalize=_header_footer_text)
         self._strings = strings
         self._styles = styles
 
@@ -1399,17 +1407,9 @@ class _Compiler:
         raise TemplateError(f"{self._name}: {message}") from cause
 
 
-def _header_footer_environment() -> SandboxedEnvironment:
-    """Like the text environment, but '&' in values is doubled: it starts a code in headers."""
-    environment = make_text_environment()
-    base = environment.finalize
-    assert base is not None
-
-    def finalize(value: Any) -> str:
-        return str(base(value)).replace("&", "&&")
-
-    environment.finalize = finalize
-    return environment
+def _header_footer_text(value: Any) -> str:
+    """Like plain text, but '&' in values is doubled: it starts a code in headers and footers."""
+    return plain_text(value).replace("&", "&&")
 
 
 def _cell_blocks(
@@ -1452,11 +1452,14 @@ class XlsxTemplate:
         self._date1904 = date1904
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, name: str) -> XlsxTemplate:
-        """Parse ``data`` (an .xlsx file) and compile every tag in it; raise TemplateError."""
+    def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> XlsxTemplate:
+        """Parse ``data`` (an .xlsx file) and compile every tag in it; raise TemplateError.
+
+        ``filters`` are offered to the template besides Jinja's own.
+        """
         package, workbook_part, workbook_root, scans = _open_workbook(data, name)
         compiler = _Compiler(
-            name, _shared_strings(package, workbook_part), _styles(package, workbook_part)
+            name, _shared_strings(package, workbook_part), _styles(package, workbook_part), filters
         )
         sheets = [compiler.sheet(scan, package.owned_tree(scan.entry.part)) for scan in scans]
         pr = workbook_root.find(f"{_M}workbookPr")
