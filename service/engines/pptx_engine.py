@@ -52,7 +52,7 @@ from xlsxwriter import Workbook
 
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
-from service.engines.reproducible_zip import FIXED_TIME, fix_zip_timestamps
+from service.engines.opc import FIXED_TIME, fix_zip_timestamps
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
 

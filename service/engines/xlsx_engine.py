@@ -56,12 +56,10 @@ import itertools
 import math
 import posixpath
 import re
-import zipfile
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from io import BytesIO
 from typing import Any, NoReturn
 
 import jinja2
@@ -77,6 +75,18 @@ from service.engines.jinja_env import (
     make_environment,
     plain_text,
 )
+from service.engines.opc import (
+    OFFICE_DOCUMENT,
+    PARSER,
+    RELATIONSHIP_TYPES,
+    Package,
+    Relationship,
+    ZipEntry,
+    rels_name,
+    rels_xml,
+    write_zip,
+    xml_bytes,
+)
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
 
@@ -86,7 +96,6 @@ _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _M = f"{{{_MAIN_NS}}}"
 _R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _R_ID = f"{{{_R_NS}}}id"
-_PKG_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 _XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -95,8 +104,7 @@ _XM = "{http://schemas.microsoft.com/office/excel/2006/main}"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-_RT_OFFICE_DOCUMENT = _REL + "officeDocument"
+_REL = RELATIONSHIP_TYPES
 _RT_EXTENDED_PROPERTIES = _REL + "extended-properties"
 _RT_WORKSHEET = _REL + "worksheet"
 _RT_SHARED_STRINGS = _REL + "sharedStrings"
@@ -120,8 +128,6 @@ _OWNED_RELTYPES = frozenset(
     }
 )
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 _MAX_ROW = 1_048_576
 _MAX_COL = 16_384
@@ -465,78 +471,6 @@ def _map_ref_text(ref: _Ref, rows: _AxisMap, cols: _AxisMap, rctx: Ctx, cctx: Ct
 
 
 @dataclass(frozen=True)
-class _Rel:
-    rid: str
-    reltype: str
-    target: str  # a part name, or the raw target of an external relationship
-    external: bool
-
-
-def _rels_name(part: str) -> str:
-    directory, base = posixpath.split(part)
-    return posixpath.join(directory, "_rels", base + ".rels")
-
-
-class _Package:
-    """The members of an xlsx file, read once."""
-
-    def __init__(self, data: bytes, *, name: str) -> None:
-        self.name = name
-        try:
-            with zipfile.ZipFile(BytesIO(data)) as archive:
-                self.order = [info.filename for info in archive.infolist()]
-                self.members = {member: archive.read(member) for member in self.order}
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise TemplateError(f"{name}: not a readable xlsx file ({exc})") from exc
-        self._rels: dict[str, list[_Rel]] = {}
-
-    def xml(self, part: str) -> Any:
-        data = self.members.get(part)
-        if data is None:
-            raise TemplateError(f"{self.name}: part {part!r} is missing")
-        try:
-            return etree.fromstring(data, _PARSER)
-        except etree.XMLSyntaxError as exc:
-            raise TemplateError(f"{self.name}: {part} is not well-formed XML ({exc})") from exc
-
-    def rels(self, part: str) -> list[_Rel]:
-        if part not in self._rels:
-            self._rels[part] = self._read_rels(part)
-        return self._rels[part]
-
-    def _read_rels(self, part: str) -> list[_Rel]:
-        name = _rels_name(part) if part else "_rels/.rels"
-        if name not in self.members:
-            return []
-        root = self.xml(name)
-        rels = []
-        for rel in root.iterchildren(f"{{{_PKG_RELS_NS}}}Relationship"):
-            target = rel.get("Target", "")
-            external = rel.get("TargetMode") == "External"
-            if not external:
-                if target.startswith("/"):
-                    target = target[1:]
-                else:
-                    target = posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
-            rels.append(_Rel(rel.get("Id", ""), rel.get("Type", ""), target, external))
-        return rels
-
-    def owned_tree(self, part: str) -> list[str]:
-        """Parts that ``part`` owns, directly or through parts it owns, in a stable order."""
-        found: list[str] = []
-        stack = [part]
-        while stack:
-            current = stack.pop(0)
-            for rel in self.rels(current):
-                if rel.external or rel.reltype not in _OWNED_RELTYPES:
-                    continue
-                if rel.target not in found and rel.target != part and rel.target in self.members:
-                    found.append(rel.target)
-                    stack.append(rel.target)
-        return found
-
-
-@dataclass(frozen=True)
 class _SheetEntry:
     """A sheet as the workbook lists it."""
 
@@ -554,9 +488,9 @@ class _SharedString:
     first_rpr: Any  # the first run's properties of a rich-text string, or None
 
 
-def _sheet_entries(package: _Package) -> tuple[str, Any, list[_SheetEntry]]:
+def _sheet_entries(package: Package) -> tuple[str, Any, list[_SheetEntry]]:
     """The workbook part, its XML and its sheets."""
-    office = [r for r in package.rels("") if r.reltype == _RT_OFFICE_DOCUMENT]
+    office = [r for r in package.rels("") if r.reltype == OFFICE_DOCUMENT]
     if not office:
         raise TemplateError(f"{package.name}: no workbook in the file")
     workbook_part = office[0].target
@@ -585,7 +519,7 @@ def _sheet_entries(package: _Package) -> tuple[str, Any, list[_SheetEntry]]:
     return workbook_part, root, entries
 
 
-def _shared_strings(package: _Package, workbook_part: str) -> list[_SharedString]:
+def _shared_strings(package: Package, workbook_part: str) -> list[_SharedString]:
     part = next(
         (r.target for r in package.rels(workbook_part) if r.reltype == _RT_SHARED_STRINGS), None
     )
@@ -621,7 +555,7 @@ class _Styles:
         return per_line, size * 1.3 + 0.5
 
 
-def _styles(package: _Package, workbook_part: str) -> _Styles:
+def _styles(package: Package, workbook_part: str) -> _Styles:
     part = next((r.target for r in package.rels(workbook_part) if r.reltype == _RT_STYLES), None)
     if part is None or part not in package.members:
         return _Styles((), ())
@@ -820,7 +754,7 @@ def _follow(ancestor: Any, path: Sequence[int]) -> Any:
 
 
 def _scan_sheet(
-    package: _Package, entry: _SheetEntry, strings: Sequence[_SharedString]
+    package: Package, entry: _SheetEntry, strings: Sequence[_SharedString]
 ) -> _SheetScan:
     root = package.xml(entry.part)
     name = entry.name
@@ -958,7 +892,7 @@ def _sheet_attrs(root: Any, name: str) -> tuple[_FoundAttr, ...]:
     return tuple(unique.values())
 
 
-def _scan_drawing(package: _Package, part: str, sheet: str) -> _DrawingScan:
+def _scan_drawing(package: Package, part: str, sheet: str) -> _DrawingScan:
     root = package.xml(part)
     texts: list[_FoundAttr] = []
     for nv in root.iter(f"{_XDR}cNvPr"):
@@ -1042,8 +976,8 @@ def _pair_markers(markers: Sequence[_Marker]) -> _Pairing:
     )
 
 
-def _open_workbook(data: bytes, name: str) -> tuple[_Package, str, Any, list[_SheetScan]]:
-    package = _Package(data, name=name)
+def _open_workbook(data: bytes, name: str) -> tuple[Package, str, Any, list[_SheetScan]]:
+    package = Package(data, name=name, kind="xlsx")
     workbook_part, workbook_root, entries = _sheet_entries(package)
     strings = _shared_strings(package, workbook_part)
     scans = [_scan_sheet(package, entry, strings) for entry in entries]
@@ -1438,7 +1372,7 @@ class XlsxTemplate:
         self,
         *,
         name: str,
-        package: _Package,
+        package: Package,
         workbook_part: str,
         workbook_root: Any,
         sheets: Sequence[_SheetPlan],
@@ -1450,6 +1384,14 @@ class XlsxTemplate:
         self._workbook_root = workbook_root
         self._sheets = tuple(sheets)
         self._date1904 = date1904
+        self._copies: dict[str, ZipEntry] = {}
+
+    def _copied(self, member: str) -> ZipEntry:
+        """A member renders copy as it is: compressed at its first render, then reused."""
+        entry = self._copies.get(member)
+        if entry is None:
+            entry = self._copies[member] = ZipEntry.of(member, self._package.members[member])
+        return entry
 
     @classmethod
     def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> XlsxTemplate:
@@ -1461,7 +1403,10 @@ class XlsxTemplate:
         compiler = _Compiler(
             name, _shared_strings(package, workbook_part), _styles(package, workbook_part), filters
         )
-        sheets = [compiler.sheet(scan, package.owned_tree(scan.entry.part)) for scan in scans]
+        sheets = [
+            compiler.sheet(scan, package.owned_tree(scan.entry.part, _OWNED_RELTYPES))
+            for scan in scans
+        ]
         pr = workbook_root.find(f"{_M}workbookPr")
         date1904 = pr is not None and pr.get("date1904") in ("1", "true")
         return cls(
@@ -1832,7 +1777,7 @@ class _Renderer:
         self._fix_columns(root, instance)
         self._fix_ranges(root, instance)
         self._fix_texts(root, instance)
-        return _xml_bytes(root)
+        return xml_bytes(root)
 
     def _fill_rows(self, sheet_data: Any, instance: _Instance, bounds: list[int]) -> None:
         rows = instance.row_map
@@ -2157,8 +2102,8 @@ class _Renderer:
         for old, new in pairs:
             rels = self._package.rels(old)
             if rels:
-                self._out[_rels_name(new)] = _rels_xml(rels, new, instance.parts)
-                self._new_parts.append(_rels_name(new))
+                self._out[rels_name(new)] = rels_xml(rels, new, instance.parts)
+                self._new_parts.append(rels_name(new))
 
     def _render_drawing(self, drawing: _DrawingPlan, instance: _Instance) -> bytes:
         root = copy.deepcopy(drawing.root)
@@ -2176,7 +2121,7 @@ class _Renderer:
                     moved = getattr(axis, mapper)(index, {})
                     element.text = str(max((moved or index) - 1, 0))
         self._apply_texts(root, drawing.texts, instance)
-        return _xml_bytes(root)
+        return xml_bytes(root)
 
     def _apply_texts(self, root: Any, texts: Sequence[_TextPlan], instance: _Instance) -> None:
         for spot in texts:
@@ -2218,7 +2163,7 @@ class _Renderer:
                     element = ser.find(f"{_C}{tag}")
                     if element is not None:
                         element.set("val", str(number))
-        return _xml_bytes(root)
+        return xml_bytes(root)
 
     def _series_loop(self, ser: Any, instance: _Instance) -> tuple[_Instance, str, int, int] | None:
         """(sheet, axis, loop, copies) when the series' values lie in a repeated row or column."""
@@ -2330,7 +2275,7 @@ class _Renderer:
             [a for a in anchors if a is not None][-1].addnext(calc)
         # No cached results are written: Excel and LibreOffice must compute every formula.
         calc.set("fullCalcOnLoad", "1")
-        self._out[self._t._workbook_part] = _xml_bytes(root)
+        self._out[self._t._workbook_part] = xml_bytes(root)
 
         rels = package.rels(self._t._workbook_part)
         kept = []
@@ -2343,11 +2288,11 @@ class _Renderer:
             kept.append(rel)
         for instance in instances:
             if not instance.first:
-                kept.append(_Rel(instance.rid, _RT_WORKSHEET, instance.part, False))
-        rels_part = _rels_name(self._t._workbook_part)
-        self._out[rels_part] = _rels_xml(kept, self._t._workbook_part, {})
+                kept.append(Relationship(instance.rid, _RT_WORKSHEET, instance.part, False))
+        rels_part = rels_name(self._t._workbook_part)
+        self._out[rels_part] = rels_xml(kept, self._t._workbook_part, {})
         for removed in list(self._removed):
-            self._removed.add(_rels_name(removed))
+            self._removed.add(rels_name(removed))
         self._out["[Content_Types].xml"] = self._content_types_xml()
         app = next(
             (r.target for r in package.rels("") if r.reltype == _RT_EXTENDED_PROPERTIES), None
@@ -2357,7 +2302,7 @@ class _Renderer:
             for element in list(app_root):
                 if etree.QName(element).localname in ("HeadingPairs", "TitlesOfParts"):
                     app_root.remove(element)
-            self._out[app] = _xml_bytes(app_root)
+            self._out[app] = xml_bytes(app_root)
 
     def _render_defined_names(self, root: Any, instances: Sequence[_Instance]) -> None:
         names = root.find(f"{_M}definedNames")
@@ -2392,27 +2337,20 @@ class _Renderer:
             etree.SubElement(
                 root, f"{{{_CT_NS}}}Override", {"PartName": "/" + part, "ContentType": content_type}
             )
-        return _xml_bytes(root)
+        return xml_bytes(root)
 
     def _zip(self) -> bytes:
-        buffer = BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            names = [n for n in self._package.order if n not in self._removed]
-            names += [n for n in self._new_parts if n not in self._package.members]
-            seen: set[str] = set()
-            for member in names:
-                if member in seen:
-                    continue
-                seen.add(member)
-                data = self._out.get(member)
-                if data is None:
-                    data = self._package.members[member]
-                info = zipfile.ZipInfo(member, date_time=_ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 0
-                info.external_attr = 0
-                archive.writestr(info, data)
-        return buffer.getvalue()
+        names = [n for n in self._package.order if n not in self._removed]
+        names += [n for n in self._new_parts if n not in self._package.members]
+        entries: list[ZipEntry] = []
+        seen: set[str] = set()
+        for member in names:
+            if member in seen:
+                continue
+            seen.add(member)
+            data = self._out.get(member)
+            entries.append(self._t._copied(member) if data is None else ZipEntry.of(member, data))
+        return write_zip(entries)
 
 
 _GONE = object()  # a sheet the template has but a sheet loop left out
@@ -2540,30 +2478,12 @@ def _next_part_name(like: str, taken: set[str]) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _override_types_cached(content_types: bytes) -> dict[str, str]:
-    root = etree.fromstring(content_types, _PARSER)
+    root = etree.fromstring(content_types, PARSER)
     return {
         o.get("PartName", "").lstrip("/"): o.get("ContentType", "")
         for o in root.iterchildren(f"{{{_CT_NS}}}Override")
     }
 
 
-def _override_types(package: _Package) -> dict[str, str]:
+def _override_types(package: Package) -> dict[str, str]:
     return _override_types_cached(package.members.get("[Content_Types].xml", b"<Types/>"))
-
-
-def _rels_xml(rels: Sequence[_Rel], source: str, part_map: Mapping[str, str]) -> bytes:
-    root = etree.Element(f"{{{_PKG_RELS_NS}}}Relationships", nsmap={None: _PKG_RELS_NS})
-    for rel in rels:
-        attrib = {"Id": rel.rid, "Type": rel.reltype}
-        if rel.external:
-            attrib["Target"] = rel.target
-            attrib["TargetMode"] = "External"
-        else:
-            target = part_map.get(rel.target, rel.target)
-            attrib["Target"] = posixpath.relpath(target, posixpath.dirname(source) or ".")
-        etree.SubElement(root, f"{{{_PKG_RELS_NS}}}Relationship", attrib)
-    return _xml_bytes(root)
-
-
-def _xml_bytes(root: Any) -> bytes:
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
