@@ -36,10 +36,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from io import BytesIO
-from typing import Any, NoReturn
+from typing import Any
 
 import jinja2
-from jinja2.environment import TemplateExpression
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.chart.xlsx import CategoryWorkbookWriter
@@ -51,19 +50,28 @@ from pptx.shapes.shapetree import SlideShapeFactory
 from xlsxwriter import Workbook
 
 from service.engines.inspection import TemplateSpot
-from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
+from service.engines.jinja_env import NO_FILTERS, Filters, make_environment
 from service.engines.opc import FIXED_TIME, fix_zip_timestamps
 from service.engines.safe_text import xml_safe
+from service.engines.tags import (
+    ROW_ENDFOR,
+    ROW_FOR,
+    ElementPath,
+    Expression,
+    Loop,
+    TagCompiler,
+    element_path,
+    evaluate,
+    follow,
+    loop_items,
+    render_error,
+    render_text,
+)
 from service.errors import RenderError, TemplateError
 
 __all__ = ["PptxTemplate", "pptx_spots"]
 
-# A position in an XML tree: the child index at each level, from an ancestor down.
-_Path = tuple[int, ...]
-
 _SLIDE_FOR = re.compile(r"\{%-?\s*slide\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
-_ROW_FOR = re.compile(r"\{%-?\s*tr\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
-_ROW_ENDFOR = re.compile(r"\{%-?\s*tr\s+endfor\s*-?%\}")
 _CHART_PREFIX = "chart:"
 _IMAGE_PREFIX = "image:"
 _R_NAMESPACE = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -92,37 +100,20 @@ _RENDER_TEXT_TAGS = frozenset({qn("a:r"), qn("a:br"), qn("a:fld")})
 class _TextSpot:
     """One templated paragraph."""
 
-    path: _Path
+    path: ElementPath
     label: str
     template: jinja2.Template
     drop_if_empty: bool
 
 
 @dataclass(frozen=True)
-class _Expression:
-    """A compiled Jinja expression and where it came from."""
-
-    label: str
-    source: str
-    compiled: TemplateExpression
-
-
-@dataclass(frozen=True)
-class _Loop:
-    """``for var in expression``."""
-
-    var: str
-    items: _Expression
-
-
-@dataclass(frozen=True)
 class _RowLoop:
     """Rows ``start+1 .. end-1`` of a table, repeated per item; rows start and end are markers."""
 
-    table_path: _Path
+    table_path: ElementPath
     start: int
     end: int
-    loop: _Loop
+    loop: Loop
     body: tuple[_TextSpot, ...]  # paths relative to the a:tbl element, first index = row
 
 
@@ -130,16 +121,16 @@ class _RowLoop:
 class _ShapeSpot:
     """A chart or picture whose content comes from an expression."""
 
-    path: _Path
-    expression: _Expression
+    path: ElementPath
+    expression: Expression
 
 
 @dataclass(frozen=True)
 class _SlidePlan:
     """What to do with one slide of the template; paths are relative to the slide's root."""
 
-    repeat: _Loop | None
-    directive_path: _Path | None
+    repeat: Loop | None
+    directive_path: ElementPath | None
     texts: tuple[_TextSpot, ...]
     row_loops: tuple[_RowLoop, ...]
     charts: tuple[_ShapeSpot, ...]
@@ -217,14 +208,13 @@ class _Parser:
     """Builds the slide plans of a template from its scan, compiling each tag once."""
 
     def __init__(self, name: str, filters: Filters) -> None:
-        self._name = name
-        self._env = make_environment(filters=filters)
+        self._tags = TagCompiler(name, make_environment(filters=filters))
 
     def slide_plan(self, number: int, slide: Any) -> _SlidePlan:
         root = slide.part._element
         scan = _scan_slide(number, slide)
-        repeat: _Loop | None = None
-        directive_path: _Path | None = None
+        repeat: Loop | None = None
+        directive_path: ElementPath | None = None
         texts: list[_TextSpot] = []
         row_loops: list[_RowLoop] = []
         charts: list[_ShapeSpot] = []
@@ -233,16 +223,17 @@ class _Parser:
             if isinstance(found, _FoundShape):
                 if not found.fits:
                     kind = "chart" if found.prefix == _CHART_PREFIX else "picture"
-                    self._fail(f"{found.label}: shape named '{found.prefix}…' is not a {kind}")
+                    self._tags.fail(f"{found.label}: shape named '{found.prefix}…' is not a {kind}")
                 spot = _ShapeSpot(
-                    _path(root, found.element), self._expression(found.source, found.label)
+                    element_path(root, found.element),
+                    self._tags.expression(found.source, found.label),
                 )
                 (charts if found.prefix == _CHART_PREFIX else images).append(spot)
             elif isinstance(found, _FoundDirective):
                 if repeat is not None:
-                    self._fail(f"{found.label}: a slide can have only one '{{%slide for %}}'")
-                repeat = _Loop(found.var, self._expression(found.items, found.label))
-                directive_path = _path(root, found.element)
+                    self._tags.fail(f"{found.label}: a slide can have only one '{{%slide for %}}'")
+                repeat = Loop(found.var, self._tags.expression(found.items, found.label))
+                directive_path = element_path(root, found.element)
             elif isinstance(found, _FoundText):
                 texts.append(self._text_spot(root, found))
             else:
@@ -264,22 +255,19 @@ class _Parser:
         )
 
     def _text_spot(self, root: Any, found: _FoundText) -> _TextSpot:
-        try:
-            template = self._env.from_string(found.source)
-        except jinja2.TemplateSyntaxError as exc:
-            self._fail(f"{found.label}: {exc.message}", exc)
+        template = self._tags.template(found.source, found.label)
         drop = found.source.lstrip().startswith("{%")
-        return _TextSpot(_path(root, found.element), found.label, template, drop)
+        return _TextSpot(element_path(root, found.element), found.label, template, drop)
 
     def _table(self, root: Any, table: _FoundTable) -> tuple[list[_TextSpot], list[_RowLoop]]:
         pairing = _pair_row_markers(table)
         if pairing.flaws:
             label, message = pairing.flaws[0]
-            self._fail(f"{label}: {message}")
-        loops: dict[int, _Loop] = {}  # by the row of its '{%tr for %}'
+            self._tags.fail(f"{label}: {message}")
+        loops: dict[int, Loop] = {}  # by the row of its '{%tr for %}'
         for start, _end in pairing.loops:
             var, items = start.loop or ("", "")
-            loops[start.row] = _Loop(var, self._expression(items, start.label))
+            loops[start.row] = Loop(var, self._tags.expression(items, start.label))
         texts: list[_TextSpot] = []
         bodies: dict[int, list[_TextSpot]] = {start.row: [] for start, _ in pairing.loops}
         for row, found in table.cells:
@@ -289,23 +277,12 @@ class _Parser:
             else:
                 # Body spots are addressed from the a:tbl element: their rows are copied.
                 bodies[loop_start.row].append(self._text_spot(table.tbl, found))
-        tbl_path = _path(root, table.tbl)
+        tbl_path = element_path(root, table.tbl)
         row_loops = [
             _RowLoop(tbl_path, start.row, end.row, loops[start.row], tuple(bodies[start.row]))
             for start, end in pairing.loops
         ]
         return texts, row_loops
-
-    def _expression(self, source: str, label: str) -> _Expression:
-        source = source.strip()
-        try:
-            compiled = self._env.compile_expression(source, undefined_to_none=False)
-        except jinja2.TemplateSyntaxError as exc:
-            self._fail(f"{label}: {exc.message} in expression '{source}'", exc)
-        return _Expression(label, source, compiled)
-
-    def _fail(self, message: str, cause: BaseException | None = None) -> NoReturn:
-        raise TemplateError(f"{self._name}: {message}") from cause
 
 
 class _Renderer:
@@ -321,15 +298,15 @@ class _Renderer:
     def fill_slide(self, slide: Any, plan: _SlidePlan, scope: Mapping[str, Any]) -> None:
         """Fill an untouched slide; every element is looked up before anything changes."""
         root = slide.part._element
-        texts = [(spot, _follow(root, spot.path)) for spot in plan.texts]
-        loops = [(loop, _follow(root, loop.table_path)) for loop in plan.row_loops]
-        charts = [(spot, _follow(root, spot.path)) for spot in plan.charts]
-        images = [(spot, _follow(root, spot.path)) for spot in plan.images]
-        directive = None if plan.directive_path is None else _follow(root, plan.directive_path)
+        texts = [(spot, follow(root, spot.path)) for spot in plan.texts]
+        loops = [(loop, follow(root, loop.table_path)) for loop in plan.row_loops]
+        charts = [(spot, follow(root, spot.path)) for spot in plan.charts]
+        images = [(spot, follow(root, spot.path)) for spot in plan.images]
+        directive = None if plan.directive_path is None else follow(root, plan.directive_path)
         notes: list[tuple[_TextSpot, Any]] = []
         if plan.notes:
             notes_root = slide.notes_slide.part._element
-            notes = [(spot, _follow(notes_root, spot.path)) for spot in plan.notes]
+            notes = [(spot, follow(notes_root, spot.path)) for spot in plan.notes]
 
         for loop, tbl in loops:
             self._expand_rows(tbl, loop, scope)
@@ -388,42 +365,20 @@ class _Renderer:
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def items(self, loop: _Loop, scope: Mapping[str, Any]) -> list[Any]:
+    def items(self, loop: Loop, scope: Mapping[str, Any]) -> list[Any]:
         """The items a loop runs over; None counts as no items."""
-        value = self._evaluate(loop.items, scope)
-        if value is None:
-            return []
-        if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
-            raise self._error(
-                loop.items.label, f"'{loop.items.source}' must be a list, not {_kind(value)}"
-            )
-        return list(value)
+        return loop_items(loop.items, scope, template_name=self._name)
 
-    def _evaluate(self, expression: _Expression, scope: Mapping[str, Any]) -> Any:
-        try:
-            value = expression.compiled(scope)
-        except jinja2.UndefinedError as exc:
-            raise self._error(expression.label, f"undefined variable: {exc.message}") from exc
-        except EVALUATION_ERRORS as exc:
-            raise self._error(expression.label, f"{expression.source}: {exc}") from exc
-        if isinstance(value, jinja2.Undefined):
-            raise self._error(
-                expression.label, f"undefined variable: '{expression.source}' is undefined"
-            )
-        return value
+    def _evaluate(self, expression: Expression, scope: Mapping[str, Any]) -> Any:
+        return evaluate(expression, scope, template_name=self._name)
 
     def _error(self, label: str, message: str) -> RenderError:
-        return RenderError(f"{self._name}: {label}: {message}")
+        return render_error(self._name, label, message)
 
     # -- text ---------------------------------------------------------------------------------
 
     def _render_paragraph(self, p: Any, spot: _TextSpot, scope: Mapping[str, Any]) -> None:
-        try:
-            text = spot.template.render(scope)
-        except jinja2.UndefinedError as exc:
-            raise self._error(spot.label, f"undefined variable: {exc.message}") from exc
-        except EVALUATION_ERRORS as exc:
-            raise self._error(spot.label, str(exc)) from exc
+        text = render_text(spot.template, scope, label=spot.label, template_name=self._name)
         _set_paragraph_text(p, text)
         if spot.drop_if_empty and not text.strip():
             parent = p.getparent()
@@ -445,7 +400,7 @@ class _Renderer:
                 row = copy.deepcopy(tr)
                 with _in_loop_item(loop.loop, number):
                     for spot in spots:
-                        self._render_paragraph(_follow(row, spot.path[1:]), spot, item_scope)
+                        self._render_paragraph(follow(row, spot.path[1:]), spot, item_scope)
                 end.addprevious(row)
         for tr in (start, *body, end):
             tbl.remove(tr)
@@ -454,14 +409,14 @@ class _Renderer:
     # -- charts and pictures ------------------------------------------------------------------
 
     def _replace_chart(
-        self, slide: Any, frame: Any, expression: _Expression, scope: Mapping[str, Any]
+        self, slide: Any, frame: Any, expression: Expression, scope: Mapping[str, Any]
     ) -> None:
         data = self._evaluate(expression, scope)
         chart_data = self._chart_data(data, expression)
         chart_part = slide.part.related_part(frame.chart_rId)
         chart_part.chart.replace_data(chart_data)
 
-    def _chart_data(self, data: Any, expression: _Expression) -> CategoryChartData:
+    def _chart_data(self, data: Any, expression: Expression) -> CategoryChartData:
         def bad(problem: str) -> RenderError:
             return self._error(expression.label, f"chart data '{expression.source}' {problem}")
 
@@ -494,7 +449,7 @@ class _Renderer:
         return chart_data
 
     def _replace_image(
-        self, slide: Any, element: Any, expression: _Expression, scope: Mapping[str, Any]
+        self, slide: Any, element: Any, expression: Expression, scope: Mapping[str, Any]
     ) -> None:
         data = self._evaluate(expression, scope)
         if data is None:
@@ -513,7 +468,7 @@ class _Renderer:
 
 
 @contextmanager
-def _in_loop_item(loop: _Loop, number: int) -> Iterator[None]:
+def _in_loop_item(loop: Loop, number: int) -> Iterator[None]:
     """Add which loop item was being rendered to a RenderError."""
     try:
         yield
@@ -656,11 +611,11 @@ def _scan_table(frame: Any, label: str) -> _FoundTable:
         row_label = f"{label}, row {r + 1}"
         tcs = list(tr.iterchildren(qn("a:tc")))
         first = _element_text(tcs[0].find(qn("a:txBody"))).strip() if tcs else ""
-        start = _ROW_FOR.fullmatch(first)
+        start = ROW_FOR.fullmatch(first)
         if start is not None:
             markers.append(_FoundMarker(r, row_label, first, (start.group(1), start.group(2))))
             continue
-        if _ROW_ENDFOR.fullmatch(first):
+        if ROW_ENDFOR.fullmatch(first):
             markers.append(_FoundMarker(r, row_label, first, None))
             continue
         for c, tc in enumerate(tcs, 1):
@@ -757,25 +712,6 @@ def _is_picture(shape: Any) -> bool:
     if shape._element.tag == qn("p:pic"):
         return True
     return callable(getattr(shape, "insert_picture", None))
-
-
-def _path(ancestor: Any, element: Any) -> _Path:
-    """Child indices leading from ``ancestor`` down to ``element``."""
-    steps: list[int] = []
-    while element is not ancestor:
-        parent = element.getparent()
-        if parent is None:
-            raise ValueError("element is not below ancestor")
-        steps.append(parent.index(element))
-        element = parent
-    return tuple(reversed(steps))
-
-
-def _follow(ancestor: Any, path: _Path) -> Any:
-    element = ancestor
-    for index in path:
-        element = element[index]
-    return element
 
 
 def _paragraph_source(p: Any) -> str:

@@ -60,16 +60,13 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 
 import jinja2
-from jinja2.environment import TemplateExpression
-from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import (
-    EVALUATION_ERRORS,
     NO_FILTERS,
     Filters,
     make_environment,
@@ -88,6 +85,20 @@ from service.engines.opc import (
     xml_bytes,
 )
 from service.engines.safe_text import xml_safe
+from service.engines.tags import (
+    ROW_ENDFOR,
+    ROW_FOR,
+    Expression,
+    Loop,
+    TagCompiler,
+    Trail,
+    element_path,
+    evaluate,
+    follow,
+    loop_items,
+    render_error,
+    render_text,
+)
 from service.errors import RenderError, TemplateError
 
 __all__ = ["XlsxTemplate", "xlsx_spots"]
@@ -139,8 +150,6 @@ _HEADER_FOOTER_TAGS = tuple(
     for tag in ("oddHeader", "oddFooter", "evenHeader", "evenFooter", "firstHeader", "firstFooter")
 )
 
-_ROW_FOR = re.compile(r"\{%-?\s*tr\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
-_ROW_ENDFOR = re.compile(r"\{%-?\s*tr\s+endfor\s*-?%\}")
 _SHEET_FOR = re.compile(r"\{%-?\s*sheet\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
 _COL_FOR = re.compile(r"\s*\{%-?\s*tc\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
 _COL_ENDFOR = re.compile(r"\{%-?\s*tc\s+endfor\s*-?%\}\s*$")
@@ -737,22 +746,6 @@ def _cell_position(c: Any, row: int, previous_col: int) -> int:
     return previous_col + 1
 
 
-def _path(ancestor: Any, element: Any) -> tuple[int, ...]:
-    steps: list[int] = []
-    while element is not ancestor:
-        parent = element.getparent()
-        steps.append(parent.index(element))
-        element = parent
-    return tuple(reversed(steps))
-
-
-def _follow(ancestor: Any, path: Sequence[int]) -> Any:
-    element = ancestor
-    for index in path:
-        element = element[index]
-    return element
-
-
 def _scan_sheet(
     package: Package, entry: _SheetEntry, strings: Sequence[_SharedString]
 ) -> _SheetScan:
@@ -838,10 +831,10 @@ def _row_marker(cell: _FoundCell | None) -> _Marker | None:
     if cell is None or cell.source is None:
         return None
     text = _straighten(cell.source).strip()
-    match = _ROW_FOR.fullmatch(text)
+    match = ROW_FOR.fullmatch(text)
     if match:
         return _Marker("tr-for", cell.row, cell.col, cell.label, text, (match[1], match[2]))
-    if _ROW_ENDFOR.fullmatch(text):
+    if ROW_ENDFOR.fullmatch(text):
         return _Marker("tr-endfor", cell.row, cell.col, cell.label, text)
     match = _SHEET_FOR.fullmatch(text)
     if match:
@@ -876,14 +869,18 @@ def _sheet_attrs(root: Any, name: str) -> tuple[_FoundAttr, ...]:
             value = dv.get(attribute)
             if value and _has_tag(value):
                 label = f"{name}!{first} (data validation {attribute})"
-                found.append(_FoundAttr(_path(root, dv), attribute, label, _straighten(value)))
+                found.append(
+                    _FoundAttr(element_path(root, dv), attribute, label, _straighten(value))
+                )
     header_footer = root.find(f"{_M}headerFooter")
     if header_footer is not None:
         for element in header_footer:
             if element.tag in _HEADER_FOOTER_TAGS and element.text and _has_tag(element.text):
                 label = f"{name} ({etree.QName(element).localname})"
                 found.append(
-                    _FoundAttr(_path(root, element), None, label, _straighten(element.text), True)
+                    _FoundAttr(
+                        element_path(root, element), None, label, _straighten(element.text), True
+                    )
                 )
     # Iterating a set of tags would not be ordered; dedupe while keeping document order.
     unique: dict[tuple[tuple[int, ...], str | None], _FoundAttr] = {}
@@ -900,7 +897,9 @@ def _scan_drawing(package: Package, part: str, sheet: str) -> _DrawingScan:
             value = nv.get(attribute)
             if value and _has_tag(value):
                 label = f"{sheet}, drawing '{nv.get('name', '')}' ({attribute})"
-                texts.append(_FoundAttr(_path(root, nv), attribute, label, _straighten(value)))
+                texts.append(
+                    _FoundAttr(element_path(root, nv), attribute, label, _straighten(value))
+                )
     charts = []
     for rel in package.rels(part):
         if rel.reltype == _RT_CHART and not rel.external and rel.target in package.members:
@@ -911,7 +910,7 @@ def _scan_drawing(package: Package, part: str, sheet: str) -> _DrawingScan:
                 if _has_tag(source):
                     label = f"{sheet}, {posixpath.basename(rel.target)}, paragraph {number}"
                     chart_texts.append(
-                        _FoundAttr(_path(chart_root, p), None, label, _straighten(source))
+                        _FoundAttr(element_path(chart_root, p), None, label, _straighten(source))
                     )
             charts.append(_ChartScan(rel.target, chart_root, tuple(chart_texts)))
     return _DrawingScan(part, root, tuple(texts), tuple(charts))
@@ -1053,19 +1052,10 @@ def _scope_at(marker: _Marker | None) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class _Expression:
-    label: str
-    source: str
-    compiled: TemplateExpression
-
-
-@dataclass(frozen=True)
-class _Loop:
-    """``for var in items``; ``id`` numbers the loops of one axis of one sheet."""
+class _AxisLoop(Loop):
+    """A row or column loop; ``id`` numbers the loops of one axis of one sheet."""
 
     id: int
-    var: str
-    items: _Expression
     first: int  # first body row or column
     last: int
 
@@ -1082,7 +1072,7 @@ class _CellPlan:
     style: str | None
     value: Any = None
     template: jinja2.Template | None = None
-    expression: _Expression | None = None
+    expression: Expression | None = None
     formula: _Formula | None = None
     formula_attrib: tuple[tuple[str, str], ...] = ()
     array_ref: _Ref | None = None
@@ -1092,7 +1082,7 @@ class _CellPlan:
 
 @dataclass(frozen=True)
 class _ColBlock:
-    loop: _Loop
+    loop: _AxisLoop
     cells: tuple[_CellPlan, ...]
 
 
@@ -1106,7 +1096,7 @@ class _RowPlan:
 
 @dataclass(frozen=True)
 class _RowBlock:
-    loop: _Loop
+    loop: _AxisLoop
     rows: tuple[_RowPlan, ...]
 
 
@@ -1139,10 +1129,10 @@ class _SheetPlan:
     entry: _SheetEntry
     skeleton: Any  # the sheet's XML with an empty sheetData
     tab: jinja2.Template | None
-    repeat: tuple[str, _Expression] | None
+    repeat: tuple[str, Expression] | None
     blocks: tuple[_RowPlan | _RowBlock, ...]
-    row_loops: tuple[_Loop, ...]
-    col_loops: tuple[_Loop, ...]
+    row_loops: tuple[_AxisLoop, ...]
+    col_loops: tuple[_AxisLoop, ...]
     removed_rows: tuple[int, ...]
     texts: tuple[_TextPlan, ...]
     drawing: _DrawingPlan | None
@@ -1155,9 +1145,8 @@ class _Compiler:
     def __init__(
         self, name: str, strings: Sequence[_SharedString], styles: _Styles, filters: Filters
     ) -> None:
-        self._name = name
-        self._env = make_environment(filters=filters)
-        self._hf_env = make_environment(filters=filters, finalize=_header_footer_text)
+        self._tags = TagCompiler(name, make_environment(filters=filters))
+        self._header_footer = make_environment(filters=filters, finalize=_header_footer_text)
         self._strings = strings
         self._styles = styles
 
@@ -1165,9 +1154,9 @@ class _Compiler:
         pairing = _pair_markers(scan.markers)
         if pairing.flaws:
             label, message = pairing.flaws[0]
-            self._fail(f"{label}: {message}")
+            self._tags.fail(f"{label}: {message}")
         if scan.has_tables and (pairing.row_loops or pairing.col_loops or pairing.sheet_loop):
-            self._fail(f"{scan.entry.name}: Excel tables cannot be used in a sheet with loops")
+            self._tags.fail(f"{scan.entry.name}: Excel tables cannot be used in a sheet with loops")
         row_loops = tuple(
             self._loop(number, start, start.row + 1, end.row - 1)
             for number, (start, end) in enumerate(pairing.row_loops)
@@ -1179,7 +1168,7 @@ class _Compiler:
         repeat = None
         if pairing.sheet_loop is not None and pairing.sheet_loop.loop is not None:
             var, items = pairing.sheet_loop.loop
-            repeat = (var, self._expression(items, pairing.sheet_loop.label))
+            repeat = (var, self._tags.expression(items, pairing.sheet_loop.label))
         removed = tuple(
             sorted(m.row for m in scan.markers if m.kind in ("tr-for", "tr-endfor", "sheet-for"))
         )
@@ -1218,7 +1207,7 @@ class _Compiler:
             )
         tab = None
         if scan.tab_source is not None:
-            tab = self._template(scan.tab_source, f"{scan.entry.name} (sheet name)")
+            tab = self._tags.template(scan.tab_source, f"{scan.entry.name} (sheet name)")
         return _SheetPlan(
             entry=scan.entry,
             skeleton=skeleton,
@@ -1237,14 +1226,14 @@ class _Compiler:
         self,
         scan: _SheetScan,
         cells_by_row: Mapping[int, list[_CellPlan]],
-        row_loops: Sequence[_Loop],
-        col_loops: Sequence[_Loop],
+        row_loops: Sequence[_AxisLoop],
+        col_loops: Sequence[_AxisLoop],
         removed: set[int],
         default_height: float,
     ) -> tuple[_RowPlan | _RowBlock, ...]:
         blocks: list[_RowPlan | _RowBlock] = []
         loop_of = {row: loop for loop in row_loops for row in range(loop.first, loop.last + 1)}
-        current: tuple[_Loop, list[_RowPlan]] | None = None
+        current: tuple[_AxisLoop, list[_RowPlan]] | None = None
         for index, attrib in scan.rows:
             if index in removed:
                 continue
@@ -1298,47 +1287,29 @@ class _Compiler:
             inner = single.group(1)
             if inner.endswith("-"):
                 inner = inner[:-1]
-            expression = self._expression(inner, cell.label)
+            expression = self._tags.expression(inner, cell.label)
             return _CellPlan(
                 cell.col, cell.label, _TYPED, element, style, expression=expression,
                 first_rpr=first_rpr, fit=fit,
             )  # fmt: skip
-        template = self._template(cell.source, cell.label)
+        template = self._tags.template(cell.source, cell.label)
         return _CellPlan(
             cell.col, cell.label, _TEXT, element, style, template=template, first_rpr=first_rpr,
             fit=fit,
         )  # fmt: skip
 
     def _text(self, found: _FoundAttr, _where: str) -> _TextPlan:
-        environment = self._hf_env if found.header_footer else self._env
-        template = self._template(found.source, found.label, environment)
+        environment = self._header_footer if found.header_footer else None
+        template = self._tags.template(found.source, found.label, environment)
         limit = _DV_TEXT_LIMITS.get(found.attribute or "")
         if found.attribute in ("descr", "title"):
             limit = None
         return _TextPlan(found.path, found.attribute, found.label, template, limit)
 
-    def _loop(self, number: int, marker: _Marker, first: int, last: int) -> _Loop:
+    def _loop(self, number: int, marker: _Marker, first: int, last: int) -> _AxisLoop:
         var, items = marker.loop or ("", "")
-        return _Loop(number, var, self._expression(items, marker.label), first, last)
-
-    def _template(
-        self, source: str, label: str, environment: SandboxedEnvironment | None = None
-    ) -> jinja2.Template:
-        try:
-            return (environment or self._env).from_string(source)
-        except jinja2.TemplateSyntaxError as exc:
-            self._fail(f"{label}: {exc.message}", exc)
-
-    def _expression(self, source: str, label: str) -> _Expression:
-        source = source.strip()
-        try:
-            compiled = self._env.compile_expression(source, undefined_to_none=False)
-        except jinja2.TemplateSyntaxError as exc:
-            self._fail(f"{label}: {exc.message} in expression '{source}'", exc)
-        return _Expression(label, source, compiled)
-
-    def _fail(self, message: str, cause: BaseException | None = None) -> NoReturn:
-        raise TemplateError(f"{self._name}: {message}") from cause
+        expression = self._tags.expression(items, marker.label)
+        return _AxisLoop(var=var, items=expression, id=number, first=first, last=last)
 
 
 def _header_footer_text(value: Any) -> str:
@@ -1347,7 +1318,7 @@ def _header_footer_text(value: Any) -> str:
 
 
 def _cell_blocks(
-    cells: Sequence[_CellPlan], col_loops: Sequence[_Loop]
+    cells: Sequence[_CellPlan], col_loops: Sequence[_AxisLoop]
 ) -> tuple[_CellPlan | _ColBlock, ...]:
     blocks: list[_CellPlan | _ColBlock] = []
     loop_of = {col: loop for loop in col_loops for col in range(loop.first, loop.last + 1)}
@@ -1431,19 +1402,6 @@ class XlsxTemplate:
 # -- rendering --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Trail:
-    """Which loop items were being rendered, for error messages."""
-
-    steps: tuple[tuple[int, str], ...] = ()
-
-    def add(self, number: int, source: str) -> _Trail:
-        return _Trail((*self.steps, (number, source)))
-
-    def text(self) -> str:
-        return "".join(f" (item {n} of '{s}')" for n, s in self.steps)
-
-
 _UNKNOWN = object()  # a formula's value: not computed here
 
 
@@ -1453,7 +1411,7 @@ class _Instance:
 
     plan: _SheetPlan
     scope: dict[str, Any]
-    trail: _Trail
+    trail: Trail
     first: bool  # the first (or only) copy keeps the template's part names
     name: str = ""
     index: int = 0
@@ -1515,14 +1473,14 @@ class _Renderer:
         instances: list[_Instance] = []
         for plan in self._t._sheets:
             if plan.repeat is None:
-                instances.append(_Instance(plan, self._context, _Trail(), True))
+                instances.append(_Instance(plan, self._context, Trail(), True))
                 continue
             var, expression = plan.repeat
-            items = self._items(expression, self._context, _Trail())
+            items = self._items(expression, self._context, Trail())
             if not items:
                 self._removed.update({plan.entry.part, *plan.owned})
             for number, item in enumerate(items, 1):
-                trail = _Trail().add(number, expression.source)
+                trail = Trail().add(number, expression.source)
                 instances.append(_Instance(plan, {**self._context, var: item}, trail, number == 1))
         # Output positions: every sheet of the template keeps its place, copies follow their
         # template, and sheets the engine leaves alone (chart sheets) count too.
@@ -1620,45 +1578,19 @@ class _Renderer:
 
     # -- evaluation ----------------------------------------------------------------------------
 
-    def _items(self, expression: _Expression, scope: Mapping[str, Any], trail: _Trail) -> list[Any]:
-        value = self._evaluate(expression, scope, trail)
-        if value is None:
-            return []
-        if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
-            raise self._error(
-                expression.label,
-                f"'{expression.source}' must be a list, not {type(value).__name__}",
-                trail,
-            )
-        return list(value)
+    def _items(self, expression: Expression, scope: Mapping[str, Any], trail: Trail) -> list[Any]:
+        return loop_items(expression, scope, template_name=self._name, trail=trail)
 
-    def _evaluate(self, expression: _Expression, scope: Mapping[str, Any], trail: _Trail) -> Any:
-        try:
-            value = expression.compiled(scope)
-        except jinja2.UndefinedError as exc:
-            raise self._error(
-                expression.label, f"undefined variable: {exc.message}", trail
-            ) from exc
-        except EVALUATION_ERRORS as exc:
-            raise self._error(expression.label, f"{expression.source}: {exc}", trail) from exc
-        if isinstance(value, jinja2.Undefined):
-            raise self._error(
-                expression.label, f"undefined variable: '{expression.source}' is undefined", trail
-            )
-        return value
+    def _evaluate(self, expression: Expression, scope: Mapping[str, Any], trail: Trail) -> Any:
+        return evaluate(expression, scope, template_name=self._name, trail=trail)
 
     def _render_text(
-        self, template: jinja2.Template, scope: Mapping[str, Any], label: str, trail: _Trail
+        self, template: jinja2.Template, scope: Mapping[str, Any], label: str, trail: Trail
     ) -> str:
-        try:
-            return template.render(scope)
-        except jinja2.UndefinedError as exc:
-            raise self._error(label, f"undefined variable: {exc.message}", trail) from exc
-        except EVALUATION_ERRORS as exc:
-            raise self._error(label, str(exc), trail) from exc
+        return render_text(template, scope, label=label, template_name=self._name, trail=trail)
 
-    def _error(self, label: str, message: str, trail: _Trail) -> RenderError:
-        return RenderError(f"{self._name}: {label}: {message}{trail.text()}")
+    def _error(self, label: str, message: str, trail: Trail) -> RenderError:
+        return render_error(self._name, label, message, trail)
 
     # -- references ----------------------------------------------------------------------------
 
@@ -1805,7 +1737,7 @@ class _Renderer:
         out: int,
         scope: Mapping[str, Any],
         rctx: Ctx,
-        trail: _Trail,
+        trail: Trail,
         bounds: list[int],
     ) -> None:
         if out > _MAX_ROW:
@@ -1850,7 +1782,7 @@ class _Renderer:
         scope: Mapping[str, Any],
         rctx: Ctx,
         cctx: Ctx,
-        trail: _Trail,
+        trail: Trail,
     ) -> Any:
         """Write one cell; return its value as far as it is known here."""
         ref = _cell_name(row, col)
@@ -1882,7 +1814,7 @@ class _Renderer:
         instance.values[(row, col)] = written
         return written
 
-    def _write_value(self, c: Any, value: Any, cell: _CellPlan, trail: _Trail) -> Any:
+    def _write_value(self, c: Any, value: Any, cell: _CellPlan, trail: Trail) -> Any:
         """Store ``value`` in cell ``c`` by its type; return it as a chart cache would see it."""
         if value is None or (isinstance(value, str) and value == ""):
             return None
@@ -2076,7 +2008,7 @@ class _Renderer:
 
     def _fix_texts(self, root: Any, instance: _Instance) -> None:
         for spot in instance.plan.texts:
-            element = _follow(root, spot.path)
+            element = follow(root, spot.path)
             text = self._render_text(spot.template, instance.scope, spot.label, instance.trail)
             if spot.limit is not None:
                 text = text[: spot.limit]
@@ -2125,7 +2057,7 @@ class _Renderer:
 
     def _apply_texts(self, root: Any, texts: Sequence[_TextPlan], instance: _Instance) -> None:
         for spot in texts:
-            element = _follow(root, spot.path)
+            element = follow(root, spot.path)
             text = self._render_text(spot.template, instance.scope, spot.label, instance.trail)
             if spot.attribute is not None:
                 element.set(spot.attribute, text)
