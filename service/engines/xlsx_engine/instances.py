@@ -26,7 +26,7 @@ from service.engines.xlsx_engine.formulas import (
 )
 
 UNKNOWN = object()  # a formula's value: not computed here
-GONE = object()  # a sheet the template has but a sheet loop left out
+_GONE = object()  # a sheet the template has but a sheet loop left out
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Links:
                     rows_ctx = {**rows_ctx, repeat[2]: repeat[3]}
                 else:
                     cols_ctx = {**cols_ctx, repeat[2]: repeat[3]}
-            if target is GONE:
+            if target is _GONE:
                 return "#REF!"
             text = map_ref_text(ref, target.row_map, target.col_map, rows_ctx, cols_ctx)
             return "#REF!" if text is None else prefix + text
@@ -104,7 +104,7 @@ class Links:
     def target(
         self, ref: Ref, own: SheetInstance | None, rctx: Ctx, cctx: Ctx
     ) -> tuple[Any, Ctx, Ctx, str]:
-        """(instance or None for a sheet outside the workbook or GONE, contexts, prefix)."""
+        """(instance or None for a sheet outside the workbook or _GONE, contexts, prefix)."""
         if ref.sheet is None:
             if own is None:
                 return None, {}, {}, ""
@@ -115,7 +115,7 @@ class Links:
         found = self._by_name.get(key)
         if found is None:
             if key in self._template_names:
-                return GONE, {}, {}, ""
+                return _GONE, {}, {}, ""
             return None, {}, {}, ""
         return found[0], {}, {}, quote_sheet(found[0].name) + "!"
 
