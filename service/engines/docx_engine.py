@@ -215,6 +215,11 @@ class DocxTemplate:
         where = part.label(lines[-1] if lines else None)
         return RenderError(f"{self._name}: {where}: {message}")
 
+    @staticmethod
+    def spots(data: bytes, *, name: str) -> list[TemplateSpot]:
+        """Every paragraph holding template text, uncompiled, for the template checker."""
+        return docx_spots(data, name=name)
+
 
 def docx_spots(data: bytes, *, name: str) -> list[TemplateSpot]:
     """The template text of every paragraph holding a tag, with the loops enclosing it.

@@ -10,12 +10,14 @@ RenderError naming the template, the location and the loop items being rendered 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import jinja2
+from jinja2 import meta, nodes
 from jinja2.environment import TemplateExpression
+from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
 from service.engines.jinja_env import EVALUATION_ERRORS
@@ -88,28 +90,51 @@ def follow(ancestor: Any, path: ElementPath) -> Any:
 
 
 class TagCompiler:
-    """Compiles the tags of one template; a syntax error is a TemplateError naming the place."""
+    """Compiles the tags of one template; a syntax error is a TemplateError naming the place.
+
+    It also collects the names the template reads from the context (``variables``): those each
+    piece reads, less those its enclosing structural loops bind (``bound``).
+    """
 
     def __init__(self, template_name: str, environment: SandboxedEnvironment) -> None:
         self._name = template_name
         self._env = environment
+        self._variables: set[str] = set()
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """The context names read by everything compiled so far."""
+        return frozenset(self._variables)
 
     def template(
-        self, source: str, label: str, environment: SandboxedEnvironment | None = None
+        self,
+        source: str,
+        label: str,
+        environment: SandboxedEnvironment | None = None,
+        *,
+        bound: Collection[str] = (),
     ) -> jinja2.Template:
         """``source`` as a template, in ``environment`` if given, else the compiler's own."""
+        environment = environment or self._env
         try:
-            return (environment or self._env).from_string(source)
+            tree = environment.parse(source)
+            template = environment.from_string(tree)
         except jinja2.TemplateSyntaxError as exc:
             self.fail(f"{label}: {exc.message}", exc)
+        self._variables.update(meta.find_undeclared_variables(tree).difference(bound))
+        return template
 
-    def expression(self, source: str, label: str) -> Expression:
+    def expression(self, source: str, label: str, *, bound: Collection[str] = ()) -> Expression:
         """``source`` (the text between ``{{`` and ``}}``) as an expression."""
         source = source.strip()
         try:
             compiled = self._env.compile_expression(source, undefined_to_none=False)
         except jinja2.TemplateSyntaxError as exc:
             self.fail(f"{label}: {exc.message} in expression '{source}'", exc)
+        expression = Parser(self._env, source, state="variable").parse_expression()
+        tree = nodes.Template([nodes.Output([expression], lineno=1)], lineno=1)
+        tree.set_environment(self._env)
+        self._variables.update(meta.find_undeclared_variables(tree).difference(bound))
         return Expression(label, source, compiled)
 
     def fail(self, message: str, cause: BaseException | None = None) -> NoReturn:

@@ -68,9 +68,16 @@ class SlideCompiler:
     def __init__(self, name: str, filters: Filters) -> None:
         self._tags = TagCompiler(name, make_environment(filters=filters))
 
+    @property
+    def variables(self) -> frozenset[str]:
+        """The context names the slides compiled so far read."""
+        return self._tags.variables
+
     def slide_plan(self, number: int, slide: Any) -> SlidePlan:
         root = slide.part._element
         scan = scan_slide(number, slide)
+        # What a '{%slide for x in items %}' binds, everywhere on the slide but in its items.
+        bound = frozenset(f.var for f in scan.found if isinstance(f, FoundDirective))
         repeat: Loop | None = None
         directive_path: ElementPath | None = None
         texts: list[TextSpot] = []
@@ -84,7 +91,7 @@ class SlideCompiler:
                     self._tags.fail(f"{found.label}: shape named '{found.prefix}…' is not a {kind}")
                 spot = ShapeSpot(
                     element_path(root, found.element),
-                    self._tags.expression(found.source, found.label),
+                    self._tags.expression(found.source, found.label, bound=bound),
                 )
                 (charts if found.prefix == CHART_PREFIX else images).append(spot)
             elif isinstance(found, FoundDirective):
@@ -93,15 +100,15 @@ class SlideCompiler:
                 repeat = Loop(found.var, self._tags.expression(found.items, found.label))
                 directive_path = element_path(root, found.element)
             elif isinstance(found, FoundText):
-                texts.append(self._text_spot(root, found))
+                texts.append(self._text_spot(root, found, bound))
             else:
-                table_texts, loops = self._table(root, found)
+                table_texts, loops = self._table(root, found, bound)
                 texts.extend(table_texts)
                 row_loops.extend(loops)
         notes: list[TextSpot] = []
         if scan.notes:
             notes_root = slide.notes_slide.part._element
-            notes = [self._text_spot(notes_root, found) for found in scan.notes]
+            notes = [self._text_spot(notes_root, found, bound) for found in scan.notes]
         return SlidePlan(
             repeat=repeat,
             directive_path=directive_path,
@@ -112,12 +119,14 @@ class SlideCompiler:
             notes=tuple(notes),
         )
 
-    def _text_spot(self, root: Any, found: FoundText) -> TextSpot:
-        template = self._tags.template(found.source, found.label)
+    def _text_spot(self, root: Any, found: FoundText, bound: frozenset[str]) -> TextSpot:
+        template = self._tags.template(found.source, found.label, bound=bound)
         drop = found.source.lstrip().startswith("{%")
         return TextSpot(element_path(root, found.element), found.label, template, drop)
 
-    def _table(self, root: Any, table: FoundTable) -> tuple[list[TextSpot], list[RowLoop]]:
+    def _table(
+        self, root: Any, table: FoundTable, bound: frozenset[str]
+    ) -> tuple[list[TextSpot], list[RowLoop]]:
         pairing = pair_row_markers(table)
         if pairing.flaws:
             label, message = pairing.flaws[0]
@@ -125,16 +134,17 @@ class SlideCompiler:
         loops: dict[int, Loop] = {}  # by the row of its '{%tr for %}'
         for start, _end in pairing.loops:
             var, items = start.loop or ("", "")
-            loops[start.row] = Loop(var, self._tags.expression(items, start.label))
+            loops[start.row] = Loop(var, self._tags.expression(items, start.label, bound=bound))
         texts: list[TextSpot] = []
         bodies: dict[int, list[TextSpot]] = {start.row: [] for start, _ in pairing.loops}
         for row, found in table.cells:
             loop_start = pairing.owner.get(row)
             if loop_start is None:
-                texts.append(self._text_spot(root, found))
+                texts.append(self._text_spot(root, found, bound))
             else:
                 # Body spots are addressed from the a:tbl element: their rows are copied.
-                bodies[loop_start.row].append(self._text_spot(table.tbl, found))
+                in_row = bound | {loops[loop_start.row].var}
+                bodies[loop_start.row].append(self._text_spot(table.tbl, found, in_row))
         tbl_path = element_path(root, table.tbl)
         row_loops = [
             RowLoop(tbl_path, start.row, end.row, loops[start.row], tuple(bodies[start.row]))

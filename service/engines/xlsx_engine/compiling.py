@@ -135,6 +135,11 @@ class _Compiler:
         self._strings = strings
         self._styles = styles
 
+    @property
+    def variables(self) -> frozenset[str]:
+        """The context names the sheets compiled so far read."""
+        return self._tags.variables
+
     def sheet(self, scan: SheetScan, owned: Sequence[str]) -> SheetPlan:
         pairing = pair_markers(scan.markers)
         if pairing.flaws:
@@ -142,17 +147,20 @@ class _Compiler:
             self._tags.fail(f"{label}: {message}")
         if scan.has_tables and (pairing.row_loops or pairing.col_loops or pairing.sheet_loop):
             self._tags.fail(f"{scan.entry.name}: Excel tables cannot be used in a sheet with loops")
+        # What a '{%sheet for x in items %}' binds, everywhere on the sheet but in its items.
+        sheet_loop = pairing.sheet_loop.loop if pairing.sheet_loop is not None else None
+        bound = frozenset() if sheet_loop is None else frozenset({sheet_loop[0]})
         row_loops = tuple(
-            self._loop(number, start, start.row + 1, end.row - 1)
+            self._loop(number, start, start.row + 1, end.row - 1, bound)
             for number, (start, end) in enumerate(pairing.row_loops)
         )
         col_loops = tuple(
-            self._loop(number, start, start.col, end.col)
+            self._loop(number, start, start.col, end.col, bound)
             for number, (start, end) in enumerate(pairing.col_loops)
         )
         repeat = None
-        if pairing.sheet_loop is not None and pairing.sheet_loop.loop is not None:
-            var, items = pairing.sheet_loop.loop
+        if pairing.sheet_loop is not None and sheet_loop is not None:
+            var, items = sheet_loop
             repeat = (var, self._tags.expression(items, pairing.sheet_loop.label))
         removed = tuple(
             sorted(m.row for m in scan.markers if m.kind in ("tr-for", "tr-endfor", "sheet-for"))
@@ -165,11 +173,16 @@ class _Compiler:
                 merged_widths[(area.r1, area.c1)] = sum(
                     widths.get(c, default_width) for c in range(area.c1, area.c2 + 1)
                 )
+        row_vars = {row: loop.var for loop in row_loops for row in range(loop.first, loop.last + 1)}
+        col_vars = {col: loop.var for loop in col_loops for col in range(loop.first, loop.last + 1)}
         cells_by_row: dict[int, list[CellPlan]] = {}
         for cell in scan.cells:
             width = merged_widths.get((cell.row, cell.col), widths.get(cell.col, default_width))
             fit = self._styles.fit(cell.element.get("s"), width)
-            cells_by_row.setdefault(cell.row, []).append(self._cell(cell, fit))
+            loop_vars = (row_vars.get(cell.row), col_vars.get(cell.col))
+            cell_bound = bound.union(var for var in loop_vars if var is not None)
+            cell_plan = self._cell(cell, fit, cell_bound)
+            cells_by_row.setdefault(cell.row, []).append(cell_plan)
         blocks = self._row_blocks(
             scan, cells_by_row, row_loops, col_loops, set(removed), default_row_height(scan.root)
         )
@@ -178,21 +191,22 @@ class _Compiler:
         if sheet_data is not None:
             for child in list(sheet_data):
                 sheet_data.remove(child)
-        texts = tuple(self._text(found, scan.entry.name) for found in scan.attrs)
+        texts = tuple(self._text(found, bound) for found in scan.attrs)
         drawing = None
         if scan.drawing is not None:
             drawing = DrawingPlan(
                 scan.drawing.part,
                 scan.drawing.root,
-                tuple(self._text(t, scan.entry.name) for t in scan.drawing.texts),
+                tuple(self._text(t, bound) for t in scan.drawing.texts),
                 tuple(
-                    ChartPlan(c.part, c.root, tuple(self._text(t, c.part) for t in c.texts))
+                    ChartPlan(c.part, c.root, tuple(self._text(t, bound) for t in c.texts))
                     for c in scan.drawing.charts
                 ),
             )
         tab = None
         if scan.tab_source is not None:
-            tab = self._tags.template(scan.tab_source, f"{scan.entry.name} (sheet name)")
+            label = f"{scan.entry.name} (sheet name)"
+            tab = self._tags.template(scan.tab_source, label, bound=bound)
         return SheetPlan(
             entry=scan.entry,
             skeleton=skeleton,
@@ -240,7 +254,9 @@ class _Compiler:
             blocks[-1] = RowBlock(loop, tuple(current[1]))
         return tuple(blocks)
 
-    def _cell(self, cell: FoundCell, fit: tuple[float, float] | None) -> CellPlan:
+    def _cell(
+        self, cell: FoundCell, fit: tuple[float, float] | None, bound: frozenset[str]
+    ) -> CellPlan:
         element = cell.element
         style = element.get("s")
         if cell.formula is not None:
@@ -270,28 +286,30 @@ class _Compiler:
             inner = single.group(1)
             if inner.endswith("-"):
                 inner = inner[:-1]
-            expression = self._tags.expression(inner, cell.label)
+            expression = self._tags.expression(inner, cell.label, bound=bound)
             return CellPlan(
                 cell.col, cell.label, TYPED, element, style, expression=expression,
                 first_rpr=first_rpr, fit=fit,
             )  # fmt: skip
-        template = self._tags.template(cell.source, cell.label)
+        template = self._tags.template(cell.source, cell.label, bound=bound)
         return CellPlan(
             cell.col, cell.label, TEXT, element, style, template=template, first_rpr=first_rpr,
             fit=fit,
         )  # fmt: skip
 
-    def _text(self, found: FoundAttr, _where: str) -> TextPlan:
+    def _text(self, found: FoundAttr, bound: frozenset[str]) -> TextPlan:
         environment = self._header_footer if found.header_footer else None
-        template = self._tags.template(found.source, found.label, environment)
+        template = self._tags.template(found.source, found.label, environment, bound=bound)
         limit = DV_TEXT_LIMITS.get(found.attribute or "")
         if found.attribute in ("descr", "title"):
             limit = None
         return TextPlan(found.path, found.attribute, found.label, template, limit)
 
-    def _loop(self, number: int, marker: Marker, first: int, last: int) -> AxisLoop:
+    def _loop(
+        self, number: int, marker: Marker, first: int, last: int, bound: frozenset[str]
+    ) -> AxisLoop:
         var, items = marker.loop or ("", "")
-        expression = self._tags.expression(items, marker.label)
+        expression = self._tags.expression(items, marker.label, bound=bound)
         return AxisLoop(var=var, items=expression, id=number, first=first, last=last)
 
 
@@ -326,6 +344,7 @@ class WorkbookPlan:
     workbook_root: Any
     sheets: tuple[SheetPlan, ...]
     date1904: bool
+    variables: frozenset[str]
     _copies: dict[str, ZipEntry] = field(default_factory=dict, compare=False, repr=False)
 
     def copied(self, member: str) -> ZipEntry:
@@ -347,4 +366,6 @@ def compile_workbook(data: bytes, *, name: str, filters: Filters) -> WorkbookPla
     )
     pr = workbook_root.find(f"{M}workbookPr")
     date1904 = pr is not None and pr.get("date1904") in ("1", "true")
-    return WorkbookPlan(name, package, workbook_part, workbook_root, sheets, date1904)
+    return WorkbookPlan(
+        name, package, workbook_part, workbook_root, sheets, date1904, compiler.variables
+    )

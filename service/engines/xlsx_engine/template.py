@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import NO_FILTERS, Filters
 from service.engines.xlsx_engine.compiling import WorkbookPlan, compile_workbook
 from service.engines.xlsx_engine.rendering import WorkbookRenderer
+from service.engines.xlsx_engine.scanning import xlsx_spots
 
 
 class XlsxTemplate:
@@ -29,6 +31,17 @@ class XlsxTemplate:
         """The name given to the template, used in error messages."""
         return self._plan.name
 
+    @property
+    def variables(self) -> frozenset[str]:
+        """Names the template reads from the context (not those its sheet, row and column
+        loops bind)."""
+        return self._plan.variables
+
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill a fresh copy of the template with ``context``; return the .xlsx bytes."""
         return WorkbookRenderer(self._plan, context).run()
+
+    @staticmethod
+    def spots(data: bytes, *, name: str) -> list[TemplateSpot]:
+        """Every piece of template text in an xlsx file, uncompiled, for the template checker."""
+        return xlsx_spots(data, name=name)
