@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NoReturn
 
 import jinja2
@@ -89,22 +90,49 @@ def follow(ancestor: Any, path: ElementPath) -> Any:
 # -- loading --------------------------------------------------------------------------------
 
 
+class NamesRead:
+    """The context names a template's pieces read, less those their structural loops bind.
+
+    Worked out when first asked for (checks ask, renders never do), so that loading a template
+    does not pay for it.
+    """
+
+    def __init__(self, environment: SandboxedEnvironment) -> None:
+        self._env = environment
+        self._pieces: list[tuple[str, bool, frozenset[str]]] = []
+
+    def add(self, source: str, *, expression: bool, bound: Collection[str]) -> None:
+        """A compiled template (or expression) ``source`` inside loops that bind ``bound``."""
+        self._pieces.append((source, expression, frozenset(bound)))
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Every name some piece reads that no loop around it binds."""
+        names: set[str] = set()
+        for source, expression, bound in self._pieces:
+            names.update(self._undeclared(source, expression=expression) - bound)
+        return frozenset(names)
+
+    def _undeclared(self, source: str, *, expression: bool) -> set[str]:
+        if not expression:
+            return meta.find_undeclared_variables(self._env.parse(source))
+        node = Parser(self._env, source, state="variable").parse_expression()
+        tree = nodes.Template([nodes.Output([node], lineno=1)], lineno=1)
+        tree.set_environment(self._env)
+        return meta.find_undeclared_variables(tree)
+
+
 class TagCompiler:
     """Compiles the tags of one template; a syntax error is a TemplateError naming the place.
 
-    It also collects the names the template reads from the context (``variables``): those each
-    piece reads, less those its enclosing structural loops bind (``bound``).
+    ``reads`` collects the context names the compiled pieces read, each piece with the names
+    its enclosing structural loops bind (``bound``).
     """
 
     def __init__(self, template_name: str, environment: SandboxedEnvironment) -> None:
         self._name = template_name
         self._env = environment
-        self._variables: set[str] = set()
-
-    @property
-    def variables(self) -> frozenset[str]:
-        """The context names read by everything compiled so far."""
-        return frozenset(self._variables)
+        self.reads = NamesRead(environment)
 
     def template(
         self,
@@ -115,13 +143,11 @@ class TagCompiler:
         bound: Collection[str] = (),
     ) -> jinja2.Template:
         """``source`` as a template, in ``environment`` if given, else the compiler's own."""
-        environment = environment or self._env
         try:
-            tree = environment.parse(source)
-            template = environment.from_string(tree)
+            template = (environment or self._env).from_string(source)
         except jinja2.TemplateSyntaxError as exc:
             self.fail(f"{label}: {exc.message}", exc)
-        self._variables.update(meta.find_undeclared_variables(tree).difference(bound))
+        self.reads.add(source, expression=False, bound=bound)
         return template
 
     def expression(self, source: str, label: str, *, bound: Collection[str] = ()) -> Expression:
@@ -131,10 +157,7 @@ class TagCompiler:
             compiled = self._env.compile_expression(source, undefined_to_none=False)
         except jinja2.TemplateSyntaxError as exc:
             self.fail(f"{label}: {exc.message} in expression '{source}'", exc)
-        expression = Parser(self._env, source, state="variable").parse_expression()
-        tree = nodes.Template([nodes.Output([expression], lineno=1)], lineno=1)
-        tree.set_environment(self._env)
-        self._variables.update(meta.find_undeclared_variables(tree).difference(bound))
+        self.reads.add(source, expression=True, bound=bound)
         return Expression(label, source, compiled)
 
     def fail(self, message: str, cause: BaseException | None = None) -> NoReturn:

@@ -592,11 +592,22 @@ def test_variables_are_the_names_read_outside_the_loops_that_bind_them() -> None
     ws["B3"] = "{{ q.score | default(fallback) }}"
     ws["A4"] = "{%tr endfor %}"
     ws.oddHeader.center.text = "{{ header }}"
+    looped = wb.create_sheet("{{ r.name }}")
+    looped["A1"] = "{%sheet for r in rounds %}"
+    looped.oddFooter.center.text = "{{ r.name }} {{ footer }}"
 
     def variables(data: bytes) -> frozenset[str]:
         return XlsxTemplate.from_bytes(data, name="mall.xlsx").variables
 
-    assert variables(saved(wb)) == {"q", "items", "unit", "fallback", "header"}
+    assert variables(saved(wb)) == {
+        "q",
+        "items",
+        "unit",
+        "fallback",
+        "header",
+        "rounds",
+        "footer",
+    }
     assert variables(loop_template()) == {"title", "items"}
     assert variables(column_template()) == {"rounds"}
     assert variables(sheet_loop_template()) == {"rounds"}

@@ -17,7 +17,14 @@ from service.engines.pptx_engine.scanning import (
     pair_row_markers,
     scan_slide,
 )
-from service.engines.tags import ElementPath, Expression, Loop, TagCompiler, element_path
+from service.engines.tags import (
+    ElementPath,
+    Expression,
+    Loop,
+    NamesRead,
+    TagCompiler,
+    element_path,
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,9 @@ class SlideCompiler:
         self._tags = TagCompiler(name, make_environment(filters=filters))
 
     @property
-    def variables(self) -> frozenset[str]:
+    def reads(self) -> NamesRead:
         """The context names the slides compiled so far read."""
-        return self._tags.variables
+        return self._tags.reads
 
     def slide_plan(self, number: int, slide: Any) -> SlidePlan:
         root = slide.part._element

@@ -10,18 +10,19 @@ from service.engines.jinja_env import NO_FILTERS, Filters
 from service.engines.pptx_engine.compiling import SlideCompiler, SlidePlan
 from service.engines.pptx_engine.rendering import render_presentation
 from service.engines.pptx_engine.scanning import open_presentation, pptx_spots
+from service.engines.tags import NamesRead
 
 
 class PptxTemplate:
     """A parsed pptx template: parse once per process, render many times."""
 
     def __init__(
-        self, data: bytes, *, name: str, plans: Sequence[SlidePlan], variables: frozenset[str]
+        self, data: bytes, *, name: str, plans: Sequence[SlidePlan], reads: NamesRead
     ) -> None:
         self._data = data
         self._name = name
         self._plans = tuple(plans)
-        self._variables = variables
+        self._reads = reads
 
     @classmethod
     def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> PptxTemplate:
@@ -32,7 +33,7 @@ class PptxTemplate:
         prs = open_presentation(data, name=name)
         compiler = SlideCompiler(name, filters)
         plans = [compiler.slide_plan(number, slide) for number, slide in enumerate(prs.slides, 1)]
-        return cls(bytes(data), name=name, plans=plans, variables=compiler.variables)
+        return cls(bytes(data), name=name, plans=plans, reads=compiler.reads)
 
     @property
     def name(self) -> str:
@@ -42,7 +43,7 @@ class PptxTemplate:
     @property
     def variables(self) -> frozenset[str]:
         """Names the template reads from the context (not those its slide and row loops bind)."""
-        return self._variables
+        return self._reads.names
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill a fresh copy of the template with ``context``; return the .pptx bytes."""

@@ -12,7 +12,7 @@ import jinja2
 
 from service.engines.jinja_env import Filters, make_environment, plain_text
 from service.engines.opc import Package, ZipEntry
-from service.engines.tags import Expression, Loop, TagCompiler
+from service.engines.tags import Expression, Loop, NamesRead, TagCompiler
 from service.engines.xlsx_engine.formulas import Formula, Ref, parse_area, parse_formula
 from service.engines.xlsx_engine.scanning import (
     FoundAttr,
@@ -136,9 +136,9 @@ class _Compiler:
         self._styles = styles
 
     @property
-    def variables(self) -> frozenset[str]:
+    def reads(self) -> NamesRead:
         """The context names the sheets compiled so far read."""
-        return self._tags.variables
+        return self._tags.reads
 
     def sheet(self, scan: SheetScan, owned: Sequence[str]) -> SheetPlan:
         pairing = pair_markers(scan.markers)
@@ -344,7 +344,7 @@ class WorkbookPlan:
     workbook_root: Any
     sheets: tuple[SheetPlan, ...]
     date1904: bool
-    variables: frozenset[str]
+    reads: NamesRead
     _copies: dict[str, ZipEntry] = field(default_factory=dict, compare=False, repr=False)
 
     def copied(self, member: str) -> ZipEntry:
@@ -367,5 +367,5 @@ def compile_workbook(data: bytes, *, name: str, filters: Filters) -> WorkbookPla
     pr = workbook_root.find(f"{M}workbookPr")
     date1904 = pr is not None and pr.get("date1904") in ("1", "true")
     return WorkbookPlan(
-        name, package, workbook_part, workbook_root, sheets, date1904, compiler.variables
+        name, package, workbook_part, workbook_root, sheets, date1904, compiler.reads
     )

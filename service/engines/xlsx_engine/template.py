@@ -35,7 +35,7 @@ class XlsxTemplate:
     def variables(self) -> frozenset[str]:
         """Names the template reads from the context (not those its sheet, row and column
         loops bind)."""
-        return self._plan.variables
+        return self._plan.reads.names
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill a fresh copy of the template with ``context``; return the .xlsx bytes."""
