@@ -32,7 +32,7 @@ from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import migrate, unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec
-from service.engines.filters import FILTERS
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_PROGRAMME, find_id, sample_database
 from service.runtime import build_runtime
@@ -76,7 +76,7 @@ def docx_floor(path: Path) -> Callable[[Mapping[str, Any]], bytes]:
     template.init_docx()
     source = template.patch_xml(template.get_xml())
     environment = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
-    environment.filters.update(FILTERS)
+    environment.filters.update(SWEDISH_FILTERS)
     compiled = environment.from_string(source)
     rest = io.BytesIO()
     with zipfile.ZipFile(path) as original, zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED) as z:
@@ -98,7 +98,7 @@ def docx_floor(path: Path) -> Callable[[Mapping[str, Any]], bytes]:
 def plain_docxtpl(path: Path) -> Callable[[Mapping[str, Any]], bytes]:
     """What most projects do: load, render and save with docxtpl for every document."""
     environment = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
-    environment.filters.update(FILTERS)
+    environment.filters.update(SWEDISH_FILTERS)
 
     def render(context: Mapping[str, Any]) -> bytes:
         template = docxtpl.DocxTemplate(str(path))

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
-from service.engines.docx_engine import DocxTemplate
-from service.engines.pptx_engine import PptxTemplate
-from service.engines.xlsx_engine import XlsxTemplate
+from service.documents.swedish_filters import SWEDISH_FILTERS
+from service.engines.interface import OfficeTemplate
+from service.engines.registry import parse_template
 from service.errors import TemplateError
 
 
-class OfficeTemplate(Protocol):
-    """A parsed template of any Office format."""
+def parse_document_template(data: bytes, *, name: str, suffix: str | None = None) -> OfficeTemplate:
+    """A template of benchdocs's documents: parsed by its format's engine, with Swedish filters.
 
-    def render(self, context: Mapping[str, Any]) -> bytes: ...
-
-
-# One engine per file format; each parses a template's bytes once.
-ENGINES: dict[str, Callable[..., OfficeTemplate]] = {
-    ".pptx": PptxTemplate.from_bytes,
-    ".docx": DocxTemplate.from_bytes,
-    ".xlsx": XlsxTemplate.from_bytes,
-}
+    The format comes from ``name``'s suffix unless ``suffix`` is given; TemplateError if no
+    engine reads it or the template is broken.
+    """
+    return parse_template(data, name=name, suffix=suffix, filters=SWEDISH_FILTERS)
 
 
 @dataclass(frozen=True)
@@ -63,14 +56,11 @@ class TemplateLibrary:
             cached = self._loaded.get(file_name)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            engine = ENGINES.get(path.suffix.lower())
-            if engine is None:
-                raise TemplateError(f"template {file_name!r}: no engine for {path.suffix!r}")
             data = path.read_bytes()
             loaded = LoadedTemplate(
                 file_name=file_name,
                 sha256=hashlib.sha256(data).hexdigest(),
-                template=engine(data, name=file_name),
+                template=parse_document_template(data, name=file_name),
             )
             self._loaded[file_name] = (stamp, loaded)
             return loaded

@@ -8,7 +8,7 @@ Exit codes: 0 no problems, 1 problems found, 2 the file or the kind cannot be ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -17,28 +17,17 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import select
 
-from service.batches.template_library import ENGINES
+from service.batches.template_library import parse_document_template
 from service.database import models as m
 from service.database.facts.loaders import LOADERS, FactsLoader
 from service.documents.catalogue import CATALOGUE, DocumentSpec
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.kinds import DocumentKind
-from service.engines.docx_engine import docx_spots
-from service.engines.inspection import TemplateProblem, TemplateSpot
-from service.engines.pptx_engine import pptx_spots
+from service.engines.inspection import TemplateProblem
+from service.engines.registry import ENGINES, template_spots
 from service.engines.template_check import check_spots, merge_schemas
-from service.engines.xlsx_engine import xlsx_spots
 from service.errors import BenchdocsError, GenerationError
 from service.intake.sample import SAMPLE_MEETING_REF, sample_database
-
-SpotExtractor = Callable[..., list[TemplateSpot]]
-
-# One extractor per file format: ``extract(data, name=...)`` lists a template's text spots.
-SPOT_EXTRACTORS: dict[str, SpotExtractor] = {
-    ".pptx": pptx_spots,
-    ".docx": docx_spots,
-    ".xlsx": xlsx_spots,
-}
-
 
 EXIT_PROBLEMS = 1
 EXIT_CANNOT_CHECK = 2
@@ -66,8 +55,8 @@ def check_command(
         data = path.read_bytes()
     except OSError as exc:
         _cannot_check(f"{path}: cannot read the file ({exc.strerror or exc})")
-    if path.suffix.lower() not in SPOT_EXTRACTORS:
-        known = ", ".join(sorted(SPOT_EXTRACTORS))
+    if path.suffix.lower() not in ENGINES:
+        known = ", ".join(sorted(ENGINES))
         _cannot_check(f"{path.name}: cannot check '{path.suffix}' files (known: {known})")
     spec = _spec(kind, path.name)
     loader = LOADERS.get(spec.kind)
@@ -116,17 +105,15 @@ def check_template(
     data: bytes, *, name: str, spec: DocumentSpec, loader: FactsLoader
 ) -> list[TemplateProblem]:
     """Every problem of ``data`` as a template of ``spec``'s kind; TemplateError if unreadable."""
-    suffix = Path(name).suffix.lower()
-    spots = SPOT_EXTRACTORS[suffix](data, name=name)
+    spots = template_spots(data, name=name)
     contexts = sample_contexts(spec, loader)
-    problems = check_spots(spots, merge_schemas(contexts.values()))
-    engine = ENGINES.get(suffix)
-    if problems or engine is None:
+    problems = check_spots(spots, merge_schemas(contexts.values()), filters=SWEDISH_FILTERS)
+    if problems:
         return problems
     # What the static check cannot see (types, chart data, a chart name on a text box) shows
     # when the engine loads the template and renders it with every sample.
     try:
-        template = engine(data, name=name)
+        template = parse_document_template(data, name=name)
     except GenerationError as exc:
         return [_problem(exc, name)]
     found: dict[str, TemplateProblem] = {}

@@ -17,7 +17,7 @@ Template conventions (all evaluated in a sandboxed, strict, autoescaping Jinja e
 - Values appear exactly as typed: ``& < > "`` are escaped, ``{{ }}`` and ``{% %}`` in data are
   never read as tags, characters XML 1.0 forbids are removed, and a newline becomes a line break
   (``w:br``) in the same paragraph. None prints as nothing. ``|safe`` is not available.
-- Filters: ``sv_date``, ``sv_weekday``, ``sv_number``, ``sv_percent``, ``sv_sort``.
+- Filters: Jinja's own (``|safe`` removed) and those the caller passes to ``from_bytes``.
 - Not supported: docxtpl's RichText (``{{r }}``, ``{{p }}``), listings, subdocuments, inline
   images, ``{% autoescape %}``, the ``{_{`` escape for literal braces, and ``{%tc for %}``
   loops that change a table's column count (the grid is not adjusted).
@@ -30,12 +30,8 @@ context always gives the same bytes.
 
 from __future__ import annotations
 
-import posixpath
 import re
-import struct
 import traceback
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -43,14 +39,14 @@ from typing import Any, NoReturn
 
 import docxtpl
 import jinja2
-from jinja2 import StrictUndefined, meta
+from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 
-from service.engines.filters import FILTERS
 from service.engines.inspection import TemplateSpot
-from service.engines.jinja_env import EVALUATION_ERRORS
+from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
+from service.engines.opc import RELATIONSHIP_TYPES, Package, ZipEntry, ZipPrefix, write_zip
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
 
@@ -59,18 +55,9 @@ __all__ = ["DocxTemplate", "docx_spots"]
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _W_P, _W_TR, _W_TC, _W_TBL, _W_T = (f"{_W}{tag}" for tag in ("p", "tr", "tc", "tbl", "t"))
 _W_BR, _W_TAB = f"{_W}br", f"{_W}tab"
-_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_REL_TYPES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
-_OFFICE_DOCUMENT = _REL_TYPES + "officeDocument"
-_HEADER_FOOTER = frozenset({_REL_TYPES + "header", _REL_TYPES + "footer"})
+_HEADER_FOOTER = frozenset({RELATIONSHIP_TYPES + "header", RELATIONSHIP_TYPES + "footer"})
 
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, time 00:00
-_LOCAL_HEADER = "<4s5H3L2H"
-_CENTRAL_HEADER = "<4s6H3L5H2L"
-_END_HEADER = "<4s4H2LH"
-_END_OF_DIRECTORY = b"PK\x05\x06"
 # A value's newline closes the text element, breaks the line and opens a new text element of
 # the same run; every value tag sits inside a w:t after docxtpl's pre-processing.
 _LINE_BREAK = '</w:t><w:br/><w:t xml:space="preserve">'
@@ -107,7 +94,6 @@ _BLOCKS = frozenset(
 _CAPTURING_BLOCKS = frozenset({"macro", "call", "filter", "set"})
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 # docxtpl's XML patching does not use its instance; one instance serves every template.
 _PATCHER = docxtpl.DocxTemplate(BytesIO())
 
@@ -131,22 +117,6 @@ def _cleaned(text: str) -> Markup:
     # Escaped first; the only markup added is the fixed line break, so the result is safe.
     escaped = str(text if isinstance(text, Markup) else escape(text))
     return Markup(_NEWLINES.sub(_LINE_BREAK, xml_safe(escaped)))  # noqa: S704
-
-
-def _make_environment() -> SandboxedEnvironment:
-    environment = SandboxedEnvironment(
-        autoescape=True,
-        undefined=StrictUndefined,
-        finalize=_finalize,
-        auto_reload=False,
-    )
-    environment.filters.update(FILTERS)
-    # |safe would let data write raw WordprocessingML into the document.
-    del environment.filters["safe"]
-    return environment
-
-
-_ENVIRONMENT = _make_environment()
 
 
 @dataclass(frozen=True)
@@ -181,26 +151,36 @@ class DocxTemplate:
     """A parsed docx template: parse once per process, render many times."""
 
     def __init__(
-        self, *, name: str, parts: Sequence[_Part], package: _Package, variables: frozenset[str]
+        self, *, name: str, parts: Sequence[_Part], kept: ZipPrefix, variables: frozenset[str]
     ) -> None:
         self._name = name
         self._parts = tuple(parts)
-        self._package = package
+        self._kept = kept
         self._variables = variables
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, name: str) -> DocxTemplate:
-        """Parse ``data`` (a .docx file) and compile every templated part; raise TemplateError."""
-        source = _Source.read(data, name=name)
+    def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> DocxTemplate:
+        """Parse ``data`` (a .docx file) and compile every templated part; raise TemplateError.
+
+        ``filters`` are offered to the template besides Jinja's own.
+        """
+        package = Package(data, name=name, kind="docx")
+        environment = make_environment(filters=filters, finalize=_finalize, autoescape=True)
         parts: list[_Part] = []
         variables: set[str] = set()
-        for part_name in source.templated_parts:
-            root = source.xml(part_name)
+        for part_name in _templated_parts(package):
+            root = package.xml(part_name)
             located = _locate(root)
             jinja_source, labels = _jinja_source(root, located)
-            parts.append(_compile(name, part_name, jinja_source, labels, variables))
-        package = _Package.without(source.archive, {p.name for p in parts})
-        return cls(name=name, parts=parts, package=package, variables=frozenset(variables))
+            parts.append(_compile(environment, name, part_name, jinja_source, labels, variables))
+        # The other members are compressed once, here; a render appends the rendered parts.
+        templated = {part.name for part in parts}
+        kept = ZipPrefix.of(
+            ZipEntry.of(member, package.members[member], method=package.methods[member])
+            for member in package.order
+            if member not in templated and member not in package.directories
+        )
+        return cls(name=name, parts=parts, kept=kept, variables=frozenset(variables))
 
     @property
     def name(self) -> str:
@@ -215,9 +195,10 @@ class DocxTemplate:
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill the template with ``context``; return the .docx bytes."""
         rendered = [
-            (part.name, self._render_part(part, context).encode("utf-8")) for part in self._parts
+            ZipEntry.of(part.name, self._render_part(part, context).encode("utf-8"))
+            for part in self._parts
         ]
-        return self._package.with_parts(rendered)
+        return write_zip(rendered, prefix=self._kept)
 
     def _render_part(self, part: _Part, context: Mapping[str, Any]) -> str:
         try:
@@ -234,6 +215,11 @@ class DocxTemplate:
         where = part.label(lines[-1] if lines else None)
         return RenderError(f"{self._name}: {where}: {message}")
 
+    @staticmethod
+    def spots(data: bytes, *, name: str) -> list[TemplateSpot]:
+        """Every paragraph holding template text, uncompiled, for the template checker."""
+        return docx_spots(data, name=name)
+
 
 def docx_spots(data: bytes, *, name: str) -> list[TemplateSpot]:
     """The template text of every paragraph holding a tag, with the loops enclosing it.
@@ -242,11 +228,11 @@ def docx_spots(data: bytes, *, name: str) -> list[TemplateSpot]:
     row 2, cell 1``; tag syntax is not checked. Raises TemplateError only for a file that is
     not a readable docx.
     """
-    source = _Source.read(data, name=name)
+    package = Package(data, name=name, kind="docx")
     spots: list[TemplateSpot] = []
-    for part_name in source.templated_parts:
+    for part_name in _templated_parts(package):
         loops: list[dict[str, str]] = []  # one entry per open loop, innermost last
-        for spot in _locate(source.xml(part_name)):
+        for spot in _locate(package.xml(part_name)):
             if spot.element.tag != _W_P:
                 continue
             text = _paragraph_text(spot.element)
@@ -267,57 +253,10 @@ def docx_spots(data: bytes, *, name: str) -> list[TemplateSpot]:
 # -- reading the package --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Source:
-    """An opened template package and the names of the parts that hold template text."""
-
-    name: str
-    archive: zipfile.ZipFile
-    templated_parts: tuple[str, ...]
-
-    @classmethod
-    def read(cls, data: bytes, *, name: str) -> _Source:
-        try:
-            archive = zipfile.ZipFile(BytesIO(data))
-            members = set(archive.namelist())
-            main = _main_part(archive, members)
-        except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, OSError) as exc:
-            raise TemplateError(f"{name}: not a readable docx file ({exc})") from exc
-        if main is None:
-            raise TemplateError(f"{name}: not a readable docx file (no main document part)")
-        headers_footers = sorted(_related_parts(archive, main, members, _HEADER_FOOTER))
-        return cls(name, archive, (main, *headers_footers))
-
-    def xml(self, part_name: str) -> Any:
-        try:
-            return etree.fromstring(self.archive.read(part_name), _PARSER)
-        except (etree.XMLSyntaxError, zipfile.BadZipFile) as exc:
-            raise TemplateError(f"{self.name}: {part_name} is not well-formed XML ({exc})") from exc
-
-
-def _main_part(archive: zipfile.ZipFile, members: set[str]) -> str | None:
-    found = _related_parts(archive, "", members, frozenset({_OFFICE_DOCUMENT}))
-    return found[0] if found else None
-
-
-def _related_parts(
-    archive: zipfile.ZipFile, source: str, members: set[str], types: frozenset[str]
-) -> list[str]:
-    """Zip member names of the parts ``source`` relates to with one of ``types``."""
-    folder, base = posixpath.split(source)
-    rels_name = posixpath.join(folder, "_rels", f"{base}.rels")
-    if rels_name not in members:
-        return []
-    found: list[str] = []
-    for rel in etree.fromstring(archive.read(rels_name), _PARSER).iter(_RELS):
-        if rel.get("Type") not in types or rel.get("TargetMode") == "External":
-            continue
-        target = rel.get("Target", "")
-        path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
-        path = posixpath.normpath(path)
-        if path in members and path not in found:
-            found.append(path)
-    return found
+def _templated_parts(package: Package) -> list[str]:
+    """The main document part, then its headers and footers: the parts holding template text."""
+    main = package.main_part()
+    return [main, *sorted(package.related(main, _HEADER_FOOTER))]
 
 
 # -- pre-processing -------------------------------------------------------------------------
@@ -417,7 +356,12 @@ def _unescape_ampersands_in_tags(xml: str) -> str:
 
 
 def _compile(
-    name: str, part_name: str, source: str, labels: list[str], variables: set[str]
+    environment: SandboxedEnvironment,
+    name: str,
+    part_name: str,
+    source: str,
+    labels: list[str],
+    variables: set[str],
 ) -> _Part:
     line_labels: list[str] = []
     current = ""  # before the first paragraph: the part as a whole
@@ -427,8 +371,8 @@ def _compile(
             current = labels[int(match.group(1))]
         line_labels.append(current)
     try:
-        tree = _ENVIRONMENT.parse(source)
-        template = _ENVIRONMENT.from_string(tree)
+        tree = environment.parse(source)
+        template = environment.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
         lineno = exc.lineno
         if exc.message and exc.message.startswith("Unexpected end of template"):
@@ -522,79 +466,3 @@ def _check_structure(name: str, part_name: str, source: str, line_labels: Sequen
                 blocks.pop()
     if stack:
         fail(len(source), f"the XML is broken: '<{stack[-1]}>' is never closed")
-
-
-# -- writing the package --------------------------------------------------------------------
-
-
-class _Package:
-    """The template's zip without its templated parts, to which rendered parts are appended.
-
-    The kept members are compressed once, at load; a render writes only the rendered parts'
-    entries and a new central directory after them. Times are fixed, so output is repeatable.
-    """
-
-    def __init__(self, *, entries: bytes, directory: bytes, count: int) -> None:
-        self._entries = entries
-        self._directory = directory
-        self._count = count
-
-    @classmethod
-    def without(cls, archive: zipfile.ZipFile, templated: set[str]) -> _Package:
-        buffer = BytesIO()
-        with zipfile.ZipFile(buffer, "w") as out:
-            for info in archive.infolist():
-                if info.filename in templated or info.is_dir():
-                    continue
-                out.writestr(_member(info.filename, info.compress_type), archive.read(info))
-        data = buffer.getvalue()
-        end = data.rindex(_END_OF_DIRECTORY)
-        count, size, offset = struct.unpack_from("<H2L", data, end + 10)
-        return cls(entries=data[:offset], directory=data[offset : offset + size], count=count)
-
-    def with_parts(self, parts: Sequence[tuple[str, bytes]]) -> bytes:
-        chunks = [self._entries]
-        directory = [self._directory]
-        offset = len(self._entries)
-        for part_name, data in parts:
-            compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-            packed = compressor.compress(data) + compressor.flush()
-            name = part_name.encode("utf-8")
-            flags = 0 if name.isascii() else 0x800  # bit 11: the name is UTF-8
-            crc = zlib.crc32(data)
-            common = (flags, zipfile.ZIP_DEFLATED, 0, _DOS_DATE, crc, len(packed), len(data))
-            chunks.append(struct.pack(_LOCAL_HEADER, b"PK\x03\x04", 20, *common, len(name), 0))
-            chunks += (name, packed)
-            directory.append(
-                struct.pack(
-                    _CENTRAL_HEADER,
-                    b"PK\x01\x02",
-                    20,
-                    20,
-                    *common,
-                    len(name),
-                    0,
-                    0,
-                    0,
-                    0,
-                    0o600 << 16,
-                    offset,
-                )
-            )
-            directory.append(name)
-            offset += struct.calcsize(_LOCAL_HEADER) + len(name) + len(packed)
-        central = b"".join(directory)
-        count = self._count + len(parts)
-        chunks.append(central)
-        chunks.append(
-            struct.pack(_END_HEADER, _END_OF_DIRECTORY, 0, 0, count, count, len(central), offset, 0)
-        )
-        return b"".join(chunks)
-
-
-def _member(name: str, compress_type: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = compress_type
-    info.create_system = 0
-    info.external_attr = 0o600 << 16
-    return info

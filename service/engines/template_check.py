@@ -37,7 +37,7 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from service.engines.inspection import TemplateProblem, TemplateSpot
-from service.engines.jinja_env import make_text_environment
+from service.engines.jinja_env import NO_FILTERS, Filters, make_environment
 
 __all__ = ["check_spots", "merge_schemas"]
 
@@ -194,9 +194,14 @@ def _balance(source: str) -> _Balance:
 # -- the check ------------------------------------------------------------------------------
 
 
-def check_spots(spots: Iterable[TemplateSpot], schema: Mapping[str, Any]) -> list[TemplateProblem]:
-    """Every problem of the spots' template text against ``schema``, in document order."""
-    check = _Check(make_text_environment(), schema)
+def check_spots(
+    spots: Iterable[TemplateSpot], schema: Mapping[str, Any], *, filters: Filters = NO_FILTERS
+) -> list[TemplateProblem]:
+    """Every problem of the spots' template text against ``schema``, in document order.
+
+    ``filters`` are those the template will be rendered with, besides Jinja's own.
+    """
+    check = _Check(make_environment(filters=filters), schema)
     for order, spot in enumerate(spots):
         check.spot(order, spot)
     return check.finish()

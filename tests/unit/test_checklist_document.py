@@ -35,8 +35,9 @@ from service.documents.facts import (
     OrganisationFacts,
     PersonFacts,
 )
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.movement import QuestionRef, Scale
-from service.engines.jinja_env import make_text_environment
+from service.engines.jinja_env import make_environment
 from service.engines.xlsx_engine import XlsxTemplate, xlsx_spots
 from service.settings import PROJECT_ROOT
 
@@ -208,7 +209,7 @@ def test_without_earlier_rounds_the_context_says_it_is_the_first() -> None:
 
 def test_every_template_variable_comes_from_the_context() -> None:
     context = build_checklist_context(askersund_facts())
-    environment = make_text_environment()
+    environment = make_environment(filters=SWEDISH_FILTERS)
 
     for spot in xlsx_spots(TEMPLATE.read_bytes(), name="checklist.xlsx"):
         source = re.sub(r"\{%-?\s*(tr|tc|sheet)\s.*?%\}", "", spot.source)

@@ -12,6 +12,7 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.engines.docx_engine import DocxTemplate, docx_spots
 from service.errors import RenderError, TemplateError
 
@@ -220,14 +221,20 @@ def test_none_prints_as_nothing_and_numbers_as_text() -> None:
     assert body_texts(result) == ["[|3|0.5]"]
 
 
-def test_swedish_filters_are_available() -> None:
-    template = template_of(
+def test_the_filters_passed_in_are_available() -> None:
+    data = template_bytes(
         paragraphs("{{ day | sv_weekday }} {{ day | sv_date }}, {{ n | sv_number }}")
     )
+    template = DocxTemplate.from_bytes(data, name="mall.docx", filters=SWEDISH_FILTERS)
 
     result = reopen(template.render({"day": "2019-09-26", "n": 1234.5}))
 
     assert body_texts(result) == ["torsdag 26 september 2019, 1\u00a0234,5"]
+
+
+def test_a_filter_not_passed_in_is_refused_at_load_with_its_location() -> None:
+    with pytest.raises(TemplateError, match=r"paragraph 2: No filter named 'sv_date'"):
+        template_of(paragraphs("Datum:", "{{ day | sv_date }}"))
 
 
 # -- safety and errors ----------------------------------------------------------------------

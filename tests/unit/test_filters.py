@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.engines.filters import sv_sort, swedish_sort_key
-from service.engines.jinja_env import make_text_environment
+from service.documents.swedish_filters import SWEDISH_FILTERS, sv_sort, swedish_sort_key
+from service.engines.jinja_env import make_environment
 
 
 def render(source: str, **context: object) -> str:
-    return make_text_environment().from_string(source).render(**context)
+    return make_environment(filters=SWEDISH_FILTERS).from_string(source).render(**context)
 
 
 def test_dates_weekdays_numbers_and_percentages_read_as_swedish() -> None:

@@ -285,6 +285,23 @@ def build_initiative_deck(prs: Any) -> None:
     add_text_box(blank_slide(prs), "Slut")
 
 
+def test_variables_are_the_names_read_outside_the_loops_that_bind_them() -> None:
+    def build(prs: Any) -> None:
+        build_initiative_deck(prs)
+        add_text_box(blank_slide(prs), "{{ s }} {{ initiative | default(fallback) }}")
+        add_chart(blank_slide(prs), "chart:charts.main")
+
+    assert template_of(build_initiative_deck).variables == {"title", "initiatives"}
+    assert template_of(build).variables == {
+        "title",
+        "initiatives",
+        "s",
+        "initiative",
+        "fallback",
+        "charts",
+    }
+
+
 @pytest.mark.parametrize("count", [0, 2])
 def test_slide_loop_repeats_the_slide_once_per_item_in_order(count: int) -> None:
     template = template_of(build_initiative_deck)

@@ -12,8 +12,8 @@ from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.documents.catalogue import CATALOGUE
+from service.engines.opc import ZipEntry, ZipPrefix, fix_zip_timestamps, write_zip
 from service.engines.pptx_engine import PptxTemplate
-from service.engines.reproducible_zip import fix_zip_timestamps
 from service.intake.sample import find_id, sample_database
 from tests.unit.test_deck_template import DECK_TEMPLATE, make_deck_context
 
@@ -55,6 +55,33 @@ def test_fixing_timestamps_keeps_every_member_and_its_content() -> None:
         ]
         assert archive.read("a.xml") == "<a>å</a>".encode()
     assert len(fixed) == len(original)
+
+
+def test_the_zip_writer_writes_what_zipfile_writes_with_fixed_times() -> None:
+    members = [
+        ("[Content_Types].xml", b"<Types/>", zipfile.ZIP_DEFLATED),
+        (
+            "word/document.xml",
+            "".join(f"<p>{n * 7919 % 9973}</p>" for n in range(5000)).encode(),
+            zipfile.ZIP_DEFLATED,
+        ),
+        ("media/bild.png", bytes(range(256)) * 4, zipfile.ZIP_STORED),
+        ("word/bilagor/å.xml", "<a>ö</a>".encode(), zipfile.ZIP_DEFLATED),
+        ("empty.bin", b"", zipfile.ZIP_DEFLATED),
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, method in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            info.create_system = 0  # MS-DOS, as Office writes
+            archive.writestr(info, data)
+    entries = [ZipEntry.of(name, data, method=method) for name, data, method in members]
+
+    written = write_zip(entries[2:], prefix=ZipPrefix.of(entries[:2]))
+
+    assert written == buffer.getvalue()
+    assert write_zip(entries) == written
 
 
 def test_something_that_is_not_a_zip_is_refused() -> None:

@@ -25,6 +25,7 @@ from service.documents.facts import (
     PlanActivityFacts,
     RoundFacts,
 )
+from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.movement import QuestionRef, Scale
 from service.engines.inspection import TemplateProblem, TemplateSpot
 from service.engines.pptx_engine import pptx_spots
@@ -44,7 +45,7 @@ SCHEMA: dict[str, Any] = {
 
 def problems_of(*sources: str, loops: dict[str, str] | None = None) -> list[str]:
     spots = [TemplateSpot(f"spot {n}", s, loops or {}) for n, s in enumerate(sources, 1)]
-    return [str(p) for p in check_spots(spots, SCHEMA)]
+    return [str(p) for p in check_spots(spots, SCHEMA, filters=SWEDISH_FILTERS)]
 
 
 # -- check_spots ----------------------------------------------------------------------------

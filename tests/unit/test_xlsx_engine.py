@@ -583,6 +583,36 @@ def test_header_and_footer_tags_escape_ampersands() -> None:
 # -- errors -------------------------------------------------------------------------------------
 
 
+def test_variables_are_the_names_read_outside_the_loops_that_bind_them() -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "{{ q }}"
+    ws["A2"] = "{%tr for q in items %}"
+    ws["A3"] = "{{ q.name }} {{ unit }}"
+    ws["B3"] = "{{ q.score | default(fallback) }}"
+    ws["A4"] = "{%tr endfor %}"
+    ws.oddHeader.center.text = "{{ header }}"
+    looped = wb.create_sheet("{{ r.name }}")
+    looped["A1"] = "{%sheet for r in rounds %}"
+    looped.oddFooter.center.text = "{{ r.name }} {{ footer }}"
+
+    def variables(data: bytes) -> frozenset[str]:
+        return XlsxTemplate.from_bytes(data, name="mall.xlsx").variables
+
+    assert variables(saved(wb)) == {
+        "q",
+        "items",
+        "unit",
+        "fallback",
+        "header",
+        "rounds",
+        "footer",
+    }
+    assert variables(loop_template()) == {"title", "items"}
+    assert variables(column_template()) == {"rounds"}
+    assert variables(sheet_loop_template()) == {"rounds"}
+
+
 def test_a_broken_tag_is_a_template_error_naming_the_cell() -> None:
     template = one_sheet(A1="ok", B2="Hej {{ name ")
 

@@ -1,4 +1,4 @@
-"""Swedish formatting as Jinja filters, available to every template.
+"""Swedish formatting as Jinja filters, handed to the engines for every benchdocs template.
 
 ``{{ meeting.date | sv_date }}`` → ``28 november 2019``; ``| sv_weekday`` → ``torsdag``;
 ``| sv_number`` → ``1 234,5``; ``| sv_percent`` → ``42 %``; ``| sv_sort`` sorts with Å, Ä, Ö
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from service.documents import swedish
@@ -78,10 +79,13 @@ def sv_sort(
     return sorted(values, key=key, reverse=reverse)
 
 
-FILTERS: dict[str, Callable[..., Any]] = {
-    "sv_date": sv_date,
-    "sv_weekday": sv_weekday,
-    "sv_number": sv_number,
-    "sv_percent": sv_percent,
-    "sv_sort": sv_sort,
-}
+# What benchdocs passes to the engines as ``filters=`` (the engines know no language).
+SWEDISH_FILTERS: Mapping[str, Callable[..., Any]] = MappingProxyType(
+    {
+        "sv_date": sv_date,
+        "sv_weekday": sv_weekday,
+        "sv_number": sv_number,
+        "sv_percent": sv_percent,
+        "sv_sort": sv_sort,
+    }
+)
