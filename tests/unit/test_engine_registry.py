@@ -11,8 +11,8 @@ import pytest
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary, parse_document_template
 from service.database import models as m
-from service.database.models import DocumentKind
 from service.documents.catalogue import CATALOGUE, DocumentSpec
+from service.domain.kinds import DocumentKind
 from service.engines.docx_engine import DocxTemplate
 from service.engines.interface import TemplateEngine
 from service.engines.pptx_engine import PptxTemplate
