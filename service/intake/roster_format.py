@@ -9,7 +9,6 @@ entries against stored organisations and participants is ``roster_import``'s wor
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -26,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from service.domain import limits
 from service.domain.kinds import ParticipantRole
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.file_safety.csv_text import CsvText, decode_csv
 from service.intake.text_rules import reject_control_characters
 
 MAX_ROWS = 5_000  # data rows; a network has dozens of organisations, not thousands
@@ -338,34 +338,6 @@ def _xlsx_value(cell: object) -> RawValue:
     if isinstance(value, str | int | float | bool | dt.datetime | dt.date | dt.time):
         return value
     return str(value)  # rich text and other wrappers: their text
-
-
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and its encoding: UTF-8 (BOM or not), UTF-16 with BOM, cp1252."""
-    if data.startswith(codecs.BOM_UTF8):
-        return _decoded(data[len(codecs.BOM_UTF8) :], "utf-8", "UTF-8"), "UTF-8"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _decoded(data, "utf-16", "UTF-16"), "UTF-16"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        # Swedish Excel's "CSV (semikolonavgränsad)" is Windows-1252; no BOM says so.
-        return _decoded(data, "cp1252", "UTF-8 or Windows-1252"), "Windows-1252"
-
-
-def _decoded(data: bytes, codec: str, shown: str) -> str:
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError as exc:
-        raise _undecodable(exc, shown) from exc
-
-
-def _undecodable(exc: UnicodeDecodeError, encoding: str) -> FileRejectedError:
-    byte = exc.object[exc.start]
-    return FileRejectedError(
-        RejectionReason.CORRUPT,
-        [Problem("file", f"not {encoding} text: byte {byte:#04x} at offset {exc.start}")],
-    )
 
 
 def read_csv(text: str, *, encoding: str) -> Table:
@@ -935,15 +907,10 @@ class _OrgBuilder:
 
 
 def read_table(
-    data: bytes,
-    *,
-    file_type: Literal["xlsx", "csv"],
-    text: str | None = None,
-    encoding: str | None = None,
+    data: bytes, *, file_type: Literal["xlsx", "csv"], csv_text: CsvText | None = None
 ) -> Table:
-    """The table of an xlsx workbook or a CSV file (decoded here unless ``text`` is given)."""
+    """The table of an xlsx workbook or a CSV file (decoded here unless already decoded)."""
     if file_type == "xlsx":
         return read_xlsx(data)
-    if text is None:
-        text, encoding = decode_csv(data)
-    return read_csv(text, encoding=encoding or "UTF-8")
+    decoded = csv_text if csv_text is not None else decode_csv(data)
+    return read_csv(decoded.text, encoding=decoded.encoding)

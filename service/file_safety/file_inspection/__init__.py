@@ -13,17 +13,16 @@ the name or the client's content type:
 - an OLE2 compound file is either an encrypted OOXML package or a 97-2003 file: both refused,
   each with the way out;
 - PDF, images, HTML, other archives are named and refused;
-- anything else may be CSV where CSV is accepted: text without NUL bytes, UTF-8 (with or
-  without a byte-order mark), UTF-16 with a byte-order mark, or Windows-1252. Windows-1252 is
-  accepted because Swedish Excel's "CSV (semikolonavgränsad)" saves in it without a BOM; it is
-  tried only when the bytes are not valid UTF-8, which text with å, ä or ö in Windows-1252
-  never is, so the two are told apart reliably. Line count and line length are capped.
+- anything else may be CSV where CSV is accepted, under the one CSV policy of
+  ``service.file_safety.csv_text``: text without NUL bytes or control characters, in UTF-8
+  (with or without a byte-order mark), UTF-16 with a byte-order mark, or Windows-1252, with
+  line count and line length capped. The decoded text is handed on with the file.
 
 Each refusal is a FileRejectedError with one precise, actionable problem at location ``file``.
 
 ``gate`` holds ``inspect_upload``; ``accepted`` the file types, caps and refusal; ``names`` the
-file name shown back; ``ooxml``, ``compound`` and ``sniffing`` what the first bytes say;
-``csv_check`` the CSV text. Everything a caller uses is importable from here.
+file name shown back; ``ooxml``, ``compound`` and ``sniffing`` what the first bytes say.
+Everything a caller uses is importable from here.
 """
 
 from service.file_safety.file_inspection.accepted import (

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, NoReturn
 
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.file_safety.csv_text import CsvLimits
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -29,11 +30,15 @@ class UploadLimits:
     max_unpacked_bytes: int
     max_compression_ratio: float
     max_members: int
-    # A roster has hundreds of lines of well under a thousand characters.
-    max_csv_lines: int = 100_000
-    max_csv_line_chars: int = 65_536
+    max_csv_lines: int = CsvLimits.max_lines
+    max_csv_line_chars: int = CsvLimits.max_line_chars
     # An embedded package (a chart's workbook in a deck) is unpacked in memory to be checked.
     max_embedded_bytes: int = 20_000_000
+
+    @property
+    def csv(self) -> CsvLimits:
+        """The caps on a CSV file's text."""
+        return CsvLimits(max_lines=self.max_csv_lines, max_line_chars=self.max_csv_line_chars)
 
 
 def limits_from_settings(settings: Settings) -> UploadLimits:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.errors import RejectionReason
+from service.file_safety.csv_text import CsvText, decode_csv
 from service.file_safety.file_inspection.accepted import FileType, UploadLimits, expected, refuse
 from service.file_safety.file_inspection.compound import OLE_SIGNATURE, refuse_compound_file
-from service.file_safety.file_inspection.csv_check import check_csv
 from service.file_safety.file_inspection.names import display_file_name, name_extension
 from service.file_safety.file_inspection.ooxml import inspect_package
 from service.file_safety.file_inspection.sniffing import (
@@ -26,8 +26,13 @@ class InspectedFile:
     file_type: FileType
     data: bytes
     file_name: str
-    # CSV only: the text encoding found ("UTF-8", "UTF-16" or "Windows-1252").
-    encoding: str | None = None
+    # CSV only: the decoded text and its encoding.
+    csv: CsvText | None = field(default=None, repr=False)
+
+    @property
+    def encoding(self) -> str | None:
+        """CSV only: the text encoding found ("UTF-8", "UTF-16" or "Windows-1252")."""
+        return self.csv.encoding if self.csv is not None else None
 
 
 def inspect_upload(
@@ -64,5 +69,5 @@ def inspect_upload(
         label, advice = markup
         refuse(RejectionReason.WRONG_TYPE, f"this is {label}, not {wanted}{advice}")
     refuse_text_named_as_office(data, extension=extension, accepted=accepted, wanted=wanted)
-    encoding = check_csv(data, limits)
-    return InspectedFile(FileType.CSV, data, shown_name or "upload.csv", encoding)
+    csv = decode_csv(data, limits=limits.csv)
+    return InspectedFile(FileType.CSV, data, shown_name or "upload.csv", csv)

@@ -7,8 +7,8 @@ import re
 from collections.abc import Collection
 
 from service.errors import RejectionReason
+from service.file_safety.csv_text import CONTROL
 from service.file_safety.file_inspection.accepted import FileType, refuse
-from service.file_safety.file_inspection.csv_check import CONTROL
 from service.file_safety.file_inspection.ooxml import KINDS
 from service.file_safety.zip_guard import damaged
 
