@@ -28,7 +28,7 @@ from service.intake.entities.checklists import (
     update_assessment_round,
     update_checklist,
 )
-from service.intake.entities.fields import MAX_ID, Amount, Id, NonNull, TextList
+from service.intake.entities.fields import MAX_ID, Id, NonNull, TextList
 from service.intake.entities.follow_up import (
     AnalysisReplace,
     FeedbackCreate,
@@ -89,7 +89,6 @@ __all__ = [
     "MAX_ID",
     "AgendaItemCreate",
     "AgendaItems",
-    "Amount",
     "AnalysisReplace",
     "AreaCreate",
     "AssessmentRoundCreate",

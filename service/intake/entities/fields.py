@@ -1,4 +1,4 @@
-"""Field types of the entity input models: ids, amounts, lists, and PATCH's non-null."""
+"""Field types of the entity input models: ids, lists of text, and PATCH's non-null."""
 
 from __future__ import annotations
 
@@ -23,5 +23,4 @@ def _refuse_null(value: T) -> T:
 # A PATCH field that may be left out but not set to null (its column is NOT NULL).
 NonNull = Annotated[T | None, AfterValidator(_refuse_null)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Amount = Annotated[float, Field(allow_inf_nan=False)]
 TextList = Annotated[list[LongText], Field(max_length=100)]

@@ -5,33 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.errors import Problem
 from service.intake.entities.checklists import questions_in_order
-from service.intake.entities.fields import Amount, Id, NonNull
+from service.intake.entities.fields import Id, NonNull
 from service.intake.entities.store import Rules, get_entity, save
-from service.intake.programme_format import Record
+from service.intake.programme_format import MeasurementValues, Record
 from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
 from service.intake.vocabulary import PdsaPhase
 
 
-class MeasurementCreate(Record):
+class MeasurementCreate(MeasurementValues):
     """One measurement of an indicator: a total, or values for women and men."""
 
     date: dt.date
     is_baseline: bool = False
-    value_total: Amount | None = None
-    value_women: Amount | None = None
-    value_men: Amount | None = None
-
-    @model_validator(mode="after")
-    def _has_a_value(self) -> MeasurementCreate:
-        if self.value_total is None and self.value_women is None and self.value_men is None:
-            raise ValueError("a measurement needs value_total, or value_women and/or value_men")
-        return self
 
 
 class IndicatorCreate(Record):
