@@ -25,8 +25,8 @@ from service.domain.kinds import ParticipantRole
 from service.errors import ConflictError, Problem
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.intake.entities import get_entity, slug
+from service.intake.roster_columns import Col
 from service.intake.roster_format import (
-    Col,
     Finding,
     OrganisationEntry,
     ParticipantEntry,

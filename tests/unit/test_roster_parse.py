@@ -11,14 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from service.errors import FileRejectedError, RejectionReason
-from service.intake.roster_format import (
-    MAX_ROWS,
-    Col,
-    Roster,
-    header_key,
-    parse_roster,
-    read_table,
-)
+from service.intake.roster_columns import Col, header_key
+from service.intake.roster_format import MAX_ROWS, Roster, parse_roster, read_table
 
 HEADER = "Organisation;Namn;Roll;E-post;Telefon"
 
