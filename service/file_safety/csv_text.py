@@ -22,6 +22,18 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SAVE_AS_CSV = 'save it from Excel as "CSV UTF-8 (kommaavgränsad)" and upload again'
 
 
+def _unreadable(message: str) -> FileRejectedError:
+    """The refusal of bytes that are not CSV text, with the way to save them as such."""
+    return FileRejectedError(RejectionReason.CORRUPT, [Problem("file", message + _SAVE_AS_CSV)])
+
+
+def _implausible(message: str) -> FileRejectedError:
+    """The refusal of text that no roster comes near: most likely the wrong file."""
+    return FileRejectedError(
+        RejectionReason.CONTENT, [Problem("file", f"{message}: check that this is the right file")]
+    )
+
+
 @dataclass(frozen=True)
 class CsvLimits:
     """Caps on a CSV text: a roster has hundreds of lines of well under a thousand characters."""
@@ -50,25 +62,12 @@ def decode_csv(data: bytes, *, limits: CsvLimits | None = None) -> CsvText:
     nul = data.find(b"\x00")
     if nul >= 0:
         if _looks_like_utf16(data[:4096]):
-            raise FileRejectedError(
-                RejectionReason.CORRUPT,
-                [
-                    Problem(
-                        "file",
-                        "the file looks like UTF-16 text without a byte-order mark, "
-                        f"which cannot be read reliably: {_SAVE_AS_CSV}",
-                    )
-                ],
+            raise _unreadable(
+                "the file looks like UTF-16 text without a byte-order mark, "
+                "which cannot be read reliably: "
             )
-        raise FileRejectedError(
-            RejectionReason.CORRUPT,
-            [
-                Problem(
-                    "file",
-                    f"the file contains NUL bytes (the first at byte {nul:,}), so it "
-                    f"is not a text file: {_SAVE_AS_CSV}",
-                )
-            ],
+        raise _unreadable(
+            f"the file contains NUL bytes (the first at byte {nul:,}), so it is not a text file: "
         )
     try:
         return CsvText(_scan_text(data, "utf-8", limits, shown="UTF-8", fallback=True), "UTF-8")
@@ -104,16 +103,9 @@ def _scan_text(
             # The decoder saw the chunk less a byte-order mark, or with a previous chunk's
             # unfinished character before it: its object ends where the chunk ends.
             offset = start + len(chunk) - len(exc.object) + exc.start
-            raise FileRejectedError(
-                RejectionReason.CORRUPT,
-                [
-                    Problem(
-                        "file",
-                        f"the file cannot be read as {shown}: byte "
-                        f"{exc.object[exc.start]:#04x} near byte {offset:,} is not valid there; "
-                        f"{_SAVE_AS_CSV}",
-                    )
-                ],
+            raise _unreadable(
+                f"the file cannot be read as {shown}: byte "
+                f"{exc.object[exc.start]:#04x} near byte {offset:,} is not valid there; "
             ) from exc
         lines.feed(text, final=final)
         pieces.append(text)
@@ -137,16 +129,9 @@ class _LineCheck:
             self._pending, text = "\r", text[:-1]
         if (control := CONTROL.search(text)) is not None:
             line = self._lines + 1 + len(_LINE_BREAK.findall(text, 0, control.start()))
-            raise FileRejectedError(
-                RejectionReason.CORRUPT,
-                [
-                    Problem(
-                        "file",
-                        f"line {line:,} contains the control character "
-                        f"U+{ord(control.group()):04X}, which a CSV file does not: "
-                        f"{_SAVE_AS_CSV}",
-                    )
-                ],
+            raise _unreadable(
+                f"line {line:,} contains the control character "
+                f"U+{ord(control.group()):04X}, which a CSV file does not: "
             )
         pieces = _LINE_BREAK.split(text)
         for piece in pieces[:-1]:
@@ -159,29 +144,15 @@ class _LineCheck:
     def _add(self, characters: int) -> None:
         self._length += characters
         if self._length > self._limits.max_line_chars:
-            raise FileRejectedError(
-                RejectionReason.CONTENT,
-                [
-                    Problem(
-                        "file",
-                        f"line {self._lines + 1:,} is longer than "
-                        f"{self._limits.max_line_chars:,} characters, which no roster "
-                        "line is: check that this is the right file",
-                    )
-                ],
+            raise _implausible(
+                f"line {self._lines + 1:,} is longer than {self._limits.max_line_chars:,} "
+                "characters, which no roster line is"
             )
 
     def _end_line(self) -> None:
         self._lines += 1
         self._length = 0
         if self._lines > self._limits.max_lines:
-            raise FileRejectedError(
-                RejectionReason.CONTENT,
-                [
-                    Problem(
-                        "file",
-                        f"the file has more than {self._limits.max_lines:,} "
-                        "lines, far more than any roster: check that this is the right file",
-                    )
-                ],
+            raise _implausible(
+                f"the file has more than {self._limits.max_lines:,} lines, far more than any roster"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 
 import pytest
 
@@ -135,14 +136,7 @@ def test_text_read_in_slices_is_whole_even_when_a_letter_straddles_two_slices() 
 def test_the_upload_caps_reach_the_csv_policy() -> None:
     data = b"Namn\r\n" + b"Anna\r\n" * 3
 
-    limited = UploadLimits(
-        max_bytes=10**8,
-        max_unpacked_bytes=10**9,
-        max_compression_ratio=200,
-        max_members=99,
-        max_csv_lines=3,
-        max_csv_line_chars=10,
-    )
+    limited = dataclasses.replace(GATE_LIMITS, max_csv_lines=3, max_csv_line_chars=10)
 
     assert limited.csv == CsvLimits(max_lines=3, max_line_chars=10)
     with pytest.raises(FileRejectedError, match="more than 3 lines"):
