@@ -211,12 +211,9 @@ class IndicatorIn(Record):
     latest: MeasurementIn | None = None
 
 
-class InitiativeIn(Record):
-    id: Ref
-    organisation_id: Ref
-    title: ShortText
-    area_id: Ref | None = None
-    checklist_questions: list[Ref] = Field(default_factory=list, max_length=200)
+class InitiativeFields(Record):
+    """What an improvement initiative says about its work; shared with the API."""
+
     level: Text100 | None = None
     verksamhet: ShortText | None = None
     started: dt.date | None = None
@@ -225,9 +222,17 @@ class InitiativeIn(Record):
     problem: LongText | None = None
     root_cause: LongText | None = None
     action: LongText | None = None
-    indicator: IndicatorIn | None = None
     results: LongText | None = None
     transferable: bool | None = None
+
+
+class InitiativeIn(InitiativeFields):
+    id: Ref
+    organisation_id: Ref
+    title: ShortText
+    area_id: Ref | None = None
+    checklist_questions: list[Ref] = Field(default_factory=list, max_length=200)
+    indicator: IndicatorIn | None = None
     transfer_to: list[ShortText] = Field(default_factory=list, max_length=50)
     owner_participant_id: Ref | None = None
 

@@ -13,9 +13,8 @@ from service.errors import Problem
 from service.intake.entities.checklists import questions_in_order
 from service.intake.entities.fields import Id, NonNull
 from service.intake.entities.store import Rules, get_entity, save
-from service.intake.programme_format import MeasurementValues, Record
-from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
-from service.intake.vocabulary import PdsaPhase
+from service.intake.programme_format import InitiativeFields, MeasurementValues, Record
+from service.intake.text_rules import Ref, ShortText, Text50
 
 
 class MeasurementCreate(MeasurementValues):
@@ -33,23 +32,13 @@ class IndicatorCreate(Record):
     measurements: list[MeasurementCreate] = Field(default_factory=list, max_length=100)
 
 
-class InitiativePatch(Record):
+class InitiativePatch(InitiativeFields):
     """Changes to an improvement initiative; an indicator, when given, replaces the old one."""
 
     ref: NonNull[Ref] = None
     title: NonNull[ShortText] = None
     area_id: Id | None = None
     question_refs: NonNull[Annotated[list[Ref], Field(max_length=200)]] = None
-    level: Text100 | None = None
-    verksamhet: ShortText | None = None
-    started: dt.date | None = None
-    status: Text100 | None = None
-    pdsa_phase: PdsaPhase | None = None
-    problem: LongText | None = None
-    root_cause: LongText | None = None
-    action: LongText | None = None
-    results: LongText | None = None
-    transferable: bool | None = None
     transfer_to: NonNull[Annotated[list[ShortText], Field(max_length=50)]] = None
     owner_participant_id: Id | None = None
     indicator: IndicatorCreate | None = None
