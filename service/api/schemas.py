@@ -284,9 +284,11 @@ class MeasurementOut(Out):
     id: int
     date: dt.date
     is_baseline: bool
-    value_total: float | None
-    value_women: float | None
-    value_men: float | None
+    value_total: float | None = Field(
+        description="The value for everyone, when it is not split by sex."
+    )
+    value_women: float | None = Field(description="The value for women.")
+    value_men: float | None = Field(description="The value for men.")
 
 
 class IndicatorOut(Out):

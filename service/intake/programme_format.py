@@ -7,7 +7,7 @@ strings of the file (``"askersund"``, ``"p07"``, ``"Q14"``), resolved on import.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -164,17 +164,44 @@ class SelfAssessmentIn(Record):
     comments: dict[Ref, dict[Ref, LongText]] = Field(default_factory=dict)
 
 
-class MeasurementIn(Record):
-    date: dt.date
-    value: float | None = None
-    women: float | None = None
-    men: float | None = None
+# A measured figure: finite (Python's JSON parser reads NaN and Infinity; they are refused).
+Amount = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class MeasurementValues(Record):
+    """What a measurement says, named as stored: one vocabulary for the import file and the API."""
+
+    value_total: Amount | None = Field(
+        default=None, description="The value for everyone, when it is not split by sex."
+    )
+    value_women: Amount | None = Field(default=None, description="The value for women.")
+    value_men: Amount | None = Field(default=None, description="The value for men.")
 
     @model_validator(mode="after")
-    def _has_a_value(self) -> MeasurementIn:
-        if self.value is None and self.women is None and self.men is None:
-            raise ValueError("a measurement needs value, or women and/or men")
+    def _has_a_value(self) -> Self:
+        if self.value_total is None and self.value_women is None and self.value_men is None:
+            raise ValueError("a measurement needs value_total, or value_women and/or value_men")
         return self
+
+
+# The import file's first names for the values: files written with them still import.
+OLD_MEASUREMENT_NAMES = {"value": "value_total", "women": "value_women", "men": "value_men"}
+
+
+class MeasurementIn(MeasurementValues):
+    date: dt.date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_old_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for old, new in OLD_MEASUREMENT_NAMES.items():
+            if old in data and new in data:
+                raise ValueError(
+                    f"{old} is the old name of {new}: give {new} only (both are given)"
+                )
+        return {OLD_MEASUREMENT_NAMES.get(key, key): value for key, value in data.items()}
 
 
 class IndicatorIn(Record):
@@ -184,12 +211,9 @@ class IndicatorIn(Record):
     latest: MeasurementIn | None = None
 
 
-class InitiativeIn(Record):
-    id: Ref
-    organisation_id: Ref
-    title: ShortText
-    area_id: Ref | None = None
-    checklist_questions: list[Ref] = Field(default_factory=list, max_length=200)
+class InitiativeFields(Record):
+    """What an improvement initiative says about its work; shared with the API."""
+
     level: Text100 | None = None
     verksamhet: ShortText | None = None
     started: dt.date | None = None
@@ -198,9 +222,17 @@ class InitiativeIn(Record):
     problem: LongText | None = None
     root_cause: LongText | None = None
     action: LongText | None = None
-    indicator: IndicatorIn | None = None
     results: LongText | None = None
     transferable: bool | None = None
+
+
+class InitiativeIn(InitiativeFields):
+    id: Ref
+    organisation_id: Ref
+    title: ShortText
+    area_id: Ref | None = None
+    checklist_questions: list[Ref] = Field(default_factory=list, max_length=200)
+    indicator: IndicatorIn | None = None
     transfer_to: list[ShortText] = Field(default_factory=list, max_length=50)
     owner_participant_id: Ref | None = None
 

@@ -215,9 +215,9 @@ def _measurement(x: MeasurementIn, *, baseline: bool) -> m.IndicatorMeasurement:
     return m.IndicatorMeasurement(
         date=x.date,
         is_baseline=baseline,
-        value_total=x.value,
-        value_women=x.women,
-        value_men=x.men,
+        value_total=x.value_total,
+        value_women=x.value_women,
+        value_men=x.value_men,
     )
 
 

@@ -9,7 +9,6 @@ entries against stored organisations and participants is ``roster_import``'s wor
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -17,15 +16,24 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Literal, TypeAlias
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from service.domain import limits
-from service.domain.kinds import ParticipantRole
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.file_safety.csv_text import CsvText, decode_csv
+from service.intake.roster_columns import (
+    HEADERS,
+    ORGANISATION_COLUMNS,
+    PARTICIPANT_COLUMNS,
+    PROGRAMME_ROLES,
+    ROLE_CHOICES,
+    ROLES,
+    SPECS,
+    Col,
+    header_key,
+)
 from service.intake.text_rules import reject_control_characters
 
 MAX_ROWS = 5_000  # data rows; a network has dozens of organisations, not thousands
@@ -35,196 +43,6 @@ SHEET_NAMES = ("Deltagare", "Roster")  # a sheet with one of these names is read
 CSV_DELIMITERS = (";", ",", "\t")  # in this order of preference on a tie
 
 
-class Col(StrEnum):
-    """The fields a roster column can hold."""
-
-    ORGANISATION_REF = "organisation_ref"
-    ORGANISATION = "organisation"
-    TYPE = "type"
-    COUNTY = "county"
-    PROGRAMME_ROLE = "programme_role"
-    GROUP = "group"
-    PARTICIPANT_REF = "participant_ref"
-    NAME = "name"
-    FIRST_NAME = "first_name"
-    LAST_NAME = "last_name"
-    ROLE = "role"
-    TITLE = "title"
-    EMAIL = "email"
-    PHONE = "phone"
-
-
-Level = Literal["organisation", "participant"]
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """A roster column: the header we print, the headers we accept, the longest value."""
-
-    key: Col
-    label: str
-    aliases: tuple[str, ...]
-    max_length: int
-    level: Level
-
-
-COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec(
-        Col.ORGANISATION_REF,
-        "Organisation-id",
-        (
-            "Organisations-id",
-            "Org-id",
-            "Organisation ref",
-            "Organisationsreferens",
-            "Organisation id",
-            "Organization id",
-            "Organisation_ref",
-        ),
-        limits.REF,
-        "organisation",
-    ),
-    ColumnSpec(
-        Col.ORGANISATION,
-        "Organisation",
-        (
-            "Organisationsnamn",
-            "Organisation namn",
-            "Organisation name",
-            "Organization",
-            "Organization name",
-            "Kommun/region",
-            "Kommun eller region",
-        ),
-        limits.SHORT_TEXT,
-        "organisation",
-    ),
-    ColumnSpec(
-        Col.TYPE,
-        "Typ",
-        ("Organisationstyp", "Type", "Organisation type", "Organization type"),
-        limits.CODE,
-        "organisation",
-    ),
-    ColumnSpec(Col.COUNTY, "Län", ("County",), limits.LABEL, "organisation"),
-    ColumnSpec(
-        Col.PROGRAMME_ROLE,
-        "Roll i programmet",
-        ("Programroll", "Programme role", "Program role", "Role in the programme"),
-        limits.CODE,
-        "organisation",
-    ),
-    ColumnSpec(
-        Col.GROUP,
-        "Grupp",
-        ("Kluster", "Benchmarkinggrupp", "Group", "Cluster"),
-        limits.SHORT_TEXT,
-        "organisation",
-    ),
-    ColumnSpec(
-        Col.PARTICIPANT_REF,
-        "Deltagar-id",
-        ("Deltagare-id", "Person-id", "Deltagarreferens", "Participant id", "Participant ref"),
-        limits.REF,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.NAME,
-        "Namn",
-        ("Deltagare", "Deltagarnamn", "Fullständigt namn", "Name", "Full name", "Participant"),
-        limits.SHORT_TEXT,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.FIRST_NAME,
-        "Förnamn",
-        ("First name", "Given name"),
-        limits.SHORT_TEXT,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.LAST_NAME,
-        "Efternamn",
-        ("Last name", "Surname", "Family name"),
-        limits.SHORT_TEXT,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.ROLE,
-        "Roll",
-        ("Deltagarroll", "Roll i delegationen", "Role"),
-        limits.SHORT_TEXT,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.TITLE,
-        "Titel",
-        ("Befattning", "Tjänstetitel", "Title", "Job title", "Position"),
-        limits.SHORT_TEXT,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.EMAIL,
-        "E-post",
-        ("E-postadress", "Epost", "Mejl", "Mejladress", "Mail", "Email", "E-mail", "Email address"),
-        limits.EMAIL,
-        "participant",
-    ),
-    ColumnSpec(
-        Col.PHONE,
-        "Telefon",
-        ("Telefonnummer", "Tel", "Tel.nr", "Mobil", "Mobilnummer", "Phone", "Telephone", "Mobile"),
-        limits.CODE,
-        "participant",
-    ),
-)
-SPECS: Mapping[Col, ColumnSpec] = {spec.key: spec for spec in COLUMNS}
-
-ORGANISATION_COLUMNS = tuple(s.key for s in COLUMNS if s.level == "organisation")
-PARTICIPANT_COLUMNS = tuple(s.key for s in COLUMNS if s.level == "participant")
-
-
-def header_key(text: str) -> str:
-    """A header as compared: "E-post (arbete)" and "e post" are both "epost"."""
-    without_notes = re.sub(r"\([^)]*\)|\[[^\]]*\]", "", text)
-    decomposed = unicodedata.normalize("NFKD", without_notes.casefold())
-    return "".join(ch for ch in decomposed if ch.isalnum())
-
-
-_HEADERS: Mapping[str, Col] = {
-    header_key(name): spec.key for spec in COLUMNS for name in (spec.label, *spec.aliases)
-}
-
-# Participant roles: every accepted spelling (compared like headers) -> the stored role.
-_ROLE_WORDS: Mapping[ParticipantRole, tuple[str, ...]] = {
-    ParticipantRole.POLITIKER: ("politiker", "förtroendevald", "politician"),
-    ParticipantRole.CHEF: ("chef", "ledande tjänsteperson", "manager"),
-    ParticipantRole.STRATEG: ("strateg", "nyckelperson", "jämställdhetsstrateg", "strategist"),
-    ParticipantRole.CONTROLLER: ("controller",),
-    ParticipantRole.STATISTIKER: ("statistiker", "statistician"),
-    ParticipantRole.KOMMUNIKATOR: (
-        "kommunikatör",
-        "kommunikationsansvarig",
-        "communicator",
-        "communications officer",
-    ),
-    ParticipantRole.OVRIG: ("övrig", "övriga", "annan", "other"),
-}
-_ROLES: Mapping[str, ParticipantRole] = {
-    header_key(word): role for role, words in _ROLE_WORDS.items() for word in words
-}
-ROLE_CHOICES = ", ".join(role.value for role in ParticipantRole)
-
-_PROGRAMME_ROLES: Mapping[str, str] = {
-    "mentor": "mentor",
-    "mentororganisation": "mentor",
-    "mentorkommun": "mentor",
-    "mentorregion": "mentor",
-    "benchmarkingorganisation": "benchmarkingorganisation",
-    "benchmarking": "benchmarkingorganisation",
-    "benchmarkingkommun": "benchmarkingorganisation",
-    "benchmarkingregion": "benchmarkingorganisation",
-}
 # Organisation types stored in lower case when typed in any case; other types as typed.
 _KNOWN_TYPES = ("kommun", "region", "landsting", "kommunalförbund", "stadsdel")
 
@@ -340,34 +158,6 @@ def _xlsx_value(cell: object) -> RawValue:
     return str(value)  # rich text and other wrappers: their text
 
 
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and its encoding: UTF-8 (BOM or not), UTF-16 with BOM, cp1252."""
-    if data.startswith(codecs.BOM_UTF8):
-        return _decoded(data[len(codecs.BOM_UTF8) :], "utf-8", "UTF-8"), "UTF-8"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _decoded(data, "utf-16", "UTF-16"), "UTF-16"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        # Swedish Excel's "CSV (semikolonavgränsad)" is Windows-1252; no BOM says so.
-        return _decoded(data, "cp1252", "UTF-8 or Windows-1252"), "Windows-1252"
-
-
-def _decoded(data: bytes, codec: str, shown: str) -> str:
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError as exc:
-        raise _undecodable(exc, shown) from exc
-
-
-def _undecodable(exc: UnicodeDecodeError, encoding: str) -> FileRejectedError:
-    byte = exc.object[exc.start]
-    return FileRejectedError(
-        RejectionReason.CORRUPT,
-        [Problem("file", f"not {encoding} text: byte {byte:#04x} at offset {exc.start}")],
-    )
-
-
 def read_csv(text: str, *, encoding: str) -> Table:
     """The rows of a CSV text; the delimiter (; , or tab) is the one that finds most headers."""
     delimiter = max(
@@ -403,7 +193,7 @@ def _header_score(text: str, delimiter: str) -> int:
     best = 0
     try:
         for _, record in zip(range(HEADER_SEARCH_ROWS), reader, strict=False):
-            best = max(best, len({_HEADERS[k] for c in record if (k := header_key(c)) in _HEADERS}))
+            best = max(best, len({HEADERS[k] for c in record if (k := header_key(c)) in HEADERS}))
     except csv.Error:
         return best
     return best
@@ -596,7 +386,7 @@ def _header_in(number: int, cells: Sequence[RawValue]) -> _Header | None:
     for index, cell in enumerate(cells):
         if isinstance(cell, str) and cell.strip():
             texts[index] = cell.strip()
-            if (key := _HEADERS.get(header_key(cell))) is not None:
+            if (key := HEADERS.get(header_key(cell))) is not None:
                 columns[index] = key
     if len(set(columns.values())) < 2:  # one known word in a title line is not a header
         return None
@@ -740,7 +530,7 @@ def _checked(text: str, key: Col) -> tuple[str | None, str | None, str | None]:
     if key == Col.ROLE:
         return _role(value)
     if key == Col.PROGRAMME_ROLE:
-        role = _PROGRAMME_ROLES.get(header_key(value))
+        role = PROGRAMME_ROLES.get(header_key(value))
         if role is None:
             return (
                 None,
@@ -754,7 +544,7 @@ def _checked(text: str, key: Col) -> tuple[str | None, str | None, str | None]:
 
 
 def _role(value: str) -> tuple[str | None, str | None, str | None]:
-    role = _ROLES.get(header_key(value))
+    role = ROLES.get(header_key(value))
     if role is not None:
         note = None
         if re.search(r"[(\[]", value):
@@ -935,15 +725,10 @@ class _OrgBuilder:
 
 
 def read_table(
-    data: bytes,
-    *,
-    file_type: Literal["xlsx", "csv"],
-    text: str | None = None,
-    encoding: str | None = None,
+    data: bytes, *, file_type: Literal["xlsx", "csv"], csv_text: CsvText | None = None
 ) -> Table:
-    """The table of an xlsx workbook or a CSV file (decoded here unless ``text`` is given)."""
+    """The table of an xlsx workbook or a CSV file (decoded here unless already decoded)."""
     if file_type == "xlsx":
         return read_xlsx(data)
-    if text is None:
-        text, encoding = decode_csv(data)
-    return read_csv(text, encoding=encoding or "UTF-8")
+    decoded = csv_text if csv_text is not None else decode_csv(data)
+    return read_csv(decoded.text, encoding=decoded.encoding)

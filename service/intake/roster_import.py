@@ -25,8 +25,8 @@ from service.domain.kinds import ParticipantRole
 from service.errors import ConflictError, Problem
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.intake.entities import get_entity, slug
+from service.intake.roster_columns import Col
 from service.intake.roster_format import (
-    Col,
     Finding,
     OrganisationEntry,
     ParticipantEntry,
@@ -127,7 +127,11 @@ def read_roster(data: bytes, *, file_name: str, limits: UploadLimits) -> Roster:
         data, file_name=file_name, accepted={FileType.XLSX, FileType.CSV}, limits=limits
     )
     is_xlsx = inspected.file_type == FileType.XLSX
-    return parse_roster(read_table(inspected.data, file_type="xlsx" if is_xlsx else "csv"))
+    # A CSV file's text was decoded by the gate, under the one CSV policy: not decoded twice.
+    table = read_table(
+        inspected.data, file_type="xlsx" if is_xlsx else "csv", csv_text=inspected.csv
+    )
+    return parse_roster(table)
 
 
 def preview_roster(

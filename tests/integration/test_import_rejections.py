@@ -142,6 +142,22 @@ def test_a_record_breaking_a_rule_is_rejected_by_its_path(
     assert stored_networks(api_client) == 0
 
 
+def test_a_measurement_giving_a_value_under_its_old_and_new_name_is_refused(
+    api_client: TestClient, sample_with: Callable[[Change], bytes]
+) -> None:
+    body = sample_with(
+        setting("improvement_initiatives", 1, "indicator", "baseline", "women", to=7.9)
+    )
+
+    response = post_import(api_client, body)
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == "$.improvement_initiatives[1].indicator.baseline"
+    assert "women is the old name of value_women: give value_women only" in error["message"]
+    assert stored_networks(api_client) == 0
+
+
 def test_every_bad_field_is_reported_at_once(
     api_client: TestClient, sample_with: Callable[[Change], bytes]
 ) -> None:

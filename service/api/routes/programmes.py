@@ -32,7 +32,11 @@ class ImportResult(BaseModel):
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"type": "object"}}},
-            "description": "A programme in the format of docs/import-format.md.",
+            "description": (
+                "A programme in the format of docs/import-format.md. An indicator's "
+                "measurements use the API's names value_total, value_women and value_men; "
+                "files with the older value, women and men still import."
+            ),
         }
     },
 )
