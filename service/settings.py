@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from service.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Printed in the README for the demo: anyone may know it, so production refuses it.
+DEFAULT_API_KEY = "change-me"
 
 
 class Settings(BaseSettings):
@@ -26,8 +29,10 @@ class Settings(BaseSettings):
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("REDIS_URL", "BENCHDOCS_REDIS_URL"),
     )
+    # "production" refuses what only a demo may use, such as the default API key.
+    environment: Literal["development", "production"] = "development"
     api_key: SecretStr = Field(
-        default=SecretStr("change-me"),
+        default=SecretStr(DEFAULT_API_KEY),
         description="Organiser API key, sent as the X-API-Key header.",
     )
     file_store_dir: Path = PROJECT_ROOT / "var" / "files"
@@ -78,4 +83,17 @@ def get_settings() -> Settings:
             "invalid configuration: BENCHDOCS_TASK_TIME_LIMIT_SECONDS must exceed "
             "BENCHDOCS_TASK_SOFT_TIME_LIMIT_SECONDS"
         )
+    require_secret_api_key(settings)
     return settings
+
+
+def require_secret_api_key(settings: Settings) -> None:
+    """Refuse the README's default organiser key anywhere but in development."""
+    if settings.environment != "development" and (
+        settings.api_key.get_secret_value() == DEFAULT_API_KEY
+    ):
+        raise ConfigurationError(
+            f"invalid configuration: BENCHDOCS_API_KEY is the default {DEFAULT_API_KEY!r}, "
+            f"which anyone can read in the README; with BENCHDOCS_ENVIRONMENT="
+            f"{settings.environment} set BENCHDOCS_API_KEY to a secret of your own"
+        )

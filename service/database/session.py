@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,10 +59,47 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (idempotent), or up to ``revision``."""
+    _run_migrations(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema down to ``revision`` (``base``: no tables); dropped data is lost."""
+    _run_migrations(engine, command.downgrade, revision)
+
+
+def _run_migrations(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Alembic's batch mode changes a SQLite table by copying it and dropping the old
+            # one; with foreign keys on, that drop deletes every row referring to it (ON DELETE
+            # CASCADE): upgrading would empty generated_document. The pragma works only
+            # outside a transaction, and the pooled connection must get it back on.
+            _set_sqlite_foreign_keys(connection, on=False)
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config, revision)
+                if sqlite:
+                    _require_no_dangling_references(connection)
+        finally:
+            if sqlite:
+                _set_sqlite_foreign_keys(connection, on=True)
+
+
+def _set_sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _require_no_dangling_references(connection: Connection) -> None:
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if dangling:
+        raise RuntimeError(
+            f"the migration left {len(dangling)} row(s) referring to rows that do not exist, "
+            f"e.g. {[tuple(row) for row in dangling[:5]]}"
+        )

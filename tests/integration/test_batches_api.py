@@ -35,6 +35,7 @@ def test_a_batch_records_and_queues_one_deck_per_organisation(
     batch = response.json()
     assert batch["total"] == 8
     assert batch["counts"]["queued"] == 8
+    assert len(batch["documents"]) == 8
     assert recording_queue.sent == [d["id"] for d in batch["documents"]]
     assert all(d["kind"] == "deck" and d["format"] == "pptx" for d in batch["documents"])
     assert all(d["file_name"].endswith(".pptx") for d in batch["documents"])

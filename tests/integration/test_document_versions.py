@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from service.batches.control import create_batch
+from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.database.versions import (
@@ -77,8 +78,11 @@ def two_batches(world: World, *, kinds: list[DocumentKind]) -> tuple[list[int], 
     return first, second
 
 
-def reuse_of(world: World, source_id: int, *, copy_file: bool = True) -> int:
-    """A later row of the same slot that kept the source's file, as unchanged inputs do."""
+def reuse_of(world: World, source_id: int) -> int:
+    """A later row of the same slot that points at the source's file but has no key of its own.
+
+    The worker copies the key when it reuses a file; a row without one must still serve it.
+    """
     with unit_of_work(world.runtime.sessions) as session:
         source = session.get_one(m.GeneratedDocument, source_id)
         batch = create_batch(
@@ -91,12 +95,6 @@ def reuse_of(world: World, source_id: int, *, copy_file: bool = True) -> int:
         row.status = DocumentStatus.DONE
         row.reused_from_id = source.id
         row.finished_at = dt.datetime.now(dt.UTC)
-        if copy_file:
-            row.file_key, row.size_bytes, row.sha256 = (
-                source.file_key,
-                source.size_bytes,
-                source.sha256,
-            )
         for other in batch.documents:
             if other is not row:
                 session.delete(other)
@@ -169,7 +167,14 @@ def test_another_organisations_versions_stay_hidden(world: World) -> None:
 def test_a_reused_row_is_not_a_new_version_and_serves_the_file_it_kept(world: World) -> None:
     first, second = two_batches(world, kinds=[DocumentKind.DECK])
     v2 = deck_of(world, "askersund", second)
-    kept = reuse_of(world, v2)
+    # Nothing changed since the second batch: the worker keeps its file instead of rendering.
+    third = render_batch(
+        world.runtime,
+        meeting_id=world.meeting_id,
+        kinds=[DocumentKind.DECK],
+        organisation_ids=[world.orgs["askersund"]],
+    )
+    kept = deck_of(world, "askersund", third)
     token = bearer(world.issue("askersund")["token"])
 
     listing = world.client.get(
@@ -195,8 +200,8 @@ def test_a_reuse_without_its_own_file_key_serves_the_file_it_reused(world: World
             organisation_ids=[world.orgs["askersund"]],
         )
     ]
-    first_reuse = reuse_of(world, deck, copy_file=False)
-    reuse_of_reuse = reuse_of(world, first_reuse, copy_file=False)
+    first_reuse = reuse_of(world, deck)
+    reuse_of_reuse = reuse_of(world, first_reuse)
 
     response = world.client.get(f"/api/v1/documents/{reuse_of_reuse}/file", headers=ORGANISER)
 
@@ -241,19 +246,47 @@ def test_a_newer_row_not_yet_done_does_not_replace_the_latest_version(world: Wor
     assert [v["id"] for v in versions.json()["versions"]] == first
 
 
-def test_a_stale_document_is_listed_as_stale(world: World) -> None:
-    (deck,) = render_batch(
+def test_a_deck_whose_scores_changed_is_listed_as_stale_and_the_others_are_not(
+    world: World,
+) -> None:
+    askersund, hedemora = world.orgs["askersund"], world.orgs["hedemora"]
+    render_batch(
         world.runtime,
         meeting_id=world.meeting_id,
         kinds=[DocumentKind.DECK],
-        organisation_ids=[world.orgs["askersund"]],
+        organisation_ids=[askersund, hedemora],
     )
+    changed_at = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
     with unit_of_work(world.runtime.sessions) as session:
-        session.get_one(m.GeneratedDocument, deck).stale_since = dt.datetime.now(dt.UTC)
+        # Askersund lowers Q14 in Benchmarking 2's round, as its next upload would.
+        score = session.scalars(
+            select(m.Score)
+            .join(m.ChecklistQuestion, m.ChecklistQuestion.id == m.Score.question_id)
+            .join(m.AssessmentRound, m.AssessmentRound.id == m.Score.round_id)
+            .where(
+                m.Score.organisation_id == askersund,
+                m.ChecklistQuestion.ref == "Q14",
+                m.AssessmentRound.meeting_id == world.meeting_id,
+            )
+        ).one()
+        assert score.value == 3
+        score.value = 1
+        marked = mark_stale(session, organisation_id=askersund, now=changed_at)
 
-    (item,) = world.client.get("/api/v1/documents", headers=ORGANISER).json()
+    listing = world.client.get("/api/v1/documents", headers=ORGANISER).json()
 
-    assert item["stale"] is True and item["stale_since"] is not None
+    assert marked == 1
+    by_organisation = {item["organisation_id"]: item for item in listing}
+    assert by_organisation.keys() == {askersund, hedemora}
+    stale = by_organisation[askersund]
+    assert stale["stale"] is True
+    assert dt.datetime.fromisoformat(stale["stale_since"]) == changed_at
+    assert (by_organisation[hedemora]["stale"], by_organisation[hedemora]["stale_since"]) == (
+        False,
+        None,
+    )
+    versions = world.client.get(f"/api/v1/documents/{stale['id']}/versions", headers=ORGANISER)
+    assert [v["stale"] for v in versions.json()["versions"]] == [True]
 
 
 def test_the_latest_of_every_slot_is_found_in_one_query(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from service.batches.control import start_batch
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
+from service.documents.catalogue import CATALOGUE
 from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime
@@ -92,6 +93,11 @@ def test_every_kind_and_format_comes_out_readable_and_filled(
         ).all()
     failed = [(d.kind, d.format, d.error) for d in documents if d.status != DocumentStatus.DONE]
     assert failed == []
+    assert {(d.kind, d.format) for d in documents} == {
+        (spec.kind, file_format)
+        for spec in CATALOGUE.values()
+        for file_format in spec.formats(with_pdf=True)
+    }
     readers = {"pptx": pptx_text, "docx": docx_text, "xlsx": xlsx_text}
     for doc in documents:
         data = runtime.files.get(doc.file_key or "")

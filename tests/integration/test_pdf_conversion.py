@@ -31,9 +31,11 @@ from service.pdf import libreoffice
 from service.pdf.libreoffice import (
     ColdLibreOfficeConverter,
     WarmLibreOfficeConverter,
+    converter_for,
     make_pdf_converter,
 )
 from service.pdf.previews import render_previews
+from service.settings import Settings
 
 if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
     if os.environ.get("CI"):
@@ -436,6 +438,34 @@ def test_the_factory_makes_a_warm_converter_when_it_can() -> None:
         make_pdf_converter(warm=False, timeout_seconds=30, restart_after=5),
         ColdLibreOfficeConverter,
     )
+
+
+def test_the_configured_restart_after_reaches_the_converter_a_process_builds() -> None:
+    settings = Settings(
+        pdf_warm_converter=True, pdf_restart_after=2, pdf_timeout_seconds=GENEROUS_TIMEOUT
+    )
+    converter = converter_for(settings)
+    if not isinstance(converter, WarmLibreOfficeConverter):
+        if os.environ.get("CI"):
+            pytest.fail(f"CI should have python3-uno for the warm converter, got {converter!r}")
+        pytest.skip("no python3-uno here: converter_for falls back to the cold converter")
+    pids = []
+
+    try:
+        for _ in range(3):
+            converter.convert(make_docx(), source_format="docx")
+            pids.append(office_pid(converter))
+    finally:
+        converter.close()
+
+    assert pids[0] == pids[1]
+    assert pids[2] != pids[0]  # restarted after 2 conversions, not the default 200
+
+
+def test_a_process_configured_for_cold_conversion_gets_the_cold_converter() -> None:
+    converter = converter_for(Settings(pdf_warm_converter=False))
+
+    assert isinstance(converter, ColdLibreOfficeConverter)
 
 
 # Previews --------------------------------------------------------------------------------------

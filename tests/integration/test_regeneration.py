@@ -154,6 +154,7 @@ def edit_template(path: Path, old: str, new: str) -> None:
     """Change a Word template's text, as an organiser editing it in Word would."""
     with zipfile.ZipFile(path) as source:
         members = [(info, source.read(info)) for info in source.infolist()]
+    assert "word/document.xml" in [info.filename for info, _ in members]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in members:
@@ -251,7 +252,9 @@ def test_a_changed_template_rerenders_every_document_made_from_it(programme: Pro
     assert {c.reasons for c in plan.changes} == {("template changed",)}
     assert (run.status, run.rerendered) == ("finished", len(programme.orgs) + 1)
     assert run.batch_id is not None
-    for row in rows_of_batch(programme.runtime, run.batch_id):
+    rows = rows_of_batch(programme.runtime, run.batch_id)
+    assert len(rows) == len(programme.orgs) + 1
+    for row in rows:
         assert row.file_key is not None
         text = programme.runtime.files.get(row.file_key)
         with zipfile.ZipFile(io.BytesIO(text)) as docx:

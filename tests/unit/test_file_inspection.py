@@ -251,6 +251,7 @@ def test_inflation_gives_back_every_byte_of_large_and_stored_members() -> None:
     members = zip_guard.read_members(data, max_members=10)
     slices = [list(zip_guard.inflate(data, member)) for member in members]
 
+    assert len(slices) == 2
     for pieces in slices:
         assert b"".join(pieces) == content
         assert max(len(p) for p in pieces) <= zip_guard.OUTPUT_CHUNK_BYTES
@@ -323,7 +324,10 @@ def test_an_xml_part_in_another_encoding_is_refused() -> None:
 def test_an_empty_part_passes() -> None:
     data = rebuilt(checklist_template(), add={"customXml/item1.xml": b""})
 
-    assert inspect_upload(data, file_name="c.xlsx", accepted=CHECKLIST, limits=LIMITS)
+    inspected = inspect_upload(data, file_name="c.xlsx", accepted=CHECKLIST, limits=LIMITS)
+
+    assert zipfile.ZipFile(io.BytesIO(data)).read("customXml/item1.xml") == b""
+    assert inspected == InspectedFile(FileType.XLSX, data, "c.xlsx")
 
 
 def test_openpyxl_refuses_entities_even_if_one_slipped_past_the_gate() -> None:

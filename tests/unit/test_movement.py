@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from service.domain.movement import Movement, QuestionRef, Scale, compute_movement, is_ready
+from service.domain.movement import (
+    Movement,
+    QuestionRef,
+    Scale,
+    compute_movement,
+    is_ready,
+    summarise_round,
+)
 from tests.conftest import SAMPLE_PROGRAMME
 
 SAMPLE = json.loads(SAMPLE_PROGRAMME.read_text(encoding="utf-8"))
@@ -56,6 +63,40 @@ def test_a_lowered_score_is_reported_as_a_decline() -> None:
 
 
 @pytest.mark.parametrize(
+    ("org", "improved", "declined"),
+    [
+        ("askersund", ["Q14", "Q19", "Q20"], []),
+        ("sodertalje", ["Q09", "Q10", "Q22"], ["Q07"]),  # Q07 lowered after review
+        ("fagersta", ["Q02", "Q17", "Q18"], []),
+        ("norrtalje", ["Q16", "Q21"], []),
+        ("region_gotland", ["Q08", "Q11", "Q15"], ["Q19"]),
+    ],
+)
+def test_improved_and_declined_are_exactly_the_questions_that_went_up_or_down(
+    org: str, improved: list[str], declined: list[str]
+) -> None:
+    movement = movement_of(org)
+
+    assert [q.ref for q in movement.improved] == improved
+    assert [q.ref for q in movement.declined] == declined
+    assert len(movement.questions) == 24  # the other questions are unchanged: in neither list
+
+
+def test_a_question_scored_for_the_first_time_has_neither_improved_nor_declined() -> None:
+    questions = [QuestionRef("a", "X"), QuestionRef("b", "X"), QuestionRef("c", "X")]
+
+    movement = compute_movement(
+        questions,
+        previous={"a": None, "b": 2, "c": 2},
+        current={"a": 3, "b": None, "c": 2},
+        scale=SCALE,
+    )
+
+    assert [q.ref for q in movement.changed] == ["a", "b"]
+    assert movement.improved == [] and movement.declined == []
+
+
+@pytest.mark.parametrize(
     ("org", "area", "before", "after"),
     [
         ("askersund", "A5", 1.33, 1.67),
@@ -94,8 +135,42 @@ def test_every_round_summary_matches_the_samples_derived_figures(
 
     assert summary.total == expected["sum"]
     assert summary.max_total == expected["max"]
-    assert summary.count_by_value[1] == expected["count_1"]
-    assert summary.count_by_value[3] == expected["count_3"]
+    assert summary.share_of_max == expected["sum"] / expected["max"]
+    # Every question of the sample is scored: what is neither 1 nor 3 is 2.
+    assert summary.count_by_value == {
+        1: expected["count_1"],
+        2: 24 - expected["count_1"] - expected["count_3"],
+        3: expected["count_3"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("org", "before", "after"),
+    [
+        ("askersund", 37 / 72, 40 / 72),
+        ("sodertalje", 44 / 72, 46 / 72),
+        ("fagersta", 32 / 72, 35 / 72),
+    ],
+)
+def test_the_share_of_the_highest_possible_sum_follows_the_worked_example(
+    org: str, before: float, after: float
+) -> None:
+    movement = movement_of(org)
+
+    assert movement.previous.share_of_max == pytest.approx(before)
+    assert movement.current.share_of_max == pytest.approx(after)
+
+
+def test_blank_scores_count_under_no_value_and_an_empty_checklist_has_no_share() -> None:
+    questions = [QuestionRef("a", "X"), QuestionRef("b", "X"), QuestionRef("c", "X")]
+
+    summary = summarise_round(questions, {"a": 3, "b": None, "c": 3}, SCALE)
+    empty = summarise_round([], {}, SCALE)
+
+    assert summary.count_by_value == {1: 0, 2: 0, 3: 2}
+    assert (summary.total, summary.max_total, summary.assessed) == (6, 9, 2)
+    assert summary.share_of_max == pytest.approx(6 / 9)
+    assert (empty.share_of_max, empty.count_by_value) == (0.0, {1: 0, 2: 0, 3: 0})
 
 
 def test_blank_scores_are_left_out_of_sums_and_means() -> None:

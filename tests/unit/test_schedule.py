@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from celery import Celery
+from celery.schedules import crontab
 
 from service.errors import ConfigurationError
 from service.regeneration.schedule import NIGHTLY_TASK, NightlySchedule, nightly_run_key
@@ -140,15 +141,51 @@ def nightly_entry(app: Celery) -> Any:
     return entry
 
 
-def test_the_nightly_entry_runs_the_task_by_name_at_the_configured_local_time() -> None:
-    entries = beat_schedule(Settings(regeneration_time="03:15"))
+def test_beat_sends_these_tasks_by_name_at_these_intervals_and_this_local_time() -> None:
+    settings = Settings(
+        regeneration_time="03:15",
+        regeneration_timezone="Europe/Helsinki",
+        resend_after_seconds=900,
+    )
 
-    nightly = entries[NIGHTLY]
+    app = create_celery_app(settings)
 
-    assert nightly["task"] == NIGHTLY_TASK
-    assert nightly["schedule"].hour == {3}
-    assert nightly["schedule"].minute == {15}
-    assert "resend-stale-documents" in entries
+    assert app.conf.beat_schedule == {
+        "resend-stale-documents": {"task": "benchdocs.resend_pending", "schedule": 450.0},
+        "refresh-regeneration-runs": {
+            "task": "benchdocs.refresh_regeneration_runs",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
+        NIGHTLY: {"task": "benchdocs.regenerate_nightly", "schedule": crontab(minute=15, hour=3)},
+    }
+    assert app.conf.timezone == "Europe/Helsinki"
+    assert crontab(minute=15, hour=3) != crontab(minute=0, hour=3)  # the comparison is sharp
+
+
+def test_strays_are_looked_for_twice_per_resend_period_but_not_more_than_twice_a_minute() -> None:
+    assert beat_schedule(Settings(resend_after_seconds=600))["resend-stale-documents"] == {
+        "task": "benchdocs.resend_pending",
+        "schedule": 300.0,
+    }
+    assert beat_schedule(Settings(resend_after_seconds=20))["resend-stale-documents"] == {
+        "task": "benchdocs.resend_pending",
+        "schedule": 30.0,
+    }
+
+
+def test_every_task_beat_sends_is_one_the_worker_registers() -> None:
+    from workers import tasks  # noqa: F401 - registers the tasks with the app
+    from workers.celery_app import app
+
+    sent = {entry["task"] for entry in beat_schedule(get_settings()).values()}
+
+    assert sent == {
+        "benchdocs.resend_pending",
+        "benchdocs.refresh_regeneration_runs",
+        "benchdocs.regenerate_nightly",
+    }
+    assert sent <= set(app.tasks)
 
 
 def test_the_nightly_task_is_never_retried_and_outlives_no_lock() -> None:

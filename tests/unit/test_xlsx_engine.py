@@ -101,6 +101,7 @@ def hand_made(rows: str, *, shared: tuple[str, ...] = (), after_data: str = "") 
 def replace_in_member(data: bytes, name: str, old: str, new: str) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(data))
     buffer = io.BytesIO()
+    assert name in source.namelist(), f"no {name} to change"
     with zipfile.ZipFile(buffer, "w") as target:
         for info in source.infolist():
             content = source.read(info.filename)

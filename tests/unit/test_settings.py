@@ -1,0 +1,115 @@
+"""Settings read once at start-up: production refuses the README's default organiser key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from service.api.app import create_app
+from service.errors import ConfigurationError
+from service.runtime import build_runtime
+from service.settings import PROJECT_ROOT, Settings, get_settings
+from tests.conftest import RecordingQueue
+
+REFUSED = r"BENCHDOCS_API_KEY is the default 'change-me'.*BENCHDOCS_ENVIRONMENT=production"
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """A clean BENCHDOCS_ environment; settings are read afresh from it."""
+    for name in list(os.environ):
+        if name.startswith("BENCHDOCS_") or name in ("DATABASE_URL", "REDIS_URL"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BENCHDOCS_DATABASE_URL", f"sqlite:///{tmp_path / 'benchdocs.sqlite3'}")
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def test_production_refuses_the_default_key_naming_the_variable(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("BENCHDOCS_ENVIRONMENT", "production")
+
+    with pytest.raises(ConfigurationError, match=REFUSED):
+        get_settings()
+
+
+def test_production_starts_with_a_key_of_its_own(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("BENCHDOCS_ENVIRONMENT", "production")
+    environment.setenv("BENCHDOCS_API_KEY", "a-long-secret-of-our-own")
+
+    settings = get_settings()
+
+    assert settings.environment == "production"
+    assert settings.api_key.get_secret_value() == "a-long-secret-of-our-own"
+
+
+def test_the_demo_runs_with_the_default_key_in_development(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    settings = get_settings()
+
+    assert settings.environment == "development"
+    assert settings.api_key.get_secret_value() == "change-me"
+
+
+def test_an_unknown_environment_is_refused_naming_the_variable(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("BENCHDOCS_ENVIRONMENT", "staging")
+
+    with pytest.raises(ConfigurationError, match="BENCHDOCS_ENVIRONMENT: Input should be"):
+        get_settings()
+
+
+def test_the_app_refuses_to_be_built_with_the_default_key_in_production(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'benchdocs.sqlite3'}"
+    # model_copy does not validate: the app must check on its own.
+    copied = Settings(database_url=database_url).model_copy(update={"environment": "production"})
+    own_key = copied.model_copy(update={"api_key": SecretStr("a-long-secret-of-our-own")})
+
+    with pytest.raises(ConfigurationError, match=REFUSED):
+        create_app(build_runtime(copied, queue=RecordingQueue()))
+
+    assert create_app(build_runtime(own_key, queue=RecordingQueue())).title == "benchdocs"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "service.cli", "serve", "--port", "0"],
+        ["-c", "import workers.celery_app"],
+    ],
+    ids=["api", "worker-and-beat"],
+)
+def test_no_process_starts_in_production_with_the_default_key(
+    command: list[str], tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "BENCHDOCS_ENVIRONMENT": "production",
+        "BENCHDOCS_DATABASE_URL": f"sqlite:///{tmp_path / 'benchdocs.sqlite3'}",
+    }
+
+    # If the check were gone, serve would serve: the timeout turns that into a failure.
+    started = subprocess.run(
+        [sys.executable, *command],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert started.returncode != 0
+    assert "BENCHDOCS_API_KEY is the default 'change-me'" in " ".join(started.stderr.split())
+    assert not (tmp_path / "benchdocs.sqlite3").exists()  # refused before touching the database
