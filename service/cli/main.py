@@ -45,8 +45,7 @@ from service.intake.sample import (
     find_id,
     sample_database,
 )
-from service.pdf.converter import PdfConverter
-from service.pdf.libreoffice import make_pdf_converter
+from service.pdf.libreoffice import configured_converter
 from service.pdf.previews import render_previews
 from service.runtime import Runtime
 from service.settings import PROJECT_ROOT, Settings, get_settings
@@ -313,7 +312,7 @@ def previews(
 ) -> None:
     """Render every document kind for one sample organisation, as files and PNG pages."""
     settings = get_settings()
-    converter = _converter(settings)
+    converter = configured_converter(settings)
     out.mkdir(parents=True, exist_ok=True)
     try:
         with sample_database() as sessions:
@@ -348,14 +347,6 @@ def previews(
         if close is not None:
             close()
     console.print(f"{len(files)} documents and {len(pages)} PNG pages in {out}/")
-
-
-def _converter(settings: Settings) -> PdfConverter:
-    return make_pdf_converter(
-        warm=settings.pdf_warm_converter,
-        timeout_seconds=settings.pdf_timeout_seconds,
-        restart_after=settings.pdf_restart_after,
-    )
 
 
 def main() -> None:

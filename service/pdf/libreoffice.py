@@ -195,17 +195,22 @@ def make_pdf_converter(*, warm: bool, timeout_seconds: float, restart_after: int
     return ColdLibreOfficeConverter(timeout_seconds=timeout_seconds, soffice=soffice)
 
 
+def configured_converter(settings: Settings) -> PdfConverter:
+    """The converter the settings describe; ConfigurationError when LibreOffice is missing."""
+    return make_pdf_converter(
+        warm=settings.pdf_warm_converter,
+        timeout_seconds=settings.pdf_timeout_seconds,
+        restart_after=settings.pdf_restart_after,
+    )
+
+
 def converter_for(settings: Settings) -> PdfConverter:
     """The converter a process uses as configured; without LibreOffice, one that fails each PDF.
 
     Office documents never need LibreOffice, so its absence must not stop a worker or a command.
     """
     try:
-        return make_pdf_converter(
-            warm=settings.pdf_warm_converter,
-            timeout_seconds=settings.pdf_timeout_seconds,
-            restart_after=settings.pdf_restart_after,
-        )
+        return configured_converter(settings)
     except ConfigurationError as exc:
         logger.warning("PDF documents will fail: %s", exc)
         return UnavailableConverter(str(exc))
