@@ -112,6 +112,7 @@ def resend_pending() -> int:
         runtime.sessions,
         runtime.queue,
         older_than=dt.timedelta(seconds=runtime.settings.resend_after_seconds),
+        now=runtime.clock.now(),
     )
     return len(stale)
 

@@ -204,11 +204,15 @@ def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) 
 
 
 def resend_stale(
-    sessions: sessionmaker[Session], queue: DocumentQueue, *, older_than: dt.timedelta
+    sessions: sessionmaker[Session],
+    queue: DocumentQueue,
+    *,
+    older_than: dt.timedelta,
+    now: dt.datetime,
 ) -> list[int]:
     """Re-send every document stuck pending, queued or running; duplicates are harmless."""
     with sessions() as session:
-        stale = find_stale(session, older_than=older_than, now=utcnow())
+        stale = find_stale(session, older_than=older_than, now=now)
     if stale:
         log.warning("re-sending %d stale documents: %s", len(stale), stale[:20])
         dispatch(sessions, queue, stale)

@@ -192,7 +192,10 @@ def resend(
     runtime = open_runtime()
     try:
         stale = resend_stale(
-            runtime.sessions, runtime.queue, older_than=dt.timedelta(seconds=older_than)
+            runtime.sessions,
+            runtime.queue,
+            older_than=dt.timedelta(seconds=older_than),
+            now=runtime.clock.now(),
         )
     finally:
         runtime.close()

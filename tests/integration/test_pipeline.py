@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from service.batches.control import resend_stale
 from service.cli.local_cluster import WorkerProcess
+from service.clock import utcnow
 from service.database import models as m
 from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
@@ -176,7 +177,7 @@ def test_a_whole_worker_killed_mid_task_is_recovered_by_resend(
 
     doomed.kill()
     start_worker()
-    resent = resend_stale(runtime.sessions, runtime.queue, older_than=dt.timedelta(0))
+    resent = resend_stale(runtime.sessions, runtime.queue, older_than=dt.timedelta(0), now=utcnow())
     wait_until(batch_complete(runtime, batch_id), what="the re-sent task to finish")
 
     assert resent == [document(runtime, batch_id).id]

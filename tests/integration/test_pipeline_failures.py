@@ -16,6 +16,7 @@ from sqlalchemy import select
 from service.api.app import create_app
 from service.batches.control import resend_stale, start_batch
 from service.cli.local_cluster import WorkerProcess, embedded_redis, free_port
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind, DocumentStatus
@@ -119,7 +120,9 @@ def test_documents_queued_before_a_broker_restart_are_re_sent_from_the_database(
     with embedded_redis(tmp_path / "redis-b", port=port):
         start_worker(settings)
 
-        resent = resend_stale(runtime.sessions, runtime.queue, older_than=dt.timedelta(0))
+        resent = resend_stale(
+            runtime.sessions, runtime.queue, older_than=dt.timedelta(0), now=utcnow()
+        )
         wait_until(batch_complete(runtime, batch_id), what="the re-sent batch to finish")
 
     assert sorted(resent) == sorted(d.id for d in documents(runtime, batch_id))
@@ -147,7 +150,9 @@ def test_a_batch_started_while_the_broker_is_down_is_kept_and_sent_later(
         assert response.json()["counts"]["pending"] == 8
         with embedded_redis(tmp_path / "redis", port=port):
             start_worker(settings)
-            resent = resend_stale(runtime.sessions, runtime.queue, older_than=dt.timedelta(0))
+            resent = resend_stale(
+                runtime.sessions, runtime.queue, older_than=dt.timedelta(0), now=utcnow()
+            )
             wait_until(batch_complete(runtime, response.json()["id"]), what="the batch")
 
     assert len(resent) == 8

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from service.access.tokens import aware
 from service.batches.control import create_batch, find_stale, resend_stale
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind, DocumentStatus
@@ -211,7 +212,7 @@ def test_resend_stale_sends_exactly_the_strays_and_leaves_the_others_alone(
     }
     sent_at = dt.datetime.now(dt.UTC)
 
-    resent = resend_stale(strays.runtime.sessions, strays.queue, older_than=HOUR)
+    resent = resend_stale(strays.runtime.sessions, strays.queue, older_than=HOUR, now=utcnow())
 
     assert named(documents, resent) == ["pending, before", "queued, before", "running, before"]
     assert strays.queue.sent == resent
