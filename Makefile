@@ -55,11 +55,13 @@ previews: $(STAMP)
 	$(BIN)/benchdocs previews --out out/previews
 
 ## Render times against floors, 300-organisation batches through real workers, cold vs warm PDF,
-## the nightly regeneration over 10,000 documents (unchanged, and with 1% changed).
+## the nightly regeneration over 10,000 documents (unchanged, and with 1% changed), the upload
+## gate on real files and zip bombs.
 bench: $(STAMP)
 	$(BIN)/python -m bench.render_and_pipeline
 	$(BIN)/python -m bench.pdf_conversion
 	$(BIN)/python -m bench.regeneration
+	$(BIN)/python -m bench.upload_gate
 
 serve: $(STAMP)
 	$(BIN)/benchdocs serve

@@ -11,7 +11,6 @@ content, reason CONTENT). What each case is and why it is here: tests/hostile/RE
 from __future__ import annotations
 
 import io
-import os
 import random
 import shutil
 import subprocess
@@ -78,11 +77,6 @@ class HostileCase:
 def endpoints_for(case: HostileCase) -> list[str]:
     """The upload paths (keys of ENDPOINT_ACCEPTS) this case is meant to be sent to."""
     return [name for name, accepts in ENDPOINT_ACCEPTS.items() if accepts & case.applies_to]
-
-
-def must_have_soffice() -> bool:
-    """Under CI a case that needs LibreOffice fails instead of being skipped."""
-    return bool(os.environ.get("CI"))
 
 
 # -- building blocks ----------------------------------------------------------------------

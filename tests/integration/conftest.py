@@ -10,29 +10,46 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from service.api.app import create_app
-from service.batches.control import batch_progress
+from service.batches.control import batch_progress, create_batch
 from service.cli.local_cluster import WorkerProcess, embedded_redis
+from service.database import models as m
 from service.database.session import unit_of_work
-from service.intake.programme_import import ImportSummary, import_programme
+from service.domain.kinds import DocumentKind
+from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from tests.conftest import TEST_API_KEY
+from tests.conftest import (
+    TEST_API_KEY,
+    Databases,
+    DatabaseState,
+    RecordingQueue,
+    cut_short,
+    under_ci,
+    wait_seconds,
+)
+from tests.integration.use_cases import render_here
 
 TEST_REDIS_URL = os.environ.get("BENCHDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The machine's Redis; without one (outside CI), the embedded Redis server instead."""
+    """The machine's Redis; without one (outside CI), the embedded Redis server instead.
+
+    Only a failed connection means "no Redis"; a refused password, say, fails the tests.
+    """
     client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
     try:
         client.ping()
         yield TEST_REDIS_URL
         return
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
+    except redis.AuthenticationError:
+        raise
+    except (redis.ConnectionError, redis.TimeoutError):
+        if under_ci():
             raise
     finally:
         client.close()
@@ -63,9 +80,9 @@ def runtime(pipeline_settings: Settings) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def sample(runtime: Runtime, sample_programme_bytes: bytes) -> ImportSummary:
-    with unit_of_work(runtime.sessions) as session:
-        return import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
+def sample(runtime: Runtime, sample_summary: ImportSummary) -> ImportSummary:
+    """The sample programme in the test's database (imported once per session, copied)."""
+    return sample_summary
 
 
 @pytest.fixture
@@ -98,11 +115,18 @@ def start_worker(
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 60.0, what: str) -> None:
-    """Poll until the predicate holds, or fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
+    """Poll until the predicate holds, or fail saying what did not happen.
+
+    The wait ends before the test's own timeout would, so a wait longer than the test may
+    run fails here, saying so, instead of being killed by pytest-timeout.
+    """
+    allowed = wait_seconds(timeout)
+    deadline = time.monotonic() + allowed
     while not predicate():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+            pytest.fail(
+                f"timed out after {allowed:g} s waiting for {what}{cut_short(timeout, allowed)}"
+            )
         time.sleep(0.05)
 
 
@@ -112,3 +136,75 @@ def batch_complete(runtime: Runtime, batch_id: int) -> Callable[[], bool]:
             return batch_progress(session, batch_id).is_complete
 
     return check
+
+
+# -- Benchmarking 3 made, then a change: the start of the regeneration tests -------------------
+
+
+def meeting_id(runtime: Runtime, ref: str) -> int:
+    with runtime.sessions() as session:
+        return session.scalars(select(m.Meeting.id).where(m.Meeting.ref == ref)).one()
+
+
+def render_meeting_documents(
+    runtime: Runtime, ref: str, kinds: list[DocumentKind] | None = None
+) -> list[int]:
+    """A meeting's documents (by default its agenda and decks), rendered in this process."""
+    with unit_of_work(runtime.sessions) as session:
+        batch = create_batch(
+            session,
+            meeting_id=meeting_id(runtime, ref),
+            kinds=kinds or [DocumentKind.AGENDA, DocumentKind.DECK],
+        )
+        document_ids = [d.id for d in batch.documents]
+    render_here(runtime, document_ids)
+    return document_ids
+
+
+def change_askersunds_scores(runtime: Runtime) -> None:
+    """One score of Askersund moves: its deck's chart and movement change, nothing else."""
+    with unit_of_work(runtime.sessions) as session:
+        askersund = session.scalars(
+            select(m.Organisation.id).where(m.Organisation.ref == "askersund")
+        ).one()
+        score = session.scalars(
+            select(m.Score).where(m.Score.organisation_id == askersund).order_by(m.Score.id.desc())
+        ).first()
+        assert score is not None
+        score.value = (score.value or 0) % 3 + 1  # the scale is 1 to 3
+
+
+def make_bm3(settings: Settings) -> list[int]:
+    """Benchmarking 3's agenda and decks, rendered; then Askersund's scores change."""
+    runtime = build_runtime(settings, queue=RecordingQueue())
+    try:
+        document_ids = render_meeting_documents(runtime, "bm3")
+        change_askersunds_scores(runtime)
+    finally:
+        runtime.close()
+    return document_ids
+
+
+@pytest.fixture
+def database_start(
+    database_start: DatabaseState | None,
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    database_backend: str,
+) -> DatabaseState | None:
+    """A test that uses ``bm3_made`` starts on that state, made once per session."""
+    if database_start is None or "bm3_made" not in request.fixturenames:
+        return database_start
+    return databases.state(
+        database_backend,
+        "BM 3 made, then Askersund's scores changed",
+        make_bm3,
+        start=database_start,
+    )
+
+
+@pytest.fixture
+def bm3_made(sample: ImportSummary, database_start: DatabaseState) -> list[int]:
+    """The ids of Benchmarking 3's agenda and decks, made before Askersund's scores changed."""
+    document_ids: list[int] = database_start.value
+    return list(document_ids)

@@ -31,11 +31,10 @@ from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind, DocumentStatus
-from service.intake.programme_import import ImportSummary, import_programme
-from service.intake.sample import SAMPLE_PROGRAMME
+from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from tests.conftest import TEST_API_KEY, RecordingQueue
+from tests.conftest import CHILD_TIMEOUT, TEST_API_KEY, Databases, DatabaseState, RecordingQueue
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = pytest.mark.integration
@@ -108,10 +107,8 @@ def render_batch(
 
 @contextmanager
 def sample_world(settings: Settings) -> Iterator[World]:
-    """The sample programme on a real database, and the app without default credentials."""
+    """The app without default credentials on a database that holds the sample programme."""
     runtime = build_runtime(settings, queue=RecordingQueue())
-    with unit_of_work(runtime.sessions) as session:
-        import_programme(session, SAMPLE_PROGRAMME.read_bytes(), max_bytes=10_000_000)
     with runtime.sessions() as session:
         meeting_id = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
         orgs = {o.ref: o.id for o in session.scalars(select(m.Organisation))}
@@ -121,20 +118,41 @@ def sample_world(settings: Settings) -> Iterator[World]:
 
 
 @pytest.fixture
-def imported(migrated: Settings) -> Iterator[World]:
-    with sample_world(migrated) as built:
+def imported(sample_imported: Settings) -> Iterator[World]:
+    with sample_world(sample_imported) as built:
         yield built
 
 
-@pytest.fixture
-def world(imported: World) -> World:
+def render_three(settings: Settings) -> None:
     """Decks, own agendas and the meeting agenda for Askersund, Hedemora and Fagersta."""
-    render_batch(
-        imported.runtime,
-        meeting_id=imported.meeting_id,
-        kinds=KINDS,
-        organisation_ids=[imported.orgs[r] for r in ("askersund", "hedemora", "fagersta")],
+    with sample_world(settings) as world:
+        render_batch(
+            world.runtime,
+            meeting_id=world.meeting_id,
+            kinds=KINDS,
+            organisation_ids=[world.orgs[r] for r in ("askersund", "hedemora", "fagersta")],
+        )
+
+
+@pytest.fixture
+def database_start(
+    database_start: DatabaseState | None,
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    database_backend: str,
+) -> DatabaseState | None:
+    """A world's database starts with its documents rendered, once for the module."""
+    if database_start is None or "world" not in request.fixturenames:
+        return database_start
+    return databases.state(
+        database_backend, f"{__name__}: three rendered", render_three, start=database_start
     )
+
+
+@pytest.fixture
+def world(imported: World, database_start: DatabaseState) -> World:
+    """Decks, own agendas and the meeting agenda for Askersund, Hedemora and Fagersta."""
+    assert database_start.name.endswith("three rendered")
     return imported
 
 
@@ -633,7 +651,7 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
         check=False,
     )
 

@@ -12,23 +12,20 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.database.facts.checklist import load_checklist_facts
-from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.database.session import make_engine, make_session_factory
 from service.documents.checklist import build_checklist_context
 from service.engines.xlsx_engine import XlsxTemplate
 from service.errors import NotFoundError, RenderError
-from service.intake.programme_import import import_programme
 from service.settings import PROJECT_ROOT, Settings
 
 TEMPLATE = PROJECT_ROOT / "doc_templates" / "checklist.xlsx"
 
 
 @pytest.fixture
-def session(migrated: Settings, sample_programme_bytes: bytes) -> Iterator[Session]:
+def session(sample_imported: Settings) -> Iterator[Session]:
     """A session on a database that holds the sample programme."""
-    engine = make_engine(migrated.database_url)
+    engine = make_engine(sample_imported.database_url)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as writer:
-        import_programme(writer, sample_programme_bytes, max_bytes=10_000_000)
     with factory() as reader:
         yield reader
     engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -19,11 +18,11 @@ from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.database.facts.records import checklist_facts
-from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.database.session import make_engine, make_session_factory
 from service.domain.kinds import DocumentKind
-from service.intake.programme_import import import_programme
 from service.settings import PROJECT_ROOT, Settings
 from service.uploads.checklist_reader import ChecklistFile, ExpectedChecklist, ReadScore
+from tests.conftest import CHILD_TIMEOUT, require_tools
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +36,10 @@ TYPED_COMMENTS = {
 
 
 @pytest.fixture
-def sessions(migrated: Settings, sample_programme_bytes: bytes) -> Iterator[sessionmaker[Session]]:
+def sessions(sample_imported: Settings) -> Iterator[sessionmaker[Session]]:
     """A session factory on a database that holds the sample programme."""
-    engine = make_engine(migrated.database_url)
+    engine = make_engine(sample_imported.database_url)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as writer:
-        import_programme(writer, sample_programme_bytes, max_bytes=10_000_000)
     yield factory
     engine.dispose()
 
@@ -94,10 +91,7 @@ def filled(data: bytes) -> bytes:
 
 def resaved_by_libreoffice(data: bytes, workdir: Path) -> bytes:
     """The workbook opened and saved as xlsx by LibreOffice, with a private profile."""
-    if shutil.which("soffice") is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required in CI")
-        pytest.skip("LibreOffice is not installed")
+    require_tools("soffice")
     source = workdir / "in" / "checklista.xlsx"
     source.parent.mkdir()
     source.write_bytes(data)
@@ -118,11 +112,11 @@ def resaved_by_libreoffice(data: bytes, workdir: Path) -> bytes:
         start_new_session=True,
     )
     try:
-        process.communicate(timeout=120)
+        process.communicate(timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        pytest.fail("LibreOffice did not save the checklist within 120 s")
+        pytest.fail(f"LibreOffice did not save the checklist within {CHILD_TIMEOUT:g} s")
     result = out_dir / "checklista.xlsx"
     assert result.exists(), "LibreOffice wrote no xlsx"
     return result.read_bytes()

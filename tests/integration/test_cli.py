@@ -19,13 +19,13 @@ from service.database import models as m
 from service.documents.catalogue import CATALOGUE
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.conftest import SAMPLE_PROGRAMME
+from tests.conftest import CHILD_TIMEOUT, SAMPLE_PROGRAMME
 
 pytestmark = pytest.mark.integration
 
 
 def run_cli(
-    settings: Settings, *args: str, timeout: float = 120
+    settings: Settings, *args: str, timeout: float = CHILD_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **settings_environment(settings)}
     return subprocess.run(

@@ -116,9 +116,9 @@ def statements(world: World) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def world(migrated: Settings) -> Iterator[World]:
+def world(sample_imported: Settings) -> Iterator[World]:
     """The sample programme, nothing rendered yet."""
-    with sample_world(migrated) as built:
+    with sample_world(sample_imported) as built:
         yield built
 
 

@@ -19,6 +19,7 @@ from service.cli.main import app
 from service.intake.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF
 from service.runtime import Runtime
 from service.settings import get_settings
+from tests.conftest import Databases
 from tests.hostile.corpus import HostileCase, endpoints_for, hostile_cases
 from tests.integration.test_hostile_uploads import (
     ROSTER_EXAMPLE,
@@ -45,13 +46,8 @@ RUNS = [
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HostileCase]:
-    return {c.id: c for c in hostile_cases(tmp_path_factory.mktemp("hostile-corpus"))}
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    found = Servers(tmp_path_factory.mktemp("hostile-cli"))
+def servers(tmp_path_factory: pytest.TempPathFactory, databases: Databases) -> Iterator[Servers]:
+    found = Servers(tmp_path_factory.mktemp("hostile-cli"), databases)
     yield found
     found.close()
 

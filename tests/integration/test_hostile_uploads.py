@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,20 +26,18 @@ from sqlalchemy import select, text
 from service.access.tokens import issue_token
 from service.api.app import create_app
 from service.database import models as m
-from service.database.session import make_engine, migrate, unit_of_work
+from service.database.session import unit_of_work
 from service.errors import RejectionReason
 from service.file_safety.zip_guard import describe_size
-from service.intake.programme_import import import_programme
-from service.intake.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
+from service.intake.sample import SAMPLE_MEETING_REF, SAMPLE_NETWORK_REF
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
-from tests.conftest import TEST_API_KEY, RecordingQueue, _fresh_postgres_database
+from tests.conftest import TEST_API_KEY, Databases, RecordingQueue, absent, settings_for
 from tests.hostile.corpus import (
     HostileCase,
     endpoints_for,
     generated,
     hostile_cases,
-    must_have_soffice,
 )
 
 pytestmark = pytest.mark.integration
@@ -176,19 +173,9 @@ class Server:
     urls: dict[str, str]
 
 
-def start_server(database_url: str, file_store_dir: Path) -> Server:
-    """Migrate, import the sample programme, issue Askersund a token, start the app."""
-    settings = Settings(
-        database_url=database_url,
-        file_store_dir=file_store_dir,
-        api_key=TEST_API_KEY,
-    )
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    engine.dispose()
+def start_server(settings: Settings) -> Server:
+    """On a database holding the sample programme: issue Askersund a token, start the app."""
     runtime = build_runtime(settings, queue=RecordingQueue())
-    with unit_of_work(runtime.sessions) as session:
-        import_programme(session, SAMPLE_PROGRAMME.read_bytes(), max_bytes=10_000_000)
     with unit_of_work(runtime.sessions) as session:
         organisation_id = session.scalars(
             select(m.Organisation.id).where(m.Organisation.ref == ORGANISATION)
@@ -224,48 +211,37 @@ def start_server(database_url: str, file_store_dir: Path) -> Server:
 class Servers:
     """One server per database, started on first use and shared by the module's tests."""
 
-    def __init__(self, tmp_dir: Path) -> None:
+    def __init__(self, tmp_dir: Path, databases: Databases) -> None:
         self.tmp_dir = tmp_dir
+        self.databases = databases
         self.started: dict[str, Server] = {}
-        self.databases = ExitStack()
 
-    def get(self, database: str) -> Server:
-        if database not in self.started:
-            if database == "sqlite":
-                url = f"sqlite:///{self.tmp_dir / 'benchdocs.sqlite3'}"
-            else:
-                # Skips the test when PostgreSQL is not there (outside CI).
-                url = self.databases.enter_context(contextmanager(_fresh_postgres_database)())
-            self.started[database] = start_server(url, self.tmp_dir / f"files-{database}")
-        return self.started[database]
+    def get(self, backend: str) -> Server:
+        if backend not in self.started:
+            work_dir = self.tmp_dir / backend
+            url = self.databases.create(backend, work_dir, start=self.databases.sample(backend))
+            self.started[backend] = start_server(settings_for(url, work_dir / "files"))
+        return self.started[backend]
 
     def close(self) -> None:
         for server in self.started.values():
             server.organiser.close()
             server.participant.close()
             server.runtime.close()
-        self.databases.close()  # drops the PostgreSQL database
+            self.databases.drop(server.runtime.settings.database_url)
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    found = Servers(tmp_path_factory.mktemp("hostile-api"))
+def servers(tmp_path_factory: pytest.TempPathFactory, databases: Databases) -> Iterator[Servers]:
+    found = Servers(tmp_path_factory.mktemp("hostile-api"), databases)
     yield found
     found.close()
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HostileCase]:
-    return {c.id: c for c in hostile_cases(tmp_path_factory.mktemp("hostile-corpus"))}
-
-
 def case_data(case: HostileCase) -> bytes:
     """The case's bytes, or a skip (a failure under CI) when its tool is missing."""
-    missing = case.missing_tool()
-    if missing is not None:
-        if must_have_soffice():
-            pytest.fail(f"{case.id}: {missing}")
-        pytest.skip(f"{case.id}: {missing}")
+    if (missing := case.missing_tool()) is not None:
+        absent(f"{case.id}: {missing}")
     return case.data()
 
 

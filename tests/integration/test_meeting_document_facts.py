@@ -27,7 +27,7 @@ from service.database.facts.meeting_documents import (
     load_feedback_letter_facts,
     load_feedback_summary_facts,
 )
-from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.database.session import make_engine, make_session_factory
 from service.documents.meeting_documents import (
     build_agenda_context,
     build_feedback_letter_context,
@@ -35,7 +35,6 @@ from service.documents.meeting_documents import (
 )
 from service.engines.docx_engine import DocxTemplate
 from service.errors import NotFoundError, RenderError
-from service.intake.programme_import import import_programme
 from service.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"
@@ -76,11 +75,9 @@ class Sample:
 
 
 @pytest.fixture
-def sample(migrated: Settings, sample_programme_bytes: bytes) -> Iterator[Sample]:
-    engine = make_engine(migrated.database_url)
+def sample(sample_imported: Settings, sample_programme_bytes: bytes) -> Iterator[Sample]:
+    engine = make_engine(sample_imported.database_url)
     sessions = make_session_factory(engine)
-    with unit_of_work(sessions) as session:
-        import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
     with sessions() as session:
         meetings = {ref: id_ for ref, id_ in session.execute(select(m.Meeting.ref, m.Meeting.id))}
         organisations = {

@@ -15,19 +15,16 @@ from service.database.session import make_engine, make_session_factory, unit_of_
 from service.documents.organiser_checklist import build_organiser_checklist_context
 from service.domain.kinds import ParticipantRole
 from service.errors import NotFoundError, RenderError
-from service.intake.programme_import import import_programme
 from service.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def sessions(migrated: Settings, sample_programme_bytes: bytes) -> Iterator[sessionmaker[Session]]:
+def sessions(sample_imported: Settings) -> Iterator[sessionmaker[Session]]:
     """A database holding the sample programme."""
-    engine = make_engine(migrated.database_url)
+    engine = make_engine(sample_imported.database_url)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
-        import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
     yield factory
     engine.dispose()
 

@@ -36,11 +36,9 @@ from service.pdf.libreoffice import (
 )
 from service.pdf.previews import render_previews
 from service.settings import Settings
+from tests.conftest import absent
 
-if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
-    if os.environ.get("CI"):
-        pytest.fail("CI needs LibreOffice and poppler-utils (soffice, pdftotext)", pytrace=False)
-    pytest.skip("LibreOffice or poppler-utils is not installed", allow_module_level=True)
+pytestmark = pytest.mark.needs_tools("soffice", "pdftotext")
 
 SWEDISH = "Förflyttning i jämställdhetsintegrering: Åsa och Örjan i Växjö 🎉"
 GENEROUS_TIMEOUT = 90.0  # two shared cores: a conversion may take seconds under load
@@ -173,9 +171,7 @@ def make_warm() -> Iterator[Callable[..., WarmLibreOfficeConverter]]:
         try:
             converter = WarmLibreOfficeConverter(**options)
         except ConfigurationError as error:
-            if os.environ.get("CI"):
-                raise
-            pytest.skip(f"no warm converter here: {error}")
+            absent(f"no warm converter here: {error}")
         made.append(converter)
         return converter
 
@@ -190,9 +186,7 @@ def warm() -> Iterator[WarmLibreOfficeConverter]:
     try:
         converter = WarmLibreOfficeConverter(timeout_seconds=GENEROUS_TIMEOUT)
     except ConfigurationError as error:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no warm converter here: {error}")
+        absent(f"no warm converter here: {error}")
     yield converter
     converter.close()
 

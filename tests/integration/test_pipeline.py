@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.conftest import SAMPLE_PROGRAMME
+from tests.conftest import CHILD_TIMEOUT, SAMPLE_PROGRAMME, require_tools
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = pytest.mark.integration
@@ -223,8 +222,7 @@ def test_hostile_text_in_data_comes_out_of_the_worker_exactly_as_typed(
 
 def convert_to_pdf_text(pptx: bytes, work: Path) -> str:
     """LibreOffice opens the deck and prints it; the PDF's text comes back."""
-    if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
-        pytest.skip("LibreOffice or poppler not installed")
+    require_tools("soffice", "pdftotext")
     source = work / "deck.pptx"
     source.write_bytes(pptx)
     subprocess.run(
@@ -239,7 +237,7 @@ def convert_to_pdf_text(pptx: bytes, work: Path) -> str:
             str(source),
         ],
         check=True,
-        timeout=180,
+        timeout=CHILD_TIMEOUT,
         capture_output=True,
     )
     result = subprocess.run(

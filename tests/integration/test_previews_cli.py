@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from service.documents.catalogue import CATALOGUE
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.needs_tools("soffice", "pdftoppm")
 def test_previews_make_every_kind_and_one_png_per_page(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["previews", "--organisation", "kalmar", "--out", str(tmp_path), "--resolution", "20"]

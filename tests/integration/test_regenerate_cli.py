@@ -21,10 +21,7 @@ from service.intake.programme_import import ImportSummary
 from service.regeneration.schedule import RunLock
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.integration.test_regeneration_schedule import (
-    change_askersunds_scores,
-    render_meeting_documents,
-)
+from tests.conftest import CHILD_TIMEOUT
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +29,7 @@ ASKERSUNDS_DECK = "deck (pptx) for Askersunds kommun, Benchmarking 3"
 
 
 def regenerate(
-    settings: Settings, *args: str, timeout: float = 120
+    settings: Settings, *args: str, timeout: float = CHILD_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": "/usr/bin:/bin",
@@ -51,11 +48,9 @@ def regenerate(
 
 
 @pytest.fixture
-def made_documents(runtime: Runtime, sample: ImportSummary) -> list[int]:
+def made_documents(runtime: Runtime, bm3_made: list[int]) -> list[int]:
     """Benchmarking 3's agenda and decks are made; then Askersund's scores change."""
-    document_ids = render_meeting_documents(runtime, "bm3")
-    change_askersunds_scores(runtime)
-    return document_ids
+    return bm3_made
 
 
 def runs(runtime: Runtime) -> list[m.RegenerationRun]:

@@ -28,7 +28,6 @@ from service.database.session import unit_of_work
 from service.database.versions import slot_versions
 from service.domain.kinds import BatchOrigin, DocumentKind, DocumentStatus
 from service.errors import ConflictError, NotFoundError
-from service.intake.programme_import import import_programme
 from service.pdf.converter import PdfConverter
 from service.pdf.libreoffice import make_pdf_converter
 from service.regeneration.planning import (
@@ -39,7 +38,7 @@ from service.regeneration.planning import (
 from service.regeneration.runs import refresh_run
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
-from tests.conftest import RecordingQueue
+from tests.conftest import Databases, DatabaseState, RecordingQueue
 from tests.integration.use_cases import regenerate_here, render_here
 
 pytestmark = pytest.mark.integration
@@ -165,22 +164,62 @@ def edit_template(path: Path, old: str, new: str) -> None:
     path.write_bytes(buffer.getvalue())
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What rendering Benchmarking 2 once left besides the database: ids to look things up by."""
+
+    meeting_id: int
+    orgs: dict[str, int]
+    first_batch: list[int]
+
+
+def render_benchmarking_2(settings: Settings) -> Rendered:
+    """The sample's Benchmarking 2, every document rendered once with the shipped templates."""
+    runtime = build_runtime(settings, queue=RecordingQueue())
+    with runtime.sessions() as session:
+        meeting_id = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+        orgs = dict(session.execute(select(m.Organisation.ref, m.Organisation.id)).all())
+    first = render_batch(runtime, meeting_id=meeting_id)
+    runtime.close()
+    return Rendered(meeting_id, orgs, first)
+
+
 @pytest.fixture
-def programme(migrated: Settings, tmp_path: Path) -> Iterator[Programme]:
+def database_start(
+    database_start: DatabaseState | None,
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    database_backend: str,
+) -> DatabaseState | None:
+    """A programme's database starts with Benchmarking 2 rendered, once for the module."""
+    if database_start is None or "programme" not in request.fixturenames:
+        return database_start
+    return databases.state(
+        database_backend, f"{__name__}: BM 2 rendered", render_benchmarking_2, start=database_start
+    )
+
+
+@pytest.fixture
+def programme(
+    sample_imported: Settings, database_start: DatabaseState, tmp_path: Path
+) -> Iterator[Programme]:
+    rendered: Rendered = database_start.value
     templates = tmp_path / "templates"
     shutil.copytree(
         PROJECT_ROOT / "doc_templates", templates, ignore=shutil.ignore_patterns("scripts")
     )
     queue = RecordingQueue()
-    runtime = build_runtime(migrated.model_copy(update={"templates_dir": templates}), queue=queue)
-    with unit_of_work(runtime.sessions) as session:
-        sample = (PROJECT_ROOT / "service" / "data" / "sample-programme.json").read_bytes()
-        import_programme(session, sample, max_bytes=len(sample))
-    with runtime.sessions() as session:
-        meeting_id = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
-        orgs = dict(session.execute(select(m.Organisation.ref, m.Organisation.id)).all())
-    first = render_batch(runtime, meeting_id=meeting_id)
-    yield Programme(runtime, queue, templates, meeting_id, orgs, first)
+    runtime = build_runtime(
+        sample_imported.model_copy(update={"templates_dir": templates}), queue=queue
+    )
+    yield Programme(
+        runtime,
+        queue,
+        templates,
+        rendered.meeting_id,
+        dict(rendered.orgs),
+        list(rendered.first_batch),
+    )
     runtime.close()
 
 

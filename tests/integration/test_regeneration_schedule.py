@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,12 +14,8 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
-from service.batches.control import create_batch
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
-from service.database.session import unit_of_work
-from service.domain.kinds import DocumentKind
-from service.intake.programme_import import ImportSummary
 from service.regeneration.schedule import (
     LOCK_KEY,
     NIGHTLY_TASK,
@@ -33,7 +28,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.task_queue import celery_config
 from tests.integration.conftest import batch_complete, wait_until
-from tests.integration.use_cases import nightly, render_here
+from tests.integration.use_cases import nightly
 
 pytestmark = pytest.mark.integration
 
@@ -50,45 +45,16 @@ def redis_client(broker_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def meeting_id(runtime: Runtime, ref: str) -> int:
-    with runtime.sessions() as session:
-        return session.scalars(select(m.Meeting.id).where(m.Meeting.ref == ref)).one()
-
-
-def render_meeting_documents(
-    runtime: Runtime, ref: str, kinds: list[DocumentKind] | None = None
-) -> list[int]:
-    """A meeting's documents (by default its agenda and decks), rendered in this process."""
-    with unit_of_work(runtime.sessions) as session:
-        batch = create_batch(
-            session,
-            meeting_id=meeting_id(runtime, ref),
-            kinds=kinds or [DocumentKind.AGENDA, DocumentKind.DECK],
-        )
-        document_ids = [d.id for d in batch.documents]
-    render_here(runtime, document_ids)
-    return document_ids
-
-
-def change_askersunds_scores(runtime: Runtime) -> None:
-    """One score of Askersund moves: its deck's chart and movement change, nothing else."""
-    with unit_of_work(runtime.sessions) as session:
-        askersund = session.scalars(
-            select(m.Organisation.id).where(m.Organisation.ref == "askersund")
-        ).one()
-        score = session.scalars(
-            select(m.Score).where(m.Score.organisation_id == askersund).order_by(m.Score.id.desc())
-        ).first()
-        assert score is not None
-        score.value = (score.value or 0) % 3 + 1  # the scale is 1 to 3
-
-
 @pytest.fixture
-def made_documents(runtime: Runtime, sample: ImportSummary) -> list[int]:
+def made_documents(runtime: Runtime, bm3_made: list[int]) -> list[int]:
     """Benchmarking 3's agenda and decks, rendered; then Askersund's scores change."""
-    document_ids = render_meeting_documents(runtime, "bm3")
-    change_askersunds_scores(runtime)
-    return document_ids
+    return bm3_made
+
+
+def expire_now(client: redis.Redis) -> None:
+    """The lock runs out now, as once its expiry passes (Redis's clock cannot be moved)."""
+    client.pexpire(LOCK_KEY, 1)
+    wait_until(lambda: not client.exists(LOCK_KEY), timeout=5, what="the lock to expire")
 
 
 def runs_of(runtime: Runtime, run_key: str) -> list[m.RegenerationRun]:
@@ -170,9 +136,10 @@ def test_a_crashed_runs_lock_expires_and_the_night_runs_later(
 ) -> None:
     crashed = RunLock(redis_client, expire_seconds=1)
     assert crashed.acquire() is not None  # and never released
+    assert 0 < redis_client.pttl(LOCK_KEY) <= 1000
     assert nightly(runtime, redis_client, now=NIGHT).result == NightlyResult.SKIPPED_LOCKED
 
-    time.sleep(1.2)
+    expire_now(redis_client)
     later = nightly(runtime, redis_client, now=NIGHT + dt.timedelta(minutes=20))
 
     assert later.result == NightlyResult.RAN
@@ -186,7 +153,8 @@ def test_the_lock_is_taken_for_the_configured_time_and_released_only_by_its_hold
     first = RunLock(redis_client, expire_seconds=1)
     first_token = first.acquire()
     assert first_token is not None
-    time.sleep(1.2)
+    assert 0 < redis_client.pttl(LOCK_KEY) <= 1000
+    expire_now(redis_client)
     second = RunLock(redis_client, expire_seconds=seconds)
     second_token = second.acquire()
     assert second_token is not None

@@ -21,12 +21,7 @@ from service.regeneration.schedule import RunLock
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY
-from tests.integration.conftest import wait_until
-from tests.integration.test_regeneration_schedule import (
-    change_askersunds_scores,
-    meeting_id,
-    render_meeting_documents,
-)
+from tests.integration.conftest import meeting_id, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +29,8 @@ ASKERSUNDS_DECK = "deck (pptx) for Askersunds kommun, Benchmarking 3"
 
 
 @pytest.fixture
-def bm3(runtime: Runtime, sample: ImportSummary) -> int:
+def bm3(runtime: Runtime, bm3_made: list[int]) -> int:
     """Benchmarking 3's agenda and decks are made; then Askersund's scores change."""
-    render_meeting_documents(runtime, "bm3")
-    change_askersunds_scores(runtime)
     return meeting_id(runtime, "bm3")
 
 

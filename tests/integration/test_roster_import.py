@@ -21,13 +21,11 @@ from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import settings_environment
 from service.database import models as m
-from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind
-from service.intake.programme_import import import_programme
-from service.intake.sample import SAMPLE_NETWORK_REF, SAMPLE_PROGRAMME
+from service.intake.sample import SAMPLE_NETWORK_REF
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from tests.conftest import TEST_API_KEY, RecordingQueue
+from tests.conftest import CHILD_TIMEOUT, TEST_API_KEY, RecordingQueue
 
 pytestmark = pytest.mark.integration
 
@@ -662,13 +660,11 @@ def test_a_formula_cell_is_refused_with_its_cell(imported_client: TestClient) ->
 
 @pytest.fixture
 def small_upload_client(
-    migrated: Settings, recording_queue: RecordingQueue, sample_programme_bytes: bytes
+    sample_imported: Settings, recording_queue: RecordingQueue
 ) -> Iterator[TestClient]:
     """The API with a 4 kB upload limit, on a database holding the sample programme."""
-    settings = migrated.model_copy(update={"max_upload_bytes": 4096})
+    settings = sample_imported.model_copy(update={"max_upload_bytes": 4096})
     runtime = build_runtime(settings, queue=recording_queue)
-    with unit_of_work(runtime.sessions) as session:
-        import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
     with TestClient(create_app(runtime), headers={"X-API-Key": TEST_API_KEY}) as client:
         yield client
 
@@ -774,20 +770,14 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
         check=False,
     )
 
 
 @pytest.fixture
-def sample_settings(migrated: Settings) -> Settings:
-    runtime = build_runtime(migrated)
-    try:
-        with unit_of_work(runtime.sessions) as session:
-            import_programme(session, SAMPLE_PROGRAMME.read_bytes(), max_bytes=10_000_000)
-    finally:
-        runtime.close()
-    return migrated
+def sample_settings(sample_imported: Settings) -> Settings:
+    return sample_imported
 
 
 def organisation_refs(settings: Settings) -> list[str]:

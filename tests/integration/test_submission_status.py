@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,10 @@ from service.database import models as m
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.domain.kinds import DocumentKind, ParticipantRole
 from service.file_safety.file_inspection import limits_from_settings
-from service.intake.programme_import import import_programme
 from service.settings import PROJECT_ROOT, Settings
 from service.uploads.deck_upload import upload_deck
 from service.uploads.stored_uploads import Uploader
+from tests.conftest import CHILD_TIMEOUT
 from tests.integration.test_checklist_upload import (
     API,
     fill,
@@ -182,19 +181,15 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
         check=False,
         cwd=PROJECT_ROOT,
     )
 
 
 @pytest.fixture
-def sample_settings(migrated: Settings, sample_programme_bytes: bytes) -> Iterator[Settings]:
-    engine = make_engine(migrated.database_url)
-    with unit_of_work(make_session_factory(engine)) as session:
-        import_programme(session, sample_programme_bytes, max_bytes=10_000_000)
-    engine.dispose()
-    yield migrated
+def sample_settings(sample_imported: Settings) -> Settings:
+    return sample_imported
 
 
 def generated(settings: Settings, kind: DocumentKind, organisation: str) -> bytes:

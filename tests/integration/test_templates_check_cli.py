@@ -19,6 +19,7 @@ from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.documents.organiser_checklist import build_organiser_checklist_context
 from service.domain.kinds import DocumentKind
 from service.engines.pptx_engine import PptxTemplate
+from tests.conftest import CHILD_TIMEOUT, require_tools
 
 pytestmark = pytest.mark.integration
 
@@ -155,8 +156,7 @@ def test_the_organiser_checklist_checks_clean_against_its_sample_context() -> No
 @pytest.fixture(scope="module")
 def resaved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The deck and the organiser checklist, opened and saved again by LibreOffice."""
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is not installed")
+    require_tools("soffice")
     work = tmp_path_factory.mktemp("resaved")
     (work / "in").mkdir()
     for template in (DECK, ORGANISER_CHECKLIST):
@@ -175,7 +175,7 @@ def resaved(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
     return work / "out"
 

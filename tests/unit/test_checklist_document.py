@@ -7,11 +7,8 @@ import io
 import json
 import os
 import re
-import shutil
 import signal
-import statistics
 import subprocess
-import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -40,16 +37,14 @@ from service.domain.movement import QuestionRef, Scale
 from service.engines.jinja_env import make_environment
 from service.engines.xlsx_engine import XlsxTemplate, xlsx_spots
 from service.settings import PROJECT_ROOT
+from tests.conftest import CHILD_TIMEOUT
 
 TEMPLATE = PROJECT_ROOT / "doc_templates" / "checklist.xlsx"
 SAMPLE = PROJECT_ROOT / "service" / "data" / "sample-programme.json"
 CHART = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 
-needs_libreoffice = pytest.mark.skipif(
-    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
-    reason="LibreOffice or pdftotext is not installed",
-)
+needs_libreoffice = pytest.mark.needs_tools("soffice", "pdftotext")
 
 
 # -- builders -------------------------------------------------------------------------------
@@ -162,11 +157,11 @@ def convert(source: Path, target_format: str, out_dir: Path, profile: Path) -> P
         start_new_session=True,
     )
     try:
-        process.communicate(timeout=120)
+        process.communicate(timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        pytest.fail(f"LibreOffice did not convert {source.name} within 120 s")
+        pytest.fail(f"LibreOffice did not convert {source.name} within {CHILD_TIMEOUT:g} s")
     extension = target_format.split(":")[0]
     result = out_dir / f"{source.stem}.{extension}"
     assert result.exists(), f"LibreOffice wrote no {extension} for {source.name}"
@@ -376,18 +371,14 @@ def test_a_first_meeting_has_no_earlier_sheet_and_one_chart_series(
     assert len(chart.findall(f".//{CHART}ser")) == 1
 
 
-def test_rendering_twice_gives_the_same_bytes_quickly(template: XlsxTemplate) -> None:
+def test_rendering_again_gives_the_same_bytes(template: XlsxTemplate) -> None:
+    # How fast it renders is measured by bench/render_and_pipeline.py, not asserted here.
     context = build_checklist_context(askersund_facts())
     first = template.render(context)
 
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        again = template.render(context)
-        times.append(time.perf_counter() - start)
+    again = [template.render(context) for _ in range(5)]
 
-    assert again == first
-    assert statistics.median(times) < 0.25
+    assert again == [first] * 5
 
 
 def test_an_unassessed_current_round_leaves_scores_empty(template: XlsxTemplate) -> None:

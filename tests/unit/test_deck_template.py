@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from pptx import Presentation
 
 from service.engines.pptx_engine import PptxTemplate
+from tests.conftest import CHILD_TIMEOUT
 
 DECK_TEMPLATE = Path(__file__).resolve().parents[2] / "doc_templates" / "deck_benchmarking.pptx"
 
@@ -353,7 +353,7 @@ def test_reflection_placeholders_are_left_for_the_participants(
     assert sum(t.startswith("[Fyll i") for t in texts) == 3
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.needs_tools("soffice", "pdftotext")
 def test_libreoffice_converts_the_rendered_deck_to_pdf(
     deck_template: PptxTemplate, tmp_path: Path
 ) -> None:
@@ -373,13 +373,12 @@ def test_libreoffice_converts_the_rendered_deck_to_pdf(
         ],
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
 
     pdf = tmp_path / "presentation.pdf"
     assert pdf.exists()
-    if shutil.which("pdftotext") is not None:
-        text = subprocess.run(
-            ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
-        ).stdout
-        assert "Umeå kommun" in text
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "Umeå kommun" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +42,7 @@ from service.documents.meeting_documents import (
 )
 from service.domain.movement import QuestionRef, Scale
 from service.engines.docx_engine import DocxTemplate
+from tests.conftest import CHILD_TIMEOUT
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"
 HOSTILE = 'Åbo & Söner <AB> "citat" {{ 7*7 }} {% for x in y %} 👩‍💼'
@@ -433,10 +433,7 @@ def test_the_meeting_agenda_has_no_highlight_note() -> None:
 
 # -- LibreOffice ----------------------------------------------------------------------------
 
-needs_libreoffice = pytest.mark.skipif(
-    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
-    reason="LibreOffice or pdftotext is not installed",
-)
+needs_libreoffice = pytest.mark.needs_tools("soffice", "pdftotext")
 
 
 def convert(files: list[Path], *, to: str, out: Path, profile: Path) -> None:
@@ -454,7 +451,7 @@ def convert(files: list[Path], *, to: str, out: Path, profile: Path) -> None:
         ],
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from pptx.util import Inches, Pt
 from service.engines.pptx_engine import PptxTemplate
 from service.engines.safe_text import xml_safe
 from service.errors import RenderError, TemplateError
+from tests.conftest import CHILD_TIMEOUT
 
 HOSTILE_VALUES = {
     "xml": 'Åbo & Söner <AB> "citat"',
@@ -514,7 +514,7 @@ def test_renders_from_several_threads_do_not_interfere() -> None:
 # -- templates saved by LibreOffice ---------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.needs_tools("soffice")
 def test_a_template_saved_by_libreoffice_still_renders(tmp_path: Path) -> None:
     prs = new_deck()
     build_initiative_deck(prs)
@@ -534,7 +534,7 @@ def test_a_template_saved_by_libreoffice_still_renders(tmp_path: Path) -> None:
         ],
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
     saved = (tmp_path / "out" / "mall.pptx").read_bytes()
     template = PptxTemplate.from_bytes(saved, name="mall.pptx")

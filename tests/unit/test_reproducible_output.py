@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-import time
 import zipfile
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
+import time_machine
 
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
@@ -18,14 +21,35 @@ from service.intake.sample import find_id, sample_database
 from tests.unit.test_deck_template import DECK_TEMPLATE, make_deck_context
 
 TEMPLATES = DECK_TEMPLATE.parent
+# Two moments far enough apart for every clock a library might read: zip member times (two-
+# second steps), document properties (seconds), dates.
+MORNING = dt.datetime(2019, 11, 21, 8, 0, 0, tzinfo=dt.UTC)
+LATER = dt.datetime(2021, 3, 14, 15, 9, 27, tzinfo=dt.UTC)
+T = TypeVar("T")
 
 
-def test_a_deck_rendered_twice_a_second_apart_is_byte_identical() -> None:
+def at(moment: dt.datetime, action: Callable[[], T]) -> T:
+    """The action's result with the process's clocks (time, datetime) set to the moment."""
+    with time_machine.travel(moment, tick=False):
+        return action()
+
+
+def plain_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.xml", "<a/>")
+    return buffer.getvalue()
+
+
+def test_the_clock_moves_what_a_plain_zip_writer_stamps() -> None:
+    assert at(MORNING, plain_zip) != at(LATER, plain_zip)
+
+
+def test_a_deck_rendered_at_two_different_times_is_byte_identical() -> None:
     template = PptxTemplate.from_bytes(DECK_TEMPLATE.read_bytes(), name="deck")
 
-    first = template.render(make_deck_context())
-    time.sleep(2.1)  # zip times have a two-second resolution: cross at least one step
-    second = template.render(make_deck_context())
+    first = at(MORNING, lambda: template.render(make_deck_context()))
+    second = at(LATER, lambda: template.render(make_deck_context()))
 
     assert first == second
 
@@ -106,9 +130,8 @@ def test_every_kind_renders_to_the_same_bytes_twice() -> None:
                 for spec in CATALOGUE.values()
             }
 
-        first = render_all()
-        time.sleep(2.1)
-        second = render_all()
+        first = at(MORNING, render_all)
+        second = at(LATER, render_all)
 
     assert first.keys() == {k.value for k in CATALOGUE}
     assert [kind for kind in first if first[kind] != second[kind]] == []

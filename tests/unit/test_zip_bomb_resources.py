@@ -1,6 +1,7 @@
-"""A 2 GiB zip bomb is refused in under a second without the process growing by 50 MB.
+"""A 2 GiB zip bomb is refused without the process growing by 50 MB.
 
-This guards a resource cap, it is not a benchmark: each inspection runs in a fresh Python
+This guards a resource cap; how fast the gate refuses a bomb is measured by the benchmark
+(``python -m bench.upload_gate``), not asserted here. Each inspection runs in a fresh Python
 process so nothing else in the test session muddies its peak memory. Growth is the peak
 resident size during the call minus the resident size just before it, so any peak, even a
 brief one, counts against the cap. The peak is Linux's per-process high-water mark (VmHWM),
@@ -26,11 +27,10 @@ pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="the peak is measured with Linux's /proc/self"
 )
 
-MAX_SECONDS = 1.0
 MAX_GROWTH_BYTES = 50 * 1024 * 1024
 
 MEASURE = """
-import json, sys, time
+import json, sys
 from pathlib import Path
 
 import psutil
@@ -63,7 +63,6 @@ inspect_upload(warm, file_name="warm.xlsx", accepted=accepted, limits=limits)
 data = path.read_bytes()
 reset_peak()
 before = psutil.Process().memory_info().rss
-started = time.perf_counter()
 outcome = {"reason": None, "message": ""}
 if mode == "allocate":
     ballast = b"x" * 100_000_000
@@ -72,14 +71,12 @@ else:
         inspect_upload(data, file_name=path.name, accepted=accepted, limits=limits)
     except FileRejectedError as exc:
         outcome = {"reason": exc.reason.value, "message": exc.problems[0].message}
-seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "growth": peak_bytes() - before, "size": len(data),
-                  **outcome}))
+print(json.dumps({"growth": peak_bytes() - before, "size": len(data), **outcome}))
 """
 
 
 def measure(path: Path, *, mode: str = "inspect") -> dict[str, Any]:
-    """Inspect the file in a fresh interpreter: time, memory growth and outcome."""
+    """Inspect the file in a fresh interpreter: memory growth and outcome."""
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, mode, str(path)],
         cwd=PROJECT_ROOT,
@@ -92,31 +89,24 @@ def measure(path: Path, *, mode: str = "inspect") -> dict[str, Any]:
     return result
 
 
-@pytest.fixture(scope="session")
-def bombs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("bombs")
-
-
-def test_a_2gib_zero_bomb_is_refused_fast_and_small(bombs: Path) -> None:
-    path = zeros_bomb(bombs)
+def test_a_2gib_zero_bomb_is_refused_small(hostile_dir: Path) -> None:
+    path = zeros_bomb(hostile_dir)
 
     result = measure(path)
 
     assert result["reason"] == "zip_bomb"
     assert "would unpack to 2,147.5 MB" in result["message"]
     assert result["size"] < 3_000_000
-    assert result["seconds"] < MAX_SECONDS
     assert result["growth"] < MAX_GROWTH_BYTES
 
 
-def test_a_2gib_bomb_with_lying_headers_is_stopped_while_inflating(bombs: Path) -> None:
-    path = lying_bomb(bombs)
+def test_a_2gib_bomb_with_lying_headers_is_stopped_while_inflating(hostile_dir: Path) -> None:
+    path = lying_bomb(hostile_dir)
 
     result = measure(path)
 
     assert result["reason"] == "zip_bomb"
     assert "lying headers" in result["message"]
-    assert result["seconds"] < MAX_SECONDS
     assert result["growth"] < MAX_GROWTH_BYTES
 
 
@@ -127,7 +117,6 @@ def test_100000_members_are_refused_before_any_is_read(tmp_path: Path) -> None:
     result = measure(path)
 
     assert result["reason"] == "zip_bomb"
-    assert result["seconds"] < MAX_SECONDS
     assert result["growth"] < MAX_GROWTH_BYTES
 
 
