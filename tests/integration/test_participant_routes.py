@@ -106,8 +106,8 @@ def one_id(
 
 
 @pytest.fixture
-def boundary(migrated: Settings) -> Iterator[Boundary]:
-    with sample_world(migrated) as world:
+def boundary(sample_imported: Settings) -> Iterator[Boundary]:
+    with sample_world(sample_imported) as world:
         own, other = world.orgs["askersund"], world.orgs["hedemora"]
         documents = render_batch(
             world.runtime,
