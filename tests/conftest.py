@@ -7,6 +7,7 @@ import shutil
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -157,6 +158,7 @@ def corpus(hostile_dir: Path) -> dict[str, HostileCase]:
 # -- databases: each state built once, copied for every test ------------------------------------
 
 BACKENDS = ("sqlite", "postgresql")
+SPARE_COPIES = 2  # PostgreSQL copies of each state made ahead of the tests that take them
 
 
 @cache
@@ -210,8 +212,10 @@ class Databases:
         self._states: dict[tuple[str, tuple[str, ...]], DatabaseState] = {}
         self._templates: list[str] = []
         self._admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        # PostgreSQL checkpoints on every DROP DATABASE: drop behind the tests' backs.
-        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        # A PostgreSQL copy takes a third of a second and a drop checkpoints: one thread makes
+        # the next copies of each state and drops used ones while the tests run.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="databases")
+        self._spares: dict[str | None, deque[Future[str]]] = {}
         self._drops: list[Future[None]] = []
 
     def _admin_execute(self, statement: str) -> None:
@@ -228,17 +232,25 @@ class Databases:
             if start is not None:
                 shutil.copyfile(start.template, path)
             return f"sqlite:///{path}"
+        template = None if start is None else start.template
+        spares = self._spares.setdefault(template, deque())
+        name = spares.popleft().result() if spares else self._create_postgres(template)
+        while len(spares) < SPARE_COPIES:
+            spares.append(self._background.submit(self._create_postgres, template))
+        return _postgres_url(name)
+
+    def _create_postgres(self, template: str | None) -> str:
         name = f"benchdocs_test_{uuid.uuid4().hex[:12]}"
-        template = "" if start is None else f' TEMPLATE "{start.template}"'
-        self._admin_execute(f'CREATE DATABASE "{name}"{template}')
-        return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        copy_of = "" if template is None else f' TEMPLATE "{template}"'
+        self._admin_execute(f'CREATE DATABASE "{name}"{copy_of}')
+        return name
 
     def drop(self, url: str) -> None:
         """Drop a database made by ``create``, soon and by force (SQLite's goes with its folder)."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "postgresql":
             statement = f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'
-            self._drops.append(self._dropper.submit(self._admin_execute, statement))
+            self._drops.append(self._background.submit(self._admin_execute, statement))
 
     def state(
         self,
@@ -279,12 +291,20 @@ class Databases:
         return self.state(backend, "sample", _import_sample, start=self.migrated(backend))
 
     def close(self) -> None:
+        for spares in self._spares.values():
+            for spare in spares:
+                if spare.exception() is None:  # a copy that failed left nothing to drop
+                    self.drop(_postgres_url(spare.result()))
         for url in self._templates:
             self.drop(url)
-        self._dropper.shutdown(wait=True)
+        self._background.shutdown(wait=True)
         self._admin.dispose()
         for drop in self._drops:
             drop.result()  # raises what a drop raised
+
+
+def _postgres_url(database: str) -> str:
+    return make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
 
 
 def _quiesced(url: str) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psutil
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -35,16 +38,33 @@ from tests.integration.use_cases import render_here
 TEST_REDIS_URL = os.environ.get("BENCHDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def redis_url_of_this_process(base: str) -> str:
+    """The tests' Redis database; under pytest-xdist, worker gwN takes the Nth one after it.
+
+    The tests empty their database before and after each test, so two processes sharing one
+    would empty each other's queues.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    parts = urlsplit(base)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    if database > 15:
+        raise pytest.UsageError(f"no Redis database {database} for {worker}: lower {base}'s")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The machine's Redis; without one (outside CI), the embedded Redis server instead.
 
     Only a failed connection means "no Redis"; a refused password, say, fails the tests.
     """
-    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    url = redis_url_of_this_process(TEST_REDIS_URL)
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         client.ping()
-        yield TEST_REDIS_URL
+        yield url
         return
     except redis.AuthenticationError:
         raise
@@ -111,7 +131,19 @@ def start_worker(
 
     yield start
     for worker in started:
-        worker.stop(timeout=15)
+        kill_with_descendants(worker)
+
+
+def kill_with_descendants(worker: WorkerProcess) -> None:
+    """End a test's worker at once, with all it started (LibreOffice in sessions of its own)."""
+    # The test is over: a warm shutdown would only cost seconds.
+    if worker.process is None or worker.process.poll() is not None:
+        return
+    descendants = psutil.Process(worker.process.pid).children(recursive=True)
+    worker.kill()
+    for process in descendants:  # SIGKILL ends them now; their new parent reaps them
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 60.0, what: str) -> None:
