@@ -30,9 +30,11 @@ office:
 demo: $(STAMP) office
 	$(BIN)/benchdocs demo --out out
 
-## The whole test suite (needs Redis and PostgreSQL; see README).
+## The whole test suite (needs Redis and PostgreSQL; see README), in TEST_WORKERS processes:
+## much of it waits on PostgreSQL, workers and LibreOffice, so two overlap well on two cores.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 ## Format, lint, and the import contracts in pyproject.toml (layers, pure core, no cycles).
 lint: $(STAMP)

@@ -39,7 +39,7 @@ TEST_REDIS_URL = os.environ.get("BENCHDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6
 
 
 def redis_url_of_this_process(base: str) -> str:
-    """The tests' Redis database; under pytest-xdist, worker gwN takes the Nth one after it.
+    """The tests' Redis database; under pytest-xdist, worker gwN takes the Nth one below it.
 
     The tests empty their database before and after each test, so two processes sharing one
     would empty each other's queues.
@@ -48,9 +48,9 @@ def redis_url_of_this_process(base: str) -> str:
     if not worker.startswith("gw"):
         return base
     parts = urlsplit(base)
-    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
-    if database > 15:
-        raise pytest.UsageError(f"no Redis database {database} for {worker}: lower {base}'s")
+    database = int(parts.path.strip("/") or 0) - int(worker.removeprefix("gw"))
+    if database < 0:
+        raise pytest.UsageError(f"no Redis database below 0 for {worker}: raise {base}'s")
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
