@@ -44,7 +44,7 @@ def templates() -> None:
 
 @templates_app.command("check")
 def check_command(
-    path: Annotated[Path, typer.Argument(help="A template file (.pptx).")],
+    path: Annotated[Path, typer.Argument(help="A template file (.pptx, .docx or .xlsx).")],
     kind: Annotated[
         str | None,
         typer.Option(help="Document kind, such as deck (default: found by the file name)."),
