@@ -282,6 +282,24 @@ class Databases:
             self._states[key] = DatabaseState(backend, lineage, template, files, value)
         return self._states[key]
 
+    def carried_on(
+        self,
+        request: pytest.FixtureRequest,
+        backend: str,
+        start: DatabaseState | None,
+        *,
+        when: str,
+        name: str,
+        build: Callable[[Settings], object],
+    ) -> DatabaseState | None:
+        """``start`` carried on to the state ``name`` for a test that uses the fixture ``when``.
+
+        What a module's ``database_start`` override returns; other tests keep ``start``.
+        """
+        if start is None or when not in request.fixturenames:
+            return start
+        return self.state(backend, name, build, start=start)
+
     def migrated(self, backend: str) -> DatabaseState:
         """The schema at the newest migration, nothing in it."""
         return self.state(backend, "migrated", _migrate)

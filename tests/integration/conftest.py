@@ -225,13 +225,13 @@ def database_start(
     database_backend: str,
 ) -> DatabaseState | None:
     """A test that uses ``bm3_made`` starts on that state, made once per session."""
-    if database_start is None or "bm3_made" not in request.fixturenames:
-        return database_start
-    return databases.state(
+    return databases.carried_on(
+        request,
         database_backend,
-        "BM 3 made, then Askersund's scores changed",
-        make_bm3,
-        start=database_start,
+        database_start,
+        when="bm3_made",
+        name="BM 3 made, then Askersund's scores changed",
+        build=make_bm3,
     )
 
 

@@ -142,10 +142,13 @@ def database_start(
     database_backend: str,
 ) -> DatabaseState | None:
     """A world's database starts with its documents rendered, once for the module."""
-    if database_start is None or "world" not in request.fixturenames:
-        return database_start
-    return databases.state(
-        database_backend, f"{__name__}: three rendered", render_three, start=database_start
+    return databases.carried_on(
+        request,
+        database_backend,
+        database_start,
+        when="world",
+        name=f"{__name__}: three rendered",
+        build=render_three,
     )
 
 

@@ -192,10 +192,13 @@ def database_start(
     database_backend: str,
 ) -> DatabaseState | None:
     """A programme's database starts with Benchmarking 2 rendered, once for the module."""
-    if database_start is None or "programme" not in request.fixturenames:
-        return database_start
-    return databases.state(
-        database_backend, f"{__name__}: BM 2 rendered", render_benchmarking_2, start=database_start
+    return databases.carried_on(
+        request,
+        database_backend,
+        database_start,
+        when="programme",
+        name=f"{__name__}: BM 2 rendered",
+        build=render_benchmarking_2,
     )
 
 
