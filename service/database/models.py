@@ -31,9 +31,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from service.clock import utcnow
 from service.domain import limits
 from service.domain.kinds import (
+    AttendanceStatus,
     BatchOrigin,
     DocumentKind,
     DocumentStatus,
+    IndicatorPopulation,
     ParticipantRole,
     UploadKind,
 )
@@ -242,6 +244,18 @@ class Meeting(Base):
     presentation_template: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
     goals: Mapped[list[str]] = mapped_column(default=list)
     preparations: Mapped[list[str]] = mapped_column(default=list)
+    # Practical facts the agenda and letters print instead of organiser placeholders.
+    venue_address: Mapped[str | None] = mapped_column(Text)
+    travel_directions: Mapped[str | None] = mapped_column(Text)
+    digital_link: Mapped[str | None] = mapped_column(String(limits.URL))
+    process_leader_name: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    process_leader_email: Mapped[str | None] = mapped_column(String(limits.EMAIL))
+    skr_contact_name: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    skr_contact_email: Mapped[str | None] = mapped_column(String(limits.EMAIL))
+    film_title: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    film_link: Mapped[str | None] = mapped_column(String(limits.URL))
+    # The network overview names organisations unless the meeting asks for anonymity.
+    overview_anonymised: Mapped[bool] = mapped_column(Boolean, default=False)
     network: Mapped[Network] = relationship()
     host: Mapped[Organisation | None] = relationship()
     agenda_items: Mapped[list[AgendaItem]] = relationship(
@@ -349,6 +363,9 @@ class Indicator(Base):
     )
     name: Mapped[str] = mapped_column(String(limits.MEDIUM_TEXT))
     unit: Mapped[str | None] = mapped_column(String(limits.CODE))
+    population: Mapped[IndicatorPopulation] = mapped_column(
+        _str_enum(IndicatorPopulation), default=IndicatorPopulation.WOMEN_MEN
+    )
     measurements: Mapped[list[IndicatorMeasurement]] = relationship(
         cascade="all, delete-orphan", order_by="IndicatorMeasurement.date"
     )
@@ -430,6 +447,39 @@ class MeetingFeedback(Base):
     next_meeting_id: Mapped[int | None] = mapped_column(
         ForeignKey("meeting.id", ondelete="SET NULL")
     )
+
+
+class Attendance(Base):
+    """Whether one participant came to one meeting, and what they need to take part."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "participant_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    status: Mapped[AttendanceStatus] = mapped_column(_str_enum(AttendanceStatus))
+    special_needs: Mapped[str | None] = mapped_column(Text)
+    participant: Mapped[Participant] = relationship()
+
+
+class FeedbackLetter(Base):
+    """The organiser's review of one organisation's feedback letter for one meeting.
+
+    A letter is a draft, seen only by organisers, until ``released_at`` is set; its date is
+    the release date, so renders after the release stay byte-identical.
+    """
+
+    __tablename__ = "feedback_letter"
+    __table_args__ = (UniqueConstraint("meeting_id", "organisation_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    # "Er presentation – det vi särskilt noterade": written by the organiser before release.
+    noted: Mapped[str | None] = mapped_column(Text)
+    # Ideas the organisation takes home; when empty the meeting feedback's ideas are used.
+    ideas: Mapped[list[str]] = mapped_column(default=list)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
 
 
 class DocumentTemplate(Base):

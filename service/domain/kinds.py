@@ -33,6 +33,22 @@ class DocumentKind(enum.StrEnum):
     FEEDBACK_SUMMARY = "feedback_summary"  # per meeting: Plus – Minus – Intressant to SKR (docx)
 
 
+class IndicatorPopulation(enum.StrEnum):
+    """Whom an indicator's two values are about: how the split is labelled in documents."""
+
+    WOMEN_MEN = "kvinnor_män"  # adults: "kvinnor" / "män" (the default)
+    GIRLS_BOYS = "flickor_pojkar"  # children and pupils: "flickor" / "pojkar"
+    NEUTRAL = "neutral"  # mixed ages: "kvinnor och flickor" / "män och pojkar"
+
+
+class AttendanceStatus(enum.StrEnum):
+    """Whether a participant came to a meeting (DOMAIN.md: anmäld, deltog, förhinder)."""
+
+    REGISTERED = "anmäld"
+    ATTENDED = "deltog"
+    ABSENT = "förhinder"
+
+
 class UploadKind(enum.StrEnum):
     """What a participant sends back."""
 

@@ -13,4 +13,5 @@ MEDIUM_TEXT = 500  # an initiative's title, an indicator's name
 LABEL = 100  # a county, a level, a status, a round's label
 CODE = 50  # an organisation type, a phone number, a unit, a PDSA phase
 EMAIL = 320  # RFC 5321: 64 for the local part, 1 for @, 255 for the domain
+URL = 2_000  # a web address: a digital meeting link, a film
 LONG_TEXT = 10_000  # free text: notes, goals, reflections
