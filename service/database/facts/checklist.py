@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.database.session import participant_url
 from service.database.facts.records import (
     checklist_facts,
     meeting_facts,
@@ -83,6 +84,7 @@ def load_checklist_facts(
         scale_labels=labels,
         earlier_rounds=earlier,
         current_round=current,
+        participant_url=participant_url(session),
     )
 
 
