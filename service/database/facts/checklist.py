@@ -6,13 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.database.session import participant_url
 from service.database.facts.records import (
     checklist_facts,
     meeting_facts,
     person_facts,
     round_facts,
 )
+from service.database.session import participant_url
 from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
 from service.documents.facts import OrganisationFacts
 from service.errors import NotFoundError, RenderError
