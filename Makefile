@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: office demo test check lint typecheck format serve worker bench previews clean
+.PHONY: office readers demo test check lint typecheck format serve worker bench previews clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("benchdocs needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -26,6 +26,12 @@ office:
 	  || echo "could not install LibreOffice; documents come without PDFs"; \
 	else echo "no LibreOffice: documents come without PDFs (install: $(OFFICE_PACKAGES))"; fi
 
+## The npm readers the tests open every generated kind with (exact versions, no lock file).
+readers:
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/readers && npm install --no-package-lock --no-audit --no-fund --loglevel=error; \
+	else echo "no npm: the independent-reader tests are skipped (install nodejs and npm)"; fi
+
 ## Import the sample programme and generate Benchmarking 2's documents into out/.
 demo: $(STAMP) office
 	$(BIN)/benchdocs demo --out out
@@ -33,7 +39,7 @@ demo: $(STAMP) office
 ## The whole test suite (needs Redis and PostgreSQL; see README), in TEST_WORKERS processes:
 ## much of it waits on PostgreSQL, workers and LibreOffice, so two overlap well on two cores.
 TEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) readers
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 ## Format, lint, and the import contracts in pyproject.toml (layers, pure core, no cycles).

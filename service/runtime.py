@@ -41,7 +41,7 @@ def build_runtime(settings: Settings, *, queue: DocumentQueue | None = None) -> 
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=make_session_factory(engine, participant_url=settings.participant_url),
         files=LocalFileStore(settings.file_store_dir),
         queue=queue if queue is not None else CeleryDocumentQueue(settings),
         templates=TemplateLibrary(settings.templates_dir),

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # With LibreOffice's start-up (up to 60 s) this stays under the task's soft time limit.
     pdf_timeout_seconds: float = Field(default=45.0, gt=0)
     pdf_restart_after: int = Field(default=200, ge=1)
+    # Where participants reach benchdocs (with their organisation's token) to fetch their
+    # documents and send back the filled checklist and deck; printed in the checklist's
+    # instructions. Without it the instructions point to the link from the process leader.
+    participant_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 

@@ -25,16 +25,17 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, Series
-from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.series import SeriesLabel
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.protection import SheetProtection
 
-from service.engines.reproducible_zip import FIXED_TIME, fix_zip_timestamps
+from service.engines.opc import FIXED_TIME, fix_zip_timestamps
 
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 OUTPUT = Path(__file__).resolve().parents[1] / "checklist.xlsx"
@@ -104,8 +105,11 @@ def print_setup(ws: Any, *, landscape: bool, title_rows: str | None) -> None:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    # Inches. The header and footer sit 0.35 in from the edge and the sheet starts 0.9 in from
+    # it, so the header's 9 pt line never overlaps the title (it did with 0.6 and 0.3).
     ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.top = ws.page_margins.bottom = 0.9
+    ws.page_margins.header = ws.page_margins.footer = 0.35
     ws.print_options.horizontalCentered = True
     if title_rows:
         ws.print_title_rows = title_rows
@@ -149,9 +153,7 @@ def build_instructions(ws: Any) -> None:
         "3. Lämna poängen tom om ni inte kan bedöma ett påstående. Tomma poäng räknas inte in "
         "i summan eller i medelvärdena.",
         "4. {{ instructions.earlier }}",
-        "5. Ladda upp den ifyllda checklistan på {{ network.platform }} senast "
-        "{{ meeting.upload_deadline }}, tillsammans med er presentation inför "
-        "{{ meeting.title }} den {{ meeting.date }}.",
+        "5. {{ instructions.upload }}",
     ]
     for row, step in enumerate(steps, 6):
         put(ws, f"B{row}", step, **text)
@@ -194,6 +196,9 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
         if current or col not in "FG":
             ws.column_dimensions[col].width = width
     ws.column_dimensions["H"].hidden = True
+    if current:  # the live list of statements at the bottom of the scale (see build_summary)
+        ws.column_dimensions["I"].hidden = True
+        ws.column_dimensions["J"].hidden = True
     if not current:
         marker(ws, "A1", "{%sheet for r in earlier_rounds %}")
 
@@ -281,6 +286,19 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
     scores = f"D{start}:D{end}"
     previous = f"F{start}:F{end}"
     minimum, maximum = f"$H${top + 4}", f"$H${top + 5}"  # the scale, in hidden cells
+    if current:
+        # Column I: the row number of a statement still at the bottom of the scale, in this
+        # round once any score is set here, else in the previous round; J: how it is listed.
+        # The summary picks them in order with SMALL and INDEX (no FILTER: Excel 2016 and
+        # LibreOffice 7 both compute it).
+        put(
+            ws,
+            f"I{body}",
+            f'=IF(COUNT($D${start}:$D${end})>0,IF(D{body}={minimum},ROW(),""),'
+            f'IF(F{body}={minimum},ROW(),""))',
+            font=HIDDEN,
+        )
+        put(ws, f"J{body}", "{{ q.ref }} {{ q.text }} ({{ q.area }})", font=HIDDEN)
     foot = end + 2
     footer = [
         ("Summa poäng", f'=IF(COUNT({scores})=0,"",SUM({scores}))',
@@ -389,8 +407,8 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
     ws.freeze_panes = f"A{head + 1}"
     protect(ws)
     print_setup(ws, landscape=True, title_rows=f"{head}:{head}")
-    return {"start": start, "end": end, "sum": foot, "share": foot + 2, "count_min": foot + 3,
-            "count_max": foot + 4}  # fmt: skip
+    return {"start": start, "body": body, "end": end, "sum": foot, "share": foot + 2,
+            "count_min": foot + 3, "count_max": foot + 4}  # fmt: skip
 
 
 # -- Sammanställning ----------------------------------------------------------------------------
@@ -465,29 +483,33 @@ def build_summary(ws: Any, current: dict[str, int]) -> None:
         put(ws, f"C{r}", now, font=LABEL, alignment=CENTER, border=GRID,
             number_format=number_format, fill=fill(PALE))  # fmt: skip
 
+    # Columns, not horizontal bars: Excel and LibreOffice list a horizontal bar chart's legend
+    # in reverse series order, so its legend never matched the bars; with columns the areas
+    # run left to right as in the table and the legend reads in bar order.
     chart = BarChart()
-    chart.type = "bar"
+    chart.type = "col"
     chart.grouping = "clustered"
     chart.title = "Medelvärde per område"
     chart.style = 2
     chart.height = 10.5
     chart.width = 17.5
     chart.gapWidth = 60
-    categories = Reference(ws, min_col=1, min_row=5, max_row=7)
     for column, color in ((2, LIGHT_BLUE), (3, NAVY)):
         series = Series(Reference(ws, min_col=column, min_row=5, max_row=7))
         series.tx = SeriesLabel(strRef=StrRef(f"'{SUMMARY}'!${'ABC'[column - 1]}$4"))
+        # Area names are text: a string reference, so readers show them as categories.
+        series.cat = AxDataSource(strRef=StrRef(f"'{SUMMARY}'!$A$5:$A$7"))
         series.graphicalProperties.solidFill = color
         series.graphicalProperties.line.solidFill = color
         chart.series.append(series)
-    chart.set_categories(categories)
-    chart.x_axis.scaling.orientation = "maxMin"  # first area at the top
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.y_axis.scaling.min = 0
+    # The value axis spans the scale; the engine sets it from the cells named bd_chart_min
+    # and bd_chart_max (the scale from data), these are the sample's 1-3.
+    chart.y_axis.scaling.min = 1
+    chart.y_axis.scaling.max = 3
     chart.y_axis.majorUnit = 1
     chart.y_axis.number_format = "0"
-    chart.y_axis.crosses = "max"  # keep the value axis at the bottom of the reversed categories
     chart.legend.position = "b"
     chart.dataLabels = DataLabelList(
         showVal=True,
@@ -497,19 +519,61 @@ def build_summary(ws: Any, current: dict[str, int]) -> None:
         showPercent=False,
         showLeaderLines=False,
     )
-    chart.dataLabels.numFmt = "0.0"
+    # One number format for every label: two decimals, as the table shows the means.
+    chart.dataLabels.numFmt = "0.00"
     ws.add_chart(chart, "A13")
+    put(ws, "D2", "{{ checklist.scale.min }}", font=HIDDEN)
+    put(ws, "D3", "{{ checklist.scale.max }}", font=HIDDEN)
+    for name, ref in (("bd_chart_min", "$D$2"), ("bd_chart_max", "$D$3")):
+        ws.defined_names[name] = DefinedName(name, attr_text=f"'{SUMMARY}'!{ref}")
 
-    put(ws, "A35", "Behov av fortsatt förbättringsarbete", font=HEADING)
-    ws.merge_cells("A36:C36")
-    put(ws, "A36", "{{ needs.intro }}", font=BODY, alignment=WRAP_TOP)
-    ws.row_dimensions[36].height = 32
-    marker(ws, "A37", "{%tr for q in needs.questions %}")
-    put(ws, "A38", "{{ q.ref }} {{ q.text }} ({{ q.area }})", font=BODY, alignment=WRAP_TOP,
-        border=GRID)  # fmt: skip
-    marker(ws, "A39", "{%tr endfor %}")
+    build_needs(ws, current)
+    # The needs list starts a page of its own: the table and chart stay together above it.
+    ws.row_breaks.append(Break(id=34))
     protect(ws)
     print_setup(ws, landscape=False, title_rows=None)
+
+
+def build_needs(ws: Any, current: dict[str, int]) -> None:
+    """ "Behov av fortsatt förbättringsarbete", computed live from the round being filled in.
+
+    One row per statement: row k shows the k-th statement still at the scale's minimum
+    (hidden columns I and J of the current round's sheet), or nothing. Formulas, so Excel and
+    LibreOffice keep the list true while participants change scores, without benchdocs.
+    """
+    cur = f"'{CURRENT}'"
+    start, body, end = current["start"], current["body"], current["end"]
+    keys, labels = f"{cur}!$I${start}:$I${end}", f"{cur}!$J${start}:$J${end}"
+    now, before = f"COUNT({cur}!$D${start}:$D${end})", f"COUNT({cur}!$F${start}:$F${end})"
+    found = f"COUNT({keys})"
+    put(ws, "A35", "Behov av fortsatt förbättringsarbete", font=HEADING)
+    put(ws, "D34", "{{ summary.minimum_text }}", font=HIDDEN)
+    put(ws, "D35", "{{ current.label }}", font=HIDDEN)
+    put(ws, "D36", "{{ current.previous_label }}", font=HIDDEN)
+    ws.merge_cells("A36:C36")
+    which = f"IF({now}>0,$D$35,$D$36)"
+    put(
+        ws,
+        "A36",
+        f'=IF({now}+{before}=0,"Det finns ännu ingen skattning. Listan fylls i när ni har '
+        f'skattat.",IF({found}=0,"Inga påståenden har "&$D$34&" i "&{which}&".",{found}&'
+        f'IF({found}=1," påstående har"," påståenden har")&" fortfarande "&$D$34&" i "&'
+        f'{which}&". De är förslag på var ni kan fortsätta förbättringsarbetet."))',
+        font=BODY,
+        alignment=WRAP_TOP,
+    )
+    ws.row_dimensions[36].height = 32
+    marker(ws, "A37", "{%tr for q in current.questions %}")
+    put(
+        ws,
+        "A38",
+        f'=IFERROR(INDEX({labels},SMALL({keys},$D38)-ROW({cur}!$J${body})+1),"")',
+        font=BODY,
+        alignment=WRAP_TOP,
+    )
+    ws.merge_cells("A38:C38")
+    put(ws, "D38", "{{ q.position }}", font=HIDDEN)
+    marker(ws, "A39", "{%tr endfor %}")
 
 
 # -- after openpyxl -----------------------------------------------------------------------------
@@ -529,13 +593,14 @@ def finish(data: bytes) -> bytes:
                 frame.set("descr", "{{ summary.chart_description }}")
                 content = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
             if info.filename == "docProps/core.xml":
-                # openpyxl stamps the time of saving, whatever the properties say.
-                fixed = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                    rb"\g<1>" + fixed + rb"\g<2>",
-                    content,
-                )
+                # openpyxl stamps the time of saving, whatever the properties say; a rendered
+                # file is created (and last modified) on a date of its data, never 2000-01-01.
+                for tag in (rb"created", rb"modified"):
+                    content = re.sub(
+                        rb"(<dcterms:" + tag + rb"[^>]*>)[^<]*(</dcterms:" + tag + rb">)",
+                        rb"\g<1>{{ file.created }}\g<2>",
+                        content,
+                    )
             target.writestr(info.filename, content)
     return out.getvalue()
 
@@ -549,6 +614,9 @@ def build() -> bytes:
     wb.active = 0
     # Fixed dates and zip times: building twice gives the same file.
     wb.properties.creator = "benchdocs"
+    wb.properties.title = "{{ file.title }}"
+    wb.properties.subject = "{{ file.subject }}"
+    wb.properties.language = "{{ file.language }}"
     wb.properties.created = wb.properties.modified = FIXED_TIME.replace(tzinfo=None)
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -207,6 +207,39 @@ def header_and_footer(doc: Any, *, header: str, footer: str) -> None:
 
 # -- tables -----------------------------------------------------------------------------------
 
+# CT_TblPr's children in the order ECMA-376 (part 1, 17.4.60) requires; Word may "repair" a
+# file whose table properties come in another order, and strict readers refuse it.
+_TBL_PR_ORDER = (
+    "tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize",
+    "tblStyleColBandSize", "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd",
+    "tblLayout", "tblCellMar", "tblLook", "tblCaption", "tblDescription", "tblPrChange",
+)  # fmt: skip
+
+
+def set_table_property(tbl_pr: Any, element: Any) -> None:
+    """Put ``element`` into a table's ``w:tblPr`` once, at its place in the schema's order.
+
+    An element of the same name is replaced (python-docx writes ``w:tblLayout`` itself when
+    ``autofit`` is set; appending another gave every table two).
+    """
+    name = element.tag.rsplit("}", 1)[-1]
+    for old in tbl_pr.findall(qn(f"w:{name}")):
+        tbl_pr.remove(old)
+    rank = _TBL_PR_ORDER.index(name)
+    for child in tbl_pr:
+        other = child.tag.rsplit("}", 1)[-1]
+        if other in _TBL_PR_ORDER and _TBL_PR_ORDER.index(other) > rank:
+            child.addprevious(element)
+            return
+    tbl_pr.append(element)
+
+
+def repeat_as_header(row: Any) -> None:
+    """Word repeats this row at the top of every page the table continues on."""
+    tr_pr = row._tr.get_or_add_trPr()
+    if tr_pr.find(qn("w:tblHeader")) is None:
+        tr_pr.append(OxmlElement("w:tblHeader"))
+
 
 def table(doc: Any, widths_cm: Sequence[float], header: Sequence[str] | None = None) -> Any:
     """A table with fixed column widths, rules between rows and a repeated header row."""
@@ -216,7 +249,7 @@ def table(doc: Any, widths_cm: Sequence[float], header: Sequence[str] | None = N
     tbl_pr = t._tbl.tblPr
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
-    tbl_pr.append(layout)
+    set_table_property(tbl_pr, layout)
     borders = OxmlElement("w:tblBorders")
     for edge, size, colour in (
         ("top", "8", "1F3864"),
@@ -229,21 +262,18 @@ def table(doc: Any, widths_cm: Sequence[float], header: Sequence[str] | None = N
         element.set(qn("w:space"), "0")
         element.set(qn("w:color"), colour)
         borders.append(element)
-    tbl_pr.append(borders)
+    set_table_property(tbl_pr, borders)
     margins = OxmlElement("w:tblCellMar")
     for edge, value in (("top", 45), ("bottom", 45), ("left", 85), ("right", 85)):
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:w"), str(value))
         element.set(qn("w:type"), "dxa")
         margins.append(element)
-    tbl_pr.append(margins)
+    set_table_property(tbl_pr, margins)
     for column, width in zip(t.columns, widths_cm, strict=True):
         column.width = Cm(width)
     if header is not None:
-        row = add_row(t, header, bold=True, fill=HEADER_FILL)
-        tr_pr = row._tr.get_or_add_trPr()
-        repeat = OxmlElement("w:tblHeader")
-        tr_pr.append(repeat)
+        repeat_as_header(add_row(t, header, bold=True, fill=HEADER_FILL))
     return t
 
 
@@ -307,7 +337,7 @@ def facts_table(doc: Any, rows: Sequence[tuple[str, str]], *, label_width: float
     t.autofit = False
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
-    t._tbl.tblPr.append(layout)
+    set_table_property(t._tbl.tblPr, layout)
     widths = (label_width, TEXT_WIDTH.cm - label_width)
     for column, width in zip(t.columns, widths, strict=True):
         column.width = Cm(width)

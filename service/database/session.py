@@ -47,9 +47,25 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+# The key of ``Session.info`` under which documents find the participant address (settings).
+PARTICIPANT_URL = "benchdocs.participant_url"
+
+
+def make_session_factory(
+    engine: Engine, *, participant_url: str | None = None
+) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit.
+
+    ``participant_url`` travels in each session's ``info``: every path that loads a document's
+    facts (render, change detection, planning) reads it there, so they agree on the context.
+    """
+    return sessionmaker(engine, expire_on_commit=False, info={PARTICIPANT_URL: participant_url})
+
+
+def participant_url(session: Session) -> str | None:
+    """The address participants reach benchdocs at, as the session factory was given it."""
+    value = session.info.get(PARTICIPANT_URL)
+    return value if isinstance(value, str) and value else None
 
 
 @contextmanager

@@ -52,6 +52,7 @@ class ChecklistDocFacts:
     scale_labels: Mapping[int, str]
     earlier_rounds: tuple[ChecklistRoundFacts, ...]  # oldest first, all before this meeting
     current_round: ChecklistRoundFacts  # the round of this meeting: the one to fill in
+    participant_url: str | None = None  # where participants send the filled file (settings)
 
 
 def build_checklist_context(facts: ChecklistDocFacts) -> dict[str, Any]:
@@ -70,7 +71,16 @@ def build_checklist_context(facts: ChecklistDocFacts) -> dict[str, Any]:
         for value in range(scale.minimum, scale.maximum + 1)
     ]
     round_labels = [r.label for r in (*facts.earlier_rounds, facts.current_round)]
+    minimum_label = facts.scale_labels.get(scale.minimum, "")
     return {
+        "file": {
+            "title": f"{facts.checklist_title} – {facts.organisation.name} – "
+            f"{facts.current_round.label}",
+            "subject": f"Självskattning inför {facts.meeting.title}, {facts.network_name}",
+            "language": "sv-SE",
+            # A fixed date of the data, not the clock: re-renders stay byte-identical.
+            "created": f"{facts.meeting.date.isoformat()}T00:00:00Z",
+        },
         "network": {
             "name": facts.network_name,
             "platform": facts.project_platform or "SKR:s projektplats",
@@ -101,12 +111,18 @@ def build_checklist_context(facts: ChecklistDocFacts) -> dict[str, Any]:
         "areas": [{"ref": a.ref, "name": a.name} for a in checklist.areas],
         "needs": _needs(facts, areas),
         "tabs": _tabs(facts),
-        "instructions": {"earlier": _earlier_instruction(facts)},
+        "instructions": {
+            "earlier": _earlier_instruction(facts),
+            "upload": _upload_instruction(facts),
+        },
         "summary": {
             "chart_description": (
-                f"Liggande stapeldiagram: medelvärdet per område (skala {scale.minimum}–"
-                f"{scale.maximum}) för {_join(round_labels)}, {facts.organisation.name}."
+                f"Stapeldiagram över självskattningen för {facts.organisation.name}: "
+                f"medelvärdet per område för {_join(round_labels)}, på skalan "
+                f"{scale.minimum}–{scale.maximum} där {scale.maximum} är högst."
             ),
+            "minimum_text": f"poäng {scale.minimum}"
+            + (f" ({minimum_label})" if minimum_label else ""),
         },
     }
 
@@ -134,6 +150,7 @@ def _round(
         "participants": swedish.NOT_ASSESSED,
         "questions": [
             {
+                "position": position,
                 "ref": q.ref,
                 "area_ref": q.area_ref,
                 "area": names.get(q.area_ref, q.area_ref),
@@ -142,7 +159,7 @@ def _round(
                 "comment": rnd.comments.get(q.ref, ""),
                 "previous": previous.scores.get(q.ref) if previous else None,
             }
-            for q in checklist.questions
+            for position, q in enumerate(checklist.questions, 1)
         ],
         "area_means": {
             ref: (None if mean is None else round(mean, 2)) for ref, mean in means.items()
@@ -232,6 +249,23 @@ def _tabs(facts: ChecklistDocFacts) -> list[dict[str, str]]:
         }
     )
     return tabs
+
+
+def _upload_instruction(facts: ChecklistDocFacts) -> str:
+    """Step 5: send the filled file back to benchdocs, where its scores are read."""
+    meeting = facts.meeting
+    deadline = swedish.long_date(meeting.upload_deadline)
+    where = (
+        f"på {facts.participant_url} (logga in med länken ni har fått från processledaren)"
+        if facts.participant_url
+        else "via länken ni har fått från processledaren"
+    )
+    when = f" senast {deadline}" if deadline else ""
+    return (
+        f"Ladda upp den ifyllda checklistan till benchdocs {where}{when}, tillsammans med er "
+        f"presentation inför {meeting.title} den {swedish.long_date(meeting.date)}. Spara den "
+        "som Excel-fil (.xlsx) och ändra inte flikarnas namn: poängen läses in direkt ur filen."
+    )
 
 
 def _earlier_instruction(facts: ChecklistDocFacts) -> str:

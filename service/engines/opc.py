@@ -37,6 +37,7 @@ __all__ = [
     "fix_zip_timestamps",
     "rels_name",
     "rels_xml",
+    "with_prefixes",
     "write_zip",
     "xml_bytes",
 ]
@@ -168,6 +169,49 @@ class Package:
 def xml_bytes(root: Any) -> bytes:
     """A part's XML as Office writes it: UTF-8 with a standalone declaration."""
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+def with_prefixes(root: Any, prefixes: Mapping[str, str]) -> Any:
+    """A copy of ``root`` whose namespaces carry the given prefixes (uri -> prefix), declared once
+    on the root.
+
+    Why: openpyxl writes drawings in a default namespace (``<wsDr xmlns=...>``); that is valid
+    XML, but strict readers (ExcelJS) look elements up by their conventional qualified names
+    (``xdr:wsDr``) and refuse the file. Other namespaces keep the prefixes they had, so
+    ``mc:Ignorable`` lists still name declared prefixes.
+    """
+    nsmap: dict[str | None, str] = {}
+    used = {uri: prefix for element in root.iter() for prefix, uri in element.nsmap.items()}
+    taken = set(prefixes.values())
+    for uri, prefix in sorted(used.items(), key=lambda item: item[0]):
+        if uri in prefixes:
+            nsmap[prefixes[uri]] = uri
+        elif prefix is not None and prefix not in taken:
+            nsmap[prefix] = uri
+            taken.add(prefix)
+    for uri, prefix in prefixes.items():
+        if any(str(e.tag).startswith(f"{{{uri}}}") for e in root.iter() if isinstance(e.tag, str)):
+            nsmap.setdefault(prefix, uri)
+
+    def copy_into(source: Any, parent: Any) -> Any:
+        if not isinstance(source.tag, str):  # a comment or processing instruction
+            twin = etree.fromstring(etree.tostring(source))
+            twin.tail = source.tail
+            parent.append(twin)
+            return twin
+        attrib = dict(source.attrib)
+        if parent is None:
+            twin = etree.Element(source.tag, attrib, nsmap=nsmap)
+        else:
+            twin = etree.SubElement(parent, source.tag, attrib)
+        twin.text, twin.tail = source.text, source.tail
+        for child in source:
+            copy_into(child, twin)
+        return twin
+
+    result = copy_into(root, None)
+    result.tail = None
+    return result
 
 
 def rels_xml(rels: Sequence[Relationship], source: str, renamed: Mapping[str, str]) -> bytes:

@@ -332,7 +332,15 @@ def test_the_summary_has_means_per_area_and_round_and_a_native_chart(rendered: b
 
     archive = zipfile.ZipFile(io.BytesIO(rendered))
     chart = etree.fromstring(archive.read("xl/charts/chart1.xml"))
-    assert chart.find(f".//{CHART}barChart/{CHART}barDir").get("val") == "bar"
+    # Columns: the legend reads in bar order (a horizontal bar chart's legend is reversed).
+    assert chart.find(f".//{CHART}barChart/{CHART}barDir").get("val") == "col"
+    scaling = chart.find(f".//{CHART}valAx/{CHART}scaling")
+    assert (scaling.find(f"{CHART}min").get("val"), scaling.find(f"{CHART}max").get("val")) == (
+        "1",
+        "3",
+    )  # the value axis spans the scale, not 0-4
+    formats = {e.get("formatCode") for e in chart.iter(f"{CHART}numFmt")} - {"0"}
+    assert formats == {"0.00"}  # one format for every data label
     series = chart.findall(f".//{CHART}ser")
     assert [s.find(f"{CHART}tx//{CHART}f").text for s in series] == [
         "'Sammanställning'!$B$4",
@@ -342,21 +350,81 @@ def test_the_summary_has_means_per_area_and_round_and_a_native_chart(rendered: b
         "'Sammanställning'!$B$5:$B$12",
         "'Sammanställning'!$C$5:$C$12",
     ]
-    assert series[0].find(f"{CHART}cat//{CHART}f").text == "'Sammanställning'!$A$5:$A$12"
-    drawing = etree.fromstring(archive.read("xl/drawings/drawing1.xml"))
+    assert series[0].find(f"{CHART}cat/{CHART}strRef/{CHART}f").text == (
+        "'Sammanställning'!$A$5:$A$12"
+    )
+    drawing_xml = archive.read("xl/drawings/drawing1.xml")
+    assert drawing_xml.split(b"?>", 1)[1].lstrip().startswith(b"<xdr:wsDr ")  # strict readers
+    drawing = etree.fromstring(drawing_xml)
     description = drawing.find(f".//{XDR}cNvPr").get("descr")
-    assert description.startswith("Liggande stapeldiagram")
-    assert "BM 1 och BM 2, Askersunds kommun" in description
+    assert description == (
+        "Stapeldiagram över självskattningen för Askersunds kommun: medelvärdet per område "
+        "för BM 1 och BM 2, på skalan 1–3 där 3 är högst."
+    )
 
 
-def test_the_summary_lists_questions_still_at_the_bottom_of_the_scale(rendered: bytes) -> None:
-    ws = workbook(rendered)["Sammanställning"]
-    texts = [str(c.value) for c in ws["A"] if c.value]
+def test_the_summary_lists_statements_at_the_bottom_of_the_scale_by_formulas(
+    rendered: bytes,
+) -> None:
+    wb = workbook(rendered)
+    ws, bm2 = wb["Sammanställning"], wb["BM 2"]
+    rows = [c.row for c in local_range(bm2, "bd_scores")]
+    first, last = rows[0], rows[-1]
 
-    heading = texts.index("Behov av fortsatt förbättringsarbete")
-    listed = [t for t in texts[heading + 2 :] if re.match(r"Q\d\d ", t)]
-    assert len(listed) == 13
-    assert listed[0].startswith("Q02 Den politiska ledningen efterfrågar resultat")
+    heading = next(c.row for c in ws["A"] if c.value == "Behov av fortsatt förbättringsarbete")
+    listed = [ws[f"A{r}"].value for r in range(heading + 2, heading + 2 + 24)]
+    assert listed[0] == (
+        f"=IFERROR(INDEX('BM 2'!$J${first}:$J${last},SMALL('BM 2'!$I${first}:$I${last},$D"
+        f"{heading + 2})-ROW('BM 2'!$J${first})+1),\"\")"
+    )
+    assert [ws[f"D{r}"].value for r in range(heading + 2, heading + 2 + 24)] == list(range(1, 25))
+    assert bm2[f"I{first}"].value == (
+        f'=IF(COUNT($D${first}:$D${last})>0,IF(D{first}=$H$5,ROW(),""),IF(F{first}=$H$5,ROW(),""))'
+    )
+    assert bm2[f"J{first + 1}"].value.startswith("Q02 Den politiska ledningen efterfrågar")
+    assert bm2.column_dimensions["I"].hidden and bm2.column_dimensions["J"].hidden
+    assert ws.row_breaks.brk[0].id == heading - 1  # the list starts a page of its own
+
+
+def test_the_file_properties_name_the_checklist_in_swedish(rendered: bytes) -> None:
+    properties = workbook(rendered).properties
+
+    assert properties.title == "Checklista för jämställdhetsintegrering – Askersunds kommun – BM 2"
+    assert properties.subject.startswith("Självskattning inför Benchmarking 2")
+    assert properties.language == "sv-SE"
+    assert properties.created == dt.datetime(2019, 9, 26)  # the meeting, not 2000-01-01
+
+
+def test_the_instructions_send_the_filled_file_to_benchdocs(template: XlsxTemplate) -> None:
+    facts = replace(askersund_facts(), participant_url="https://benchdocs.example.se/deltagare")
+
+    ws = workbook(template.render(build_checklist_context(facts)))["Instruktion"]
+
+    text = "\n".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    assert (
+        "5. Ladda upp den ifyllda checklistan till benchdocs på "
+        "https://benchdocs.example.se/deltagare" in text
+    )
+    assert "senast 19 september 2019" in text
+    assert "Projektplats" not in text and "projektplats" not in text
+
+
+def test_the_chart_axis_follows_the_scale_of_the_data(template: XlsxTemplate) -> None:
+    facts = askersund_facts()
+    facts = replace(
+        facts,
+        checklist=replace(facts.checklist, scale=Scale(1, 4)),
+        scale_labels={**facts.scale_labels, 4: "Fullt ut"},
+    )
+
+    data = template.render(build_checklist_context(facts))
+
+    chart = etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read("xl/charts/chart1.xml"))
+    scaling = chart.find(f".//{CHART}valAx/{CHART}scaling")
+    assert (scaling.find(f"{CHART}min").get("val"), scaling.find(f"{CHART}max").get("val")) == (
+        "1",
+        "4",
+    )
 
 
 def test_a_first_meeting_has_no_earlier_sheet_and_one_chart_series(
@@ -443,3 +511,55 @@ def test_a_template_saved_by_libreoffice_still_renders(tmp_path: Path) -> None:
     assert [c.value for c in local_range(wb["BM 1"], "bd_scores")][:3] == [3, 1, 1]
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert any(re.fullmatch(r"xl/charts/chart\d+\.xml", n) for n in names)
+
+
+@needs_libreoffice
+def test_the_needs_list_follows_scores_filled_in_after_rendering(
+    template: XlsxTemplate, tmp_path: Path
+) -> None:
+    # Given BM 2 not yet assessed: the list shows BM 1's statements at 1.
+    facts = askersund_facts()
+    facts = replace(facts, current_round=replace(facts.current_round, scores={}, comments={}))
+    wb = workbook(template.render(build_checklist_context(facts)))
+    bm2 = wb["BM 2"]
+    scores = local_range(bm2, "bd_scores")
+    # When a participant scores three statements, two of them 1, and LibreOffice recalculates.
+    for cell, value in zip(scores[:3], (1, 3, 1), strict=True):
+        cell.value = value
+    filled = tmp_path / "ifylld.xlsx"
+    wb.save(filled)
+    recalculated = convert(filled, "xlsx:Calc MS Excel 2007 XML", tmp_path / "out", tmp_path / "p")
+
+    # Then the summary lists exactly those two, in order, and says so.
+    ws = load_workbook(recalculated, data_only=True)["Sammanställning"]
+    texts = [str(c.value) for c in ws["A"] if c.value]
+    heading = texts.index("Behov av fortsatt förbättringsarbete")
+    assert texts[heading + 1] == (
+        "2 påståenden har fortfarande poäng 1 (Inte påbörjat, finns inte) i BM 2. De är "
+        "förslag på var ni kan fortsätta förbättringsarbetet."
+    )
+    assert [t.split(" ")[0] for t in texts[heading + 2 :]] == ["Q01", "Q03"]
+    assert texts[heading + 2] == (
+        "Q01 Vi har tagit politiskt beslut om jämställdhetsintegrering. (Politisk styrning)"
+    )
+
+
+@needs_libreoffice
+def test_before_any_score_in_this_round_the_needs_list_shows_the_previous_round(
+    template: XlsxTemplate, tmp_path: Path
+) -> None:
+    facts = askersund_facts()
+    facts = replace(facts, current_round=replace(facts.current_round, scores={}, comments={}))
+    source = tmp_path / "tom.xlsx"
+    source.write_bytes(template.render(build_checklist_context(facts)))
+
+    recalculated = convert(source, "xlsx:Calc MS Excel 2007 XML", tmp_path / "out", tmp_path / "p")
+
+    ws = load_workbook(recalculated, data_only=True)["Sammanställning"]
+    texts = [str(c.value) for c in ws["A"] if c.value]
+    heading = texts.index("Behov av fortsatt förbättringsarbete")
+    assert texts[heading + 1].startswith("13 påståenden har fortfarande poäng 1")
+    assert texts[heading + 1].endswith(
+        "i BM 1. De är förslag på var ni kan fortsätta förbättringsarbetet."
+    )
+    assert len(texts[heading + 2 :]) == 13

@@ -12,6 +12,7 @@ from service.database.facts.records import (
     person_facts,
     round_facts,
 )
+from service.database.session import participant_url
 from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
 from service.documents.facts import OrganisationFacts
 from service.errors import NotFoundError, RenderError
@@ -83,6 +84,7 @@ def load_checklist_facts(
         scale_labels=labels,
         earlier_rounds=earlier,
         current_round=current,
+        participant_url=participant_url(session),
     )
 
 

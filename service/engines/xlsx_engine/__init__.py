@@ -34,7 +34,12 @@ Template conventions (all evaluated in a sandboxed, strict Jinja environment):
   copy keeps the series' colours and earlier ones get lighter shades of them. Chart titles and
   a drawing's alt text (``descr``) may hold tags.
 - Tags also work in data-validation messages (cut to Excel's 255/32 characters), in the print
-  header and footer (``&`` in values is escaped), and in the tab name.
+  header and footer (``&`` in values is escaped), in the tab name, and in the text of the core
+  document properties (``docProps/core.xml``: title, subject, language, created).
+- A sheet's local names ``bd_chart_min`` and ``bd_chart_max`` (cells that may hold tags) set
+  the value axis bounds of that sheet's charts, e.g. to the scale from data.
+- Drawings and charts are written with Excel's prefixes (``xdr:``, ``c:``, ``a:``, ``r:``):
+  strict readers such as ExcelJS refuse a drawing in a default namespace.
 - Rows whose height was not set by hand get one that fits their wrapped text (estimated from
   the font size and column width): Excel and LibreOffice keep stored heights when opening.
 - Not supported: Excel tables (ListObjects) in sheets with loops (a TemplateError), formulas

@@ -9,26 +9,34 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from service.engines.opc import xml_bytes
+from service.engines.opc import with_prefixes, xml_bytes
 from service.engines.tags import follow, render_text
 from service.engines.xlsx_engine.axes import map_area
 from service.engines.xlsx_engine.compiling import ChartPlan, DrawingPlan, TextPlan
 from service.engines.xlsx_engine.formulas import Formula, Ref, parse_formula
 from service.engines.xlsx_engine.instances import UNKNOWN, Links, Repeat, SheetInstance
-from service.engines.xlsx_engine.spreadsheetml import XDR, A, C
+from service.engines.xlsx_engine.spreadsheetml import DRAWING_PREFIXES, XDR, A, C
 
 
 class DrawingRenderer:
     """Renders the drawings and charts of one workbook render."""
 
-    def __init__(self, *, template_name: str, links: Links) -> None:
+    def __init__(
+        self,
+        *,
+        template_name: str,
+        links: Links,
+        axis_names: Mapping[int, Mapping[str, str]] | None = None,
+    ) -> None:
         self._name = template_name
         self._links = links
+        # Per template sheet index: "min"/"max" -> the formula of bd_chart_min/bd_chart_max.
+        self._axis_names = axis_names or {}
 
     def drawing(self, drawing: DrawingPlan, instance: SheetInstance) -> bytes:
         """The drawing part: anchors moved with their cells, texts filled."""
@@ -47,7 +55,7 @@ class DrawingRenderer:
                     moved = getattr(axis, mapper)(index, {})
                     element.text = str(max((moved or index) - 1, 0))
         self._apply_texts(root, drawing.texts, instance)
-        return xml_bytes(root)
+        return xml_bytes(with_prefixes(root, DRAWING_PREFIXES))
 
     def _apply_texts(self, root: Any, texts: Sequence[TextPlan], instance: SheetInstance) -> None:
         for spot in texts:
@@ -91,12 +99,44 @@ class DrawingRenderer:
                     ser.addprevious(copy_)
                 group.remove(ser)
         if plot is not None:
+            self._set_axis_bounds(plot, instance)
             for number, ser in enumerate(plot.iter(f"{C}ser")):
                 for tag in ("idx", "order"):
                     element = ser.find(f"{C}{tag}")
                     if element is not None:
                         element.set("val", str(number))
-        return xml_bytes(root)
+        return xml_bytes(with_prefixes(root, DRAWING_PREFIXES))
+
+    def _set_axis_bounds(self, plot: Any, instance: SheetInstance) -> None:
+        """Value axes span the numbers in the sheet's cells named bd_chart_min/bd_chart_max.
+
+        So a chart of scores keeps its axis on the scale from data (1-3, or 1-4), whatever
+        the bars; a name that is missing or not a number leaves the template's bound.
+        """
+        names = self._axis_names.get(instance.plan.entry.index, {})
+        bounds: dict[str, float] = {}
+        for bound, text in names.items():
+            values = self._cached_values(parse_formula(text), instance, None) or []
+            number = next((v for v in values if isinstance(v, int | float)), None)
+            if number is not None and not isinstance(number, bool):
+                bounds[bound] = float(number)
+        if not bounds:
+            return
+        for scaling in plot.iterfind(f"{C}valAx/{C}scaling"):
+            for bound in ("max", "min"):  # schema order: orientation, max, min
+                if bound not in bounds:
+                    continue
+                element = scaling.find(f"{C}{bound}")
+                if element is None:
+                    element = etree.Element(f"{C}{bound}")
+                    anchor = scaling.find(f"{C}max") if bound == "min" else None
+                    if anchor is None:
+                        anchor = scaling.find(f"{C}orientation")
+                    if anchor is None:
+                        scaling.insert(0, element)
+                    else:
+                        anchor.addnext(element)
+                element.set("val", _number_text(bounds[bound]))
 
     def _series_loop(self, ser: Any, instance: SheetInstance) -> Repeat | None:
         """(sheet, axis, loop, copies) when the series' values lie in a repeated row or column."""

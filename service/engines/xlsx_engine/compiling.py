@@ -21,6 +21,7 @@ from service.engines.xlsx_engine.scanning import (
     SheetScan,
     open_workbook,
     pair_markers,
+    scan_properties,
 )
 from service.engines.xlsx_engine.spreadsheetml import DV_TEXT_LIMITS, OWNED_RELTYPES, M
 from service.engines.xlsx_engine.workbook import (
@@ -191,15 +192,15 @@ class _Compiler:
         if sheet_data is not None:
             for child in list(sheet_data):
                 sheet_data.remove(child)
-        texts = tuple(self._text(found, bound) for found in scan.attrs)
+        texts = tuple(self.text(found, bound) for found in scan.attrs)
         drawing = None
         if scan.drawing is not None:
             drawing = DrawingPlan(
                 scan.drawing.part,
                 scan.drawing.root,
-                tuple(self._text(t, bound) for t in scan.drawing.texts),
+                tuple(self.text(t, bound) for t in scan.drawing.texts),
                 tuple(
-                    ChartPlan(c.part, c.root, tuple(self._text(t, bound) for t in c.texts))
+                    ChartPlan(c.part, c.root, tuple(self.text(t, bound) for t in c.texts))
                     for c in scan.drawing.charts
                 ),
             )
@@ -297,7 +298,7 @@ class _Compiler:
             fit=fit,
         )  # fmt: skip
 
-    def _text(self, found: FoundAttr, bound: frozenset[str]) -> TextPlan:
+    def text(self, found: FoundAttr, bound: frozenset[str]) -> TextPlan:
         environment = self._header_footer if found.header_footer else None
         template = self._tags.template(found.source, found.label, environment, bound=bound)
         limit = DV_TEXT_LIMITS.get(found.attribute or "")
@@ -345,6 +346,7 @@ class WorkbookPlan:
     sheets: tuple[SheetPlan, ...]
     date1904: bool
     reads: NamesRead
+    properties: DrawingPlan | None = None  # core properties with tags (no charts)
     _copies: dict[str, ZipEntry] = field(default_factory=dict, compare=False, repr=False)
 
     def copied(self, member: str) -> ZipEntry:
@@ -364,8 +366,13 @@ def compile_workbook(data: bytes, *, name: str, filters: Filters) -> WorkbookPla
     sheets = tuple(
         compiler.sheet(scan, package.owned_tree(scan.entry.part, OWNED_RELTYPES)) for scan in scans
     )
+    found = scan_properties(package)
+    properties = None
+    if found is not None:
+        texts = tuple(compiler.text(t, frozenset()) for t in found.texts)
+        properties = DrawingPlan(found.part, found.root, texts, ())
     pr = workbook_root.find(f"{M}workbookPr")
     date1904 = pr is not None and pr.get("date1904") in ("1", "true")
     return WorkbookPlan(
-        name, package, workbook_part, workbook_root, sheets, date1904, compiler.reads
+        name, package, workbook_part, workbook_root, sheets, date1904, compiler.reads, properties
     )

@@ -27,7 +27,7 @@ from service.engines.opc import (
     xml_bytes,
 )
 from service.engines.safe_text import xml_safe
-from service.engines.tags import NO_TRAIL, Expression, Trail, loop_items, render_text
+from service.engines.tags import NO_TRAIL, Expression, Trail, follow, loop_items, render_text
 from service.engines.xlsx_engine.axes import AxisMap
 from service.engines.xlsx_engine.charts import DrawingRenderer
 from service.engines.xlsx_engine.compiling import WorkbookPlan
@@ -79,11 +79,37 @@ class WorkbookRenderer:
         )
         for instance in instances:
             self._out[instance.part] = sheets.render(instance)
-        drawings = DrawingRenderer(template_name=self._name, links=links)
+        drawings = DrawingRenderer(
+            template_name=self._name, links=links, axis_names=self._axis_names()
+        )
         for instance in instances:
             self._render_owned(instance, drawings)
         self._render_workbook(instances, links, active_tab)
+        self._render_properties()
         return self._zip()
+
+    def _axis_names(self) -> dict[int, dict[str, str]]:
+        """Each sheet's bd_chart_min/bd_chart_max names: its charts' value axis bounds."""
+        found: dict[int, dict[str, str]] = {}
+        names = self._plan.workbook_root.find(f"{M}definedNames")
+        for name in [] if names is None else names:
+            bound = {"bd_chart_min": "min", "bd_chart_max": "max"}.get(name.get("name", ""))
+            local = name.get("localSheetId", "")
+            if bound is not None and local.isdigit() and name.text:
+                found.setdefault(int(local), {})[bound] = name.text
+        return found
+
+    def _render_properties(self) -> None:
+        """Core properties with tags (title, subject, language, created) filled from context."""
+        properties = self._plan.properties
+        if properties is None:
+            return
+        root = copy.deepcopy(properties.root)
+        for spot in properties.texts:
+            follow(root, spot.path).text = xml_safe(
+                self._render_text(spot.template, self._context, spot.label, NO_TRAIL)
+            )
+        self._out[properties.part] = xml_bytes(root)
 
     def _instances(self) -> list[SheetInstance]:
         instances: list[SheetInstance] = []

@@ -31,6 +31,7 @@ from service.engines.xlsx_engine.spreadsheetml import (
     DV_TEXT_LIMITS,
     HEADER_FOOTER_TAGS,
     RT_CHART,
+    RT_CORE_PROPERTIES,
     RT_DRAWING,
     RT_TABLE,
     XDR,
@@ -395,6 +396,37 @@ def pair_markers(markers: Sequence[Marker]) -> _Pairing:
     )
 
 
+@dataclass(frozen=True)
+class PropertiesScan:
+    """The package's core properties (title, subject, language, dates) with template text."""
+
+    part: str
+    root: Any
+    texts: tuple[FoundAttr, ...]
+
+
+def scan_properties(package: Package) -> PropertiesScan | None:
+    """``docProps/core.xml``'s elements whose text holds a tag, such as ``{{ file.title }}``."""
+    part = next(
+        (r.target for r in package.rels("") if r.reltype == RT_CORE_PROPERTIES and not r.external),
+        None,
+    )
+    if part is None or part not in package.members:
+        return None
+    root = package.xml(part)
+    texts = tuple(
+        FoundAttr(
+            element_path(root, element),
+            None,
+            f"document properties ({etree.QName(element).localname})",
+            _straighten(element.text),
+        )
+        for element in root
+        if isinstance(element.tag, str) and element.text and _has_tag(element.text)
+    )
+    return PropertiesScan(part, root, texts) if texts else None
+
+
 def open_workbook(data: bytes, name: str) -> tuple[Package, str, Any, list[SheetScan]]:
     package = Package(data, name=name, kind="xlsx")
     workbook_part, workbook_root, entries = sheet_entries(package)
@@ -409,12 +441,16 @@ def xlsx_spots(data: bytes, *, name: str) -> list[TemplateSpot]:
     Cells come as their text at ``Sheet!B4`` (a cell with column markers as the markers and the
     remaining text, each at the cell); row markers as their own text; a ``{%sheet for x in
     items %}`` row as ``{{ items }}`` (as pptx hands over ``chart:EXPR``); tab names,
-    validation messages, header and footer, chart titles and alt text at their own locations.
+    validation messages, header and footer, chart titles, alt text and document properties at
+    their own locations.
     ``loop_variables`` maps the sheet, row and column loops around each spot to their items
     expression. Raises TemplateError only for an unreadable file.
     """
-    _package, _part, _root, scans = open_workbook(data, name)
+    package, _part, _root, scans = open_workbook(data, name)
     spots: list[TemplateSpot] = []
+    properties = scan_properties(package)
+    if properties is not None:
+        spots.extend(TemplateSpot(t.label, t.source) for t in properties.texts)
     for scan in scans:
         pairing = pair_markers(scan.markers)
         outer: dict[str, str] = {}

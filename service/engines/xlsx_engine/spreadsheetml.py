@@ -12,12 +12,22 @@ CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+# The prefixes Excel writes drawings and charts with (strict readers expect them).
+DRAWING_PREFIXES = {
+    XDR[1:-1]: "xdr",
+    A[1:-1]: "a",
+    C[1:-1]: "c",
+    R_NS: "r",
+}
 XM = "{http://schemas.microsoft.com/office/excel/2006/main}"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 _REL = RELATIONSHIP_TYPES
 RT_EXTENDED_PROPERTIES = _REL + "extended-properties"
+RT_CORE_PROPERTIES = (
+    "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
+)
 RT_WORKSHEET = _REL + "worksheet"
 RT_SHARED_STRINGS = _REL + "sharedStrings"
 RT_STYLES = _REL + "styles"
