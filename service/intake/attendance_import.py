@@ -167,12 +167,16 @@ def _read_rows(table: Table) -> list[_Row]:
                 [Problem("file", f"has more than {MAX_ROWS} rows; an attendance list has fewer")],
             )
         values: dict[str, str | None] = {}
+        bad_cell = False
         for key, index in header.items():
             raw = cells[index] if index < len(cells) else None
             text, problem = _text(raw)
             if problem:
                 problems.append(Problem(table.cell_place(number, index, _HEADINGS[key]), problem))
+                bad_cell = True
             values[key] = text
+        if bad_cell:
+            continue  # one message per bad cell, not a cascade about the rest of its row
         if not any(values.values()):
             continue  # an empty row
         status = AttendanceStatus.ATTENDED
