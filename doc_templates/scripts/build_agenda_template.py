@@ -56,7 +56,7 @@ def build() -> bytes:
             ("Tid", "{{ meeting.time }}"),
             ("Plats", "{{ meeting.location }}"),
             ("Värd", "{{ host.name }}"),
-            ("Digitalt", "[Fyll i länk om digitalt deltagande erbjuds]"),
+            ("Digitalt", "{{ practical.digital }}"),
         ],
     )
 
@@ -77,6 +77,9 @@ def build() -> bytes:
     control(doc, "{%p for item in preparations %}")
     paragraph(doc, "{{ item }}", style="List Bullet")
     control(doc, "{%p endfor %}")
+    control(doc, "{%p if film %}")
+    paragraph(doc, ("Film: ", "b"), "{{ film.title }} – {{ film.link }}")
+    control(doc, "{%p endif %}")
 
     paragraph(doc, "Program", style="Heading 1")
     programme = table(doc, PROGRAMME_WIDTHS, ["Tid", "Punkt", "Ansvarig", "Form"])
@@ -90,7 +93,9 @@ def build() -> bytes:
 
     paragraph(doc, "Praktisk information", style="Heading 1")
     for label, text in (
-        ("Plats: ", "{{ meeting.location }}. Lokalen ska gå att nå med kollektivtrafik."),
+        ("Plats: ", "{{ meeting.location }}, {{ practical.address }}."),
+        ("Hitta hit: ", "{{ practical.directions }}"),
+        ("Delta digitalt: ", "{{ practical.digital }}"),
         ("Lunch och fika: ", "{{ practical.breaks }}. Värden bjuder på lunch och fika."),
         ("Resor: ", "varje deltagare bokar och betalar sin egen resa."),
         (
@@ -102,6 +107,7 @@ def build() -> bytes:
         paragraph(doc, (label, "b"), text, style="List Bullet")
 
     paragraph(doc, "Deltagare", style="Heading 1")
+    paragraph(doc, "{{ participants_note }}", keep_with_next=True)
     participants = table(doc, (5.6, 11.0), ["Organisation", "Deltagare"])
     control_row(participants, "{%tr for org in organisations %}")
     row = add_row(participants, ("{{ org.name }}", "{{ org.delegation }}"))
@@ -113,7 +119,8 @@ def build() -> bytes:
     paragraph(doc, "Kontakt", style="Heading 1")
     paragraph(doc, ("Värd: ", "b"), "{{ host.name }} – {{ host.contact }}, {{ host.email }}")
     paragraph(doc, ("Arrangör: ", "b"), "{{ network.organiser }}")
-    paragraph(doc, ("Processledare: ", "b"), "[Fyll i namn och e-post till processledaren]")
+    paragraph(doc, ("Processledare: ", "b"), "{{ contacts.process_leader }}")
+    paragraph(doc, ("SKR: ", "b"), "{{ contacts.skr }}")
 
     out = BytesIO()
     doc.save(out)

@@ -44,10 +44,17 @@ def build() -> bytes:
         label_width=2.0,
     )
     paragraph(doc, "Återkoppling efter {{ meeting.title }}", style="Title")
+    control(doc, "{%p if letter.draft %}")
     paragraph(
         doc,
-        "Tack för att ni deltog i {{ meeting.full_title }} den {{ meeting.date }} i "
-        "{{ meeting.place }}. Här har vi samlat det som rör ",
+        ("Utkast", "b"),
+        " – arrangören granskar brevet innan det släpps. Organisationen ser det inte förrän "
+        "det har släppts, och då får det släppdatumet.",
+    )
+    control(doc, "{%p endif %}")
+    paragraph(
+        doc,
+        "{{ letter.thanks }} Här har vi samlat det som rör ",
         ("{{ organisation.name }}", "b"),
         ": det ni presenterade, er förflyttning i självskattningen, idéer från de andra "
         "organisationerna och er plan för fortsättningen.",
@@ -62,7 +69,7 @@ def build() -> bytes:
     merged_row(initiatives, "Inga förbättringsarbeten är registrerade.")
     control_row(initiatives, "{%tr endfor %}")
     paragraph(doc, "")
-    paragraph(doc, "[Fyll i det ni särskilt noterade i presentationen]")
+    paragraph(doc, "{{ noted }}")
 
     paragraph(doc, "Er förflyttning i självskattningen", style="Heading 1")
     paragraph(
@@ -91,12 +98,12 @@ def build() -> bytes:
     )
     control_row(areas, "{%tr endfor %}")
     paragraph(doc, "")
-    paragraph(doc, "Frågor där poängen har ändrats:", keep_with_next=True)
-    changed = table(doc, (1.5, 7.6, 2.6, 4.9), ["Fråga", "Påstående", "Poäng", "Kommentar"])
+    paragraph(doc, "Påståenden där poängen har ändrats:", keep_with_next=True)
+    changed = table(doc, (1.2, 7.9, 2.6, 4.9), ["Nr", "Påstående", "Poäng", "Kommentar"])
     control_row(changed, "{%tr for q in movement.changed %}")
-    add_row(changed, ("{{ q.question }}", "{{ q.text }}", "{{ q.change }}", "{{ q.comment }}"))
+    add_row(changed, ("{{ q.number }}", "{{ q.text }}", "{{ q.change }}", "{{ q.comment }}"))
     control_row(changed, "{%tr else %}")
-    merged_row(changed, "Inga frågor har ändrats sedan förra skattningen.")
+    merged_row(changed, "Inga påståenden har ändrats sedan förra skattningen.")
     control_row(changed, "{%tr endfor %}")
 
     paragraph(doc, "Idéer från de andra organisationerna att ta med hem", style="Heading 1")

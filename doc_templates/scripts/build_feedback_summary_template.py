@@ -62,6 +62,7 @@ def build() -> bytes:
     )
 
     paragraph(doc, "Deltagande organisationer och roller", style="Heading 1")
+    paragraph(doc, "{{ attendance_note }}", keep_with_next=True)
     attendance = table(
         doc,
         (5.2, 2.0, 2.0, 2.0, 5.4),

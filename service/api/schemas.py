@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field
 
 from service.domain.deadlines import invitation_send_by, upload_deadline
-from service.domain.kinds import ParticipantRole
+from service.domain.kinds import IndicatorPopulation, ParticipantRole
 from service.intake.entities import MAX_ID, Listing
 from service.intake.text_rules import Ref
 from service.intake.vocabulary import ChecklistPhase, PdsaPhase, ProgrammeRole
@@ -208,6 +208,16 @@ class MeetingOut(Out):
     goals: list[str]
     preparations: list[str]
     agenda_items: list[AgendaItemOut]
+    venue_address: str | None
+    travel_directions: str | None
+    digital_link: str | None
+    process_leader_name: str | None
+    process_leader_email: str | None
+    skr_contact_name: str | None
+    skr_contact_email: str | None
+    film_title: str | None
+    film_link: str | None
+    overview_anonymised: bool
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -297,6 +307,9 @@ class IndicatorOut(Out):
     id: int
     name: str
     unit: str | None
+    population: IndicatorPopulation = Field(
+        description="Whom the split values are about: kvinnor_män, flickor_pojkar or neutral."
+    )
     measurements: list[MeasurementOut]
 
 

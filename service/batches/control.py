@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.preflight import PlaceholdersError, preflight
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -168,8 +169,14 @@ def start_batch(
     kinds: Sequence[DocumentKind] | None = None,
     organisation_ids: Sequence[int] | None = None,
     with_pdf: bool = False,
+    allow_placeholders: bool = False,
 ) -> int:
-    """Create a batch, commit it, then queue every document; returns the batch id."""
+    """Create a batch, commit it, then queue every document; returns the batch id.
+
+    Refused (PlaceholdersError, nothing recorded) while a participant's document would print
+    an organiser placeholder, unless ``allow_placeholders``: the organiser has seen the list
+    (``service.batches.preflight``) and chooses to send the documents as they are.
+    """
     with unit_of_work(sessions) as session:
         batch = create_batch(
             session,
@@ -178,6 +185,14 @@ def start_batch(
             organisation_ids=organisation_ids,
             with_pdf=with_pdf,
         )
+        if not allow_placeholders:
+            gaps = preflight(
+                session,
+                meeting_id=meeting_id,
+                documents=[(d.kind, d.organisation_id) for d in batch.documents],
+            )
+            if gaps:
+                raise PlaceholdersError(gaps)
         batch_id = batch.id
         document_ids = [d.id for d in batch.documents]
     dispatch(sessions, queue, document_ids)

@@ -7,8 +7,9 @@ table for all networks at once, the rows the loaders can read, in buckets:
 - the network's shared bucket: the network, its groups, milestones, organisations (their own
   columns: other organisations' names appear in documents), meetings with their agenda items,
   organiser checklist items and feedback, assessment rounds, and the checklists they use;
-- one bucket per organisation and kind of private data (``PrivateData``): participants,
-  scores, initiatives with indicators and measurements, analyses, plans, uploads.
+- one bucket per organisation and kind of private data (``PrivateData``): participants (with
+  their attendance at meetings), scores, initiatives with indicators and measurements,
+  analyses, plans, uploads, feedback letters.
 
 A document's stamp covers the shared bucket, its own organisation's buckets of the private
 data its kind shows (``DocumentSpec.reads_own_organisation``), the buckets of every
@@ -92,6 +93,12 @@ _CHECKLIST: tuple[tuple[Table, Any, tuple[tuple[Table, Any], ...]], ...] = (
 # Private tables: the kind of data, the expression naming the organisation, the joins.
 _PRIVATE: tuple[tuple[PrivateData, Table, Any, tuple[tuple[Table, Any], ...]], ...] = (
     (PrivateData.PARTICIPANTS, _table(m.Participant), m.Participant.organisation_id, ()),
+    (
+        PrivateData.PARTICIPANTS,
+        _table(m.Attendance),
+        m.Participant.organisation_id,
+        ((_table(m.Participant), m.Attendance.participant_id == m.Participant.id),),
+    ),
     (PrivateData.SCORES, _table(m.Score), m.Score.organisation_id, ()),
     (
         PrivateData.INITIATIVES,
@@ -136,6 +143,7 @@ _PRIVATE: tuple[tuple[PrivateData, Table, Any, tuple[tuple[Table, Any], ...]], .
         ((_table(m.ContinuationPlan), m.PlanActivity.plan_id == m.ContinuationPlan.id),),
     ),
     (PrivateData.UPLOADS, _table(m.Upload), m.Upload.organisation_id, ()),
+    (PrivateData.LETTERS, _table(m.FeedbackLetter), m.FeedbackLetter.organisation_id, ()),
 )
 
 # Tables no document shows: the coverage test checks that changing them changes no context.

@@ -19,11 +19,13 @@ from sqlalchemy import select
 
 from service.batches.control import batch_progress, resend_stale, start_batch
 from service.batches.document_maker import DocumentMaker
+from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.batches.template_library import TemplateLibrary
-from service.cli import access, regenerate, roster, uploads
+from service.cli import access, attendance, letters, regenerate, roster, uploads
 from service.cli.base import (
     EXIT_ERROR,
     EXIT_FAILED_DOCUMENTS,
+    EXIT_INVALID,
     console,
     err_console,
     fail,
@@ -56,7 +58,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(templates_app, name="templates")
-for _module in (uploads, access, roster, regenerate):
+for _module in (uploads, access, roster, regenerate, letters, attendance):
     _module.register(app)
 
 
@@ -155,17 +157,37 @@ def generate(
     out: Annotated[Path | None, typer.Option(help="Copy finished files here.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the batch.")] = 600.0,
     pdf: Annotated[bool, typer.Option(help="Also make PDFs of the kinds that offer one.")] = False,
+    allow_placeholders: Annotated[
+        bool,
+        typer.Option(
+            help="Send participants' documents even though they print organiser "
+            "placeholders ([Fyll i …]); without it, such a batch is refused with the list."
+        ),
+    ] = False,
 ) -> None:
-    """Generate a meeting's documents through the queue, with a progress bar."""
+    """Generate a meeting's documents through the queue, with a progress bar.
+
+    First the pre-flight check: while participants' documents would print organiser
+    placeholders, the list is printed and nothing is generated unless --allow-placeholders.
+    """
     runtime = open_runtime()
     try:
-        batch_id = start_batch(
-            runtime.sessions,
-            runtime.queue,
-            meeting_id=resolve_meeting(runtime, meeting),
-            kinds=kind,
-            with_pdf=pdf,
-        )
+        try:
+            batch_id = start_batch(
+                runtime.sessions,
+                runtime.queue,
+                meeting_id=resolve_meeting(runtime, meeting),
+                kinds=kind,
+                with_pdf=pdf,
+                allow_placeholders=allow_placeholders,
+            )
+        except PlaceholdersError as exc:
+            _print_gaps(exc.gaps)
+            err_console.print(
+                "[bold red]refused:[/] enter these facts, or pass --allow-placeholders to "
+                "generate the documents with the placeholders"
+            )
+            raise typer.Exit(EXIT_INVALID) from exc
         console.print(f"batch {batch_id} queued")
         wait_for_batch(runtime, batch_id, timeout=timeout)
         documents = export_batch(runtime, batch_id, out) if out else _documents(runtime, batch_id)
@@ -177,6 +199,37 @@ def generate(
     if failed:
         err_console.print(f"[bold red]{failed} document(s) failed[/]")
         raise typer.Exit(EXIT_FAILED_DOCUMENTS)
+
+
+def _print_gaps(gaps: list[Gap]) -> None:
+    for gap in gaps:
+        err_console.print(
+            f"  {gap.document}: would print {gap.placeholder}; enter {gap.fact}",
+            markup=False,
+            highlight=False,
+        )
+
+
+@app.command("preflight")
+def preflight_command(
+    meeting: Annotated[str, typer.Option(help="Meeting id, or its ref such as bm2.")],
+) -> None:
+    """List the organiser placeholders participants' documents of a meeting would print."""
+    runtime = open_runtime()
+    try:
+        meeting_id = resolve_meeting(runtime, meeting)
+        with runtime.sessions() as session:
+            gaps = preflight(session, meeting_id=meeting_id)
+    except BenchdocsError as exc:
+        raise fail(exc) from exc
+    finally:
+        runtime.close()
+    if not gaps:
+        console.print("ready: no participant's document prints an organiser placeholder")
+        return
+    err_console.print(f"{len(gaps)} organiser placeholder(s) would reach participants:")
+    _print_gaps(gaps)
+    raise typer.Exit(EXIT_INVALID)
 
 
 def _documents(runtime: Runtime, batch_id: int) -> list[m.GeneratedDocument]:

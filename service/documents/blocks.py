@@ -3,7 +3,9 @@ role labels, the areas' movement and the continuation plan as table rows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from service.documents import swedish
@@ -55,10 +57,22 @@ def meeting_block(meeting: MeetingFacts) -> dict[str, Any]:
     }
 
 
-def measurement_value(measurement: MeasurementFacts) -> str:
-    """A measurement: split by gender when it is, else the total with its unit."""
+# How the two values of an indicator are named, by its population (IndicatorPopulation).
+POPULATION_LABELS = {
+    "kvinnor_män": ("kvinnor", "män"),
+    "flickor_pojkar": ("flickor", "pojkar"),
+    "neutral": ("kvinnor och flickor", "män och pojkar"),
+}
+
+
+def measurement_value(measurement: MeasurementFacts, population: str = "kvinnor_män") -> str:
+    """A measurement: split by sex when it is (labelled for its population), else the total."""
     if measurement.women is not None or measurement.men is not None:
-        return f"kvinnor {swedish.number(measurement.women)}, män {swedish.number(measurement.men)}"
+        first, second = POPULATION_LABELS.get(population, POPULATION_LABELS["kvinnor_män"])
+        return (
+            f"{first} {swedish.number(measurement.women)}, "
+            f"{second} {swedish.number(measurement.men)}"
+        )
     return swedish.measure(measurement.total)
 
 
@@ -71,11 +85,12 @@ def indicator_line(initiative: InitiativeFacts) -> str:
     if initiative.baseline:
         parts.append(
             f"utgångsläge {swedish.long_date(initiative.baseline.date)}: "
-            f"{measurement_value(initiative.baseline)}"
+            f"{measurement_value(initiative.baseline, initiative.indicator_population)}"
         )
     if initiative.latest:
         latest = initiative.latest
-        parts.append(f"senast {swedish.long_date(latest.date)}: {measurement_value(latest)}")
+        value = measurement_value(latest, initiative.indicator_population)
+        parts.append(f"senast {swedish.long_date(latest.date)}: {value}")
     return "; ".join(parts)
 
 
@@ -99,8 +114,47 @@ def plan_rows(plan: Sequence[PlanActivityFacts]) -> list[dict[str, str]]:
             "activity": a.activity,
             "owner": person_label(a.owner),
             "deadline": swedish.long_date(a.deadline),
-            "follow_up": a.follow_up or "",
+            "follow_up": long_dates_in(a.follow_up or ""),
             "status": a.status or "",
         }
         for a in plan
     ]
+
+
+_ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+
+
+def long_dates_in(text: str) -> str:
+    """Free text with its ISO dates (``2019-11-25``) written the documents' way (25 november 2019).
+
+    One date style per document: a plan's follow-up typed as "Ledningsgrupp 2019-11-25" sits in
+    a table whose deadlines read "15 november 2019".
+    """
+
+    def spelled(match: re.Match[str]) -> str:
+        try:
+            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return match[0]  # not a real date: leave it as typed
+        return swedish.long_date(day)
+
+    return _ISO_DATE.sub(spelled, text)
+
+
+def lower_initial(text: str, proper_names: Iterable[str] = ()) -> str:
+    """``Alla nämnder`` → ``alla nämnder`` for use mid-sentence; names and acronyms stay.
+
+    Kept as typed: a text starting with one of ``proper_names`` (organisations and their short
+    names), with "Region", a genitive place name ("Västmanlands kommuner") or an acronym (LSS).
+    """
+    words = text.split(maxsplit=1)
+    if not words or len(words[0]) < 2 or not words[0][0].isupper() or not words[0][1].islower():
+        return text
+    first = words[0].rstrip(",.:;")
+    if first in ("Region", "Sverige", "Sveriges") or first.endswith("lands"):
+        return text
+    if any(text == name or text.startswith(f"{name} ") for name in proper_names):
+        return text
+    if any(first == name.split()[0] for name in proper_names if name):
+        return text
+    return text[0].lower() + text[1:]

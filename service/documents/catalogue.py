@@ -40,6 +40,7 @@ class PrivateData(StrEnum):
     ANALYSES = "analyses"  # its leadership and culture analyses
     PLANS = "plans"  # its continuation plans and their activities
     UPLOADS = "uploads"  # the files it sent back
+    LETTERS = "letters"  # the organiser's review and release of its feedback letters
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_feedback_letter_context,
         offers_pdf=True,
-        reads_own_organisation=_WHAT_THE_ORGANISATION_PRESENTS,
-        # Others' transferable initiatives; the host's contact signs the letter.
+        reads_own_organisation=_WHAT_THE_ORGANISATION_PRESENTS | {PrivateData.LETTERS},
+        # Others' transferable initiatives; the host's (or mentor's) contact signs the letter.
         reads_other_organisations=frozenset({PrivateData.INITIATIVES, PrivateData.PARTICIPANTS}),
     ),
     DocumentKind.FEEDBACK_SUMMARY: DocumentSpec(

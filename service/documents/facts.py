@@ -42,6 +42,16 @@ class MeetingFacts:
     place: str | None = None
     venue: str | None = None
     checklist_tab: str | None = None
+    # Practical facts printed instead of organiser placeholders (see meeting_documents).
+    venue_address: str | None = None
+    travel_directions: str | None = None
+    digital_link: str | None = None
+    process_leader_name: str | None = None
+    process_leader_email: str | None = None
+    skr_contact_name: str | None = None
+    skr_contact_email: str | None = None
+    film_title: str | None = None
+    film_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,8 @@ class InitiativeFacts:
     owner: PersonFacts | None = None
     indicator_name: str | None = None
     indicator_unit: str | None = None
+    # IndicatorPopulation's value: how the two values are labelled (kvinnor/män, flickor/pojkar).
+    indicator_population: str = "kvinnor_män"
     baseline: MeasurementFacts | None = None
     latest: MeasurementFacts | None = None
 

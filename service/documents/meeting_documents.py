@@ -2,7 +2,8 @@
 
 Every builder is pure and returns display-ready values (Swedish dates, times and numbers).
 Reflections are not invented: where the data has nothing, the documents show a visible
-``[Fyll i …]`` placeholder for the organiser to complete.
+``[Fyll i …]`` placeholder (``placeholders``), which the pre-flight check before a batch lists
+so that none reaches a participant unnoticed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from service.documents import placeholders as ph
 from service.documents import swedish
 from service.documents.blocks import (
     PROGRAMME_ROLE_LABELS,
@@ -20,6 +22,7 @@ from service.documents.blocks import (
     ROLE_ORDER,
     area_rows,
     indicator_line,
+    lower_initial,
     plan_rows,
 )
 from service.documents.facts import (
@@ -75,6 +78,8 @@ class AgendaFacts:
     items: tuple[AgendaItemFacts, ...]
     organisations: tuple[OrganisationFacts, ...]
     highlight: OrganisationFacts | None = None
+    # True when the delegations are those registered for the meeting, not the whole roster.
+    from_attendance: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ class FeedbackLetterFacts:
     network: NetworkFacts
     outline: MeetingOutlineFacts
     organisation: OrganisationFacts
-    letter_date: dt.date
+    # The release date; None while the letter is a draft only organisers see.
+    letter_date: dt.date | None
     checklist: ChecklistFacts | None
     previous_round: RoundFacts | None
     current_round: RoundFacts | None
@@ -103,6 +109,10 @@ class FeedbackLetterFacts:
     others_transferable: tuple[TransferableFacts, ...] = ()
     plan: tuple[PlanActivityFacts, ...] = ()
     next_meeting: MeetingOutlineFacts | None = None
+    # The mentor of the organisation's group: signs the host's letter (the host never does).
+    mentor: OrganisationFacts | None = None
+    # "Er presentation – det vi särskilt noterade", written by the organiser before release.
+    noted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,8 @@ class FeedbackSummaryFacts:
     interesting: tuple[str, ...] = ()
     ideas_per_organisation: tuple[tuple[str, tuple[str, ...]], ...] = ()
     next_meeting: MeetingOutlineFacts | None = None
+    # True when the delegations are those who came (attendance), not the whole roster.
+    from_attendance: bool = False
 
 
 # -- builders ---------------------------------------------------------------------------------
@@ -147,37 +159,73 @@ def build_agenda_context(facts: AgendaFacts) -> dict[str, Any]:
         for item in facts.items
         if (item.format or "").strip().lower() == "paus"
     ]
+    meeting = outline.meeting
     return {
         "network": _network(facts.network),
-        "meeting": meeting_block(outline.meeting),
+        "meeting": meeting_block(meeting),
         "host": _host(outline.host),
         "highlight": facts.highlight.name if facts.highlight else None,
-        "goals": _or_placeholder(outline.goals, "[Fyll i träffens mål]"),
-        "preparations": _or_placeholder(outline.preparations, "[Fyll i förberedelser]"),
+        "goals": _or_placeholder(outline.goals, ph.MEETING_GOALS),
+        "preparations": _or_placeholder(outline.preparations, ph.PREPARATIONS),
+        "film": _film(meeting),
         "programme": programme,
         "practical": {
-            "breaks": ", ".join(breaks) if breaks else "[Fyll i tider för lunch och fika]",
+            "breaks": ", ".join(breaks) if breaks else ph.BREAKS,
+            "address": meeting.venue_address or ph.ADDRESS,
+            "directions": meeting.travel_directions or ph.DIRECTIONS,
+            "digital": meeting.digital_link or ph.DIGITAL_LINK,
         },
-        "organisations": [_attendance(org) for org in facts.organisations],
+        "contacts": {
+            "process_leader": _contact(
+                meeting.process_leader_name, meeting.process_leader_email, ph.PROCESS_LEADER
+            ),
+            "skr": _contact(meeting.skr_contact_name, meeting.skr_contact_email, ph.SKR_CONTACT),
+        },
+        "participants_note": (
+            "Anmälda deltagare." if facts.from_attendance else "Organisationernas delegationer."
+        ),
+        "organisations": [
+            _attendance(org, from_attendance=facts.from_attendance) for org in facts.organisations
+        ],
     }
 
 
 def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
-    """The feedback letter's context for one organisation."""
+    """The feedback letter's context for one organisation.
+
+    The sender is the host; the host's own letter comes from its group's mentor, or else from
+    SKR's process leader, and thanks it for hosting rather than for taking part. A draft
+    (no release date) says so where the date would be.
+    """
     org = facts.organisation
-    host = facts.outline.host
-    sender = host.name if host else facts.network.organiser or ""
-    sender_person = host.contact if host else None
+    meeting = facts.outline.meeting
+    sender_name, sender_person = letter_sender(facts)
+    is_host = facts.outline.host is not None and facts.outline.host.name == org.name
+    full_title = meeting_block(meeting)["full_title"]
+    place = f" i {meeting.place}" if meeting.place else ""
+    thanks = (
+        f"Tack för att ni tog emot oss som värd för {full_title} den "
+        f"{swedish.long_date(meeting.date)}{place}."
+        if is_host
+        else f"Tack för att ni deltog i {full_title} den {swedish.long_date(meeting.date)}{place}."
+    )
+    proper_names = [o.organisation_name for o in facts.others_transferable] + [org.name]
     return {
         "network": _network(facts.network),
-        "meeting": meeting_block(facts.outline.meeting),
+        "meeting": meeting_block(meeting),
         "organisation": {"name": org.name, "group_name": org.group_name or ""},
         "letter": {
             "to": ", ".join(filter(None, [org.name, person_label(org.contact)])),
-            "from": ", ".join(filter(None, [sender, person_label(sender_person)])),
-            "date": swedish.long_date(facts.letter_date),
-            "signature": sender_person.name if sender_person else "[Fyll i namn]",
-            "signature_organisation": sender,
+            "from": ", ".join(filter(None, [sender_name, person_label(sender_person)])),
+            "draft": facts.letter_date is None,
+            "date": (
+                swedish.long_date(facts.letter_date)
+                if facts.letter_date
+                else "Utkast – inte skickat ännu"
+            ),
+            "thanks": thanks,
+            "signature": sender_person.name if sender_person else ph.SIGNATURE,
+            "signature_organisation": sender_name,
         },
         "initiatives": [
             {
@@ -189,13 +237,39 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
             }
             for i in facts.initiatives
         ],
+        "noted": facts.noted.strip() if facts.noted and facts.noted.strip() else ph.NOTED,
         "movement": _movement(facts.checklist, facts.previous_round, facts.current_round),
-        "ideas": _or_placeholder(facts.ideas, "[Fyll i idéer som ni tar med hem]"),
-        "own_transferable": [_transferable(t) for t in facts.own_transferable],
-        "others_transferable": [_transferable(t) for t in facts.others_transferable],
+        "ideas": _or_placeholder(facts.ideas, ph.IDEAS),
+        "own_transferable": [_transferable(t, proper_names) for t in facts.own_transferable],
+        "others_transferable": [_transferable(t, proper_names) for t in facts.others_transferable],
         "plan": plan_rows(facts.plan),
         "next_meeting": _next_meeting(facts.next_meeting),
     }
+
+
+def letter_sender(facts: FeedbackLetterFacts) -> tuple[str, PersonFacts | None]:
+    """Who sends an organisation's letter: the host, else its mentor, else SKR's process leader.
+
+    An organisation never writes to itself: the host's letter (and a mentor's when it hosts)
+    falls through to the next role that is someone else.
+    """
+    org = facts.organisation
+    host = facts.outline.host
+    if host is not None and host.name != org.name:
+        return host.name, host.contact
+    mentor = facts.mentor
+    if mentor is not None and mentor.name != org.name:
+        return mentor.name, mentor.contact
+    meeting = facts.outline.meeting
+    if meeting.process_leader_name:
+        leader = PersonFacts(
+            name=meeting.process_leader_name,
+            role="övrig",
+            title="processledare",
+            email=meeting.process_leader_email,
+        )
+        return facts.network.organiser or "SKR", leader
+    return ph.SENDER, None
 
 
 def build_feedback_summary_context(facts: FeedbackSummaryFacts) -> dict[str, Any]:
@@ -213,9 +287,14 @@ def build_feedback_summary_context(facts: FeedbackSummaryFacts) -> dict[str, Any
             "contact": person_label(author.contact) if author and author.contact else "[Fyll i]",
             "email": author.contact.email or "" if author and author.contact else "",
         },
-        "sent_to": facts.sent_to or "SKR",
+        "sent_to": facts.sent_to or _sent_to(outline.meeting),
+        "attendance_note": (
+            "Enligt närvaron på träffen."
+            if facts.from_attendance
+            else "Enligt organisationernas delegationer (ingen närvaro registrerad)."
+        ),
         "attendance": [_roles_present(org) for org in facts.organisations],
-        "goals": _or_placeholder(outline.goals, "[Fyll i träffens mål]"),
+        "goals": _or_placeholder(outline.goals, ph.MEETING_GOALS),
         "plus": _or_placeholder(facts.plus, "[Fyll i vad som fungerade bra]"),
         "minus": _or_placeholder(facts.minus, "[Fyll i vad som kan bli bättre]"),
         "interesting": _or_placeholder(facts.interesting, "[Fyll i det som var intressant]"),
@@ -285,7 +364,7 @@ def meeting_block(meeting: MeetingFacts) -> dict[str, Any]:
         "time": _time_span(meeting.start_time, meeting.end_time),
         "place": meeting.place or "",
         "venue": meeting.venue or "",
-        "location": place or "[Fyll i plats]",
+        "location": place or ph.LOCATION,
         "upload_deadline": swedish.long_date(meeting.upload_deadline),
         "upload_deadline_weekday": swedish.weekday(meeting.upload_deadline),
         "checklist_tab": meeting.checklist_tab or "",
@@ -304,17 +383,40 @@ def _next_meeting(outline: MeetingOutlineFacts | None) -> dict[str, Any] | None:
 
 def _host(host: OrganisationFacts | None) -> dict[str, str]:
     if host is None:
-        return {"name": "[Fyll i värd]", "contact": "[Fyll i kontaktperson]", "email": ""}
+        return {"name": ph.HOST, "contact": ph.HOST_CONTACT, "email": ""}
     contact = host.contact
     return {
         "name": host.name,
-        "contact": person_label(contact) if contact else "[Fyll i kontaktperson]",
+        "contact": person_label(contact) if contact else ph.HOST_CONTACT,
         "email": contact.email or "" if contact else "",
     }
 
 
-def _attendance(org: OrganisationFacts) -> dict[str, str]:
+def _contact(name: str | None, email: str | None, placeholder: str) -> str:
+    """``Karin Dahl, karin.dahl@skr.example``; the placeholder when nobody is named."""
+    if not name:
+        return placeholder
+    return ", ".join(filter(None, [name, email]))
+
+
+def _film(meeting: MeetingFacts) -> dict[str, str] | None:
+    """The film to prepare with, and its link; None when the meeting names no film."""
+    if not meeting.film_title and not meeting.film_link:
+        return None
+    return {
+        "title": meeting.film_title or "Filmen",
+        "link": meeting.film_link or ph.FILM_LINK,
+    }
+
+
+def _sent_to(meeting: MeetingFacts) -> str:
+    leader = meeting.process_leader_name
+    return f"SKR:s processledare {leader}" if leader else "SKR:s processledare"
+
+
+def _attendance(org: OrganisationFacts, *, from_attendance: bool) -> dict[str, str]:
     role = PROGRAMME_ROLE_LABELS.get(org.programme_role or "", "")
+    nobody = "Ingen anmäld" if from_attendance else ph.DELEGATION
     return {
         "name": org.name,
         "role": " · ".join(filter(None, [role, org.group_name])),
@@ -322,7 +424,7 @@ def _attendance(org: OrganisationFacts) -> dict[str, str]:
             f"{ROLE_LABELS.get(p.role, p.role)}: {person_label(p)}"
             for p in _by_role(org.delegation)
         )
-        or "[Fyll i deltagare]",
+        or nobody,
     }
 
 
@@ -347,11 +449,13 @@ def _by_role(people: Iterable[PersonFacts]) -> list[PersonFacts]:
     )
 
 
-def _transferable(t: TransferableFacts) -> dict[str, str]:
+def _transferable(t: TransferableFacts, proper_names: Sequence[str]) -> dict[str, str]:
+    # Printed mid-sentence ("– kan överföras till alla nämnder"): no capital unless a name.
+    names = [alias for name in proper_names for alias in organisation_aliases(name)]
     return {
         "organisation": t.organisation_name,
         "title": t.title,
-        "transfer_to": ", ".join(t.transfer_to),
+        "transfer_to": ", ".join(lower_initial(target, names) for target in t.transfer_to),
     }
 
 
@@ -378,6 +482,7 @@ def _movement(
         scale=checklist.scale,
     )
     names = {a.ref: a.name for a in checklist.areas}
+    numbers = {q.ref: str(n) for n, q in enumerate(checklist.questions, start=1)}
     comments = current.comments
     return {
         **empty,
@@ -388,7 +493,8 @@ def _movement(
         "areas": area_rows(result, names),
         "changed": [
             {
-                "question": q.ref,
+                # Numbered as in the checklist (1, 2, …), never by the internal id (Q14).
+                "number": numbers.get(q.ref, ""),
                 "text": checklist.question_texts.get(q.ref, ""),
                 "change": (
                     f"{_score(q.previous)} → {_score(q.current)} ({swedish.signed(q.delta)})"

@@ -176,7 +176,7 @@ def _default_items(facts: OrganiserChecklistFacts) -> list[_DefaultItem]:
         ),
         _DefaultItem(
             "before",
-            "Inbjudan med agenda och material skickad, med kopia till SKR:s projektledare",
+            "Inbjudan med agenda och material skickad, med kopia till SKR:s processledare",
             HOST,
             _invitation,
         ),

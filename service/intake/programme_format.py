@@ -11,9 +11,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from service.domain.kinds import ParticipantRole
+from service.domain.kinds import IndicatorPopulation, ParticipantRole
 from service.intake.text_rules import LongText, Ref, ShortText, Text50, Text100
-from service.intake.vocabulary import ActivityStatus, Email, PdsaPhase, ProgrammeRole
+from service.intake.vocabulary import ActivityStatus, Email, PdsaPhase, ProgrammeRole, WebLink
 
 
 class Record(BaseModel):
@@ -94,7 +94,32 @@ class AgendaItemIn(Record):
     format: ShortText | None = None
 
 
-class MeetingIn(Record):
+class MeetingDetails(Record):
+    """What the agenda and letters print about a meeting instead of organiser placeholders.
+
+    Shared with the API, so a meeting created there says the same as one imported.
+    """
+
+    venue_address: LongText | None = Field(
+        default=None, description="Street address of the venue (Praktisk information)."
+    )
+    travel_directions: LongText | None = Field(
+        default=None, description="How to get there: public transport, parking."
+    )
+    digital_link: WebLink | None = Field(
+        default=None, description="Link for taking part digitally (https://…)."
+    )
+    process_leader_name: ShortText | None = Field(
+        default=None, description="SKR:s processledare: leads the meeting's process."
+    )
+    process_leader_email: Email | None = None
+    skr_contact_name: ShortText | None = Field(default=None, description="SKR:s kontaktperson.")
+    skr_contact_email: Email | None = None
+    film_title: ShortText | None = Field(default=None, description="The film to prepare with.")
+    film_link: WebLink | None = None
+
+
+class MeetingIn(MeetingDetails):
     id: Ref
     number: int = Field(ge=0, le=100)
     step_number: int | None = Field(default=None, ge=0, le=100)
@@ -112,6 +137,7 @@ class MeetingIn(Record):
     goals: list[LongText] = Field(default_factory=list, max_length=50)
     preparations: list[LongText] = Field(default_factory=list, max_length=50)
     agenda: list[AgendaItemIn] = Field(default_factory=list, max_length=200)
+    overview_anonymised: bool = False
 
 
 class ScaleIn(Record):
@@ -207,6 +233,8 @@ class MeasurementIn(MeasurementValues):
 class IndicatorIn(Record):
     name: ShortText
     unit: Text50 | None = None
+    # Whom the split values are about: labels kvinnor/män, flickor/pojkar or the neutral pair.
+    population: IndicatorPopulation = IndicatorPopulation.WOMEN_MEN
     baseline: MeasurementIn | None = None
     latest: MeasurementIn | None = None
 

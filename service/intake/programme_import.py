@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.database import models as m
 from service.domain.deadlines import UPLOAD_OFFSET
 from service.errors import ConflictError, ImportRejectedError, Problem
-from service.intake.programme_format import ChecklistIn, MeasurementIn, ProgrammeIn
+from service.intake.programme_format import ChecklistIn, MeasurementIn, MeetingDetails, ProgrammeIn
 
 
 def json_path(location: Sequence[int | str]) -> str:
@@ -357,6 +357,8 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:
             presentation_template=mt.presentation_template,
             goals=list(mt.goals),
             preparations=list(mt.preparations),
+            overview_anonymised=mt.overview_anonymised,
+            **mt.model_dump(include=set(MeetingDetails.model_fields)),
             agenda_items=[
                 m.AgendaItem(
                     position=ai,
@@ -418,7 +420,10 @@ def store_programme(session: Session, p: ProgrammeIn) -> m.Network:
                 measurements.append(_measurement(ini.indicator.latest, baseline=False))
             indicators.append(
                 m.Indicator(
-                    name=ini.indicator.name, unit=ini.indicator.unit, measurements=measurements
+                    name=ini.indicator.name,
+                    unit=ini.indicator.unit,
+                    population=ini.indicator.population,
+                    measurements=measurements,
                 )
             )
         session.add(

@@ -43,7 +43,7 @@ from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec, PrivateData
-from service.domain.kinds import DocumentKind, DocumentStatus, UploadKind
+from service.domain.kinds import AttendanceStatus, DocumentKind, DocumentStatus, UploadKind
 from service.errors import GenerationError, NotFoundError
 from service.intake.sample import sample_database
 
@@ -61,6 +61,8 @@ PRIVATE_TABLES = {
     "continuation_plan",
     "plan_activity",
     "upload",
+    "attendance",
+    "feedback_letter",
 }
 
 DocKey = tuple[int, int | None, DocumentKind]  # meeting, organisation, kind
@@ -214,6 +216,32 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
         )
     )
     session.add(m.RegenerationRun(run_key="manual:probe", trigger="manual"))
+    # Attendance of two organisations' participants, and a draft and a released letter.
+    for org, status in ((organisations[1], AttendanceStatus.ATTENDED), (organisations[2], None)):
+        for participant in org.participants[:2]:
+            session.add(
+                m.Attendance(
+                    meeting_id=meeting.id,
+                    participant_id=participant.id,
+                    status=status or AttendanceStatus.ABSENT,
+                    special_needs="Hörslinga",
+                )
+            )
+    session.add(
+        m.FeedbackLetter(
+            meeting_id=meeting.id, organisation_id=organisations[1].id, noted="Bra", ideas=["Idé"]
+        )
+    )
+    session.add(
+        m.FeedbackLetter(
+            meeting_id=meeting.id,
+            organisation_id=organisations[2].id,
+            noted="Tydligt",
+            ideas=[],
+            released_at=dt.datetime(2019, 10, 1, 8, tzinfo=dt.UTC),
+            released_by="organiser",
+        )
+    )
 
 
 # -- changes to try ---------------------------------------------------------------------------
@@ -314,6 +342,8 @@ def _organisation_of(session: Session, table: Table, row: Any) -> int:
         return session.get_one(m.ImprovementInitiative, indicator.initiative_id).organisation_id
     if table.name == "indicator":
         return session.get_one(m.ImprovementInitiative, row["initiative_id"]).organisation_id
+    if table.name == "attendance":
+        return session.get_one(m.Participant, row["participant_id"]).organisation_id
     return session.get_one(m.ContinuationPlan, row["plan_id"]).organisation_id
 
 

@@ -169,7 +169,7 @@ def make_summary_facts(**overrides: Any) -> FeedbackSummaryFacts:
             HOST,
         ),
         "author": HOST,
-        "sent_to": "SKR projektledare",
+        "sent_to": "SKR:s processledare",
         "plus": ("Konkreta resultat",),
         "minus": ("För lite tid",),
         "interesting": ("Kvartalsvis uppföljning",),
@@ -343,9 +343,9 @@ def test_the_letter_shows_the_movement_between_rounds() -> None:
         {"name": "Politisk styrning", "previous": "1,50", "current": "2,00", "delta": "+0,50"},
         {"name": "Uppföljning", "previous": "2,00", "current": "3,00", "delta": "+1,00"},
     ]
-    assert [(q["question"], q["change"], q["comment"]) for q in movement["changed"]] == [
-        ("Q2", "1 → 2 (+1)", ""),
-        ("Q3", "2 → 3 (+1)", "Ny rutin"),
+    assert [(q["number"], q["text"], q["change"], q["comment"]) for q in movement["changed"]] == [
+        ("2", "Resultat", "1 → 2 (+1)", ""),
+        ("3", "Uppföljning per kön", "2 → 3 (+1)", "Ny rutin"),
     ]
 
 

@@ -2,7 +2,8 @@
 
 Who sees what: the organiser's X-API-Key sees every document. A participant's token
 (``Authorization: Bearer bdt_...``) sees only documents whose organisation is the token's:
-its deck, checklist, feedback letter and its own agenda (``organisation_agenda``). Meeting-level
+its deck, checklist, feedback letter (once the organiser has released it, see
+``service.access.letters``) and its own agenda (``organisation_agenda``). Meeting-level
 documents (agenda, organiser checklist, summary to SKR) are the organiser's. Anything outside
 the caller's organisation answers 404, exactly as an id that does not exist.
 
@@ -21,6 +22,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from service.access.letters import hidden_letter_documents
 from service.access.tokens import (
     TokenRequest,
     TokenStatus,
@@ -241,7 +243,19 @@ def _visible_document(session: Session, caller: Caller, document_id: int) -> m.G
     if doc is None:
         raise NotFoundError(f"document {document_id} not found")
     caller.require_organisation(doc.organisation_id, f"document {document_id}")
+    if not caller.is_organiser and hidden_letter_documents(session, [doc]):
+        raise NotFoundError(f"document {document_id} not found")
     return doc
+
+
+def _for_caller(
+    session: Session, caller: Caller, found: list[NumberedDocument]
+) -> list[NumberedDocument]:
+    """What a participant may see of a listing: no unreleased (draft) letters."""
+    if caller.is_organiser:
+        return found
+    hidden = hidden_letter_documents(session, (item.document for item in found))
+    return [item for item in found if item.document.id not in hidden]
 
 
 @router.post(
@@ -344,7 +358,7 @@ def organisation_documents(
     found = latest_numbered(
         session, organisation_id=organisation_id, meeting_id=meeting_id, kind=kind
     )
-    return [VisibleDocumentOut.of(item) for item in found]
+    return [VisibleDocumentOut.of(item) for item in _for_caller(session, caller, found)]
 
 
 @router.get("/documents", response_model=list[VisibleDocumentOut])
@@ -363,7 +377,7 @@ def documents(
     found = latest_numbered(
         session, organisation_id=organisation_id, meeting_id=meeting_id, kind=kind
     )
-    return [VisibleDocumentOut.of(item) for item in found]
+    return [VisibleDocumentOut.of(item) for item in _for_caller(session, caller, found)]
 
 
 @router.get("/documents/{document_id}/versions", response_model=VersionsOut)
@@ -386,7 +400,7 @@ def document_versions(document_id: int, caller: CallerDep, session: SessionDep) 
                 stale=item.document.stale_since is not None,
                 download_url=_download_url(item.document.id),
             )
-            for item in numbered(slot_versions(session, doc.id))
+            for item in _for_caller(session, caller, numbered(slot_versions(session, doc.id)))
         ],
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from service.database.facts.records import (
     plan_facts,
     rounds_for,
 )
+from service.documents.facts import OrganisationFacts
 from service.documents.meeting_documents import (
     AgendaFacts,
     AgendaItemFacts,
@@ -23,7 +26,12 @@ from service.documents.meeting_documents import (
     NetworkFacts,
     TransferableFacts,
 )
+from service.domain.deadlines import SWEDISH_TIME, local_date
+from service.domain.kinds import AttendanceStatus
 from service.errors import NotFoundError, RenderError
+
+# Who counts as taking part when attendance is recorded: registered or came, not förhinder.
+TAKING_PART = (AttendanceStatus.REGISTERED, AttendanceStatus.ATTENDED)
 
 
 def load_agenda_facts(
@@ -32,6 +40,7 @@ def load_agenda_facts(
     """The meeting's agenda; with an organisation, the same agenda with its rows highlighted."""
     meeting = _meeting(session, meeting_id)
     highlight = _organisation(session, meeting, organisation_id) if organisation_id else None
+    organisations, from_attendance = _delegations(session, meeting)
     return AgendaFacts(
         network=_network(meeting.network),
         outline=_outline(meeting),
@@ -45,8 +54,9 @@ def load_agenda_facts(
             )
             for a in meeting.agenda_items
         ),
-        organisations=tuple(organisation_facts(o) for o in _organisations(session, meeting)),
+        organisations=organisations,
         highlight=organisation_facts(highlight) if highlight else None,
+        from_attendance=from_attendance,
     )
 
 
@@ -75,15 +85,27 @@ def load_feedback_letter_facts(
         )
         .order_by(m.Organisation.id, m.ImprovementInitiative.id)
     ).all()
-    ideas = feedback.ideas_per_organisation.get(org.ref, []) if feedback else []
+    letter = session.scalars(
+        select(m.FeedbackLetter).where(
+            m.FeedbackLetter.meeting_id == meeting.id,
+            m.FeedbackLetter.organisation_id == organisation_id,
+        )
+    ).first()
+    ideas = list(letter.ideas) if letter and letter.ideas else []
+    if not ideas and feedback:
+        ideas = feedback.ideas_per_organisation.get(org.ref, [])
     next_meeting = _next_meeting(session, meeting, feedback)
+    group = org.group
+    mentor = group.mentor if group else None
+    released = letter.released_at if letter else None
     return FeedbackLetterFacts(
         network=_network(network),
         outline=_outline(meeting),
         organisation=organisation_facts(org),
-        # The meeting's date keeps a regenerated letter identical; organisers edit it if
-        # they send the letter later.
-        letter_date=meeting.date,
+        # The release date, fixed once released, so a re-render is byte-identical.
+        letter_date=local_date(released, SWEDISH_TIME) if released else None,
+        mentor=organisation_facts(mentor) if mentor else None,
+        noted=letter.noted if letter else None,
         checklist=checklist_facts(network.checklist) if network.checklist else None,
         previous_round=previous,
         current_round=current,
@@ -109,6 +131,7 @@ def load_feedback_summary_facts(
         raise RenderError("the feedback summary is made per meeting, not per organisation")
     feedback = _feedback(session, meeting)
     organisations = _organisations(session, meeting)
+    delegations, from_attendance = _delegations(session, meeting)
     by_ref = {o.ref: o for o in organisations}
     ideas = feedback.ideas_per_organisation if feedback else {}
     author = session.get(m.Organisation, feedback.author_organisation_id) if feedback else None
@@ -116,7 +139,8 @@ def load_feedback_summary_facts(
     return FeedbackSummaryFacts(
         network=_network(meeting.network),
         outline=_outline(meeting),
-        organisations=tuple(organisation_facts(o) for o in organisations),
+        organisations=delegations,
+        from_attendance=from_attendance,
         author=organisation_facts(author) if author else None,
         sent_to=feedback.sent_to if feedback else None,
         plus=tuple(feedback.plus) if feedback else (),
@@ -157,6 +181,37 @@ def _organisations(session: Session, meeting: m.Meeting) -> list[m.Organisation]
             .order_by(m.Organisation.id)
         ).all()
     )
+
+
+def _delegations(
+    session: Session, meeting: m.Meeting
+) -> tuple[tuple[OrganisationFacts, ...], bool]:
+    """The network's organisations with who takes part: attendance when any is recorded.
+
+    With attendance recorded for the meeting, a delegation is the participants registered
+    or present (not those with förhinder); without, it is the organisation's roster.
+    """
+    statuses = dict(
+        session.execute(
+            select(m.Attendance.participant_id, m.Attendance.status).where(
+                m.Attendance.meeting_id == meeting.id
+            )
+        ).all()
+    )
+    organisations = _organisations(session, meeting)
+    if not statuses:
+        return tuple(organisation_facts(o) for o in organisations), False
+    result = []
+    for org in organisations:
+        facts = organisation_facts(org)
+        # organisation_facts lists the delegation in the order of org.participants.
+        present = tuple(
+            person
+            for person, participant in zip(facts.delegation, org.participants, strict=True)
+            if statuses.get(participant.id) in TAKING_PART
+        )
+        result.append(dataclasses.replace(facts, delegation=present))
+    return tuple(result), True
 
 
 def _feedback(session: Session, meeting: m.Meeting) -> m.MeetingFeedback | None:

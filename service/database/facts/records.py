@@ -50,6 +50,15 @@ def meeting_facts(meeting: m.Meeting) -> MeetingFacts:
         place=meeting.place,
         venue=meeting.venue,
         checklist_tab=meeting.checklist_tab,
+        venue_address=meeting.venue_address,
+        travel_directions=meeting.travel_directions,
+        digital_link=meeting.digital_link,
+        process_leader_name=meeting.process_leader_name,
+        process_leader_email=meeting.process_leader_email,
+        skr_contact_name=meeting.skr_contact_name,
+        skr_contact_email=meeting.skr_contact_email,
+        film_title=meeting.film_title,
+        film_link=meeting.film_link,
     )
 
 
@@ -123,6 +132,7 @@ def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
         owner=person_facts(i.owner),
         indicator_name=indicator.name if indicator else None,
         indicator_unit=indicator.unit if indicator else None,
+        indicator_population=indicator.population.value if indicator else "kvinnor_män",
         baseline=baseline,
         latest=latest,
     )

@@ -12,6 +12,12 @@ listing, refs, checked saving) and ``fields`` the field types. Everything a call
 importable from here.
 """
 
+from service.intake.entities.attendance import (
+    AttendanceEntry,
+    delete_attendance,
+    list_attendance,
+    put_attendance,
+)
 from service.intake.entities.checklists import (
     AreaCreate,
     AssessmentRoundCreate,
@@ -93,6 +99,7 @@ __all__ = [
     "AreaCreate",
     "AssessmentRoundCreate",
     "AssessmentRoundPatch",
+    "AttendanceEntry",
     "ChecklistCreate",
     "ChecklistPatch",
     "FeedbackCreate",
@@ -135,10 +142,13 @@ __all__ = [
     "create_network",
     "create_organisation",
     "create_participant",
+    "delete_attendance",
     "get_entity",
     "get_for_meeting",
+    "list_attendance",
     "list_entities",
     "put_analysis",
+    "put_attendance",
     "put_plan",
     "read_scores",
     "replace_scores",

@@ -9,6 +9,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.domain.kinds import IndicatorPopulation
 from service.errors import Problem
 from service.intake.entities.checklists import questions_in_order
 from service.intake.entities.fields import Id, NonNull
@@ -29,6 +30,7 @@ class IndicatorCreate(Record):
 
     name: ShortText
     unit: Text50 | None = None
+    population: IndicatorPopulation = IndicatorPopulation.WOMEN_MEN
     measurements: list[MeasurementCreate] = Field(default_factory=list, max_length=100)
 
 
@@ -87,6 +89,7 @@ def _indicators(indicator: IndicatorCreate | None) -> list[m.Indicator]:
         m.Indicator(
             name=indicator.name,
             unit=indicator.unit,
+            population=indicator.population,
             measurements=[m.IndicatorMeasurement(**x.model_dump()) for x in indicator.measurements],
         )
     ]

@@ -12,7 +12,7 @@ from service.database import models as m
 from service.errors import Problem
 from service.intake.entities.fields import Id, NonNull, TextList
 from service.intake.entities.store import get_entity, order_problem, save
-from service.intake.programme_format import Record
+from service.intake.programme_format import MeetingDetails, Record
 from service.intake.text_rules import LongText, Ref, ShortText, Text100
 from service.intake.vocabulary import ChecklistPhase
 
@@ -30,7 +30,7 @@ class AgendaItemCreate(Record):
 AgendaItems = Annotated[list[AgendaItemCreate], Field(max_length=200)]
 
 
-class MeetingPatch(Record):
+class MeetingPatch(MeetingDetails):
     """Changes to a meeting; agenda items, when given, replace the whole agenda."""
 
     ref: NonNull[Ref] = None
@@ -50,6 +50,7 @@ class MeetingPatch(Record):
     goals: NonNull[TextList] = None
     preparations: NonNull[TextList] = None
     agenda_items: NonNull[AgendaItems] = None
+    overview_anonymised: NonNull[bool] = None
 
 
 class MeetingCreate(MeetingPatch):
@@ -62,6 +63,7 @@ class MeetingCreate(MeetingPatch):
     goals: TextList = Field(default_factory=list)
     preparations: TextList = Field(default_factory=list)
     agenda_items: AgendaItems = Field(default_factory=list)
+    overview_anonymised: bool = False
 
 
 class OrganiserChecklistItemPatch(Record):
