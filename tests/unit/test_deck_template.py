@@ -79,7 +79,7 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
             "readiness": "God – redo att fördjupa arbetet",
             "changed": [
                 {
-                    "question": "2.3",
+                    "number": "7",
                     "text": "Mål för jämställdhet finns i verksamhetsplanen.",
                     "previous": "1",
                     "current": "3",
@@ -87,7 +87,7 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
                     "comment": "Nya mål antagna i budgeten.",
                 },
                 {
-                    "question": "4.1",
+                    "number": "13",
                     "text": "Statistik om individer redovisas uppdelad på kön.",
                     "previous": "2",
                     "current": "3",
@@ -159,11 +159,42 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
         "next_meeting": {
             "title": "Träff 3",
             "date": "8 oktober 2025",
+            "time": "09.30–16.00",
             "place": "Göteborg",
+            "venue": "Regionens hus",
             "theme": "Resursfördelning",
             "upload_deadline": "29 september 2025",
+            "checklist_tab": "BM 3",
         },
+        "lessons": {"prompt": "[Fyll i vad förflyttningen lär er …]"},
+        "transferable": [
+            {"title": "Jämställd biståndshandläggning", "where": "hemtjänst\nLSS-handläggning"},
+        ],
+        "leadership": {
+            "strengths": "Kommunstyrelsen efterfrågar könsuppdelade resultat.",
+            "obstacles": "Arbetet bärs av få personer.",
+            "culture_observations": "'Vi behandlar alla lika' gör skillnader osynliga.",
+            "actions": "Chefsdag om normer och bemötande.",
+        },
+        "film": {
+            "title": "Röster om manlighet – Dags för normreform",
+            "link": "https://film.example/normreform",
+            "reflection": "[Fyll i era reflektioner kring filmen …]",
+        },
+        "needs": {
+            "lowest_area": "Resursfördelning (medelvärde 1,25)",
+            "statements": [
+                {
+                    "number": "11",
+                    "text": "Resurser fördelas utifrån analys av kön.",
+                    "area": "Resursfördelning",
+                },
+            ],
+            "prompt": "[Fyll i vilka behov ni prioriterar …]",
+        },
+        "questions": ["[Fyll i fråga 1 …]", "[Fyll i fråga 2 …]", "[Fyll i fråga 3 …]"],
     }
+    context["movement"]["rows"] = context["movement"]["changed"]
     context.update(overrides)
     return context
 
@@ -196,7 +227,11 @@ def titles(deck: Any) -> list[str]:
     return [slide.shapes.title.text for slide in deck.slides]
 
 
-def test_the_deck_has_the_expected_slides_in_order(deck_template: PptxTemplate) -> None:
+def slide_titled(deck: Any, title: str) -> Any:
+    return next(slide for slide in deck.slides if slide.shapes.title.text == title)
+
+
+def test_the_deck_has_the_seeds_slides_in_order(deck_template: PptxTemplate) -> None:
     deck = render_deck(deck_template, make_deck_context())
 
     assert titles(deck) == [
@@ -206,11 +241,16 @@ def test_the_deck_has_the_expected_slides_in_order(deck_template: PptxTemplate) 
         "Självskattning – resultat per område",
         "Förflyttning sedan förra gången",
         "Förflyttning per område",
+        "Lärdomar av förflyttningen",
         "Förbättringsarbete: Jämställd biståndshandläggning",
         "Förbättringsarbete: Könsuppdelad statistik i årsredovisningen",
+        "Vad kan överföras till fler verksamheter?",
+        "Ledarskap och kultur – vad stödjer och vad hindrar?",
+        "Reflektion: Röster om manlighet – Dags för normreform",
+        "Behov av fortsatt förbättringsarbete",
         "Plan för fortsättning och uppföljning",
-        "Lärdomar och reflektion",
-        "Inför nästa träff",
+        "Frågor till de andra organisationerna",
+        "Inför Träff 3",
     ]
 
 
@@ -259,11 +299,12 @@ def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTempl
 
     deck = render_deck(deck_template, context)
 
-    summary = texts_of(deck.slides[4])
+    summary = texts_of(slide_titled(deck, "Förflyttning sedan förra gången"))
     assert "Summa: 41 (BM 1) → 52 (BM 2) av 72 möjliga, förändring +11" in summary
-    changed = table_rows(deck.slides[4], "Förändrade svar")
+    changed = table_rows(slide_titled(deck, "Förflyttning sedan förra gången"), "Förändrade svar")
+    assert changed[0] == ["Nr", "Påstående", "Före", "Nu", "Förändring", "Kommentar"]
     assert changed[1] == [
-        "2.3",
+        "7",
         context["movement"]["changed"][0]["text"],
         "1",
         "3",
@@ -271,7 +312,7 @@ def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTempl
         ("Nya mål antagna i budgeten."),
     ]
     assert changed[2][-1] == ""
-    areas = table_rows(deck.slides[5], "Områden")
+    areas = table_rows(slide_titled(deck, "Förflyttning per område"), "Områden")
     assert [row[0] for row in areas[1:]] == AREAS
 
 
@@ -280,16 +321,16 @@ def test_one_slide_per_initiative_with_its_details(deck_template: PptxTemplate) 
 
     deck = render_deck(deck_template, context)
 
-    for slide, initiative in zip(list(deck.slides)[6:8], context["initiatives"], strict=True):
+    for slide, initiative in zip(list(deck.slides)[7:9], context["initiatives"], strict=True):
         assert slide.shapes.title.text == f"Förbättringsarbete: {initiative['title']}"
         rows = dict(table_rows(slide, "Förbättringsarbete"))
         assert rows["Problem"] == initiative["problem"]
         assert rows["Ansvarig"] == initiative["owner"]
         assert initiative["title"] in slide.notes_slide.notes_text_frame.text
-    assert dict(table_rows(deck.slides[6], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+    assert dict(table_rows(deck.slides[7], "Förbättringsarbete"))["Status och PDSA-fas"] == (
         "Pågår · Studera"
     )
-    assert dict(table_rows(deck.slides[7], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+    assert dict(table_rows(deck.slides[8], "Förbättringsarbete"))["Status och PDSA-fas"] == (
         "Planerad"
     )
 
@@ -299,7 +340,7 @@ def test_plan_table_has_one_row_per_activity(deck_template: PptxTemplate) -> Non
 
     deck = render_deck(deck_template, context)
 
-    rows = table_rows(deck.slides[8], "Plan")
+    rows = table_rows(slide_titled(deck, "Plan för fortsättning och uppföljning"), "Plan")
     assert rows[1:] == [
         [a["activity"], a["owner"], a["deadline"], a["follow_up"], a["status"]]
         for a in context["plan"]["activities"]
@@ -309,10 +350,12 @@ def test_plan_table_has_one_row_per_activity(deck_template: PptxTemplate) -> Non
 def test_next_meeting_details_are_shown(deck_template: PptxTemplate) -> None:
     deck = render_deck(deck_template, make_deck_context())
 
-    texts = texts_of(deck.slides[-1])
+    texts = texts_of(slide_titled(deck, "Inför Träff 3"))
     assert "Träff 3 – Resursfördelning" in texts
-    assert "Datum: 8 oktober 2025" in texts
-    assert "Ladda upp underlaget senast 29 september 2025" in texts
+    assert "Datum: 8 oktober 2025, 09.30–16.00" in texts
+    assert "Plats: Regionens hus, Göteborg" in texts
+    assert "Ladda upp presentationen senast 29 september 2025" in texts
+    assert "Gör självskattningen tillsammans på fliken BM 3 i checklistan" in texts
     assert "Datum och plats för nästa träff meddelas senare." not in texts
 
 
@@ -323,8 +366,9 @@ def test_without_initiatives_next_meeting_or_contact_the_deck_still_reads_well(
 
     deck = render_deck(deck_template, context)
 
-    assert len(deck.slides) == 9
+    assert len(deck.slides) == 14
     assert not any(t.startswith("Förbättringsarbete") for t in titles(deck))
+    assert deck.slides[-1].shapes.title.text == "Inför nästa träff"
     assert texts_of(deck.slides[-1])[1:] == [
         "Datum och plats för nästa träff meddelas senare.",
         "Till nästa gång tar vi med oss",
@@ -344,13 +388,55 @@ def test_no_template_markers_remain_in_the_rendered_deck(deck_template: PptxTemp
         assert not [t for t in texts if "{{" in t or "{%" in t], slide.shapes.title.text
 
 
-def test_reflection_placeholders_are_left_for_the_participants(
+def test_reflections_are_left_as_prompts_for_the_participants(
     deck_template: PptxTemplate,
 ) -> None:
     deck = render_deck(deck_template, make_deck_context())
 
-    texts = texts_of(deck.slides[9])
-    assert sum(t.startswith("[Fyll i") for t in texts) == 3
+    assert texts_of(slide_titled(deck, "Frågor till de andra organisationerna"))[2:] == [
+        "Fråga 1",
+        "[Fyll i fråga 1 …]",
+        "Fråga 2",
+        "[Fyll i fråga 2 …]",
+        "Fråga 3",
+        "[Fyll i fråga 3 …]",
+    ]
+    assert "[Fyll i vad förflyttningen lär er …]" in texts_of(
+        slide_titled(deck, "Lärdomar av förflyttningen")
+    )
+    film = texts_of(slide_titled(deck, "Reflektion: Röster om manlighet – Dags för normreform"))
+    assert "Filmen: https://film.example/normreform" in film
+    assert "[Fyll i era reflektioner kring filmen …]" in film
+
+
+def test_the_new_slides_show_their_data(deck_template: PptxTemplate) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    lessons = table_rows(slide_titled(deck, "Lärdomar av förflyttningen"), "Förflyttade påståenden")
+    assert lessons[1:] == [
+        ["7", "Mål för jämställdhet finns i verksamhetsplanen.", "1 → 3"],
+        ["13", "Statistik om individer redovisas uppdelad på kön.", "2 → 3"],
+    ]
+    transfer = slide_titled(deck, "Vad kan överföras till fler verksamheter?")
+    assert table_rows(transfer, "Kan överföras") == [
+        ["Förbättringsarbete", "Kan överföras till"],
+        ["Jämställd biståndshandläggning", "hemtjänst\vLSS-handläggning"],
+    ]
+    leadership = texts_of(slide_titled(deck, "Ledarskap och kultur – vad stödjer och vad hindrar?"))
+    for heading, text in [
+        ("Det som stödjer arbetet", context["leadership"]["strengths"]),
+        ("Det som hindrar", context["leadership"]["obstacles"]),
+        ("Det vi ser i kulturen", context["leadership"]["culture_observations"]),
+        ("Det vi gör", context["leadership"]["actions"]),
+    ]:
+        assert leadership[leadership.index(heading) + 1] == text
+    needs = slide_titled(deck, "Behov av fortsatt förbättringsarbete")
+    assert "Lägst skattade område: Resursfördelning (medelvärde 1,25)" in texts_of(needs)
+    assert table_rows(needs, "Behov")[1:] == [
+        ["11", "Resurser fördelas utifrån analys av kön.", "Resursfördelning"]
+    ]
 
 
 @pytest.mark.needs_tools("soffice", "pdftotext")
