@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pptx import Presentation
 
+from service.batches.template_library import parse_document_template
 from service.engines.pptx_engine import PptxTemplate
 from tests.conftest import CHILD_TIMEOUT
 
@@ -468,3 +469,104 @@ def test_libreoffice_converts_the_rendered_deck_to_pdf(
         ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     assert "Umeå kommun" in text
+
+
+def changed_statements(count: int) -> list[dict[str, str]]:
+    """``count`` changed statements with checklist-length wording, every other one commented."""
+    return [
+        {
+            "number": str(n),
+            "text": f"Påstående {n}: vi följer upp jämställdhet i ordinarie verksamhets- och "
+            "budgetuppföljning och redovisar statistiken uppdelad på kön.",
+            "previous": "2",
+            "current": "3",
+            "delta": "+1",
+            "comment": "Införd i delårsrapporten." if n % 2 else "",
+        }
+        for n in range(1, count + 1)
+    ]
+
+
+def movement_context(count: int) -> dict[str, Any]:
+    context = make_deck_context()
+    rows = changed_statements(count)
+    context["movement"] = {**context["movement"], "changed": rows, "rows": rows}
+    return context
+
+
+def movement_slides(deck: Any) -> list[Any]:
+    return [
+        slide
+        for slide in deck.slides
+        if slide.shapes.title.text.startswith("Förflyttning sedan förra gången")
+    ]
+
+
+@pytest.fixture(scope="module")
+def fitted_deck_template() -> Any:
+    """The deck template as benchdocs parses it: tables measured with this machine's fonts."""
+    return parse_document_template(DECK_TEMPLATE.read_bytes(), name=DECK_TEMPLATE.name)
+
+
+@pytest.mark.parametrize(("count", "at_least"), [(1, 1), (15, 2), (24, 3)])
+def test_the_movement_table_continues_on_copies_of_its_slide_with_every_row(
+    fitted_deck_template: Any, count: int, at_least: int
+) -> None:
+    deck = Presentation(io.BytesIO(fitted_deck_template.render(movement_context(count))))
+
+    slides = movement_slides(deck)
+    assert len(slides) >= at_least
+    assert [s.shapes.title.text for s in slides] == [
+        "Förflyttning sedan förra gången",
+        *["Förflyttning sedan förra gången (forts.)"] * (len(slides) - 1),
+    ]
+    numbers: list[str] = []
+    for slide in slides:
+        rows = table_rows(slide, "Förändrade svar")
+        assert rows[0] == ["Nr", "Påstående", "Före", "Nu", "Förändring", "Kommentar"]
+        numbers += [row[0] for row in rows[1:]]
+        frame = next(shape for shape in slide.shapes if shape.name == "Förändrade svar")
+        assert frame.top + frame.height <= deck.slide_height
+    assert numbers == [str(n) for n in range(1, count + 1)]
+    # The summary stands on the first slide only; the slides after the table's follow on.
+    assert any(t.startswith("Summa:") for t in texts_of(slides[0]))
+    assert not any(t.startswith("Summa:") for s in slides[1:] for t in texts_of(s))
+    after = list(deck.slides).index(slides[-1]) + 1
+    assert deck.slides[after].shapes.title.text == "Förflyttning per område"
+
+
+@pytest.mark.needs_tools("soffice", "pdftotext")
+def test_a_continued_table_loses_no_row_in_the_pdf(
+    fitted_deck_template: Any, tmp_path: Path
+) -> None:
+    deck = tmp_path / "presentation.pptx"
+    deck.write_bytes(fitted_deck_template.render(movement_context(15)))
+
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(deck),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=CHILD_TIMEOUT,
+    )
+
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "presentation.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split("\f")
+    movement_pages = [p for p in pages if "Förflyttning sedan förra gången" in p]
+    assert len(movement_pages) >= 2
+    text = " ".join(" ".join(page.split()) for page in movement_pages)
+    for n in range(1, 16):
+        assert f"Påstående {n}: vi följer upp" in text
