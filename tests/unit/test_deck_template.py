@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pptx import Presentation
+from pptx.enum.chart import XL_CHART_TYPE
 
 from service.batches.template_library import parse_document_template
 from service.engines.pptx_engine import PptxTemplate
@@ -65,6 +66,10 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
                 {"name": "BM 1", "values": previous},
                 {"name": "BM 2", "values": current},
             ],
+            "value_axis": {"minimum": 1, "maximum": 3, "major_unit": 1},
+            "number_format": "0.00",
+            "description": "Stapeldiagram över självskattningen för Umeå kommun i BM 1 och BM 2: "
+            "medelvärdet per område på skalan 1–3.",
         },
         "movement": {
             "previous_label": "BM 1",
@@ -291,8 +296,11 @@ def test_area_chart_shows_the_contexts_categories_and_both_series(
     assert [s.name for s in plot.series] == ["BM 1", "BM 2"]
     for series, wanted in zip(plot.series, expected["series"], strict=True):
         assert list(series.values) == wanted["values"]
-    assert frame.chart.value_axis.maximum_scale == 3
-    assert frame._element.nvGraphicFramePr.cNvPr.get("descr")
+    assert (frame.chart.value_axis.minimum_scale, frame.chart.value_axis.maximum_scale) == (1, 3)
+    assert frame.chart.chart_type == XL_CHART_TYPE.COLUMN_CLUSTERED  # legend reads as the bars
+    assert plot.data_labels.number_format == "0.00"
+    assert not plot.data_labels.number_format_is_linked
+    assert frame._element.nvGraphicFramePr.cNvPr.get("descr") == expected["description"]
 
 
 def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTemplate) -> None:
