@@ -37,9 +37,9 @@ class FontBook(Protocol):
 
 @dataclass(frozen=True)
 class ApproximateFonts:
-    """A deterministic stand-in: every character half an em wide (bold a little wider)."""
+    """A deterministic stand-in: every character 0.45 em wide (Calibri averages about 0.41)."""
 
-    em_share: float = 0.5
+    em_share: float = 0.45
 
     def text_width(self, text: str, *, typeface: str, size: float, bold: bool) -> float:
         """``len(text)`` times a fixed share of the size."""
