@@ -230,12 +230,13 @@ def table(
     header: bool = True,
     bold_first_column: bool = False,
     row_height: float = 0.42,
+    left: int = MARGIN,
 ) -> Any:
     """A table whose first row (if ``header``) is a navy heading row."""
     frame = slide.shapes.add_table(
         len(rows),
         len(widths),
-        MARGIN,
+        left,
         top,
         Inches(sum(widths)),
         Inches(row_height * len(rows)),
@@ -368,13 +369,14 @@ def organisation_slide(prs: Any) -> None:
 
 
 def chart_slide(prs: Any) -> None:
+    """Area means of two rounds as columns: legend and bars read left to right alike."""
     slide = content_slide(prs, "Självskattning – resultat per område")
-    data = CategoryChartData(number_format="0.0")
+    data = CategoryChartData(number_format="0.00")
     data.categories = PLACEHOLDER_AREAS
     data.add_series("BM 1", (1.5, 2.0, 1.0, 1.5, 2.0, 1.0, 2.5, 1.5))
     data.add_series("BM 2", (2.0, 2.5, 1.5, 2.0, 2.5, 1.5, 3.0, 2.0))
     frame = slide.shapes.add_chart(
-        XL_CHART_TYPE.BAR_CLUSTERED,
+        XL_CHART_TYPE.COLUMN_CLUSTERED,
         MARGIN,
         CONTENT_TOP,
         CONTENT_WIDTH,
@@ -382,10 +384,11 @@ def chart_slide(prs: Any) -> None:
         data,
     )
     frame.name = "chart:area_chart"
+    # The engine writes the organisation's own alt text (area_chart.description).
     frame._element.nvGraphicFramePr.cNvPr.set(
         "descr",
-        "Liggande stapeldiagram med organisationens självskattning per område, "
-        "förra och nuvarande mätningen, på skalan 0 till 3.",
+        "Stapeldiagram över organisationens självskattning: medelvärdet per område "
+        "vid förra och den här träffen, på checklistans skala.",
     )
     chart = frame.chart
     chart.has_title = False
@@ -393,24 +396,28 @@ def chart_slide(prs: Any) -> None:
     chart.legend.position = XL_LEGEND_POSITION.BOTTOM
     chart.legend.include_in_layout = False
     chart.legend.font.size = Pt(14)
-    chart.font.size = Pt(14)
+    chart.font.size = Pt(12)
     values = chart.value_axis
-    values.minimum_scale, values.maximum_scale, values.major_unit = 0, 3, 0.5
+    values.minimum_scale, values.maximum_scale, values.major_unit = 1, 3, 1
     values.has_major_gridlines = True
     values.major_gridlines.format.line.color.rgb = RGBColor(0xD9, 0xD9, 0xD9)
-    values.tick_labels.number_format = "0.0"
+    values.tick_labels.number_format = "0"
     values.tick_labels.number_format_is_linked = False
     values.format.line.fill.background()
     categories = chart.category_axis
-    categories.reverse_order = True  # first area at the top, as in the questionnaire
-    categories.tick_labels.font.size = Pt(14)
+    categories.tick_labels.font.size = Pt(10)
     categories.format.line.color.rgb = LIGHT_GREY
+    # Area names stay horizontal and wrap under their columns instead of turning sideways.
+    body_pr = categories._element.find(f"{qn('c:txPr')}/{qn('a:bodyPr')}")
+    body_pr.set("rot", "0")
+    body_pr.set("vert", "horz")
+    body_pr.set("wrap", "square")
     plot = chart.plots[0]
     plot.gap_width = 60
     plot.overlap = -10
     plot.has_data_labels = True
     labels = plot.data_labels
-    labels.number_format, labels.number_format_is_linked = "0.0#", False
+    labels.number_format, labels.number_format_is_linked = "0.00", False
     labels.position = XL_LABEL_POSITION.OUTSIDE_END
     labels.font.size = Pt(11)
     labels.font.color.rgb = GREY
@@ -439,28 +446,24 @@ def movement_slide(prs: Any) -> None:
                 {**summary, "bold": True, "color": NAVY},
             ),
             (
-                "Antal frågor med svaret 1: {{ movement.count_1_previous }} → "
+                "Antal påståenden med svaret 1: {{ movement.count_1_previous }} → "
                 "{{ movement.count_1_current }}   ·   med svaret 3: "
                 "{{ movement.count_3_previous }} → {{ movement.count_3_current }}",
                 summary,
             ),
             ("{{ movement.readiness }}", summary),
-            (
-                "{% if not movement.changed %}Inga svar har ändrats sedan förra gången.{% endif %}",
-                {**summary, "italic": True, "color": GREY},
-            ),
         ],
         name="Sammanfattning",
     )
     table(
         slide,
         CONTENT_TOP + Inches(1.15),
-        [0.9, 4.6, 0.9, 0.9, 1.35, 3.483],
+        [0.6, 4.9, 0.8, 0.8, 1.35, 3.683],
         [
-            ["Fråga", "Påstående", "Före", "Nu", "Förändring", "Kommentar"],
-            ["{%tr for c in movement.changed %}", "", "", "", "", ""],
+            ["Nr", "Påstående", "Före", "Nu", "Förändring", "Kommentar"],
+            ["{%tr for c in movement.rows %}", "", "", "", "", ""],
             [
-                "{{ c.question }}",
+                "{{ c.number }}",
                 "{{ c.text }}",
                 "{{ c.previous }}",
                 "{{ c.current }}",
@@ -563,65 +566,229 @@ def plan_slide(prs: Any) -> None:
     )
 
 
-def reflection_slide(prs: Any) -> None:
-    slide = content_slide(prs, "Lärdomar och reflektion")
+def card(
+    slide: Any,
+    left: int,
+    top: int,
+    width: int,
+    height: int,
+    heading: str,
+    body: str,
+    *,
+    name: str,
+) -> Any:
+    """A pale rounded card: a navy heading and a text (a fact, or a prompt to fill in)."""
+    shape = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, left, top, width, height)
+    shape.name = name
+    shape.adjustments[0] = 0.06
+    shape.fill.solid()
+    shape.fill.fore_color.rgb = PALE
+    shape.line.color.rgb = LIGHT_BLUE
+    shape.shadow.inherit = False
+    frame = shape.text_frame
+    frame.word_wrap = True
+    frame.vertical_anchor = MSO_ANCHOR.TOP
+    frame.margin_left = frame.margin_right = Inches(0.2)
+    frame.margin_top = Inches(0.15)
+    # Long texts shrink rather than run out of the card (LibreOffice and PowerPoint both).
+    body_pr = frame._txBody.find(qn("a:bodyPr"))
+    for old in list(body_pr):
+        body_pr.remove(old)
+    etree.SubElement(body_pr, qn("a:normAutofit"))
+    paragraphs = [(heading, {"size": 18, "bold": True, "color": NAVY})] if heading else []
+    paragraphs.append((body, {"size": 16, "color": RGBColor(0x26, 0x26, 0x26)}))
+    for number, (text, options) in enumerate(paragraphs):
+        p = frame.paragraphs[0] if number == 0 else frame.add_paragraph()
+        p.alignment = PP_ALIGN.LEFT
+        p.space_after = Pt(8)
+        run = p.add_run()
+        run.text = text
+        _font(run.font, options)
+    return shape
+
+
+def lessons_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Lärdomar av förflyttningen")
+    table(
+        slide,
+        CONTENT_TOP,
+        [0.6, 5.2, 1.3],
+        [
+            ["Nr", "Påstående som har förflyttats", "Före → nu"],
+            ["{%tr for c in movement.rows %}", "", ""],
+            ["{{ c.number }}", "{{ c.text }}", "{{ c.previous }} → {{ c.current }}"],
+            ["{%tr endfor %}", "", ""],
+        ],
+        name="Förflyttade påståenden",
+        size=14,
+        row_height=0.4,
+    )
+    card(
+        slide,
+        MARGIN + Inches(7.4),
+        CONTENT_TOP,
+        CONTENT_WIDTH - Inches(7.4),
+        Inches(5.2),
+        "Våra lärdomar",
+        "{{ lessons.prompt }}",
+        name="Lärdomar",
+    )
+
+
+def transferable_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Vad kan överföras till fler verksamheter?")
+    table(
+        slide,
+        CONTENT_TOP,
+        [6.0, 6.133],
+        [
+            ["Förbättringsarbete", "Kan överföras till"],
+            ["{%tr for t in transferable %}", ""],
+            ["{{ t.title }}", "{{ t.where }}"],
+            ["{%tr endfor %}", ""],
+        ],
+        name="Kan överföras",
+        size=16,
+        row_height=0.5,
+    )
+
+
+def leadership_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Ledarskap och kultur – vad stödjer och vad hindrar?")
+    gap = Inches(0.3)
+    width = (CONTENT_WIDTH - gap) // 2
+    height = Inches(2.5)
+    cards = [
+        ("Det som stödjer arbetet", "{{ leadership.strengths }}"),
+        ("Det som hindrar", "{{ leadership.obstacles }}"),
+        ("Det vi ser i kulturen", "{{ leadership.culture_observations }}"),
+        ("Det vi gör", "{{ leadership.actions }}"),
+    ]
+    for index, (heading, body) in enumerate(cards):
+        card(
+            slide,
+            MARGIN + (index % 2) * (width + gap),
+            CONTENT_TOP + (index // 2) * (height + gap),
+            width,
+            height,
+            heading,
+            body,
+            name=heading,
+        )
+
+
+def film_slide(prs: Any) -> None:
+    slide = content_slide(
+        prs,
+        "Reflektion{% if film.title %}: {{ film.title }}{% else %} kring filmen{% endif %}",
+    )
     text_box(
         slide,
         MARGIN,
         CONTENT_TOP - Inches(0.1),
         CONTENT_WIDTH,
         Inches(0.5),
-        [("Diskutera i delegationen och fyll i före träffen.", {"size": 16, "color": GREY})],
+        [
+            (
+                "{% if film.link %}Filmen: {{ film.link }}{% else %}Filmen ni såg inför träffen."
+                "{% endif %}",
+                {"size": 16, "color": GREY},
+            )
+        ],
+        name="Filmen",
     )
-    questions = [
-        ("Vad har vi lärt oss sedan förra träffen?", "[Fyll i era viktigaste lärdomar …]"),
-        ("Vad har fungerat bra och vad har varit svårt?", "[Fyll i framgångar och hinder …]"),
-        ("Vad tar vi med oss till nästa steg?", "[Fyll i det ni vill pröva härnäst …]"),
-    ]
+    card(
+        slide,
+        MARGIN,
+        CONTENT_TOP + Inches(0.6),
+        CONTENT_WIDTH,
+        Inches(4.6),
+        "Vår reflektion",
+        "{{ film.reflection }}",
+        name="Reflektion",
+    )
+
+
+def needs_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Behov av fortsatt förbättringsarbete")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(1.2),
+        [
+            (
+                "Förslag från självskattningen: de påståenden som har lägsta poäng och det "
+                "område som har lägst medelvärde.",
+                {"size": 16, "space_after": 2},
+            ),
+            (
+                "{% if needs.lowest_area %}Lägst skattade område: {{ needs.lowest_area }}"
+                "{% endif %}",
+                {"size": 16, "space_after": 2},
+            ),
+            ("{{ needs.prompt }}", {"size": 16, "italic": True, "color": GREY}),
+        ],
+        name="Förslag",
+    )
+    table(
+        slide,
+        CONTENT_TOP + Inches(1.2),
+        [0.6, 8.0, 3.533],
+        [
+            ["Nr", "Påstående", "Område"],
+            ["{%tr for n in needs.statements %}", "", ""],
+            ["{{ n.number }}", "{{ n.text }}", "{{ n.area }}"],
+            ["{%tr endfor %}", "", ""],
+        ],
+        name="Behov",
+        size=14,
+        row_height=0.4,
+    )
+
+
+def questions_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Frågor till de andra organisationerna")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(0.5),
+        [
+            (
+                "Vad vill vi lära oss av de andra? Skriv frågorna före träffen.",
+                {"size": 16, "color": GREY},
+            )
+        ],
+    )
     gap = Inches(0.3)
     width = (CONTENT_WIDTH - 2 * gap) // 3
-    for index, (question, placeholder) in enumerate(questions):
-        card = slide.shapes.add_shape(
-            MSO_SHAPE.ROUNDED_RECTANGLE,
+    for index in range(3):
+        card(
+            slide,
             MARGIN + index * (width + gap),
             CONTENT_TOP + Inches(0.6),
             width,
             Inches(4.6),
+            f"Fråga {index + 1}",
+            f"{{{{ questions[{index}] }}}}",
+            name=f"Fråga {index + 1}",
         )
-        card.name = f"Reflektion {index + 1}"
-        card.adjustments[0] = 0.06
-        card.fill.solid()
-        card.fill.fore_color.rgb = PALE
-        card.line.color.rgb = LIGHT_BLUE
-        card.shadow.inherit = False
-        frame = card.text_frame
-        frame.word_wrap = True
-        frame.vertical_anchor = MSO_ANCHOR.TOP
-        frame.margin_left = frame.margin_right = Inches(0.2)
-        frame.margin_top = Inches(0.2)
-        for number, (text, options) in enumerate(
-            [
-                (question, {"size": 18, "bold": True, "color": NAVY}),
-                (placeholder, {"size": 16, "italic": True, "color": GREY}),
-            ]
-        ):
-            p = frame.paragraphs[0] if number == 0 else frame.add_paragraph()
-            p.alignment = PP_ALIGN.LEFT
-            p.space_after = Pt(12)
-            run = p.add_run()
-            run.text = text
-            _font(run.font, options)
 
 
 def next_meeting_slide(prs: Any) -> None:
-    slide = content_slide(prs, "Inför nästa träff")
+    slide = content_slide(
+        prs, "Inför {% if next_meeting %}{{ next_meeting.title }}{% else %}nästa träff{% endif %}"
+    )
     body = {"size": 20, "space_after": 8}
     text_box(
         slide,
         MARGIN,
         CONTENT_TOP,
         CONTENT_WIDTH,
-        Inches(2.8),
+        Inches(3.0),
         [
             (
                 "{% if next_meeting %}{{ next_meeting.title }}"
@@ -630,17 +797,24 @@ def next_meeting_slide(prs: Any) -> None:
             ),
             (
                 "{% if next_meeting and next_meeting.date %}Datum: {{ next_meeting.date }}"
+                "{% if next_meeting.time %}, {{ next_meeting.time }}{% endif %}{% endif %}",
+                body,
+            ),
+            (
+                "{% if next_meeting and next_meeting.place %}Plats: "
+                "{{ [next_meeting.venue, next_meeting.place] | select | join(', ') }}"
                 "{% endif %}",
                 body,
             ),
             (
-                "{% if next_meeting and next_meeting.place %}Plats: {{ next_meeting.place }}"
-                "{% endif %}",
-                body,
-            ),
-            (
-                "{% if next_meeting and next_meeting.upload_deadline %}Ladda upp underlaget "
+                "{% if next_meeting and next_meeting.upload_deadline %}Ladda upp presentationen "
                 "senast {{ next_meeting.upload_deadline }}{% endif %}",
+                body,
+            ),
+            (
+                "{% if next_meeting and next_meeting.checklist_tab %}Gör självskattningen "
+                "tillsammans på fliken {{ next_meeting.checklist_tab }} i checklistan"
+                "{% endif %}",
                 body,
             ),
             (
@@ -654,7 +828,7 @@ def next_meeting_slide(prs: Any) -> None:
     text_box(
         slide,
         MARGIN,
-        CONTENT_TOP + Inches(3.1),
+        CONTENT_TOP + Inches(3.3),
         CONTENT_WIDTH,
         Inches(1.6),
         [
@@ -704,9 +878,14 @@ def build() -> bytes:
     chart_slide(prs)
     movement_slide(prs)
     areas_slide(prs)
+    lessons_slide(prs)
     initiative_slide(prs)
+    transferable_slide(prs)
+    leadership_slide(prs)
+    film_slide(prs)
+    needs_slide(prs)
     plan_slide(prs)
-    reflection_slide(prs)
+    questions_slide(prs)
     next_meeting_slide(prs)
     return finish(
         prs,

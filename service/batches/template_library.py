@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.documents import swedish
 from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.engines.interface import OfficeTemplate
+from service.engines.pptx_engine.fitting import TableLayout
 from service.engines.registry import parse_template
 from service.errors import TemplateError
+from service.pdf.fonts import installed_fonts
 
 
 def parse_document_template(data: bytes, *, name: str, suffix: str | None = None) -> OfficeTemplate:
@@ -19,7 +23,15 @@ def parse_document_template(data: bytes, *, name: str, suffix: str | None = None
     The format comes from ``name``'s suffix unless ``suffix`` is given; TemplateError if no
     engine reads it or the template is broken.
     """
-    return parse_template(data, name=name, suffix=suffix, filters=SWEDISH_FILTERS)
+    return parse_template(
+        data, name=name, suffix=suffix, filters=SWEDISH_FILTERS, slide_tables=slide_tables()
+    )
+
+
+@functools.cache
+def slide_tables() -> TableLayout:
+    """How benchdocs's decks continue long tables: measured with this machine's fonts."""
+    return TableLayout(fonts=installed_fonts(), continued_suffix=swedish.CONTINUED)
 
 
 @dataclass(frozen=True)

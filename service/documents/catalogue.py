@@ -92,7 +92,8 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         per_organisation=True,
         build_context=build_deck_context,
         offers_pdf=True,
-        reads_own_organisation=_WHAT_THE_ORGANISATION_PRESENTS,
+        # Its leadership and culture analysis and film reflection too.
+        reads_own_organisation=_WHAT_THE_ORGANISATION_PRESENTS | {PrivateData.ANALYSES},
     ),
     DocumentKind.CHECKLIST: DocumentSpec(
         kind=DocumentKind.CHECKLIST,

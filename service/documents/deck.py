@@ -16,9 +16,38 @@ from service.documents.blocks import (
     plan_rows,
 )
 from service.documents.facts import (
+    ChecklistFacts,
     DeckFacts,
+    InitiativeFacts,
+    LeadershipFacts,
 )
-from service.domain.movement import compute_movement
+from service.domain.movement import Movement, compute_movement
+
+# Area means, in the chart's labels as in the tables: two decimals (1,67), chosen once.
+MEAN_DECIMALS = 2
+MEAN_FORMAT = "0.00"
+
+# What the delegation is asked to fill in where the data has nothing yet.
+LEADERSHIP_PROMPTS = {
+    "strengths": "[Fyll i vad i ledarskap och kultur som stödjer arbetet …]",
+    "obstacles": "[Fyll i vad som hindrar eller bromsar arbetet …]",
+    "culture_observations": "[Fyll i vad ni ser i organisationskulturen …]",
+    "actions": "[Fyll i vad ni gör för att stärka ledarskap och kultur …]",
+}
+FILM_PROMPT = (
+    "[Fyll i era reflektioner kring filmen: vad väckte den hos er, och vad betyder den "
+    "för ledarskapet och kulturen i er organisation? …]"
+)
+LESSONS_PROMPT = (
+    "[Fyll i vad förflyttningen lär er: vad ledde till att svaren ändrades, "
+    "och vad tar ni med er? …]"
+)
+NEEDS_PROMPT = "[Fyll i vilka behov ni prioriterar i det fortsatta arbetet …]"
+QUESTION_PROMPTS = (
+    "[Fyll i en fråga om något ni vill lära av de andra …]",
+    "[Fyll i en fråga om hur de andra har löst något ni brottas med …]",
+    "[Fyll i en fråga om något ni vill ha synpunkter på …]",
+)
 
 
 def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -74,7 +103,7 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
         ),
         "changed": [
             {
-                "question": q.ref,
+                "number": statement_number(checklist, q.ref),
                 "text": checklist.question_texts.get(q.ref, ""),
                 "previous": swedish.NOT_ASSESSED if q.previous is None else str(q.previous),
                 "current": swedish.NOT_ASSESSED if q.current is None else str(q.current),
@@ -86,20 +115,45 @@ def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
         ],
         "areas": area_rows(result, names),
     }
-    series = []
+    series: list[dict[str, Any]] = []
+    rounds: list[str] = []
     for label, rnd_means in (
         (previous.label if previous else None, [a.previous_mean for a in result.areas]),
         (current.label if current else None, [a.current_mean for a in result.areas]),
     ):
         if label is not None:
+            rounds.append(label)
             series.append(
-                {"name": label, "values": [None if v is None else round(v, 2) for v in rnd_means]}
+                {
+                    "name": label,
+                    "values": [None if v is None else round(v, MEAN_DECIMALS) for v in rnd_means],
+                }
             )
     chart = {
         "categories": [names.get(a.area_ref, a.area_ref) for a in result.areas],
         "series": series,
+        "value_axis": {"minimum": scale.minimum, "maximum": scale.maximum, "major_unit": 1},
+        "number_format": MEAN_FORMAT,
+        "description": _chart_description(facts, rounds),
     }
     return movement, chart
+
+
+def _chart_description(facts: DeckFacts, rounds: list[str]) -> str:
+    """The chart's alt text: whose self-assessment, which rounds, on which scale."""
+    scale = facts.checklist.scale if facts.checklist else None
+    on_scale = f" på skalan {scale.minimum}–{scale.maximum}" if scale else ""
+    when = f" i {swedish.enumeration(rounds)}" if rounds else ""
+    return (
+        f"Stapeldiagram över självskattningen för {facts.organisation.name}{when}: "
+        f"medelvärdet per område{on_scale}."
+    )
+
+
+def statement_number(checklist: ChecklistFacts, ref: str) -> str:
+    """A statement's number as the checklist shows it: its place in the list (``14``)."""
+    refs = [q.ref for q in checklist.questions]
+    return str(refs.index(ref) + 1) if ref in refs else ref
 
 
 def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
@@ -114,6 +168,20 @@ def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
         key=lambda p: ROLE_ORDER.index(p.role) if p.role in ROLE_ORDER else len(ROLE_ORDER),
     )
     movement, chart = _movement(facts)
+    # The tables of changed statements: a row that says so when none changed.
+    movement["rows"] = movement["changed"] or [
+        {
+            "number": "",
+            "text": "Inga påståenden har ändrats sedan förra gången.",
+            "previous": "",
+            "current": "",
+            "delta": "",
+            "declined": False,
+            "comment": "",
+        }
+    ]
+    film = facts.film
+    leadership = facts.leadership or LeadershipFacts()
     return {
         "network": {"name": facts.network_name},
         "organisation": {
@@ -150,6 +218,115 @@ def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
             }
             for i in facts.initiatives
         ],
-        "plan": {"activities": plan_rows(facts.plan)},
+        "plan": {"activities": _plan_activities(facts)},
         "next_meeting": meeting_block(facts.next_meeting) if facts.next_meeting else None,
+        "lessons": {"prompt": LESSONS_PROMPT},
+        "transferable": _transferable(facts.initiatives),
+        "leadership": {
+            name: _text_or_prompt(getattr(leadership, name), prompt)
+            for name, prompt in LEADERSHIP_PROMPTS.items()
+        },
+        "film": {
+            "title": (film.title or "") if film else "",
+            "link": (film.link or "") if film else "",
+            "reflection": _text_or_prompt(leadership.film_reflection, FILM_PROMPT),
+        },
+        "needs": _improvement_needs(facts),
+        "questions": list(QUESTION_PROMPTS),
     }
+
+
+def _text_or_prompt(text: str | None, prompt: str) -> str:
+    return text.strip() if text and text.strip() else prompt
+
+
+def _plan_activities(facts: DeckFacts) -> list[dict[str, str]]:
+    """The plan as table rows, dates written one way; one row to fill in when there is none."""
+    rows = plan_rows(facts.plan)
+    for row in rows:
+        row["follow_up"] = swedish.dates_in_text(row["follow_up"])
+    return rows or [
+        {
+            "activity": "[Fyll i aktivitet …]",
+            "owner": "[Fyll i ansvarig]",
+            "deadline": "[Fyll i datum]",
+            "follow_up": "[Fyll i forum och datum]",
+            "status": "[Fyll i status]",
+        }
+    ]
+
+
+def _transferable(initiatives: tuple[InitiativeFacts, ...]) -> list[dict[str, str]]:
+    """Initiatives marked transferable, with where to as a list; a row to fill in if none."""
+    rows = [
+        {
+            "title": i.title,
+            # One place per line, each as typed: a list, never capitals mid-sentence.
+            "where": "\n".join(t.strip() for t in i.transfer_to if t.strip())
+            or "[Fyll i verksamheter dit arbetet kan överföras …]",
+        }
+        for i in initiatives
+        if i.transferable
+    ]
+    return rows or [
+        {
+            "title": "[Fyll i ett förbättringsarbete som kan överföras till fler verksamheter …]",
+            "where": "[Fyll i verksamheter dit arbetet kan överföras …]",
+        }
+    ]
+
+
+def _improvement_needs(facts: DeckFacts) -> dict[str, Any]:
+    """The statements still at the scale's lowest value, and the lowest area, as suggestions."""
+    checklist = facts.checklist
+    current = facts.current_round
+    if checklist is None or current is None:
+        return {
+            "lowest_area": "",
+            "statements": [
+                {
+                    "number": "",
+                    "text": "[Självskattningen för den här träffen saknas – fyll i de påståenden "
+                    "ni vill arbeta vidare med …]",
+                    "area": "",
+                }
+            ],
+            "prompt": NEEDS_PROMPT,
+        }
+    names = {a.ref: a.name for a in checklist.areas}
+    lowest = checklist.scale.minimum
+    statements = [
+        {
+            "number": statement_number(checklist, q.ref),
+            "text": checklist.question_texts.get(q.ref, ""),
+            "area": names.get(q.area_ref, q.area_ref),
+        }
+        for q in checklist.questions
+        if current.scores.get(q.ref) == lowest
+    ]
+    result = compute_movement(
+        checklist.questions, previous={}, current=current.scores, scale=checklist.scale
+    )
+    return {
+        "lowest_area": _lowest_area(result, names),
+        "statements": statements
+        or [
+            {
+                "number": "",
+                "text": f"Inga påståenden har skattats till {lowest}. "
+                "[Fyll i de påståenden ni vill arbeta vidare med …]",
+                "area": "",
+            }
+        ],
+        "prompt": NEEDS_PROMPT,
+    }
+
+
+def _lowest_area(result: Movement, names: dict[str, str]) -> str:
+    """``Kompetens (medelvärde 1,33)``: the area with the lowest mean now; empty if none."""
+    scored = [a for a in result.areas if a.current_mean is not None]
+    if not scored:
+        return ""
+    low = min(scored, key=lambda a: a.current_mean or 0.0)
+    mean = swedish.number(low.current_mean, decimals=MEAN_DECIMALS)
+    return f"{names.get(low.area_ref, low.area_ref)} (medelvärde {mean})"

@@ -100,6 +100,8 @@ class InitiativeFacts:
     indicator_population: str = "kvinnor_män"
     baseline: MeasurementFacts | None = None
     latest: MeasurementFacts | None = None
+    transferable: bool | None = None
+    transfer_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,25 @@ class PlanActivityFacts:
     deadline: dt.date | None = None
     follow_up: str | None = None
     status: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadershipFacts:
+    """An organisation's analysis of how its leadership and culture carry the work."""
+
+    strengths: str | None = None
+    obstacles: str | None = None
+    culture_observations: str | None = None
+    film_reflection: str | None = None
+    actions: str | None = None
+
+
+@dataclass(frozen=True)
+class FilmFacts:
+    """The film a meeting asks the delegations to see and reflect on beforehand."""
+
+    title: str | None = None
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,3 +145,5 @@ class DeckFacts:
     initiatives: tuple[InitiativeFacts, ...]
     plan: tuple[PlanActivityFacts, ...]
     next_meeting: MeetingFacts | None
+    leadership: LeadershipFacts | None = None
+    film: FilmFacts | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 MONTHS = (
     "januari",
@@ -20,6 +21,8 @@ MONTHS = (
 )
 WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 NOT_ASSESSED = "–"
+# Added to the title of a slide that continues a table: "Förflyttning sedan förra gången (forts.)".
+CONTINUED = " (forts.)"
 
 
 def long_date(value: dt.date | None) -> str:
@@ -62,3 +65,25 @@ def signed(value: float | None, *, decimals: int = 0) -> str:
         return "±0"
     sign = "+" if value > 0 else "\u2212"
     return sign + number(abs(value), decimals=decimals)
+
+
+def enumeration(items: list[str]) -> str:
+    """``BM 1, BM 2 och BM 3``: a Swedish list in running text."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} och {items[-1]}"
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def dates_in_text(text: str) -> str:
+    """Free text with its ISO dates (``2019-11-25``) written the long way (``25 november 2019``)."""
+
+    def long(match: re.Match[str]) -> str:
+        try:
+            return long_date(dt.date(*(int(part) for part in match.groups())))
+        except ValueError:  # not a real date: leave it as typed
+            return match.group(0)
+
+    return _ISO_DATE.sub(long, text)

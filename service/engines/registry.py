@@ -11,6 +11,7 @@ from service.engines.inspection import TemplateSpot
 from service.engines.interface import OfficeTemplate, TemplateEngine
 from service.engines.jinja_env import NO_FILTERS, Filters
 from service.engines.pptx_engine import PptxTemplate
+from service.engines.pptx_engine.fitting import DEFAULT_LAYOUT, TableLayout
 from service.engines.xlsx_engine import XlsxTemplate
 from service.errors import TemplateError
 
@@ -33,10 +34,22 @@ def engine_for(name: str, *, suffix: str | None = None) -> TemplateEngine:
 
 
 def parse_template(
-    data: bytes, *, name: str, suffix: str | None = None, filters: Filters = NO_FILTERS
+    data: bytes,
+    *,
+    name: str,
+    suffix: str | None = None,
+    filters: Filters = NO_FILTERS,
+    slide_tables: TableLayout = DEFAULT_LAYOUT,
 ) -> OfficeTemplate:
-    """``data`` parsed by the engine for its suffix (from ``name`` unless given)."""
-    return engine_for(name, suffix=suffix).from_bytes(data, name=name, filters=filters)
+    """``data`` parsed by the engine for its suffix (from ``name`` unless given).
+
+    ``slide_tables`` reaches only the pptx engine: a slide has no page flow, so that engine
+    continues a too tall table on another slide itself (Word and Excel paginate their own).
+    """
+    engine = engine_for(name, suffix=suffix)
+    if engine is PptxTemplate:
+        return PptxTemplate.from_bytes(data, name=name, filters=filters, layout=slide_tables)
+    return engine.from_bytes(data, name=name, filters=filters)
 
 
 def template_spots(data: bytes, *, name: str, suffix: str | None = None) -> list[TemplateSpot]:

@@ -10,11 +10,14 @@ from service.documents.facts import (
     AreaFacts,
     ChecklistFacts,
     DeckFacts,
+    FilmFacts,
     InitiativeFacts,
+    LeadershipFacts,
     MeasurementFacts,
     MeetingFacts,
     OrganisationFacts,
     PersonFacts,
+    PlanActivityFacts,
     RoundFacts,
 )
 from service.domain.movement import QuestionRef, Scale
@@ -100,15 +103,21 @@ def test_chart_and_movement_show_both_rounds() -> None:
             {"name": "BM 1", "values": [1.5, 3.0]},
             {"name": "BM 2", "values": [2.0, 2.0]},
         ],
+        "value_axis": {"minimum": 1, "maximum": 3, "major_unit": 1},
+        "number_format": "0.00",
+        "description": f"Stapeldiagram över självskattningen för {HOSTILE} i BM 1 och BM 2: "
+        "medelvärdet per område på skalan 1–3.",
     }
     movement = context["movement"]
     assert (movement["previous_sum"], movement["current_sum"], movement["delta"]) == (6, 6, "±0")
     assert [
-        (c["question"], c["delta"], c["declined"], c["comment"]) for c in movement["changed"]
+        (c["number"], c["text"], c["delta"], c["declined"], c["comment"])
+        for c in movement["changed"]
     ] == [
-        ("Q1", "+1", False, ""),
-        ("Q3", "\u22121", True, "Sänkt"),
+        ("1", "Ett", "+1", False, ""),
+        ("3", "Tre", "\u22121", True, "Sänkt"),
     ]
+    assert movement["rows"] == movement["changed"]
     assert context["initiatives"][0]["indicator"] == (
         "Timmar (h); utgångsläge 30 april 2019: kvinnor 7,9, män 10,4; "
         "senast 31 augusti 2019: kvinnor 8,8, män 9,9"
@@ -121,3 +130,103 @@ def test_a_first_round_without_history_has_one_series_and_no_changes() -> None:
     assert [s["name"] for s in context["area_chart"]["series"]] == ["BM 2"]
     assert context["movement"]["changed"] == []
     assert context["movement"]["delta"] == ""
+
+
+def test_without_changes_the_movement_tables_get_a_row_that_says_so() -> None:
+    same = RoundFacts("BM 1", {"Q1": 2, "Q2": 2, "Q3": 2})
+
+    movement = build_deck_context(make_facts(previous_round=same))["movement"]
+
+    assert movement["changed"] == []
+    assert [row["text"] for row in movement["rows"]] == [
+        "Inga påståenden har ändrats sedan förra gången."
+    ]
+
+
+def test_leadership_and_film_show_the_analysis_or_prompts_where_it_is_empty() -> None:
+    facts = make_facts(
+        leadership=LeadershipFacts(strengths="KSO efterfrågar resultat.", obstacles="  "),
+        film=FilmFacts(title="Röster om manlighet", link="https://film.example/a"),
+    )
+
+    context = build_deck_context(facts)
+
+    leadership = context["leadership"]
+    assert leadership["strengths"] == "KSO efterfrågar resultat."
+    assert leadership["obstacles"].startswith("[Fyll i ")
+    assert leadership["culture_observations"].startswith("[Fyll i ")
+    assert leadership["actions"].startswith("[Fyll i ")
+    assert context["film"]["title"] == "Röster om manlighet"
+    assert context["film"]["link"] == "https://film.example/a"
+    assert context["film"]["reflection"].startswith("[Fyll i era reflektioner kring filmen")
+
+
+def test_without_any_analysis_every_leadership_field_is_a_prompt() -> None:
+    context = build_deck_context(make_facts())
+
+    assert all(text.startswith("[Fyll i ") for text in context["leadership"].values())
+    assert context["film"] == {
+        "title": "",
+        "link": "",
+        "reflection": context["film"]["reflection"],
+    }
+
+
+def test_transferable_initiatives_list_where_to_as_typed_one_per_line() -> None:
+    initiatives = (
+        InitiativeFacts("Analysmall", transferable=True, transfer_to=("Alla nämnder", "bolag")),
+        InitiativeFacts("Pilot", transferable=False, transfer_to=("Skolan",)),
+        InitiativeFacts("Checklista", transferable=True),
+    )
+
+    rows = build_deck_context(make_facts(initiatives=initiatives))["transferable"]
+
+    assert rows[0] == {"title": "Analysmall", "where": "Alla nämnder\nbolag"}
+    assert rows[1]["title"] == "Checklista"
+    assert rows[1]["where"].startswith("[Fyll i ")
+    assert len(rows) == 2
+
+
+def test_no_transferable_initiative_gives_a_row_to_fill_in() -> None:
+    rows = build_deck_context(make_facts(initiatives=()))["transferable"]
+
+    assert len(rows) == 1
+    assert rows[0]["title"].startswith("[Fyll i ")
+
+
+def test_improvement_needs_are_the_statements_at_one_and_the_lowest_area() -> None:
+    current = RoundFacts("BM 2", {"Q1": 1, "Q2": 3, "Q3": 1})
+
+    needs = build_deck_context(make_facts(current_round=current))["needs"]
+
+    assert [(n["number"], n["text"], n["area"]) for n in needs["statements"]] == [
+        ("1", "Ett", "Politisk styrning"),
+        ("3", "Tre", "Statistik"),
+    ]
+    assert needs["lowest_area"] == "Statistik (medelvärde 1,00)"
+    assert needs["prompt"].startswith("[Fyll i ")
+
+
+def test_without_ones_the_needs_table_invites_the_delegation_to_choose() -> None:
+    needs = build_deck_context(make_facts())["needs"]
+
+    assert len(needs["statements"]) == 1
+    assert needs["statements"][0]["text"].startswith("Inga påståenden har skattats till 1.")
+    assert needs["lowest_area"] == "Politisk styrning (medelvärde 2,00)"
+
+
+def test_an_empty_plan_is_a_row_to_fill_in_and_dates_in_text_read_as_dates() -> None:
+    empty = build_deck_context(make_facts())["plan"]["activities"]
+    plan = (
+        PlanActivityFacts(
+            "Analysmall", deadline=dt.date(2019, 11, 15), follow_up="Ledningsgrupp 2019-11-25"
+        ),
+    )
+
+    filled = build_deck_context(make_facts(plan=plan))["plan"]["activities"]
+
+    assert [row["activity"] for row in empty] == ["[Fyll i aktivitet …]"]
+    assert (filled[0]["deadline"], filled[0]["follow_up"]) == (
+        "15 november 2019",
+        "Ledningsgrupp 25 november 2019",
+    )

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from pptx import Presentation
+from pptx.enum.chart import XL_CHART_TYPE
 
+from service.batches.template_library import parse_document_template
 from service.engines.pptx_engine import PptxTemplate
 from tests.conftest import CHILD_TIMEOUT
 
@@ -64,6 +66,10 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
                 {"name": "BM 1", "values": previous},
                 {"name": "BM 2", "values": current},
             ],
+            "value_axis": {"minimum": 1, "maximum": 3, "major_unit": 1},
+            "number_format": "0.00",
+            "description": "Stapeldiagram över självskattningen för Umeå kommun i BM 1 och BM 2: "
+            "medelvärdet per område på skalan 1–3.",
         },
         "movement": {
             "previous_label": "BM 1",
@@ -79,7 +85,7 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
             "readiness": "God – redo att fördjupa arbetet",
             "changed": [
                 {
-                    "question": "2.3",
+                    "number": "7",
                     "text": "Mål för jämställdhet finns i verksamhetsplanen.",
                     "previous": "1",
                     "current": "3",
@@ -87,7 +93,7 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
                     "comment": "Nya mål antagna i budgeten.",
                 },
                 {
-                    "question": "4.1",
+                    "number": "13",
                     "text": "Statistik om individer redovisas uppdelad på kön.",
                     "previous": "2",
                     "current": "3",
@@ -159,11 +165,42 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
         "next_meeting": {
             "title": "Träff 3",
             "date": "8 oktober 2025",
+            "time": "09.30–16.00",
             "place": "Göteborg",
+            "venue": "Regionens hus",
             "theme": "Resursfördelning",
             "upload_deadline": "29 september 2025",
+            "checklist_tab": "BM 3",
         },
+        "lessons": {"prompt": "[Fyll i vad förflyttningen lär er …]"},
+        "transferable": [
+            {"title": "Jämställd biståndshandläggning", "where": "hemtjänst\nLSS-handläggning"},
+        ],
+        "leadership": {
+            "strengths": "Kommunstyrelsen efterfrågar könsuppdelade resultat.",
+            "obstacles": "Arbetet bärs av få personer.",
+            "culture_observations": "'Vi behandlar alla lika' gör skillnader osynliga.",
+            "actions": "Chefsdag om normer och bemötande.",
+        },
+        "film": {
+            "title": "Röster om manlighet – Dags för normreform",
+            "link": "https://film.example/normreform",
+            "reflection": "[Fyll i era reflektioner kring filmen …]",
+        },
+        "needs": {
+            "lowest_area": "Resursfördelning (medelvärde 1,25)",
+            "statements": [
+                {
+                    "number": "11",
+                    "text": "Resurser fördelas utifrån analys av kön.",
+                    "area": "Resursfördelning",
+                },
+            ],
+            "prompt": "[Fyll i vilka behov ni prioriterar …]",
+        },
+        "questions": ["[Fyll i fråga 1 …]", "[Fyll i fråga 2 …]", "[Fyll i fråga 3 …]"],
     }
+    context["movement"]["rows"] = context["movement"]["changed"]
     context.update(overrides)
     return context
 
@@ -196,7 +233,11 @@ def titles(deck: Any) -> list[str]:
     return [slide.shapes.title.text for slide in deck.slides]
 
 
-def test_the_deck_has_the_expected_slides_in_order(deck_template: PptxTemplate) -> None:
+def slide_titled(deck: Any, title: str) -> Any:
+    return next(slide for slide in deck.slides if slide.shapes.title.text == title)
+
+
+def test_the_deck_has_the_seeds_slides_in_order(deck_template: PptxTemplate) -> None:
     deck = render_deck(deck_template, make_deck_context())
 
     assert titles(deck) == [
@@ -206,11 +247,16 @@ def test_the_deck_has_the_expected_slides_in_order(deck_template: PptxTemplate) 
         "Självskattning – resultat per område",
         "Förflyttning sedan förra gången",
         "Förflyttning per område",
+        "Lärdomar av förflyttningen",
         "Förbättringsarbete: Jämställd biståndshandläggning",
         "Förbättringsarbete: Könsuppdelad statistik i årsredovisningen",
+        "Vad kan överföras till fler verksamheter?",
+        "Ledarskap och kultur – vad stödjer och vad hindrar?",
+        "Reflektion: Röster om manlighet – Dags för normreform",
+        "Behov av fortsatt förbättringsarbete",
         "Plan för fortsättning och uppföljning",
-        "Lärdomar och reflektion",
-        "Inför nästa träff",
+        "Frågor till de andra organisationerna",
+        "Inför Träff 3",
     ]
 
 
@@ -250,8 +296,11 @@ def test_area_chart_shows_the_contexts_categories_and_both_series(
     assert [s.name for s in plot.series] == ["BM 1", "BM 2"]
     for series, wanted in zip(plot.series, expected["series"], strict=True):
         assert list(series.values) == wanted["values"]
-    assert frame.chart.value_axis.maximum_scale == 3
-    assert frame._element.nvGraphicFramePr.cNvPr.get("descr")
+    assert (frame.chart.value_axis.minimum_scale, frame.chart.value_axis.maximum_scale) == (1, 3)
+    assert frame.chart.chart_type == XL_CHART_TYPE.COLUMN_CLUSTERED  # legend reads as the bars
+    assert plot.data_labels.number_format == "0.00"
+    assert not plot.data_labels.number_format_is_linked
+    assert frame._element.nvGraphicFramePr.cNvPr.get("descr") == expected["description"]
 
 
 def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTemplate) -> None:
@@ -259,11 +308,12 @@ def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTempl
 
     deck = render_deck(deck_template, context)
 
-    summary = texts_of(deck.slides[4])
+    summary = texts_of(slide_titled(deck, "Förflyttning sedan förra gången"))
     assert "Summa: 41 (BM 1) → 52 (BM 2) av 72 möjliga, förändring +11" in summary
-    changed = table_rows(deck.slides[4], "Förändrade svar")
+    changed = table_rows(slide_titled(deck, "Förflyttning sedan förra gången"), "Förändrade svar")
+    assert changed[0] == ["Nr", "Påstående", "Före", "Nu", "Förändring", "Kommentar"]
     assert changed[1] == [
-        "2.3",
+        "7",
         context["movement"]["changed"][0]["text"],
         "1",
         "3",
@@ -271,7 +321,7 @@ def test_movement_slides_list_changed_answers_and_areas(deck_template: PptxTempl
         ("Nya mål antagna i budgeten."),
     ]
     assert changed[2][-1] == ""
-    areas = table_rows(deck.slides[5], "Områden")
+    areas = table_rows(slide_titled(deck, "Förflyttning per område"), "Områden")
     assert [row[0] for row in areas[1:]] == AREAS
 
 
@@ -280,16 +330,16 @@ def test_one_slide_per_initiative_with_its_details(deck_template: PptxTemplate) 
 
     deck = render_deck(deck_template, context)
 
-    for slide, initiative in zip(list(deck.slides)[6:8], context["initiatives"], strict=True):
+    for slide, initiative in zip(list(deck.slides)[7:9], context["initiatives"], strict=True):
         assert slide.shapes.title.text == f"Förbättringsarbete: {initiative['title']}"
         rows = dict(table_rows(slide, "Förbättringsarbete"))
         assert rows["Problem"] == initiative["problem"]
         assert rows["Ansvarig"] == initiative["owner"]
         assert initiative["title"] in slide.notes_slide.notes_text_frame.text
-    assert dict(table_rows(deck.slides[6], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+    assert dict(table_rows(deck.slides[7], "Förbättringsarbete"))["Status och PDSA-fas"] == (
         "Pågår · Studera"
     )
-    assert dict(table_rows(deck.slides[7], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+    assert dict(table_rows(deck.slides[8], "Förbättringsarbete"))["Status och PDSA-fas"] == (
         "Planerad"
     )
 
@@ -299,7 +349,7 @@ def test_plan_table_has_one_row_per_activity(deck_template: PptxTemplate) -> Non
 
     deck = render_deck(deck_template, context)
 
-    rows = table_rows(deck.slides[8], "Plan")
+    rows = table_rows(slide_titled(deck, "Plan för fortsättning och uppföljning"), "Plan")
     assert rows[1:] == [
         [a["activity"], a["owner"], a["deadline"], a["follow_up"], a["status"]]
         for a in context["plan"]["activities"]
@@ -309,10 +359,12 @@ def test_plan_table_has_one_row_per_activity(deck_template: PptxTemplate) -> Non
 def test_next_meeting_details_are_shown(deck_template: PptxTemplate) -> None:
     deck = render_deck(deck_template, make_deck_context())
 
-    texts = texts_of(deck.slides[-1])
+    texts = texts_of(slide_titled(deck, "Inför Träff 3"))
     assert "Träff 3 – Resursfördelning" in texts
-    assert "Datum: 8 oktober 2025" in texts
-    assert "Ladda upp underlaget senast 29 september 2025" in texts
+    assert "Datum: 8 oktober 2025, 09.30–16.00" in texts
+    assert "Plats: Regionens hus, Göteborg" in texts
+    assert "Ladda upp presentationen senast 29 september 2025" in texts
+    assert "Gör självskattningen tillsammans på fliken BM 3 i checklistan" in texts
     assert "Datum och plats för nästa träff meddelas senare." not in texts
 
 
@@ -323,8 +375,9 @@ def test_without_initiatives_next_meeting_or_contact_the_deck_still_reads_well(
 
     deck = render_deck(deck_template, context)
 
-    assert len(deck.slides) == 9
+    assert len(deck.slides) == 14
     assert not any(t.startswith("Förbättringsarbete") for t in titles(deck))
+    assert deck.slides[-1].shapes.title.text == "Inför nästa träff"
     assert texts_of(deck.slides[-1])[1:] == [
         "Datum och plats för nästa träff meddelas senare.",
         "Till nästa gång tar vi med oss",
@@ -344,13 +397,55 @@ def test_no_template_markers_remain_in_the_rendered_deck(deck_template: PptxTemp
         assert not [t for t in texts if "{{" in t or "{%" in t], slide.shapes.title.text
 
 
-def test_reflection_placeholders_are_left_for_the_participants(
+def test_reflections_are_left_as_prompts_for_the_participants(
     deck_template: PptxTemplate,
 ) -> None:
     deck = render_deck(deck_template, make_deck_context())
 
-    texts = texts_of(deck.slides[9])
-    assert sum(t.startswith("[Fyll i") for t in texts) == 3
+    assert texts_of(slide_titled(deck, "Frågor till de andra organisationerna"))[2:] == [
+        "Fråga 1",
+        "[Fyll i fråga 1 …]",
+        "Fråga 2",
+        "[Fyll i fråga 2 …]",
+        "Fråga 3",
+        "[Fyll i fråga 3 …]",
+    ]
+    assert "[Fyll i vad förflyttningen lär er …]" in texts_of(
+        slide_titled(deck, "Lärdomar av förflyttningen")
+    )
+    film = texts_of(slide_titled(deck, "Reflektion: Röster om manlighet – Dags för normreform"))
+    assert "Filmen: https://film.example/normreform" in film
+    assert "[Fyll i era reflektioner kring filmen …]" in film
+
+
+def test_the_new_slides_show_their_data(deck_template: PptxTemplate) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    lessons = table_rows(slide_titled(deck, "Lärdomar av förflyttningen"), "Förflyttade påståenden")
+    assert lessons[1:] == [
+        ["7", "Mål för jämställdhet finns i verksamhetsplanen.", "1 → 3"],
+        ["13", "Statistik om individer redovisas uppdelad på kön.", "2 → 3"],
+    ]
+    transfer = slide_titled(deck, "Vad kan överföras till fler verksamheter?")
+    assert table_rows(transfer, "Kan överföras") == [
+        ["Förbättringsarbete", "Kan överföras till"],
+        ["Jämställd biståndshandläggning", "hemtjänst\vLSS-handläggning"],
+    ]
+    leadership = texts_of(slide_titled(deck, "Ledarskap och kultur – vad stödjer och vad hindrar?"))
+    for heading, text in [
+        ("Det som stödjer arbetet", context["leadership"]["strengths"]),
+        ("Det som hindrar", context["leadership"]["obstacles"]),
+        ("Det vi ser i kulturen", context["leadership"]["culture_observations"]),
+        ("Det vi gör", context["leadership"]["actions"]),
+    ]:
+        assert leadership[leadership.index(heading) + 1] == text
+    needs = slide_titled(deck, "Behov av fortsatt förbättringsarbete")
+    assert "Lägst skattade område: Resursfördelning (medelvärde 1,25)" in texts_of(needs)
+    assert table_rows(needs, "Behov")[1:] == [
+        ["11", "Resurser fördelas utifrån analys av kön.", "Resursfördelning"]
+    ]
 
 
 @pytest.mark.needs_tools("soffice", "pdftotext")
@@ -382,3 +477,104 @@ def test_libreoffice_converts_the_rendered_deck_to_pdf(
         ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     assert "Umeå kommun" in text
+
+
+def changed_statements(count: int) -> list[dict[str, str]]:
+    """``count`` changed statements with checklist-length wording, every other one commented."""
+    return [
+        {
+            "number": str(n),
+            "text": f"Påstående {n}: vi följer upp jämställdhet i ordinarie verksamhets- och "
+            "budgetuppföljning och redovisar statistiken uppdelad på kön.",
+            "previous": "2",
+            "current": "3",
+            "delta": "+1",
+            "comment": "Införd i delårsrapporten." if n % 2 else "",
+        }
+        for n in range(1, count + 1)
+    ]
+
+
+def movement_context(count: int) -> dict[str, Any]:
+    context = make_deck_context()
+    rows = changed_statements(count)
+    context["movement"] = {**context["movement"], "changed": rows, "rows": rows}
+    return context
+
+
+def movement_slides(deck: Any) -> list[Any]:
+    return [
+        slide
+        for slide in deck.slides
+        if slide.shapes.title.text.startswith("Förflyttning sedan förra gången")
+    ]
+
+
+@pytest.fixture(scope="module")
+def fitted_deck_template() -> Any:
+    """The deck template as benchdocs parses it: tables measured with this machine's fonts."""
+    return parse_document_template(DECK_TEMPLATE.read_bytes(), name=DECK_TEMPLATE.name)
+
+
+@pytest.mark.parametrize(("count", "at_least"), [(1, 1), (15, 2), (24, 3)])
+def test_the_movement_table_continues_on_copies_of_its_slide_with_every_row(
+    fitted_deck_template: Any, count: int, at_least: int
+) -> None:
+    deck = Presentation(io.BytesIO(fitted_deck_template.render(movement_context(count))))
+
+    slides = movement_slides(deck)
+    assert len(slides) >= at_least
+    assert [s.shapes.title.text for s in slides] == [
+        "Förflyttning sedan förra gången",
+        *["Förflyttning sedan förra gången (forts.)"] * (len(slides) - 1),
+    ]
+    numbers: list[str] = []
+    for slide in slides:
+        rows = table_rows(slide, "Förändrade svar")
+        assert rows[0] == ["Nr", "Påstående", "Före", "Nu", "Förändring", "Kommentar"]
+        numbers += [row[0] for row in rows[1:]]
+        frame = next(shape for shape in slide.shapes if shape.name == "Förändrade svar")
+        assert frame.top + frame.height <= deck.slide_height
+    assert numbers == [str(n) for n in range(1, count + 1)]
+    # The summary stands on the first slide only; the slides after the table's follow on.
+    assert any(t.startswith("Summa:") for t in texts_of(slides[0]))
+    assert not any(t.startswith("Summa:") for s in slides[1:] for t in texts_of(s))
+    after = list(deck.slides).index(slides[-1]) + 1
+    assert deck.slides[after].shapes.title.text == "Förflyttning per område"
+
+
+@pytest.mark.needs_tools("soffice", "pdftotext")
+def test_a_continued_table_loses_no_row_in_the_pdf(
+    fitted_deck_template: Any, tmp_path: Path
+) -> None:
+    deck = tmp_path / "presentation.pptx"
+    deck.write_bytes(fitted_deck_template.render(movement_context(15)))
+
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(deck),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=CHILD_TIMEOUT,
+    )
+
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "presentation.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split("\f")
+    movement_pages = [p for p in pages if "Förflyttning sedan förra gången" in p]
+    assert len(movement_pages) >= 2
+    text = " ".join(" ".join(page.split()) for page in movement_pages)
+    for n in range(1, 16):
+        assert f"Påstående {n}: vi följer upp" in text

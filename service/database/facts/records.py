@@ -12,7 +12,9 @@ from service.documents.facts import (
     AreaFacts,
     ChecklistFacts,
     DeckFacts,
+    FilmFacts,
     InitiativeFacts,
+    LeadershipFacts,
     MeasurementFacts,
     MeetingFacts,
     OrganisationFacts,
@@ -135,6 +137,8 @@ def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
         indicator_population=indicator.population.value if indicator else "kvinnor_män",
         baseline=baseline,
         latest=latest,
+        transferable=i.transferable,
+        transfer_to=tuple(i.transfer_to or ()),
     )
 
 
@@ -200,6 +204,23 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         .where(m.ImprovementInitiative.organisation_id == organisation_id)
         .order_by(m.ImprovementInitiative.id)
     ).all()
+    analysis = session.scalars(
+        select(m.LeadershipCultureAnalysis).where(
+            m.LeadershipCultureAnalysis.organisation_id == organisation_id,
+            m.LeadershipCultureAnalysis.meeting_id == meeting_id,
+        )
+    ).first()
+    leadership = (
+        LeadershipFacts(
+            strengths=analysis.strengths,
+            obstacles=analysis.obstacles,
+            culture_observations=analysis.culture_observations,
+            film_reflection=analysis.film_reflection,
+            actions=analysis.actions,
+        )
+        if analysis
+        else None
+    )
     return DeckFacts(
         network_name=network.name,
         organisation=organisation_facts(org),
@@ -210,4 +231,6 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         initiatives=tuple(initiative_facts(i) for i in initiatives),
         plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
+        leadership=leadership,
+        film=FilmFacts(title=meeting.film_title, link=meeting.film_link),
     )

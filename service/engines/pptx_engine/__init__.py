@@ -16,7 +16,15 @@ Template conventions (all evaluated in a sandboxed, strict Jinja environment):
 - Slide loop: a text box whose whole text is ``{%slide for x in items %}`` repeats its slide per
   item (the box itself is removed); no items removes the slide.
 - A chart named ``chart:EXPR`` (Selection Pane) gets the category data EXPR evaluates to:
-  ``{"categories": [str, ...], "series": [{"name": str, "values": [float | None, ...]}]}``.
+  ``{"categories": [str, ...], "series": [{"name": str, "values": [float | None, ...]}]}``,
+  optionally with ``"value_axis": {"minimum", "maximum", "major_unit"}`` (numbers),
+  ``"number_format"`` (of the values and data labels, such as ``"0.00"``) and
+  ``"description"`` (the chart's alt text).
+- A table a row loop made taller than the room below it on its slide continues on copies of
+  the slide: the rows above the loop's rows repeat as a heading, whole loop items move, each
+  copy's title gets a suffix (``" (forts.)"`` from benchdocs), and shapes standing above the
+  table on the first slide are left out of the copies, the table moving up in their place.
+  Rows are measured with the fonts of ``TableLayout`` (``fitting``), never counted.
 - A picture (or picture placeholder) named ``image:EXPR`` shows the PNG/JPEG bytes EXPR gives;
   None keeps the template's picture.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from io import BytesIO
 from typing import Any
@@ -19,16 +20,30 @@ from pptx.chart.data import CategoryChartData
 from pptx.chart.xlsx import CategoryWorkbookWriter
 from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.opc.package import PartFactory
+from pptx.oxml import parse_xml
 from pptx.oxml.ns import qn
 from pptx.shapes.shapetree import SlideShapeFactory
 from xlsxwriter import Workbook
 
 from service.engines.opc import FIXED_TIME, fix_zip_timestamps
 from service.engines.pptx_engine.compiling import RowLoop, SlidePlan, TextSpot
+from service.engines.pptx_engine.fitting import (
+    DEFAULT_LAYOUT,
+    TableLayout,
+    ThemeFonts,
+    column_widths,
+    element_extent,
+    paginate,
+    placeholder_type,
+    row_height,
+    theme_fonts,
+)
 from service.engines.safe_text import xml_safe
 from service.engines.tags import (
+    ElementPath,
     Expression,
     Loop,
+    element_path,
     evaluate,
     follow,
     loop_items,
@@ -60,23 +75,34 @@ _RENDER_TEXT_TAGS = frozenset({qn("a:r"), qn("a:br"), qn("a:fld")})
 
 
 def render_presentation(
-    data: bytes, *, name: str, plans: Sequence[SlidePlan], context: Mapping[str, Any]
+    data: bytes,
+    *,
+    name: str,
+    plans: Sequence[SlidePlan],
+    context: Mapping[str, Any],
+    layout: TableLayout = DEFAULT_LAYOUT,
 ) -> bytes:
-    """Fill a fresh copy of the presentation ``data`` by its slide plans; the .pptx bytes."""
+    """Fill a fresh copy of the presentation ``data`` by its slide plans; the .pptx bytes.
+
+    A table whose row loops made it taller than its slide continues on copies of the slide
+    (``layout`` says how text is measured and what the copies' titles get).
+    """
     prs = Presentation(BytesIO(data))
-    renderer = _Renderer(prs, name)
+    renderer = _Renderer(prs, name, layout)
     # python-pptx has no API for the slide list itself; p:sldIdLst is its documented XML.
     sld_ids = list(prs.slides._sldIdLst)
     slides = list(prs.slides)
     for plan, sld_id, slide in zip(plans, sld_ids, slides, strict=True):
         if plan.repeat is None:
-            renderer.fill_slide(slide, plan, context)
+            filled = renderer.fill_slide(slide, plan, context)
+            renderer.fit_tables(slide, filled, after=sld_id)
             continue
         anchor = sld_id
         for number, item in enumerate(renderer.items(plan.repeat, context), 1):
             copy_, anchor = renderer.duplicate_slide(slide, after=anchor)
             with _in_loop_item(plan.repeat, number):
-                renderer.fill_slide(copy_, plan, {**context, plan.repeat.var: item})
+                filled = renderer.fill_slide(copy_, plan, {**context, plan.repeat.var: item})
+            anchor = renderer.fit_tables(copy_, filled, after=anchor)
         renderer.delete_slide(sld_id)
     out = BytesIO()
     prs.save(out)
@@ -106,15 +132,22 @@ class _ReproducibleChartData(CategoryChartData):
 class _Renderer:
     """Fills one freshly loaded presentation; lives for one render() call."""
 
-    def __init__(self, prs: Any, name: str) -> None:
+    def __init__(self, prs: Any, name: str, layout: TableLayout) -> None:
         self._prs = prs
         self._name = name
+        self._layout = layout
         self._package = prs.part.package
+        self._themes: dict[Any, ThemeFonts] = {}
 
     # -- slides -------------------------------------------------------------------------------
 
-    def fill_slide(self, slide: Any, plan: SlidePlan, scope: Mapping[str, Any]) -> None:
-        """Fill an untouched slide; every element is looked up before anything changes."""
+    def fill_slide(
+        self, slide: Any, plan: SlidePlan, scope: Mapping[str, Any]
+    ) -> list[_FilledTable]:
+        """Fill an untouched slide; every element is looked up before anything changes.
+
+        Returns the tables whose row loops ran, with the rows each loop item made.
+        """
         root = slide.part._element
         texts = [(spot, follow(root, spot.path)) for spot in plan.texts]
         loops = [(loop, follow(root, loop.table_path)) for loop in plan.row_loops]
@@ -126,8 +159,10 @@ class _Renderer:
             notes_root = slide.notes_slide.part._element
             notes = [(spot, follow(notes_root, spot.path)) for spot in plan.notes]
 
+        filled: dict[int, _FilledTable] = {}
         for loop, tbl in loops:
-            self._expand_rows(tbl, loop, scope)
+            groups = self._expand_rows(tbl, loop, scope)
+            filled.setdefault(id(tbl), _FilledTable(tbl, [])).groups.extend(groups)
         for spot, p in texts:
             self._render_paragraph(p, spot, scope)
         for shape_spot, frame in charts:
@@ -138,6 +173,102 @@ class _Renderer:
             directive.getparent().remove(directive)
         for spot, p in notes:
             self._render_paragraph(p, spot, scope)
+        return list(filled.values())
+
+    # -- tables that fit ----------------------------------------------------------------------
+
+    def fit_tables(self, slide: Any, tables: Sequence[_FilledTable], *, after: Any) -> Any:
+        """Continue the first table that is too tall for ``slide`` on copies of the slide.
+
+        Rows are measured with the layout's fonts. The rows above the first loop's rows (the
+        heading) repeat on every copy, whole loop items are never split, and the copies'
+        titles get the layout's suffix. On a copy, shapes standing above the table (such as
+        an introduction) are left out and the table moves up to where they began. Returns the
+        p:sldId of the slide's last copy (``after`` if none was needed).
+        """
+        for table in tables:
+            pages = self._pages(slide, table)
+            if pages is not None:
+                return self._continue_table(slide, table, pages, after=after)
+        return after
+
+    def _pages(self, slide: Any, table: _FilledTable) -> _Pages | None:
+        """How ``table`` splits over slides; None when it fits (its frame is then resized)."""
+        tbl = table.tbl
+        frame = tbl.getparent().getparent().getparent()
+        extent = element_extent(frame)
+        rows = list(tbl.iterchildren(qn("a:tr")))
+        in_groups = {id(tr) for group in table.groups for tr in group}
+        if extent is None or not in_groups:
+            return None
+        widths = column_widths(tbl)
+        theme = self._theme_fonts(slide)
+        heights = {
+            id(tr): row_height(tr, widths, fonts=self._layout.fonts, theme=theme) for tr in rows
+        }
+        for tr in rows:  # as tall as its text needs, as PowerPoint would draw it
+            tr.set("h", str(heights[id(tr)]))
+        _fit_frame_to_rows(tbl)
+        left, top, width, _height = extent
+        header = next(i for i, tr in enumerate(rows) if id(tr) in in_groups)
+        starts = {id(group[0]): group for group in table.groups if group}
+        units: list[list[int]] = []
+        index = header
+        while index < len(rows):
+            group = starts.get(id(rows[index]), [rows[index]])
+            units.append(list(range(index, index + len(group))))
+            index += len(group)
+        root = slide.part._element
+        bottom = self._prs.slide_height - self._layout.bottom_margin
+        above: list[Any] = []
+        for shape in root.find(qn("p:cSld")).find(qn("p:spTree")):
+            box = None if shape is frame else element_extent(shape)
+            if box is None or box[0] >= left + width or box[0] + box[2] <= left:
+                continue  # not above or below the table
+            if box[1] > top:
+                bottom = min(bottom, box[1])
+            elif box[1] + box[3] <= top and placeholder_type(shape) is None:
+                above.append(shape)
+        later_top = min((_top(shape) for shape in above), default=top)
+        header_height = sum(heights[id(tr)] for tr in rows[:header])
+        unit_heights = [sum(heights[id(rows[i])] for i in unit) for unit in units]
+        pages = paginate(header_height, unit_heights, first=bottom - top, later=bottom - later_top)
+        if len(pages) == 1:
+            return None
+        rows_of_pages = [
+            list(range(header)) + [i for u in page for i in units[u]] for page in pages
+        ]
+        return _Pages(
+            frame_path=element_path(root, frame),
+            above_paths=[element_path(root, shape) for shape in above],
+            later_top=later_top,
+            rows=rows_of_pages,
+            heights=[heights[id(tr)] for tr in rows],
+        )
+
+    def _continue_table(self, slide: Any, table: _FilledTable, pages: _Pages, *, after: Any) -> Any:
+        anchor = after
+        for keep in pages.rows[1:]:
+            copy_, anchor = self.duplicate_slide(slide, after=anchor)
+            root = copy_.part._element
+            frame = follow(root, pages.frame_path)
+            above = [follow(root, path) for path in pages.above_paths]
+            for shape in above:
+                shape.getparent().remove(shape)
+            frame.find(f"{qn('p:xfrm')}/{qn('a:off')}").set("y", str(pages.later_top))
+            _keep_rows(frame, keep, pages.heights)
+            _continue_title(root, self._layout.continued_suffix)
+        _keep_rows(follow(slide.part._element, pages.frame_path), pages.rows[0], pages.heights)
+        return anchor
+
+    def _theme_fonts(self, slide: Any) -> ThemeFonts:
+        master = slide.slide_layout.slide_master
+        fonts = self._themes.get(master.part)
+        if fonts is None:
+            theme = master.part.part_related_by(RT.THEME)
+            fonts = theme_fonts(parse_xml(theme.blob))  # python-pptx's parser: no entities
+            self._themes[master.part] = fonts
+        return fonts
 
     def duplicate_slide(self, slide: Any, *, after: Any) -> tuple[Any, Any]:
         """Copy ``slide`` (XML, notes, charts) and place the copy after the p:sldId ``after``."""
@@ -203,7 +334,8 @@ class _Renderer:
             if len(parent.findall(qn("a:p"))) > 1:
                 parent.remove(p)
 
-    def _expand_rows(self, tbl: Any, loop: RowLoop, scope: Mapping[str, Any]) -> None:
+    def _expand_rows(self, tbl: Any, loop: RowLoop, scope: Mapping[str, Any]) -> list[list[Any]]:
+        """Repeat a loop's body rows per item; the rows each item made, in order."""
         rows = list(tbl.iterchildren(qn("a:tr")))
         start, end = rows[loop.start], rows[loop.end]
         body = rows[loop.start + 1 : loop.end]
@@ -212,17 +344,22 @@ class _Renderer:
             spots_by_row.setdefault(spot.path[0], []).append(spot)
         # Body spots are addressed from the a:tbl element: path[0] is the row's child index.
         body_spots = [(tr, spots_by_row.get(tbl.index(tr), [])) for tr in body]
+        groups: list[list[Any]] = []
         for number, item in enumerate(self.items(loop.loop, scope), 1):
             item_scope = {**scope, loop.loop.var: item}
+            group = []
             for tr, spots in body_spots:
                 row = copy.deepcopy(tr)
                 with _in_loop_item(loop.loop, number):
                     for spot in spots:
                         self._render_paragraph(follow(row, spot.path[1:]), spot, item_scope)
                 end.addprevious(row)
+                group.append(row)
+            groups.append(group)
         for tr in (start, *body, end):
             tbl.remove(tr)
         _fit_frame_to_rows(tbl)
+        return groups
 
     # -- charts and pictures ------------------------------------------------------------------
 
@@ -232,7 +369,47 @@ class _Renderer:
         data = self._evaluate(expression, scope)
         chart_data = self._chart_data(data, expression)
         chart_part = slide.part.related_part(frame.chart_rId)
-        chart_part.chart.replace_data(chart_data)
+        chart = chart_part.chart
+        chart.replace_data(chart_data)
+        self._chart_options(chart, frame, data, expression)
+
+    def _chart_options(
+        self, chart: Any, frame: Any, data: Mapping[str, Any], expression: Expression
+    ) -> None:
+        """The optional keys of chart data: value axis bounds, label format, alt text."""
+
+        def bad(problem: str) -> RenderError:
+            return self._error(expression.label, f"chart data '{expression.source}' {problem}")
+
+        axis = data.get("value_axis")
+        if axis is not None:
+            if not isinstance(axis, Mapping):
+                raise bad(f"'value_axis' must be a mapping, not {_kind(axis)}")
+            value_axis = chart.value_axis
+            for key, attribute in (
+                ("minimum", "minimum_scale"),
+                ("maximum", "maximum_scale"),
+                ("major_unit", "major_unit"),
+            ):
+                value = axis.get(key)
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise bad(f"'value_axis' {key} is not a number: {value!r}")
+                setattr(value_axis, attribute, value)
+        number_format = data.get("number_format")
+        if number_format is not None:
+            if not isinstance(number_format, str):
+                raise bad(f"'number_format' must be text, not {_kind(number_format)}")
+            for plot in chart.plots:
+                if plot.has_data_labels:
+                    labels = plot.data_labels
+                    labels.number_format = number_format
+                    labels.number_format_is_linked = False
+        description = data.get("description")
+        if description is not None:
+            c_nv_pr = frame.find(f"{qn('p:nvGraphicFramePr')}/{qn('p:cNvPr')}")
+            c_nv_pr.set("descr", xml_safe(str(description)))
 
     def _chart_data(self, data: Any, expression: Expression) -> CategoryChartData:
         def bad(problem: str) -> RenderError:
@@ -246,7 +423,10 @@ class _Renderer:
             raise bad("needs a list 'categories'")
         if not isinstance(series, list | tuple):
             raise bad("needs a list 'series'")
-        chart_data = _ReproducibleChartData()  # type: ignore[no-untyped-call]
+        number_format = data.get("number_format")
+        chart_data = _ReproducibleChartData(  # type: ignore[no-untyped-call]
+            number_format=number_format if isinstance(number_format, str) else "General"
+        )
         chart_data.categories = [xml_safe(str(c)) for c in categories]
         for number, one in enumerate(series, 1):
             if not isinstance(one, Mapping) or not isinstance(one.get("values"), list | tuple):
@@ -283,6 +463,53 @@ class _Renderer:
             element.crop_to_fit(image_part.image.size, (shape.width, shape.height))
         else:
             shape.insert_picture(BytesIO(bytes(data)))
+
+
+@dataclass
+class _FilledTable:
+    """A table whose row loops ran: the rows each loop item made, in order."""
+
+    tbl: Any
+    groups: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """How a table continues: which rows each slide keeps, where the copies' table stands."""
+
+    frame_path: ElementPath
+    above_paths: list[ElementPath]
+    later_top: int
+    rows: list[list[int]]  # row indices kept on each slide, the heading included
+    heights: list[int]  # measured height of each row
+
+
+def _top(shape: Any) -> int:
+    extent = element_extent(shape)
+    return 0 if extent is None else extent[1]
+
+
+def _keep_rows(frame: Any, keep: Sequence[int], heights: Sequence[int]) -> None:
+    """Remove the rows of a table frame not in ``keep`` and fit the frame to the rest."""
+    tbl = frame.find(f"{qn('a:graphic')}/{qn('a:graphicData')}/{qn('a:tbl')}")
+    wanted = set(keep)
+    for index, tr in enumerate(list(tbl.iterchildren(qn("a:tr")))):
+        if index not in wanted:
+            tbl.remove(tr)
+    frame.find(f"{qn('p:xfrm')}/{qn('a:ext')}").set("cy", str(sum(heights[i] for i in keep)))
+
+
+def _continue_title(root: Any, suffix: str) -> None:
+    """Add ``suffix`` to the last run of a slide's title, if it has a title with text."""
+    tree = root.find(qn("p:cSld")).find(qn("p:spTree"))
+    for shape in tree.iterchildren(qn("p:sp")):
+        if placeholder_type(shape) not in ("title", "ctrTitle"):
+            continue
+        runs = list(shape.iter(qn("a:r")))
+        if runs:
+            t = runs[-1].find(qn("a:t"))
+            t.text = (t.text or "") + suffix
+        return
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import NO_FILTERS, Filters
 from service.engines.pptx_engine.compiling import SlideCompiler, SlidePlan
+from service.engines.pptx_engine.fitting import DEFAULT_LAYOUT, TableLayout
 from service.engines.pptx_engine.rendering import render_presentation
 from service.engines.pptx_engine.scanning import open_presentation, pptx_spots
 from service.engines.tags import NamesRead
@@ -17,23 +18,38 @@ class PptxTemplate:
     """A parsed pptx template: parse once per process, render many times."""
 
     def __init__(
-        self, data: bytes, *, name: str, plans: Sequence[SlidePlan], reads: NamesRead
+        self,
+        data: bytes,
+        *,
+        name: str,
+        plans: Sequence[SlidePlan],
+        reads: NamesRead,
+        layout: TableLayout = DEFAULT_LAYOUT,
     ) -> None:
         self._data = data
         self._name = name
         self._plans = tuple(plans)
         self._reads = reads
+        self._layout = layout
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, name: str, filters: Filters = NO_FILTERS) -> PptxTemplate:
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        name: str,
+        filters: Filters = NO_FILTERS,
+        layout: TableLayout = DEFAULT_LAYOUT,
+    ) -> PptxTemplate:
         """Parse ``data`` (a .pptx file) and compile every tag in it; raise TemplateError.
 
-        ``filters`` are offered to the template besides Jinja's own.
+        ``filters`` are offered to the template besides Jinja's own; ``layout`` gives the
+        fonts tables are measured with when they may need to continue on another slide.
         """
         prs = open_presentation(data, name=name)
         compiler = SlideCompiler(name, filters)
         plans = [compiler.slide_plan(number, slide) for number, slide in enumerate(prs.slides, 1)]
-        return cls(bytes(data), name=name, plans=plans, reads=compiler.reads)
+        return cls(bytes(data), name=name, plans=plans, reads=compiler.reads, layout=layout)
 
     @property
     def name(self) -> str:
@@ -47,7 +63,9 @@ class PptxTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill a fresh copy of the template with ``context``; return the .pptx bytes."""
-        return render_presentation(self._data, name=self._name, plans=self._plans, context=context)
+        return render_presentation(
+            self._data, name=self._name, plans=self._plans, context=context, layout=self._layout
+        )
 
     @staticmethod
     def spots(data: bytes, *, name: str) -> list[TemplateSpot]:
