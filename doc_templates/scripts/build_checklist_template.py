@@ -593,14 +593,13 @@ def finish(data: bytes) -> bytes:
                 frame.set("descr", "{{ summary.chart_description }}")
                 content = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
             if info.filename == "docProps/core.xml":
-                # openpyxl stamps the time of saving, whatever the properties say; a rendered
-                # file is created (and last modified) on a date of its data, never 2000-01-01.
-                for tag in (rb"created", rb"modified"):
-                    content = re.sub(
-                        rb"(<dcterms:" + tag + rb"[^>]*>)[^<]*(</dcterms:" + tag + rb">)",
-                        rb"\g<1>{{ file.created }}\g<2>",
-                        content,
-                    )
+                # openpyxl stamps the time of saving; the template is the same file every
+                # build. A rendered file takes its dates from the context (document_created).
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>2000-01-01T00:00:00Z\g<2>",
+                    content,
+                )
             target.writestr(info.filename, content)
     return out.getvalue()
 

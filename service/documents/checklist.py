@@ -78,9 +78,10 @@ def build_checklist_context(facts: ChecklistDocFacts) -> dict[str, Any]:
             f"{facts.current_round.label}",
             "subject": f"Självskattning inför {facts.meeting.title}, {facts.network_name}",
             "language": "sv-SE",
-            # A fixed date of the data, not the clock: re-renders stay byte-identical.
-            "created": f"{facts.meeting.date.isoformat()}T00:00:00Z",
         },
+        # The file's created date (the xlsx engine's DOCUMENT_CREATED): a date of the data,
+        # not the clock, so re-renders stay byte-identical.
+        "document_created": f"{facts.meeting.date.isoformat()}T00:00:00Z",
         "network": {
             "name": facts.network_name,
             "platform": facts.project_platform or "SKR:s projektplats",

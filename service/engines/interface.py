@@ -16,6 +16,10 @@ from typing import Any, Protocol
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import Filters
 
+# A context key the xlsx engine reads itself: the rendered file's created and modified date
+# (``2019-09-26T00:00:00Z``), since a template's date properties cannot hold a tag.
+DOCUMENT_CREATED = "document_created"
+
 
 class OfficeTemplate(Protocol):
     """A template parsed once per process and rendered many times."""

@@ -393,6 +393,15 @@ def test_the_file_properties_name_the_checklist_in_swedish(rendered: bytes) -> N
     assert properties.subject.startswith("Självskattning inför Benchmarking 2")
     assert properties.language == "sv-SE"
     assert properties.created == dt.datetime(2019, 9, 26)  # the meeting, not 2000-01-01
+    assert properties.modified == dt.datetime(2019, 9, 26)
+
+
+def test_the_template_itself_stays_a_valid_workbook() -> None:
+    """Dates cannot hold a tag: a template whose created date is ``{{ … }}`` is refused."""
+    template = load_workbook(TEMPLATE)
+
+    assert template.properties.title == "{{ file.title }}"
+    assert template.properties.created == dt.datetime(2000, 1, 1)
 
 
 def test_the_instructions_send_the_filled_file_to_benchdocs(template: XlsxTemplate) -> None:

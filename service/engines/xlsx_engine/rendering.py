@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 from lxml import etree  # type: ignore[import-untyped]
 
+from service.engines.interface import DOCUMENT_CREATED
 from service.engines.opc import (
     PARSER,
     Package,
@@ -44,8 +45,12 @@ from service.engines.xlsx_engine.spreadsheetml import (
     RT_WORKSHEET,
     M,
 )
+from service.errors import RenderError
 
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+# The UTC form of W3CDTF that core properties' dates take.
+W3CDTF = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
 class WorkbookRenderer:
@@ -100,7 +105,12 @@ class WorkbookRenderer:
         return found
 
     def _render_properties(self) -> None:
-        """Core properties with tags (title, subject, language, created) filled from context."""
+        """Core properties with tags (title, subject, language) filled from context.
+
+        The dates cannot hold a tag (a template whose ``dcterms:created`` is not a date is an
+        invalid file: openpyxl refuses it, Excel repairs it), so the context's
+        ``DOCUMENT_CREATED`` value, when given, becomes the created and modified date.
+        """
         properties = self._plan.properties
         if properties is None:
             return
@@ -109,6 +119,19 @@ class WorkbookRenderer:
             follow(root, spot.path).text = xml_safe(
                 self._render_text(spot.template, self._context, spot.label, NO_TRAIL)
             )
+        created = self._context.get(DOCUMENT_CREATED)
+        if created is not None:
+            if not isinstance(created, str) or not W3CDTF.fullmatch(created):
+                raise RenderError(
+                    f"{self._name}: {DOCUMENT_CREATED} must be a UTC time such as "
+                    f"2019-09-26T00:00:00Z, not {created!r}"
+                )
+            for element in root:
+                if isinstance(element.tag, str) and etree.QName(element).localname in (
+                    "created",
+                    "modified",
+                ):
+                    element.text = created
         self._out[properties.part] = xml_bytes(root)
 
     def _instances(self) -> list[SheetInstance]:
