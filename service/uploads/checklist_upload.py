@@ -3,8 +3,8 @@
 Order of work: inspect the bytes, read the workbook against what the database expects (the
 round's questions in order, the scale, the organisation), and only then write, in the
 caller's transaction: the upload row, a snapshot of the scores it replaces, the new scores
-(the same rule as ``PUT .../scores``), stale marks on the organisation's documents, and the
-file last. Any refusal raises before the first write.
+(the same rule as ``PUT .../scores``), stale marks on the organisation's documents (set or
+cleared), and the file last. Any refusal raises before the first write.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class ChecklistUploadResult:
     movement: Movement | None  # None without an earlier round that has scores
     previous_snapshot_id: int | None  # None when the round had no scores before
     documents_marked_stale: int
+    documents_no_longer_stale: int  # stale before, and their inputs match them again
 
     @property
     def not_assessed(self) -> int:
@@ -146,7 +147,8 @@ def upload_checklist(
             else None
         ),
         previous_snapshot_id=snapshot.id if snapshot else None,
-        documents_marked_stale=stale,
+        documents_marked_stale=stale.marked,
+        documents_no_longer_stale=stale.cleared,
     )
 
 

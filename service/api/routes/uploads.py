@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_upload_form
@@ -206,6 +206,9 @@ class ChecklistUploadOut(BaseModel):
     movement: MovementOut | None
     previous_snapshot_id: int | None
     documents_marked_stale: int
+    documents_no_longer_stale: int = Field(
+        description="Documents that were stale and match their inputs again (scores put back)."
+    )
 
 
 class DeckUploadOut(BaseModel):
@@ -418,6 +421,7 @@ async def create_checklist_upload(
         else None,
         previous_snapshot_id=result.previous_snapshot_id,
         documents_marked_stale=result.documents_marked_stale,
+        documents_no_longer_stale=result.documents_no_longer_stale,
     )
 
 
