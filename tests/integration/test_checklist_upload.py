@@ -105,12 +105,14 @@ def post_checklist(
     data: bytes,
     *,
     name: str = "checklista.xlsx",
+    language: str | None = None,
     **form: str,
 ) -> Any:
     return client.post(
         f"{API}/organisations/{organisation_id}/checklist-uploads",
         files={"file": (name, data, "application/octet-stream")},
         data=form,
+        headers={"Accept-Language": language} if language else None,
     )
 
 
@@ -453,8 +455,13 @@ def test_a_token_of_one_organisation_cannot_reach_another(imported_client: TestC
         files={"file": ("c.xlsx", generated, "application/octet-stream")},
     )
 
-    assert upload.status_code == 404
-    assert upload.json()["detail"] == f"organisation {fagersta} not found"
+    in_english = post_checklist(askersund_delegation, fagersta, generated, language="en")
+
+    assert upload.status_code == in_english.status_code == 404
+    assert upload.json()["detail"] == (
+        f"Organisationen {fagersta} finns inte, eller så hör den inte till er åtkomstnyckel"
+    )
+    assert in_english.json()["detail"] == f"organisation {fagersta} not found"
     assert listing.status_code == 404
     assert anonymous.status_code == 401
     assert stored(imported_client, "fagersta") == before
