@@ -15,8 +15,10 @@ BenchdocsError
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from service.messages import Language, Message
 
 
 class BenchdocsError(Exception):
@@ -28,7 +30,14 @@ class ConfigurationError(BenchdocsError):
 
 
 class NotFoundError(BenchdocsError):
-    """The requested entity does not exist (or is not visible to the caller)."""
+    """The requested entity does not exist (or is not visible to the caller).
+
+    ``text``, when given, is what a participant reads instead (in their language).
+    """
+
+    def __init__(self, message: str, *, text: Message | None = None) -> None:
+        self.text = text
+        super().__init__(message)
 
 
 class ConflictError(BenchdocsError):
@@ -37,10 +46,24 @@ class ConflictError(BenchdocsError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem with one input location, e.g. ``organisations[3].group_id``."""
+    """One problem with one input location, e.g. ``organisations[3].group_id``.
+
+    ``message`` is English; ``text``, when given, renders it in any language (participants'
+    problems carry one: see ``service.messages``).
+    """
 
     location: str
     message: str
+    text: Message | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, location: str, text: Message) -> Problem:
+        """A problem whose message comes from the catalogue."""
+        return cls(location, text.render(Language.EN), text)
+
+    def render(self, language: Language) -> str:
+        """The message in ``language`` (English when it has no catalogue text)."""
+        return self.text.render(language) if self.text is not None else self.message
 
 
 class InvalidInputError(BenchdocsError):

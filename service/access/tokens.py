@@ -141,6 +141,16 @@ def resolve_token(session: Session, token: str, *, now: dt.datetime) -> m.Access
     return row
 
 
+def token_status_of(session: Session, token: str, *, now: dt.datetime) -> TokenStatus | None:
+    """Why a token is refused: expired or revoked; None when no such token was issued."""
+    if not looks_like_token(token):
+        return None
+    row = session.scalar(
+        select(m.AccessToken).where(m.AccessToken.token_sha256 == token_digest(token))
+    )
+    return None if row is None else token_status(row, now=now)
+
+
 def token_status(row: m.AccessToken, *, now: dt.datetime) -> TokenStatus:
     """Live, expired or revoked (a revoked token says so even after it would have expired)."""
     if row.revoked_at is not None:

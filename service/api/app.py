@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from service import __version__
 from service.access.log_redaction import install_token_redaction
 from service.api.body import BodyTooLargeError
+from service.api.language import request_language
 from service.api.routes import (
     access,
     batches,
@@ -28,9 +29,11 @@ from service.errors import (
     FileRejectedError,
     InvalidInputError,
     NotFoundError,
+    Problem,
     RejectionReason,
 )
 from service.intake.programme_import import json_path
+from service.messages import Language, message, place
 from service.runtime import Runtime
 from service.settings import require_secret_api_key
 
@@ -53,6 +56,18 @@ def _problem_body(
         "detail": detail,
         "errors": [{"path": path, "message": message} for path, message in problems],
     }
+
+
+def _problems_in(problems: list[Problem], language: Language) -> list[dict[str, str]]:
+    """Each problem in the reader's language; a catalogue one also with its code and place."""
+    out = []
+    for problem in problems:
+        entry = {"path": problem.location, "message": problem.render(language)}
+        if problem.text is not None:
+            entry["code"] = problem.text.code
+            entry["place"] = place(problem.location, language)
+        out.append(entry)
+    return out
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -83,20 +98,28 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(InvalidInputError)
-    async def _invalid(_r: Request, exc: InvalidInputError) -> JSONResponse:
+    async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
         problems = [(p.location, p.message) for p in exc.problems]
         if isinstance(exc, BodyTooLargeError):
             body = _problem_body(problems, "the request body is too large")
             return JSONResponse(body, status.HTTP_413_CONTENT_TOO_LARGE)
+        language = request_language(request)
+        errors = _problems_in(exc.problems, language)
         if isinstance(exc, FileRejectedError):
             code = _REJECTION_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_CONTENT)
-            body = _problem_body(problems, f"the file was refused ({exc.reason.value})")
-            return JSONResponse(body, code)
-        return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
+            reason = message(f"upload.reason.{exc.reason.value}")
+            detail = message("upload.refused", reason=reason).render(language)
+            return JSONResponse({"detail": detail, "errors": errors}, code)
+        detail = message("upload.invalid").render(language)
+        return JSONResponse(
+            {"detail": detail, "errors": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
 
     @app.exception_handler(NotFoundError)
-    async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+    async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        text = exc.text
+        detail = text.render(request_language(request)) if text is not None else str(exc)
+        return JSONResponse({"detail": detail}, status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(ConflictError)
     async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:

@@ -6,14 +6,16 @@ import datetime as dt
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from service.access.tokens import aware, resolve_token
+from service.access.tokens import TokenStatus, aware, resolve_token, token_status_of
+from service.api.language import request_language
 from service.clock import utcnow
 from service.errors import NotFoundError
+from service.messages import message
 from service.runtime import Runtime
 
 
@@ -65,18 +67,32 @@ class Caller:
         """Whether the caller came with the organiser API key."""
         return self.organisation_id is None
 
-    def require_organisation(self, organisation_id: int | None, what: str) -> None:
+    def require_organisation(
+        self,
+        organisation_id: int | None,
+        kind: Literal["organisation", "document", "upload"],
+        entity_id: int,
+    ) -> None:
         """Refuse anything outside the caller's organisation as if it did not exist (404)."""
         if not self.is_organiser and organisation_id != self.organisation_id:
-            raise NotFoundError(f"{what} not found")
+            raise not_found(kind, entity_id)
+
+
+def not_found(kind: Literal["organisation", "document", "upload"], entity_id: int) -> NotFoundError:
+    """The 404 of an entity a participant may not see or that does not exist (the same)."""
+    return NotFoundError(
+        f"{kind} {entity_id} not found",
+        text=message(f"access.{kind}_not_found", id=str(entity_id)),
+    )
 
 
 # A token's last use is written at most this often, so reads do not all become writes.
 _LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
-_UNAUTHORISED = (
-    "send the organiser X-API-Key header or a live organisation token "
-    "as 'Authorization: Bearer <token>' (tokens expire and can be revoked)"
-)
+_REFUSED_TOKEN = {
+    None: "access.unknown_token",
+    TokenStatus.EXPIRED: "access.expired_token",
+    TokenStatus.REVOKED: "access.revoked_token",
+}
 
 
 def _token_caller(session: Session, token: str) -> Caller | None:
@@ -101,15 +117,26 @@ def _bearer(authorization: str | None) -> str | None:
     return token.strip() or None
 
 
-def _unauthorised() -> HTTPException:
+def _unauthorised(request: Request, session: Session, token: str | None) -> HTTPException:
+    """401, saying whether the token was missing, unknown, expired or revoked.
+
+    Telling expired from revoked helps only whoever holds the token, who may know it.
+    """
+    if token is None:
+        code = "access.no_token"
+    else:
+        code = _REFUSED_TOKEN.get(
+            token_status_of(session, token, now=utcnow()), "access.unknown_token"
+        )
     return HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=_UNAUTHORISED,
+        detail=message(code).render(request_language(request)),
         headers={"WWW-Authenticate": "Bearer"},
     )
 
 
 def require_caller(
+    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     x_api_key: Annotated[str | None, Header(description="The organiser API key.")] = None,
@@ -124,7 +151,7 @@ def require_caller(
     token = _bearer(authorization)
     caller = _token_caller(session, token) if token else None
     if caller is None:
-        raise _unauthorised()
+        raise _unauthorised(request, session, token)
     return caller
 
 
@@ -132,6 +159,7 @@ CallerDep = Annotated[Caller, Depends(require_caller)]
 
 
 def require_file_reader(
+    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     x_api_key: Annotated[str | None, Header(description="The organiser API key.")] = None,
@@ -155,10 +183,10 @@ def require_file_reader(
     no-referrer`` and ``Cache-Control: private, no-store``. Headers win over the query.
     """
     if x_api_key is not None or authorization is not None:
-        return require_caller(runtime, session, x_api_key, authorization)
+        return require_caller(request, runtime, session, x_api_key, authorization)
     caller = _token_caller(session, token) if token else None
     if caller is None:
-        raise _unauthorised()
+        raise _unauthorised(request, session, token)
     return caller
 
 

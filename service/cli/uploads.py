@@ -95,6 +95,11 @@ def upload_checklist_command(
     if result.previous_snapshot_id is not None:
         console.print(f"the previous scores are kept as snapshot {result.previous_snapshot_id}")
     console.print(f"{result.documents_marked_stale} document(s) marked stale")
+    if result.documents_no_longer_stale:
+        console.print(
+            f"{result.documents_no_longer_stale} document(s) match their inputs again: "
+            "no longer stale"
+        )
 
 
 @upload_app.command("deck")

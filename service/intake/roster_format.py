@@ -505,7 +505,7 @@ def _phone_from_number(number: float) -> str:
 def _checked(text: str, key: Col) -> tuple[str | None, str | None, str | None]:
     """(value, problem, note) after the rules every text and this column have."""
     try:
-        reject_control_characters(text)
+        text = reject_control_characters(text)
     except ValueError as exc:
         return None, str(exc), None
     # One-line fields: newlines and runs of spaces become one space, composed as NFC so

@@ -10,13 +10,27 @@ from pydantic import AfterValidator, StringConstraints
 from service.domain import limits
 
 # XML 1.0 forbids C0 controls other than tab, LF and CR (and U+FFFE/U+FFFF); such a character
-# in stored text would break every document it reaches, so it is refused at the door.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# in stored text would break every document it reaches, so it is refused at the door. U+000B
+# is the exception: it is Word's manual line break (Shift+Enter), and Excel and PowerPoint
+# pass it on when their text is pasted, so it is taken for what the writer meant.
+FORBIDDEN_CONTROL = re.compile("[\x00-\x08\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+WORD_LINE_BREAK = "\x0b"
+
+
+def normalise_line_breaks(value: str) -> str:
+    """Word's manual line break U+000B as the "\\n" every other line break of stored text is.
+
+    Normalised at the door, not stored as typed: every reader of stored text (three document
+    engines, the API's JSON, CSV exports, LibreOffice's PDFs) then knows one line break, and
+    none can leak a U+000B into XML, where it makes the file invalid.
+    """
+    return value.replace(WORD_LINE_BREAK, "\n")
 
 
 def reject_control_characters(value: str) -> str:
-    """Refuse text with characters that cannot appear in an Office document."""
-    match = _FORBIDDEN.search(value)
+    """The text with U+000B as "\\n"; refused if it holds a character no document can hold."""
+    value = normalise_line_breaks(value)
+    match = FORBIDDEN_CONTROL.search(value)
     if match:
         raise ValueError(
             f"contains control character U+{ord(match.group()):04X} at position {match.start()}"

@@ -15,8 +15,10 @@ import datetime as dt
 import io
 import re
 import warnings
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from difflib import SequenceMatcher
 from typing import Any
 
 from defusedxml import DefusedXmlException
@@ -25,7 +27,8 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from service.documents.checklist import LAYOUT_ID
 from service.errors import FileRejectedError, Problem, RejectionReason
-from service.intake.text_rules import reject_control_characters
+from service.intake.text_rules import FORBIDDEN_CONTROL, normalise_line_breaks
+from service.messages import Message, Quoted, message
 
 LAYOUT_PREFIX = LAYOUT_ID.rsplit("/", 1)[0] + "/"  # "benchdocs-checklista/": any version
 MAX_COMMENT_CHARS = 10_000  # the same limit as a comment sent to the API (LongText)
@@ -71,6 +74,12 @@ class ExpectedChecklist:
     scale_min: int
     scale_max: int
     question_refs: tuple[str, ...]  # in checklist order (area position, question position)
+    # The network's organisations by ref, so a wrong organisation's file names both by name.
+    organisation_names: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def name_of(self, organisation_ref: str) -> Message | str | Quoted:
+        """An organisation as people call it; its ref quoted if the network has no such one."""
+        return self.organisation_names.get(organisation_ref) or Quoted(organisation_ref)
 
 
 @dataclass(frozen=True)
@@ -128,13 +137,7 @@ class ChecklistFile:
         if not found:
             raise FileRejectedError(
                 RejectionReason.CONTENT,
-                [
-                    Problem(
-                        WORKBOOK,
-                        "not a checklist made by benchdocs: no sheet carries the hidden layout "
-                        "id; download your organisation's checklist and fill that in",
-                    )
-                ],
+                [Problem.of(WORKBOOK, message("checklist.not_benchdocs"))],
             )
         found[-1] = replace(found[-1], identity=replace(found[-1].identity, is_last=True))
         return cls(found)
@@ -143,7 +146,10 @@ class ChecklistFile:
         """Every expected question's score and comment on the round's sheet, or every problem."""
         sheet = self._sheet_for(expected.round_ref)
         problems = _identity_problems(sheet, expected)
-        if sheet.identity.layout != LAYOUT_ID:
+        if sheet.identity.layout != LAYOUT_ID or sheet.identity.organisation_ref != (
+            expected.organisation_ref
+        ):
+            # Another layout or another organisation's file: its rows say nothing more.
             raise FileRejectedError(RejectionReason.CONTENT, problems)
         rows, structure = _question_rows(sheet, expected.question_refs)
         problems += structure
@@ -159,9 +165,9 @@ class ChecklistFile:
             value, score_problem = _score(sheet.grid.get((row, block.score_column)), expected)
             comment, comment_problem = _comment(sheet.grid.get((row, block.comment_column)))
             if score_problem:
-                problems.append(Problem(score_cell, score_problem))
+                problems.append(Problem.of(score_cell, score_problem))
             if comment_problem:
-                problems.append(Problem(comment_cell, comment_problem))
+                problems.append(Problem.of(comment_cell, comment_problem))
             scores.append(ReadScore(ref, value, comment, score_cell))
         if problems:
             raise FileRejectedError(RejectionReason.CONTENT, problems)
@@ -172,15 +178,16 @@ class ChecklistFile:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            others = ", ".join(dict.fromkeys(s.identity.round_ref or "''" for s in self._sheets))
-            message = f"no sheet for round {round_ref!r} (found sheets for {others})"
+            others = tuple(dict.fromkeys(s.identity.round_ref or "''" for s in self._sheets))
+            text = message("checklist.no_round_sheet", round=Quoted(round_ref), found=others)
         else:
-            titles = ", ".join(repr(s.identity.sheet) for s in matches)
-            message = (
-                f"{len(matches)} sheets are for round {round_ref!r} ({titles}): keep only the "
-                "one you filled in"
+            text = message(
+                "checklist.round_sheets_twice",
+                count=len(matches),
+                round=Quoted(round_ref),
+                titles=tuple(Quoted(s.identity.sheet) for s in matches),
             )
-        raise FileRejectedError(RejectionReason.CONTENT, [Problem(WORKBOOK, message)])
+        raise FileRejectedError(RejectionReason.CONTENT, [Problem.of(WORKBOOK, text)])
 
 
 # -- reading the workbook ------------------------------------------------------------------
@@ -201,11 +208,13 @@ def _read_workbook(data: bytes) -> list[tuple[str, dict[str, str], _Grid]]:
                     raise FileRejectedError(
                         RejectionReason.CONTENT,
                         [
-                            Problem(
+                            Problem.of(
                                 WORKBOOK,
-                                f"the workbook has {len(workbook.worksheets)} sheets, more than "
-                                f"a checklist ever has ({MAX_SHEETS}); upload the checklist "
-                                "you downloaded",
+                                message(
+                                    "checklist.too_many_sheets",
+                                    count=str(len(workbook.worksheets)),
+                                    max=str(MAX_SHEETS),
+                                ),
                             )
                         ],
                     )
@@ -217,19 +226,12 @@ def _read_workbook(data: bytes) -> list[tuple[str, dict[str, str], _Grid]]:
     except DefusedXmlException as exc:
         raise FileRejectedError(
             RejectionReason.XML_ATTACK,
-            [Problem(WORKBOOK, "the workbook's XML declares entities or a DTD; it is not read")],
+            [Problem.of(WORKBOOK, message("checklist.xml_entities"))],
         ) from exc
     except Exception as exc:  # openpyxl fails on broken parts in many ways; each means corrupt
         raise FileRejectedError(
             RejectionReason.CORRUPT,
-            [
-                Problem(
-                    WORKBOOK,
-                    "the file cannot be read as an Excel workbook (it may be damaged or saved "
-                    "in another format); save it as .xlsx in Excel or LibreOffice and upload "
-                    f"it again ({type(exc).__name__})",
-                )
-            ],
+            [Problem.of(WORKBOOK, message("checklist.unreadable", error=type(exc).__name__))],
         ) from exc
 
 
@@ -326,33 +328,31 @@ def _identity_problems(sheet: _Sheet, expected: ExpectedChecklist) -> list[Probl
         return f"{identity.sheet}!{letter}{row + offset}"
 
     if identity.layout != LAYOUT_ID:
-        return [
-            Problem(
-                at(0),
-                f"layout id {identity.layout!r} is not the one this service reads "
-                f"({LAYOUT_ID!r}): the sheet was made by another version of benchdocs; "
-                "download your organisation's checklist again and fill that in",
-            )
-        ]
-    problems = []
-    if identity.organisation_ref != expected.organisation_ref:
-        problems.append(
-            Problem(
-                at(2),
-                f"this sheet is for organisation {identity.organisation_ref!r}, not "
-                f"{expected.organisation_ref!r}: upload your own organisation's checklist",
-            )
+        text = message(
+            "checklist.other_layout", layout=Quoted(identity.layout), expected=Quoted(LAYOUT_ID)
         )
+        return [Problem.of(at(0), text)]
+    if identity.organisation_ref != expected.organisation_ref:
+        # Named by both organisations' names, at the file: the hidden cell means nothing
+        # to the participant.
+        text = message(
+            "checklist.other_organisation",
+            found=expected.name_of(identity.organisation_ref),
+            expected=expected.name_of(expected.organisation_ref),
+        )
+        return [Problem.of(WORKBOOK, text)]
+    problems = []
     found = (identity.scale_min, identity.scale_max)
     if found != (expected.scale_min, expected.scale_max):
         shown = "–".join("?" if v is None else str(v) for v in found)
+        text = message(
+            "checklist.other_scale",
+            found=shown,
+            low=str(expected.scale_min),
+            high=str(expected.scale_max),
+        )
         problems.append(
-            Problem(
-                at(4) if identity.scale_min != expected.scale_min else at(5),
-                f"the scale in the file is {shown} but the checklist's scale is "
-                f"{expected.scale_min}–{expected.scale_max}: the file was made for another "
-                "version of the checklist; download it again and fill that in",
-            )
+            Problem.of(at(4) if identity.scale_min != expected.scale_min else at(5), text)
         )
     return problems
 
@@ -397,27 +397,29 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
         start = min(found_rows)
     else:
         start = sheet.layout_cell[0] + FIRST_QUESTION_BELOW_LAYOUT
+    rows = {ref: positions[ref][0] for ref in refs if len(positions.get(ref, [])) == 1}
+    shifted = _shift_problems(column, refs, title=title, letter=letter, start=start)
+    if shifted is not None:
+        return rows, shifted
     problems = []
     for i, ref in enumerate(refs):
         row = start + i
         found = column.get(row, "")
         if found == ref:
             continue
-        elsewhere = [r for r in positions.get(ref, []) if r != row]
-        what = repr(found) if found else "an empty cell"
-        if elsewhere:
-            where = f"{ref} is in " + ", ".join(f"{letter}{r}" for r in elsewhere) + " instead"
-        else:
-            where = f"{ref} is not in column {letter} at all"
-        problems.append(
-            Problem(
-                f"{title}!{letter}{row}",
-                f"expected question {ref} in this row, found {what}; {where}: rows were "
-                "inserted, deleted, moved or sorted; keep the rows as downloaded (or download "
-                "the checklist again and copy your answers into it)",
-            )
+        elsewhere = tuple(f"{letter}{r}" for r in positions.get(ref, []) if r != row)
+        where = (
+            message("checklist.ref_elsewhere", ref=ref, cells=elsewhere)
+            if elsewhere
+            else message("checklist.ref_nowhere", ref=ref, column=letter)
         )
-    rows = {ref: positions[ref][0] for ref in refs if len(positions.get(ref, [])) == 1}
+        text = message(
+            "checklist.row_moved",
+            ref=ref,
+            found=Quoted(found) if found else message("checklist.empty_cell"),
+            where=where,
+        )
+        problems.append(Problem.of(f"{title}!{letter}{row}", text))
     problems += _extra_rows(
         column,
         title,
@@ -428,6 +430,41 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
         in_order=False,
     )
     return rows, problems
+
+
+def _shift_problems(
+    column: dict[int, str], refs: tuple[str, ...], *, title: str, letter: str, start: int
+) -> list[Problem] | None:
+    """One problem per deleted or added row when that is all that happened; else None.
+
+    A deleted row moves every row below it up by one; told row by row, that would be one
+    problem per question below it. When the refs found, in order, are the checklist's with
+    rows left out or added (and no question moved), each deleted or added row is named once.
+    """
+    # The block ends at its last question; what follows it is told by ``_extra_rows``.
+    stop = max((r for r in column if column[r] in refs and r >= start), default=start - 1)
+    sequence = [(row, column.get(row, "")) for row in range(start, stop + 1)]
+    texts = [text for _, text in sequence]
+    opcodes = SequenceMatcher(None, refs, texts, autojunk=False).get_opcodes()
+    if any(tag == "replace" for tag, *_ in opcodes):
+        return None  # rows moved, sorted or overwritten: told row by row
+    inserted = [t for tag, _, _, j1, j2 in opcodes if tag == "insert" for t in texts[j1:j2]]
+    if any(t in refs for t in inserted):
+        return None  # a question moved or copied
+    problems: list[Problem] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "delete":
+            for i in range(i1, i2):
+                text = message(
+                    "checklist.row_missing", row=str(start + i), number=str(i + 1), ref=refs[i]
+                )
+                problems.append(Problem.of(f"{title}!{letter}{start + i}", text))
+        elif tag == "insert":
+            for row, found in sequence[j1:j2]:
+                shown = Quoted(found) if found else message("checklist.empty_cell")
+                text = message("checklist.row_inserted", found=shown)
+                problems.append(Problem.of(f"{title}!{letter}{row}", text))
+    return problems
 
 
 def _extra_rows(
@@ -452,21 +489,13 @@ def _extra_rows(
         found = column.get(row, "")
         location = f"{title}!{letter}{row}"
         if found in rows and in_order:
-            problems.append(
-                Problem(
-                    location,
-                    f"question {found} appears a second time (first in {letter}{rows[found]}); "
-                    "remove the added row",
-                )
-            )
+            text = message("checklist.row_twice", ref=found, first=f"{letter}{rows[found]}")
+            problems.append(Problem.of(location, text))
         elif found and found not in rows:
-            problems.append(
-                Problem(
-                    location,
-                    f"{found!r} is not a question of this checklist: the last question is in "
-                    f"{letter}{after}; remove the added row",
-                )
+            text = message(
+                "checklist.row_not_a_question", found=Quoted(found), last=f"{letter}{after}"
             )
+            problems.append(Problem.of(location, text))
         row += 1
     return problems
 
@@ -474,55 +503,57 @@ def _extra_rows(
 # -- cell values ---------------------------------------------------------------------------
 
 
-def _score(cell: _Cell | None, expected: ExpectedChecklist) -> tuple[int | None, str | None]:
+def _score(cell: _Cell | None, expected: ExpectedChecklist) -> tuple[int | None, Message | None]:
     """A cell's whole number on the scale, None when empty; or what is wrong with it."""
-    low, high = expected.scale_min, expected.scale_max
-    hint = f"write a whole number {low}–{high}, or leave the cell empty"
+    low, high = str(expected.scale_min), str(expected.scale_max)
+    hint = message("checklist.score_hint", low=low, high=high)
+
+    def wrong(code: str, value: str | Quoted) -> tuple[None, Message]:
+        return None, message(code, value=value, hint=hint)
+
     if cell is None:
         return None, None
     value = cell.value
     if cell.data_type == "f":
         formula = str(getattr(value, "text", value))
-        return None, (
-            f"{_short(formula)!r} is a formula; type the number itself ({low}–{high}), or "
-            "leave the cell empty"
+        return None, message(
+            "checklist.score_formula", formula=Quoted(_short(formula)), low=low, high=high
         )
     if cell.data_type == "e":
-        return None, f"the error value {value} is not a score: {hint}"
+        return wrong("checklist.score_error_value", str(value))
     if isinstance(value, bool):
-        return None, f"{str(value).upper()} is a yes/no value, not a score: {hint}"
+        return wrong("checklist.score_yes_no", str(value).upper())
     if isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
-        return None, (
-            f"{_shown_date(value)} is a date or time, not a score (is the cell formatted as a "
-            f"date?): {hint}"
-        )
+        return wrong("checklist.score_date", _shown_date(value))
     number: Decimal
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return None, None
         if not (_WHOLE.fullmatch(text) or _DECIMAL.fullmatch(text)):
-            return None, f"{_short(text)!r} is not a score: {hint}"
+            return wrong("checklist.score_not_a_score", Quoted(_short(text)))
         number = Decimal(text.replace(",", "."))
         if number != number.to_integral_value():
-            return None, f"{text!r} is not a whole number: {hint}"
+            return wrong("checklist.score_not_whole", Quoted(text))
     elif isinstance(value, int | float):
         try:
             number = Decimal(value)
             whole_number = number == number.to_integral_value()
         except (InvalidOperation, ValueError):  # NaN and infinity cannot come from a cell
-            return None, f"{value} is not a score: {hint}"
+            return wrong("checklist.score_not_a_score", str(value))
         if not whole_number:
-            return None, f"{value} is not a whole number: {hint}"
+            return wrong("checklist.score_not_whole", str(value))
     else:
-        return None, f"{_short(str(value))!r} is not a score: {hint}"
+        return wrong("checklist.score_not_a_score", Quoted(_short(str(value))))
     whole = int(number)
-    if not low <= whole <= high:
-        return None, f"{whole} is outside the scale {low}–{high}: {hint}"
+    if not expected.scale_min <= whole <= expected.scale_max:
+        return None, message(
+            "checklist.score_outside_scale", value=str(whole), low=low, high=high, hint=hint
+        )
     return whole, None
 
 
-def _comment(cell: _Cell | None) -> tuple[str | None, str | None]:
+def _comment(cell: _Cell | None) -> tuple[str | None, Message | None]:
     """A comment as text (formulas and error values too, never evaluated); or its problem."""
     if cell is None:
         return None, None
@@ -540,18 +571,17 @@ def _comment(cell: _Cell | None) -> tuple[str | None, str | None]:
     else:
         text = str(value)
     text = _OOXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = normalise_line_breaks(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:
         return None, None
-    try:
-        reject_control_characters(text)
-    except ValueError as exc:
-        return None, f"the comment {exc}; remove it"
-    if len(text) > MAX_COMMENT_CHARS:
-        return None, (
-            f"the comment is {len(text):,} characters long; at most {MAX_COMMENT_CHARS:,} are "
-            "kept: shorten it"
+    if control := FORBIDDEN_CONTROL.search(text):
+        return None, message(
+            "checklist.comment_control",
+            char=f"U+{ord(control.group()):04X}",
+            position=str(control.start()),
         )
+    if len(text) > MAX_COMMENT_CHARS:
+        return None, message("checklist.comment_too_long", length=len(text), max=MAX_COMMENT_CHARS)
     return text, None
 
 

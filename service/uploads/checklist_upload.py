@@ -3,8 +3,8 @@
 Order of work: inspect the bytes, read the workbook against what the database expects (the
 round's questions in order, the scale, the organisation), and only then write, in the
 caller's transaction: the upload row, a snapshot of the scores it replaces, the new scores
-(the same rule as ``PUT .../scores``), stale marks on the organisation's documents, and the
-file last. Any refusal raises before the first write.
+(the same rule as ``PUT .../scores``), stale marks on the organisation's documents (set or
+cleared), and the file last. Any refusal raises before the first write.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from service.errors import (
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.intake import entities
 from service.intake.entities import ScoreSheet, ScoresReplace
+from service.messages import Param, Quoted, message
 from service.storage.file_store import FileStore
 from service.uploads.checklist_reader import (
     ChecklistFile,
@@ -58,6 +59,7 @@ class ChecklistUploadResult:
     movement: Movement | None  # None without an earlier round that has scores
     previous_snapshot_id: int | None  # None when the round had no scores before
     documents_marked_stale: int
+    documents_no_longer_stale: int  # stale before, and their inputs match them again
 
     @property
     def not_assessed(self) -> int:
@@ -80,7 +82,10 @@ def upload_checklist(
     """Replace an organisation's scores for one round from its filled checklist workbook."""
     organisation = session.get(m.Organisation, organisation_id)
     if organisation is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+        raise NotFoundError(
+            f"organisation {organisation_id} not found",
+            text=message("access.organisation_not_found", id=str(organisation_id)),
+        )
     # The gate refuses any type but the accepted one, so the file is now a plain xlsx.
     inspected = inspect_upload(
         data, file_name=file_name or DEFAULT_FILE_NAME, accepted={FileType.XLSX}, limits=limits
@@ -96,6 +101,14 @@ def upload_checklist(
             scale_min=checklist.scale_min,
             scale_max=checklist.scale_max,
             question_refs=tuple(q.ref for q in facts.questions),
+            organisation_names={
+                ref: name
+                for ref, name in session.execute(
+                    select(m.Organisation.ref, m.Organisation.name).where(
+                        m.Organisation.network_id == organisation.network_id
+                    )
+                )
+            },
         )
     )
     replacement = _replacement(read)
@@ -146,7 +159,8 @@ def upload_checklist(
             else None
         ),
         previous_snapshot_id=snapshot.id if snapshot else None,
-        documents_marked_stale=stale,
+        documents_marked_stale=stale.marked,
+        documents_no_longer_stale=stale.cleared,
     )
 
 
@@ -166,22 +180,23 @@ def _pick_round(
     if choice is not None:
         assessment_round = find_round(session, organisation.network_id, choice)
         if assessment_round is None:
-            raise InvalidInputError(
-                [
-                    Problem(
-                        "round", f"no assessment round {choice!r} in {organisation.name}'s network"
-                    )
-                ]
+            text = message(
+                "checklist.no_round", round=Quoted(choice), organisation=organisation.name
             )
+            raise InvalidInputError([Problem.of("round", text)])
         sheet = next((s for s in workbook.rounds if s.round_ref == assessment_round.ref), None)
         if sheet is None:
             raise FileRejectedError(
                 RejectionReason.CONTENT,
                 [
-                    Problem(
+                    Problem.of(
                         "file",
-                        f"the workbook has no sheet for round {assessment_round.ref!r} "
-                        f"({assessment_round.label}); its round sheets: {_sheet_names(workbook)}",
+                        message(
+                            "checklist.no_sheet_for_round",
+                            round=Quoted(assessment_round.ref),
+                            label=assessment_round.label,
+                            sheets=_sheet_names(workbook),
+                        ),
                     )
                 ],
             )
@@ -190,25 +205,30 @@ def _pick_round(
     if sheet is None:
         raise FileRejectedError(
             RejectionReason.CONTENT,
-            [Problem("file", "the workbook has no round sheet to fill in")],
+            [Problem.of("file", message("checklist.no_sheet_to_fill"))],
         )
     assessment_round = find_round(session, organisation.network_id, sheet.round_ref)
     if assessment_round is None or assessment_round.ref != sheet.round_ref:
         raise FileRejectedError(
             RejectionReason.CONTENT,
             [
-                Problem(
+                Problem.of(
                     "file",
-                    f"sheet {sheet.sheet!r} is for round {sheet.round_ref!r}, which "
-                    f"{organisation.name}'s network does not have",
+                    message(
+                        "checklist.unknown_round",
+                        sheet=Quoted(sheet.sheet),
+                        round=Quoted(sheet.round_ref),
+                        organisation=organisation.name,
+                    ),
                 )
             ],
         )
     return assessment_round, sheet
 
 
-def _sheet_names(workbook: ChecklistFile) -> str:
-    return ", ".join(repr(s.sheet) for s in workbook.rounds) or "none"
+def _sheet_names(workbook: ChecklistFile) -> Param:
+    names = tuple(Quoted(s.sheet) for s in workbook.rounds)
+    return names or message("checklist.none")
 
 
 def _replacement(read: list[ReadScore]) -> ScoresReplace:

@@ -16,6 +16,7 @@ from service.domain.deadlines import is_on_time, upload_deadline
 from service.domain.kinds import UploadKind
 from service.errors import NotFoundError
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
+from service.messages import message
 from service.storage.file_store import FileStore
 from service.uploads.stored_uploads import Uploader, record_upload, store_file
 
@@ -38,10 +39,18 @@ def meeting_of_organisation(
     """The organisation and a meeting of its network; any other meeting is not found (404)."""
     organisation = session.get(m.Organisation, organisation_id)
     if organisation is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+        raise NotFoundError(
+            f"organisation {organisation_id} not found",
+            text=message("access.organisation_not_found", id=str(organisation_id)),
+        )
     meeting = session.get(m.Meeting, meeting_id)
     if meeting is None or meeting.network_id != organisation.network_id:
-        raise NotFoundError(f"meeting {meeting_id} not found in {organisation.name}'s network")
+        raise NotFoundError(
+            f"meeting {meeting_id} not found in {organisation.name}'s network",
+            text=message(
+                "access.meeting_not_found", id=str(meeting_id), organisation=organisation.name
+            ),
+        )
     return organisation, meeting
 
 

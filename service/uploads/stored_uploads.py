@@ -21,6 +21,7 @@ from service.domain.kinds import UploadKind
 from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
 from service.file_safety.file_inspection import FileType, InspectedFile
 from service.file_safety.zip_guard import describe_size
+from service.messages import message
 from service.storage.file_store import FileStore
 
 # The content type follows from what inspection found, never from what the client claimed.
@@ -119,7 +120,10 @@ def list_uploads(
 ) -> list[m.Upload]:
     """An organisation's uploads, newest first (earlier versions stay listed)."""
     if session.get(m.Organisation, organisation_id) is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+        raise NotFoundError(
+            f"organisation {organisation_id} not found",
+            text=message("access.organisation_not_found", id=str(organisation_id)),
+        )
     query = select(m.Upload).where(m.Upload.organisation_id == organisation_id)
     if kind is not None:
         query = query.where(m.Upload.kind == kind)
@@ -130,5 +134,8 @@ def get_upload(session: Session, upload_id: int) -> m.Upload:
     """One upload row, or NotFoundError."""
     row = session.get(m.Upload, upload_id)
     if row is None:
-        raise NotFoundError(f"upload {upload_id} not found")
+        raise NotFoundError(
+            f"upload {upload_id} not found",
+            text=message("access.upload_not_found", id=str(upload_id)),
+        )
     return row

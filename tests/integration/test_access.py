@@ -203,12 +203,19 @@ def test_a_token_of_organisation_a_gets_404_for_bs_documents(world: World) -> No
         for path in (f"/api/v1/documents/{doc.id}/file", f"/api/v1/documents/{doc.id}/versions"):
             response = world.client.get(path, headers=bearer(token))
             assert response.status_code == 404, path
-            assert response.json()["detail"] == f"document {doc.id} not found"
-    assert nothing_there.json()["detail"] == "document 99999 not found"
+            assert response.json()["detail"] == (
+                f"Dokument {doc.id} finns inte, eller så hör det inte till er organisation"
+            )
+    assert nothing_there.json()["detail"] == (
+        "Dokument 99999 finns inte, eller så hör det inte till er organisation"
+    )
     for org in (b, 99999):
         response = world.client.get(f"/api/v1/organisations/{org}/documents", headers=bearer(token))
         assert response.status_code == 404
-        assert response.json() == {"detail": f"organisation {org} not found"}
+        assert response.json() == {
+            "detail": f"Organisationen {org} finns inte, eller så hör den inte till er "
+            "åtkomstnyckel"
+        }
 
 
 def test_a_participant_listing_everything_gets_only_its_own_documents(world: World) -> None:
@@ -597,8 +604,18 @@ def test_a_hostile_token_in_the_query_is_refused_with_401(world: World, hostile:
 
     response = world.client.get(f"/api/v1/documents/{deck_id}/file", params={"token": hostile})
 
-    assert response.status_code == 401
-    assert response.json()["detail"].startswith("send the organiser X-API-Key header")
+    in_english = world.client.get(
+        f"/api/v1/documents/{deck_id}/file",
+        params={"token": hostile},
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == in_english.status_code == 401
+    assert response.json()["detail"] == (
+        "Åtkomstnyckeln är okänd: kontrollera att hela länken kom med när den kopierades, "
+        "eller be arrangören om en ny"
+    )
+    assert in_english.json()["detail"].startswith("the token is not known")
 
 
 def test_hostile_authorization_headers_are_refused_with_401(world: World) -> None:
@@ -712,4 +729,6 @@ def test_a_file_missing_from_the_store_is_404_without_naming_where_it_was(world:
     response = world.client.get(f"/api/v1/documents/{deck.id}/file", headers=bearer(token))
 
     assert response.status_code == 404
-    assert response.json() == {"detail": f"document {deck.id} has no file (yet)"}
+    assert response.json() == {
+        "detail": f"Dokument {deck.id} har ingen fil ännu: det håller på att tas fram"
+    }

@@ -105,12 +105,14 @@ def post_checklist(
     data: bytes,
     *,
     name: str = "checklista.xlsx",
+    language: str | None = None,
     **form: str,
 ) -> Any:
     return client.post(
         f"{API}/organisations/{organisation_id}/checklist-uploads",
         files={"file": (name, data, "application/octet-stream")},
         data=form,
+        headers={"Accept-Language": language} if language else None,
     )
 
 
@@ -453,8 +455,13 @@ def test_a_token_of_one_organisation_cannot_reach_another(imported_client: TestC
         files={"file": ("c.xlsx", generated, "application/octet-stream")},
     )
 
-    assert upload.status_code == 404
-    assert upload.json()["detail"] == f"organisation {fagersta} not found"
+    in_english = post_checklist(askersund_delegation, fagersta, generated, language="en")
+
+    assert upload.status_code == in_english.status_code == 404
+    assert upload.json()["detail"] == (
+        f"Organisationen {fagersta} finns inte, eller så hör den inte till er åtkomstnyckel"
+    )
+    assert in_english.json()["detail"] == f"organisation {fagersta} not found"
     assert listing.status_code == 404
     assert anonymous.status_code == 401
     assert stored(imported_client, "fagersta") == before
@@ -504,3 +511,89 @@ def test_missing_file_field_is_named(imported_client: TestClient) -> None:
     assert response.status_code == 422
     assert error_paths(response) == ["file"]
     assert not_multipart.status_code == 415
+
+
+# -- participants are answered in Swedish ------------------------------------------------------
+
+
+def delete_row(workbook: bytes, question_ref: str, *, sheet: str = SHEET) -> bytes:
+    """The workbook with one question's row deleted, as a participant might in Excel."""
+    book = openpyxl.load_workbook(io.BytesIO(workbook))
+    ws = book[sheet]
+    (row,) = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == question_ref]
+    ws.delete_rows(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_participant_reads_the_refusal_in_swedish_and_in_english_when_asked(
+    imported_client: TestClient,
+) -> None:
+    askersund = id_of(imported_client, m.Organisation, "askersund")
+    generated = make_document(
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+    )
+    out_of_scale = fill(generated, scores={"Q04": 4})
+    delegation = participant(imported_client, "askersund")
+    before = stored(imported_client, "askersund")
+
+    swedish = post_checklist(delegation, askersund, out_of_scale)
+    english = post_checklist(delegation, askersund, out_of_scale, language="en")
+    organiser = post_checklist(imported_client, askersund, out_of_scale)
+
+    assert swedish.status_code == english.status_code == 422
+    assert swedish.json()["detail"] == "Filen togs inte emot (innehållet har fel)"
+    (error,) = swedish.json()["errors"]
+    assert error["path"] == "BM 2!D12"
+    assert error["code"] == "checklist.score_outside_scale"
+    assert f"{error['place']}: {error['message']}" == (
+        "Fliken BM 2, cell D12: 4 ligger utanför skalan 1–3: skriv ett heltal 1–3, eller lämna "
+        "cellen tom"
+    )
+    assert english.json()["detail"] == "the file was refused (content)"
+    assert english.json()["errors"][0]["message"] == (
+        "4 is outside the scale 1–3: write a whole number 1–3, or leave the cell empty"
+    )
+    assert organiser.json()["errors"] == english.json()["errors"]  # the organiser: English
+    assert stored(imported_client, "askersund") == before
+
+
+def test_a_deleted_row_is_one_swedish_message_naming_the_row_and_statement(
+    imported_client: TestClient,
+) -> None:
+    askersund = id_of(imported_client, m.Organisation, "askersund")
+    generated = make_document(
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+    )
+
+    response = post_checklist(
+        participant(imported_client, "askersund"), askersund, delete_row(generated, "Q07")
+    )
+
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]  # not one for each of the 18 rows below it
+    assert error["path"] == "BM 2!A15"
+    assert error["message"].startswith("Rad 15 (påstående 7) saknas: raden har tagits bort")
+
+
+def test_another_organisations_file_names_both_organisations(
+    imported_client: TestClient,
+) -> None:
+    askersund = id_of(imported_client, m.Organisation, "askersund")
+    fagerstas_checklist = make_document(
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="fagersta"
+    )
+
+    response = post_checklist(
+        participant(imported_client, "askersund"), askersund, fagerstas_checklist
+    )
+
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["path"] == "workbook"
+    assert error["message"] == (
+        "Filen gäller Fagersta kommun, men den laddades upp för Askersunds kommun. Ladda upp "
+        "er egen organisations checklista"
+    )
+    assert "fagersta" not in response.text and "H3" not in response.text

@@ -271,7 +271,7 @@ def test_a_deck_whose_scores_changed_is_listed_as_stale_and_the_others_are_not(
         ).one()
         assert score.value == 3
         score.value = 1
-        marked = mark_stale(session, organisation_id=askersund, now=changed_at)
+        marked = mark_stale(session, organisation_id=askersund, now=changed_at).marked
 
     listing = world.client.get("/api/v1/documents", headers=ORGANISER).json()
 

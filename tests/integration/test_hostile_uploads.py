@@ -198,7 +198,9 @@ def start_server(settings: Settings) -> Server:
         runtime=runtime,
         organiser=TestClient(app, headers={"X-API-Key": TEST_API_KEY}),
         # No organiser key here: it would win over the token.
-        participant=TestClient(app, headers={"Authorization": f"Bearer {token}"}),
+        participant=TestClient(
+            app, headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+        ),
         urls={
             "checklist": f"{API}/organisations/{organisation_id}/checklist-uploads",
             "deck": f"{API}/organisations/{organisation_id}/meetings/{meeting_id}/deck",

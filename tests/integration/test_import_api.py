@@ -135,3 +135,32 @@ def test_a_measurement_from_the_file_posted_to_the_api_is_stored_as_the_import_s
         compared += 1
 
     assert compared == len(document["improvement_initiatives"])
+
+
+def test_words_manual_line_break_is_imported_as_a_line_break_and_other_controls_refused(
+    api_client: TestClient,
+) -> None:
+    with open("service/data/sample-programme.json", encoding="utf-8") as sample:
+        document = json.load(sample)
+    pasted_from_word = "Ny rapportmall med könsuppdelning.\x0bController stöttar nämnderna."
+    document["improvement_initiatives"][0]["action"] = pasted_from_word
+    bell = json.loads(json.dumps(document))
+    bell["improvement_initiatives"][0]["results"] = "Alla nämnder\x07redovisar"
+
+    refused = api_client.post(
+        f"{API}/programmes/import",
+        content=json.dumps(bell).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    post_import(api_client, document)
+    stored = stored_initiatives(api_client)["i01"]
+
+    assert refused.status_code == 422
+    assert [e["path"] for e in refused.json()["errors"]] == ["$.improvement_initiatives[0].results"]
+    assert "U+0007" in refused.json()["errors"][0]["message"]
+    assert stored["action"] == pasted_from_word.replace("\x0b", "\n")
+    with_break = api_client.patch(
+        f"{API}/initiatives/{stored['id']}", json={"results": "Första raden\x0bandra raden"}
+    )
+    assert with_break.status_code == 200, with_break.text
+    assert with_break.json()["results"] == "Första raden\nandra raden"

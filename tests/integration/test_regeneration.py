@@ -14,12 +14,14 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import openpyxl
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 
+from service.api.app import create_app
 from service.batches.control import create_batch, start_batch
 from service.batches.render_job import Outcome
 from service.change_detection.staleness import mark_stale
@@ -38,7 +40,8 @@ from service.regeneration.planning import (
 from service.regeneration.runs import refresh_run
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
-from tests.conftest import Databases, DatabaseState, RecordingQueue
+from tests.conftest import TEST_API_KEY, Databases, DatabaseState, RecordingQueue
+from tests.integration.test_checklist_upload import fill, make_document, post_checklist
 from tests.integration.use_cases import regenerate_here, render_here
 
 pytestmark = pytest.mark.integration
@@ -572,11 +575,11 @@ def test_mark_stale_marks_exactly_the_latest_documents_whose_context_changed(
 ) -> None:
     now = dt.datetime(2019, 9, 20, 12, 0, tzinfo=dt.UTC)
     with unit_of_work(programme.runtime.sessions) as session:
-        assert mark_stale(session, organisation_id=programme.orgs["askersund"], now=now) == 0
+        assert mark_stale(session, organisation_id=programme.orgs["askersund"], now=now).marked == 0
     set_score(programme, "askersund", "Q01", 1)
 
     with unit_of_work(programme.runtime.sessions) as session:
-        marked = mark_stale(session, organisation_id=programme.orgs["askersund"], now=now)
+        marked = mark_stale(session, organisation_id=programme.orgs["askersund"], now=now).marked
 
     with programme.runtime.sessions() as session:
         stale = session.execute(
@@ -607,7 +610,7 @@ def test_mark_stale_marks_the_organisers_checklist_when_a_round_is_withdrawn(
                 m.Score.organisation_id == askersund, m.Score.round_id == round_id
             )
         )
-        marked = mark_stale(session, organisation_id=askersund, now=now)
+        marked = mark_stale(session, organisation_id=askersund, now=now).marked
 
     with programme.runtime.sessions() as session:
         stale = session.execute(
@@ -633,3 +636,88 @@ def test_a_night_without_active_meetings_checks_nothing_and_finishes(
 
     assert (run.status, run.meeting_ids, run.checked, run.batch_id) == ("finished", [], 0, None)
     assert run.finished_at is not None
+
+
+def test_scores_uploaded_as_a_then_b_then_a_again_leave_the_documents_fresh_without_a_render(
+    programme: Programme,
+) -> None:
+    organiser = TestClient(create_app(programme.runtime), headers={"X-API-Key": TEST_API_KEY})
+    askersund = programme.orgs["askersund"]
+    checklist_a = make_document(
+        organiser, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+    )
+    assert bm2_score_cell(checklist_a, "Q01") == 3
+    checklist_b = fill(checklist_a, scores={"Q01": 1})
+    rendered = programme.document_count()
+
+    def upload(data: bytes) -> dict[str, Any]:
+        response = post_checklist(organiser, askersund, data)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def stale_documents() -> set[tuple[str | None, str, str]]:
+        listing = organiser.get("/api/v1/documents", params={"meeting_id": programme.meeting_id})
+        return {
+            (programme.ref_of(d["organisation_id"]), d["kind"], d["format"])
+            for d in listing.json()
+            if d["stale"]
+        }
+
+    first_a = upload(checklist_a)
+    assert stale_documents() == set()
+    b = upload(checklist_b)
+    stale_after_b = stale_documents()
+    second_a = upload(checklist_a)
+
+    assert (first_a["documents_marked_stale"], first_a["documents_no_longer_stale"]) == (0, 0)
+    assert {(ref, kind) for ref, kind, _ in stale_after_b} == {
+        ("askersund", "deck"),
+        ("askersund", "checklist"),
+        ("askersund", "feedback_letter"),
+    }
+    assert b["documents_marked_stale"] == len(stale_after_b)
+    assert (second_a["documents_marked_stale"], second_a["documents_no_longer_stale"]) == (
+        0,
+        len(stale_after_b),
+    )
+    assert stale_documents() == set()
+    assert programme.document_count() == rendered  # nothing was rendered to clear the flag
+    assert changed(programme, programme.plan()) == set()  # and the nightly plan agrees
+    dry_run = programme.run(dry_run=True, trigger="nightly", run_key="nightly:a-b-a")
+    assert dry_run.batch_id is None
+
+
+def test_scores_put_through_the_api_mark_and_clear_the_documents_stale(
+    programme: Programme,
+) -> None:
+    organiser = TestClient(create_app(programme.runtime), headers={"X-API-Key": TEST_API_KEY})
+    askersund = programme.orgs["askersund"]
+    with programme.runtime.sessions() as session:
+        round_id = session.scalars(
+            select(m.AssessmentRound.id).where(m.AssessmentRound.meeting_id == programme.meeting_id)
+        ).one()
+    url = f"/api/v1/assessment-rounds/{round_id}/scores/{askersund}"
+    scores_a = organiser.get(url).json()
+    sheet_a = {"scores": scores_a["scores"], "comments": scores_a["comments"]}
+    sheet_b = {**sheet_a, "scores": {**sheet_a["scores"], "Q01": 1}}
+
+    def stale_kinds() -> set[tuple[str | None, str]]:
+        listing = organiser.get("/api/v1/documents", params={"meeting_id": programme.meeting_id})
+        return {
+            (programme.ref_of(d["organisation_id"]), d["kind"])
+            for d in listing.json()
+            if d["stale"]
+        }
+
+    put_b = organiser.put(url, json=sheet_b)
+    after_b = stale_kinds()
+    put_a = organiser.put(url, json=sheet_a)
+
+    assert put_b.status_code == put_a.status_code == 200, (put_b.text, put_a.text)
+    assert after_b == {
+        ("askersund", "deck"),
+        ("askersund", "checklist"),
+        ("askersund", "feedback_letter"),
+    }
+    assert stale_kinds() == set()

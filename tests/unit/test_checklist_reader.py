@@ -30,6 +30,7 @@ from service.documents.facts import (
 from service.domain.movement import QuestionRef, Scale
 from service.engines.xlsx_engine import XlsxTemplate
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.messages import Language
 from service.settings import PROJECT_ROOT
 from service.uploads.checklist_reader import (
     ChecklistFile,
@@ -407,11 +408,23 @@ def test_a_round_without_a_sheet_names_the_rounds_found(generated: bytes) -> Non
     )
 
 
-def test_another_organisations_sheet_is_refused_at_its_hidden_cell(generated: bytes) -> None:
-    problem = only_problem(generated, expected(organisation_ref="hallsberg"))
+def test_another_organisations_file_is_refused_naming_both_organisations(
+    generated: bytes,
+) -> None:
+    names = {"askersund": "Askersunds kommun", "hallsberg": "Hallsbergs kommun"}
+    typed_scores = edited(generated, scores(Q01=7))
 
-    assert problem.location == f"{SHEET}!H3"
-    assert "for organisation 'askersund', not 'hallsberg'" in problem.message
+    problem = only_problem(
+        typed_scores, expected(organisation_ref="hallsberg", organisation_names=names)
+    )
+
+    assert problem.location == "workbook"  # not the hidden cell that says so
+    assert problem.message.startswith(
+        "the file is for Askersunds kommun, but it was uploaded for Hallsbergs kommun"
+    )
+    assert problem.render(Language.SV).startswith(
+        "Filen gäller Askersunds kommun, men den laddades upp för Hallsbergs kommun."
+    )
 
 
 def test_another_layout_version_is_refused(generated: bytes) -> None:
@@ -520,15 +533,39 @@ def test_a_row_inserted_between_questions_is_refused_not_misread(generated: byte
 
     error = rejection(edited(generated, insert_note))
 
-    first = error.problems[0]
-    assert first.location == f"{SHEET}!A15"
-    assert first.message.startswith(
-        "expected question Q07 in this row, found 'Anteckning'; Q07 is in A16 instead"
+    (problem,) = error.problems  # not one for each of Q07 to Q24, all one row down
+    assert problem.location == f"{SHEET}!A15"
+    assert problem.message.startswith(
+        "a row was added here ('Anteckning' is not a question of this checklist)"
     )
-    last = error.problems[-1]
-    assert last.location == f"{SHEET}!A32"
-    assert last.message.startswith("expected question Q24 in this row, found 'Q23'; Q24 is in A33")
-    assert len(error.problems) == 18  # Q07 to Q24, each one row down
+    assert problem.render(Language.SV).startswith(
+        "Raden har lagts till (”Anteckning” är inte ett påstående i checklistan)"
+    )
+
+
+def test_a_deleted_row_is_one_problem_naming_its_row_and_statement(generated: bytes) -> None:
+    def delete_q07(ws: Worksheet) -> None:
+        ws.delete_rows(row_of("Q07"))
+
+    error = rejection(edited(generated, delete_q07))
+
+    (problem,) = error.problems
+    assert problem.location == f"{SHEET}!A15"
+    assert problem.message.startswith("row 15 (statement 7, Q07) is missing")
+    assert problem.render(Language.SV).startswith("Rad 15 (påstående 7) saknas")
+
+
+def test_two_deleted_rows_are_two_problems(generated: bytes) -> None:
+    def delete_two(ws: Worksheet) -> None:
+        ws.delete_rows(row_of("Q10"))
+        ws.delete_rows(row_of("Q03"))
+
+    error = rejection(edited(generated, delete_two))
+
+    assert [p.render(Language.SV).split(":")[0] for p in error.problems] == [
+        "Rad 11 (påstående 3) saknas",
+        "Rad 18 (påstående 10) saknas",
+    ]
 
 
 # -- names lost or stale: the reader copes where it can be sure ------------------------------

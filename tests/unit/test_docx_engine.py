@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -211,6 +212,19 @@ def test_a_newline_in_a_value_becomes_a_line_break_in_the_same_paragraph() -> No
 
     assert body_texts(result) == ["Före", "Rader: ett\ntvå & tre\nfyra!", "Efter"]
     assert len(result.paragraphs[1]._p.findall(f".//{qn('w:br')}")) == 2
+
+
+def test_words_manual_line_break_u000b_becomes_a_line_break_between_the_two_halves() -> None:
+    template = template_of(paragraphs("Text: {{ text }}"))
+
+    data = template.render({"text": "första raden\x0bandra raden"})
+    result = reopen(data)
+
+    assert body_texts(result) == ["Text: första raden\nandra raden"]
+    assert len(result.paragraphs[0]._p.findall(f".//{qn('w:br')}")) == 1
+    with zipfile.ZipFile(io.BytesIO(data)) as package:  # no raw or escaped U+000B in any part
+        xml_parts = [n for n in package.namelist() if n.endswith((".xml", ".rels"))]
+        assert not [n for n in xml_parts if re.search(rb"\x0b|_x000B_", package.read(n))]
 
 
 def test_none_prints_as_nothing_and_numbers_as_text() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +16,7 @@ from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE
+from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
 from service.engines.pptx_engine import PptxTemplate
@@ -215,6 +218,20 @@ def test_a_newline_in_a_value_becomes_a_line_break_in_the_same_paragraph() -> No
     paragraphs = result.slides[0].shapes[0].text_frame.paragraphs
     assert len(paragraphs) == 1
     assert paragraphs[0].text == "rad ett\vrad två\vrad tre"
+
+
+def test_words_manual_line_break_u000b_becomes_a_break_element_between_the_two_halves() -> None:
+    template = template_of(lambda prs: add_text_box(blank_slide(prs), "{{ text }}"))
+
+    data = template.render({"text": "första raden\x0bandra raden"})
+    paragraph = reopen(data).slides[0].shapes[0].text_frame.paragraphs[0]
+
+    children = [child.tag.rsplit("}", 1)[1] for child in paragraph._p if child.tag != qn("a:pPr")]
+    assert children[:3] == ["r", "br", "r"]
+    assert [r.text for r in paragraph.runs] == ["första raden", "andra raden"]
+    with zipfile.ZipFile(io.BytesIO(data)) as package:  # no raw or escaped U+000B in any part
+        xml_parts = [n for n in package.namelist() if n.endswith((".xml", ".rels"))]
+        assert not [n for n in xml_parts if re.search(rb"\x0b|_x000B_", package.read(n))]
 
 
 def test_none_renders_as_empty_text() -> None:
@@ -574,7 +591,8 @@ def test_an_empty_picture_placeholder_named_image_receives_the_picture() -> None
 @pytest.mark.parametrize(
     ("typed", "stored"),
     [
-        ("a\x00b\x07c\x0bd\x1fe", "abcde"),
+        ("a\x00b\x07c\x0cd\x1fe", "abcde"),
+        ("a\x0bb", "a\nb"),  # Word's manual line break is a line break
         ("tab\tny rad\nretur\r", "tab\tny rad\nretur\r"),
         ("x\ufffey\uffffz\ud800", "xyz"),
         ('Åbo & Söner <AB> "citat" {{ 7*7 }} {% if %} 👩‍💼🚀', None),

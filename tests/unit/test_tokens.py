@@ -142,14 +142,14 @@ def test_a_participant_sees_only_its_own_organisation_and_the_organiser_everythi
     participant = Caller(label="Anna", organisation_id=7, token_id=3)
     organiser = Caller(label="organiser")
 
-    participant.require_organisation(7, "document 1")
-    organiser.require_organisation(8, "document 2")
-    organiser.require_organisation(None, "document 3")
+    participant.require_organisation(7, "document", 1)
+    organiser.require_organisation(8, "document", 2)
+    organiser.require_organisation(None, "document", 3)
     assert organiser.is_organiser and not participant.is_organiser
     with pytest.raises(NotFoundError, match="document 4 not found"):
-        participant.require_organisation(8, "document 4")
+        participant.require_organisation(8, "document", 4)
     with pytest.raises(NotFoundError, match="document 5 not found"):
-        participant.require_organisation(None, "document 5")
+        participant.require_organisation(None, "document", 5)
 
 
 def test_an_access_log_line_never_shows_a_token_from_a_link(

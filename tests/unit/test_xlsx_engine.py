@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from decimal import Decimal
 from typing import Any
@@ -278,6 +279,17 @@ def test_control_characters_are_removed_from_values() -> None:
 
     assert ws["A1"].value == "abc\td"
     assert ws["A2"].value == "xabc\tdx"
+
+
+def test_words_manual_line_break_u000b_becomes_a_newline_in_the_cell() -> None:
+    template = one_sheet(A1="{{ value }}")
+
+    data = render(template, {"value": "första raden\x0bandra raden"})
+
+    assert reopen(data).active["A1"].value == "första raden\nandra raden"
+    with zipfile.ZipFile(io.BytesIO(data)) as package:  # no raw or escaped U+000B in any part
+        xml_parts = [n for n in package.namelist() if n.endswith((".xml", ".rels"))]
+        assert not [n for n in xml_parts if re.search(rb"\x0b|_x000B_", package.read(n))]
 
 
 def test_quotes_typed_as_typographic_inside_a_tag_still_work() -> None:

@@ -40,6 +40,7 @@ from service.api.dependencies import (
     OrganiserCallerDep,
     RuntimeDep,
     SessionDep,
+    not_found,
 )
 from service.api.schemas import ERROR_RESPONSES, ErrorOut
 from service.clock import utcnow
@@ -54,6 +55,7 @@ from service.database.versions import (
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
+from service.messages import message
 
 router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)
 
@@ -223,6 +225,13 @@ class VersionsOut(BaseModel):
     versions: list[VersionOut]
 
 
+def _no_file(document_id: int) -> NotFoundError:
+    return NotFoundError(
+        f"document {document_id} has no file (yet)",
+        text=message("access.document_has_no_file", id=str(document_id)),
+    )
+
+
 def _download_url(document_id: int) -> str:
     return f"/api/v1/documents/{document_id}/file"
 
@@ -232,7 +241,7 @@ def _organisation(session: Session, organisation_id: int) -> m.Organisation:
     in_range = 1 <= organisation_id <= MAX_ID
     organisation = session.get(m.Organisation, organisation_id) if in_range else None
     if organisation is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+        raise not_found("organisation", organisation_id)
     return organisation
 
 
@@ -241,10 +250,10 @@ def _visible_document(session: Session, caller: Caller, document_id: int) -> m.G
     in_range = 1 <= document_id <= MAX_ID
     doc = session.get(m.GeneratedDocument, document_id) if in_range else None
     if doc is None:
-        raise NotFoundError(f"document {document_id} not found")
-    caller.require_organisation(doc.organisation_id, f"document {document_id}")
+        raise not_found("document", document_id)
+    caller.require_organisation(doc.organisation_id, "document", document_id)
     if not caller.is_organiser and hidden_letter_documents(session, [doc]):
-        raise NotFoundError(f"document {document_id} not found")
+        raise not_found("document", document_id)
     return doc
 
 
@@ -353,7 +362,7 @@ def organisation_documents(
     kind: DocumentKind | None = None,
 ) -> list[VisibleDocumentOut]:
     """The latest version of each of an organisation's documents (its own, for a token)."""
-    caller.require_organisation(organisation_id, f"organisation {organisation_id}")
+    caller.require_organisation(organisation_id, "organisation", organisation_id)
     _organisation(session, organisation_id)
     found = latest_numbered(
         session, organisation_id=organisation_id, meeting_id=meeting_id, kind=kind
@@ -372,7 +381,7 @@ def documents(
     """The latest version of every slot the caller may see (a token: its organisation's only)."""
     if not caller.is_organiser:
         if organisation_id is not None:
-            caller.require_organisation(organisation_id, f"organisation {organisation_id}")
+            caller.require_organisation(organisation_id, "organisation", organisation_id)
         organisation_id = caller.organisation_id
     found = latest_numbered(
         session, organisation_id=organisation_id, meeting_id=meeting_id, kind=kind
@@ -422,12 +431,12 @@ def download_document(
     doc = _visible_document(session, caller, document_id)
     source = file_source(session, doc) if doc.status == DocumentStatus.DONE else None
     if source is None or source.file_key is None:
-        raise NotFoundError(f"document {document_id} has no file (yet)")
+        raise _no_file(document_id)
     try:
         data = runtime.files.get(source.file_key)
     except NotFoundError as exc:
         # The store's message names its key; the caller only needs to know there is no file.
-        raise NotFoundError(f"document {document_id} has no file (yet)") from exc
+        raise _no_file(document_id) from exc
     name = doc.file_name or source.file_name or f"document-{doc.id}"
     ascii_name = _header_safe(name) or f"document-{doc.id}"
     return Response(

@@ -16,6 +16,8 @@ from service.api.schemas import (
     ScoreSheetOut,
     page_of,
 )
+from service.change_detection.staleness import mark_stale
+from service.clock import utcnow
 from service.database import models as m
 from service.intake import entities
 from service.intake.entities import (
@@ -100,6 +102,11 @@ def read_scores(round_id: int, organisation_id: int, session: SessionDep) -> Sco
 def replace_scores(
     round_id: int, organisation_id: int, data: ScoresReplace, session: SessionDep
 ) -> ScoreSheetOut:
-    """Replace an organisation's scores in a round as a whole; a bad value changes nothing."""
+    """Replace an organisation's scores in a round as a whole; a bad value changes nothing.
+
+    The organisation's documents that show the scores are marked stale, or cleared when the
+    scores are back to what they were made from, as after an uploaded checklist.
+    """
     sheet = entities.replace_scores(session, round_id, organisation_id, data)
+    mark_stale(session, organisation_id=organisation_id, now=utcnow())
     return ScoreSheetOut.model_validate(sheet)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_upload_form
@@ -206,6 +206,9 @@ class ChecklistUploadOut(BaseModel):
     movement: MovementOut | None
     previous_snapshot_id: int | None
     documents_marked_stale: int
+    documents_no_longer_stale: int = Field(
+        description="Documents that were stale and match their inputs again (scores put back)."
+    )
 
 
 class DeckUploadOut(BaseModel):
@@ -382,7 +385,7 @@ async def create_checklist_upload(
     ] = None,
 ) -> ChecklistUploadOut:
     """Replace the organisation's scores for a round from its filled checklist; all or nothing."""
-    caller.require_organisation(organisation_id, f"organisation {organisation_id}")
+    caller.require_organisation(organisation_id, "organisation", organisation_id)
     # Refuse an unknown organisation before reading a large body.
     await run_in_threadpool(get_entity, session, m.Organisation, organisation_id)
     form = await read_upload_form(
@@ -418,6 +421,7 @@ async def create_checklist_upload(
         else None,
         previous_snapshot_id=result.previous_snapshot_id,
         documents_marked_stale=result.documents_marked_stale,
+        documents_no_longer_stale=result.documents_no_longer_stale,
     )
 
 
@@ -446,7 +450,7 @@ async def create_deck_upload(
     session: SessionDep,
 ) -> DeckUploadOut:
     """Store the organisation's finished presentation for a meeting (the latest one counts)."""
-    caller.require_organisation(organisation_id, f"organisation {organisation_id}")
+    caller.require_organisation(organisation_id, "organisation", organisation_id)
     # Refuse an unknown organisation or meeting before reading a large body.
     await run_in_threadpool(meeting_of_organisation, session, organisation_id, meeting_id)
     form = await read_upload_form(request, max_bytes=runtime.settings.max_upload_bytes)
@@ -480,7 +484,7 @@ def list_organisation_uploads(
     kind: UploadKind | None = None,
 ) -> list[UploadOut]:
     """The organisation's uploads, newest first; earlier versions stay listed."""
-    caller.require_organisation(organisation_id, f"organisation {organisation_id}")
+    caller.require_organisation(organisation_id, "organisation", organisation_id)
     return [UploadOut.of(row) for row in list_uploads(session, organisation_id, kind=kind)]
 
 
@@ -494,7 +498,7 @@ def download_upload(
 ) -> Response:
     """The uploaded file as it was stored, with a safe file name."""
     row = get_upload(session, upload_id)
-    caller.require_organisation(row.organisation_id, f"upload {upload_id}")
+    caller.require_organisation(row.organisation_id, "upload", upload_id)
     data = runtime.files.get(row.file_key)
     ascii_name = row.file_name.encode("ascii", "ignore").decode() or f"upload-{row.id}"
     return Response(
@@ -517,7 +521,7 @@ def read_score_history(
     round_id: int, organisation_id: int, caller: CallerDep, session: SessionDep
 ) -> list[SnapshotOut]:
     """Earlier versions of the organisation's scores in the round, newest first."""
-    caller.require_organisation(organisation_id, f"organisation {organisation_id}")
+    caller.require_organisation(organisation_id, "organisation", organisation_id)
     return [
         SnapshotOut.model_validate(s) for s in score_history(session, round_id, organisation_id)
     ]
