@@ -171,6 +171,7 @@ def _chart(
     minimum: float | None = None,
     maximum: float | None = None,
     major_unit: float | None = None,
+    axis_format: str = "0",
 ) -> Any:
     """A horizontal bar chart in the deck's style, first category at the top."""
     data = CategoryChartData(number_format=number_format)
@@ -198,7 +199,7 @@ def _chart(
         values.major_unit = major_unit
     values.has_major_gridlines = True
     values.major_gridlines.format.line.color.rgb = RGBColor(0xD9, 0xD9, 0xD9)
-    values.tick_labels.number_format = "0"
+    values.tick_labels.number_format = axis_format
     values.tick_labels.number_format_is_linked = False
     values.format.line.fill.background()
     axis = chart.category_axis
@@ -259,6 +260,7 @@ def area_chart_slide(prs: Any) -> None:
         minimum=1,
         maximum=3,
         major_unit=0.5,
+        axis_format="0.0",
     )
     plot.overlap = -10
     plot.data_labels.position = XL_LABEL_POSITION.OUTSIDE_END
@@ -330,9 +332,14 @@ def distribution_slide(prs: Any) -> None:
     )
     plot.overlap = 100
     plot.data_labels.position = XL_LABEL_POSITION.CENTER
-    plot.data_labels.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
-    plot.series[0].data_labels.font.color.rgb = RGBColor(0x26, 0x26, 0x26)
-    plot.series[1].data_labels.font.color.rgb = RGBColor(0x26, 0x26, 0x26)
+    plot.data_labels.font.color.rgb = RGBColor(0x26, 0x26, 0x26)
+    # White on the darkest series; a series' own labels must say again what to show.
+    labels = plot.series[-1].data_labels
+    labels.show_value = True
+    labels.number_format, labels.number_format_is_linked = "0", False
+    labels.position = XL_LABEL_POSITION.CENTER
+    labels.font.size = Pt(11)
+    labels.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
 
 
 def weakest_slide(prs: Any) -> None:

@@ -233,11 +233,29 @@ def _chart(categories: list[str], series: list[tuple[str, list[Any]]]) -> dict[s
     }
 
 
+def _scale_block(checklist: ChecklistFacts | None) -> dict[str, Any]:
+    """The scale, its levels (one count column or series each) and the readiness threshold."""
+    if checklist is None:
+        return {"min": "", "max": "", "levels": [], "max_total": "", "question_count": 0}
+    scale = checklist.scale
+    count = len(checklist.questions)
+    return {
+        "min": scale.minimum,
+        "max": scale.maximum,
+        "levels": [
+            {"index": i, "value": v, "label": f"Antal {v}:or"}
+            for i, v in enumerate(range(scale.minimum, scale.maximum + 1))
+        ],
+        "max_total": count * scale.maximum,
+        "question_count": count,
+    }
+
+
 def _empty_context(facts: NetworkOverviewFacts, base: dict[str, Any]) -> dict[str, Any]:
     return {
         **base,
         "has_scores": False,
-        "scale": {"min": "", "max": "", "values": []},
+        "scale": _scale_block(facts.checklist),
         "organisations": [],
         "areas": [],
         "statements": [],
@@ -287,17 +305,7 @@ def build_network_overview_context(facts: NetworkOverviewFacts) -> dict[str, Any
     return {
         **base,
         "has_scores": True,
-        "scale": {
-            "min": scale.minimum,
-            "max": scale.maximum,
-            "values": [
-                {"index": i, "value": v, "label": f"Antal {v}:or"}
-                for i, v in enumerate(scale_values)
-            ],
-            "max_total": len(checklist.questions) * scale.maximum,
-            "question_count": len(checklist.questions),
-            "more_than_half": len(checklist.questions) // 2 + 1,
-        },
+        "scale": _scale_block(checklist),
         "organisations": organisations,
         "areas": areas,
         "statements": statements,
