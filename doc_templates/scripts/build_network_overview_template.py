@@ -77,7 +77,10 @@ def title_slide(prs: Any) -> None:
             "{{ [meeting.date, meeting.venue, meeting.place] | select | join(' · ') }}",
             {"size": 18, "color": GREY},
         ),
-        ("{{ network.name }} · {{ organisation_count }} organisationer", {"size": 18, "color": GREY}),
+        (
+            "{{ network.name }} · {{ organisation_count }} organisationer",
+            {"size": 18, "color": GREY},
+        ),
     ]
     for index, (text, options) in enumerate(lines):
         p = subtitle.paragraphs[0] if index == 0 else subtitle.add_paragraph()

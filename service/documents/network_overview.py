@@ -92,7 +92,7 @@ def _organisation_rows(facts: NetworkOverviewFacts) -> list[dict[str, Any]]:
     assert checklist is not None
     scale = checklist.scale
     questions = checklist.questions
-    rows = []
+    rows: list[dict[str, Any]] = []
     for org in facts.organisations:
         before = summarise_round(questions, org.previous, scale) if org.previous else None
         after = summarise_round(questions, org.current, scale) if org.current else None
@@ -158,7 +158,7 @@ def _area_rows(facts: NetworkOverviewFacts) -> list[dict[str, Any]]:
     for q in checklist.questions:
         refs_by_area.setdefault(q.area_ref, []).append(q.ref)
     names = {a.ref: a.name for a in checklist.areas}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for area_ref, refs in refs_by_area.items():
         before = [v for o in facts.organisations for v in _values(o.previous, refs)]
         after = [v for o in facts.organisations for v in _values(o.current, refs)]
@@ -195,7 +195,7 @@ def _statement_rows(facts: NetworkOverviewFacts) -> list[dict[str, Any]]:
     checklist = facts.checklist
     assert checklist is not None
     names = {a.ref: a.name for a in checklist.areas}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for number, q in enumerate(checklist.questions, 1):
         values = [v for o in facts.organisations for v in _values(o.current, [q.ref])]
         mean = _round(_mean(values))
@@ -322,10 +322,7 @@ def build_network_overview_context(facts: NetworkOverviewFacts) -> dict[str, Any
         },
         "totals_chart": _chart(
             [o["name"] for o in organisations],
-            [
-                (label, [o[f"{key}_total"] for o in organisations])
-                for label, key in round_series
-            ],
+            [(label, [o[f"{key}_total"] for o in organisations]) for label, key in round_series],
         ),
         "area_chart": _chart(
             [a["name"] for a in areas],
