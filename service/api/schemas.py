@@ -208,6 +208,9 @@ class MeetingOut(Out):
     goals: list[str]
     preparations: list[str]
     agenda_items: list[AgendaItemOut]
+    overview_anonymised: bool = Field(
+        description="The network overview shows 'Organisation A, B, …' instead of names."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -17,6 +17,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from fastapi.testclient import TestClient
 from lxml import etree  # type: ignore[import-untyped]
 from pptx import Presentation
 from sqlalchemy import select, update
@@ -29,6 +30,8 @@ from service.database.facts.network_overview import load_network_overview_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.domain.kinds import DocumentKind
 from service.errors import RenderError
+from service.intake.programme_import import ImportSummary
+from service.runtime import Runtime
 from service.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -361,3 +364,22 @@ def test_the_overview_is_made_per_meeting_only(sessions: sessionmaker[Session]) 
 
         with pytest.raises(RenderError, match="per meeting, not per organisation"):
             load_network_overview_facts(session, meeting_id=bm2, organisation_id=organisation)
+
+
+def test_the_organiser_anonymises_the_overview_through_the_api(
+    runtime: Runtime, sample: ImportSummary, client: TestClient
+) -> None:
+    with runtime.sessions() as session:
+        bm2 = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+    maker = DocumentMaker(runtime.sessions, runtime.templates)
+    read = client.get(f"/api/v1/meetings/{bm2}")
+
+    changed = client.patch(f"/api/v1/meetings/{bm2}", json={"overview_anonymised": True})
+    refused = client.patch(f"/api/v1/meetings/{bm2}", json={"overview_anonymised": None})
+
+    assert read.json()["overview_anonymised"] is False
+    assert changed.status_code == 200 and changed.json()["overview_anonymised"] is True
+    assert refused.status_code == 422
+    assert "$.overview_anonymised" in refused.text
+    context = maker.context(DECK, meeting_id=bm2, organisation_id=None)
+    assert context["organisations"][0]["name"] == "Organisation A"

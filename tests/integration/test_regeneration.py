@@ -542,10 +542,14 @@ def test_a_slot_with_a_request_still_on_its_way_is_left_to_it(programme: Program
 
     plan = programme.plan()
 
-    assert changed(programme, plan) == {
-        ("askersund", "checklist", "xlsx"),
-        ("askersund", "feedback_letter", "docx"),
-    } | OVERVIEW
+    assert (
+        changed(programme, plan)
+        == {
+            ("askersund", "checklist", "xlsx"),
+            ("askersund", "feedback_letter", "docx"),
+        }
+        | OVERVIEW
+    )
     assert plan.in_progress == 1
 
 

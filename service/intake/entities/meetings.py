@@ -50,6 +50,8 @@ class MeetingPatch(Record):
     goals: NonNull[TextList] = None
     preparations: NonNull[TextList] = None
     agenda_items: NonNull[AgendaItems] = None
+    # The network overview calls the organisations "Organisation A, B, …" instead of naming them.
+    overview_anonymised: NonNull[bool] = None
 
 
 class MeetingCreate(MeetingPatch):
@@ -62,6 +64,7 @@ class MeetingCreate(MeetingPatch):
     goals: TextList = Field(default_factory=list)
     preparations: TextList = Field(default_factory=list)
     agenda_items: AgendaItems = Field(default_factory=list)
+    overview_anonymised: bool = False
 
 
 class OrganiserChecklistItemPatch(Record):
