@@ -217,7 +217,9 @@ class MeetingOut(Out):
     skr_contact_email: str | None
     film_title: str | None
     film_link: str | None
-    overview_anonymised: bool
+    overview_anonymised: bool = Field(
+        description="The network overview shows 'Organisation A, B, …' instead of names."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

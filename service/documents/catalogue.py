@@ -16,6 +16,7 @@ from service.documents.meeting_documents import (
     build_feedback_letter_context,
     build_feedback_summary_context,
 )
+from service.documents.network_overview import build_network_overview_context
 from service.documents.organiser_checklist import build_organiser_checklist_context
 from service.domain.kinds import DocumentKind
 
@@ -152,6 +153,26 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
         reads_other_organisations=frozenset(
             {PrivateData.PARTICIPANTS, PrivateData.SCORES, PrivateData.UPLOADS}
         ),
+    ),
+    # The network's self-assessment for the agenda's "sammanställning för nätverket": every
+    # organisation's scores (names are shared data). Organiser material: meeting-level
+    # documents are not reachable with an organisation's token (README, "Using it").
+    DocumentKind.NETWORK_OVERVIEW: DocumentSpec(
+        kind=DocumentKind.NETWORK_OVERVIEW,
+        title="Sammanställning för nätverket",
+        template_file="network_overview.pptx",
+        per_organisation=False,
+        build_context=build_network_overview_context,
+        offers_pdf=True,
+        reads_other_organisations=frozenset({PrivateData.SCORES}),
+    ),
+    DocumentKind.NETWORK_OVERVIEW_WORKBOOK: DocumentSpec(
+        kind=DocumentKind.NETWORK_OVERVIEW_WORKBOOK,
+        title="Sammanställning för nätverket",
+        template_file="network_overview.xlsx",
+        per_organisation=False,
+        build_context=build_network_overview_context,
+        reads_other_organisations=frozenset({PrivateData.SCORES}),
     ),
 }
 

@@ -31,6 +31,8 @@ class DocumentKind(enum.StrEnum):
     ORGANISER_CHECKLIST = "organiser_checklist"  # per meeting, for the host (pptx)
     FEEDBACK_LETTER = "feedback_letter"  # per organisation (docx, pdf)
     FEEDBACK_SUMMARY = "feedback_summary"  # per meeting: Plus – Minus – Intressant to SKR (docx)
+    NETWORK_OVERVIEW = "network_overview"  # per meeting: the network's self-assessment (pptx)
+    NETWORK_OVERVIEW_WORKBOOK = "network_overview_workbook"  # the same figures (xlsx)
 
 
 class IndicatorPopulation(enum.StrEnum):

@@ -46,7 +46,9 @@ from tests.integration.use_cases import regenerate_here, render_here
 
 pytestmark = pytest.mark.integration
 
-ALL_KINDS_OF_BM2 = 35  # 4 per-organisation kinds for 8 organisations, 3 meeting-level ones
+ALL_KINDS_OF_BM2 = 37  # 4 per-organisation kinds for 8 organisations, 5 meeting-level ones
+# A score shows in the network overview (deck and workbook) of the meeting as well.
+OVERVIEW = {(None, "network_overview", "pptx"), (None, "network_overview_workbook", "xlsx")}
 TODAY = dt.date(2019, 10, 1)
 
 
@@ -268,13 +270,13 @@ def test_a_changed_score_rerenders_exactly_that_organisations_documents_that_sho
         ("askersund", "deck", "pptx"),
         ("askersund", "checklist", "xlsx"),
         ("askersund", "feedback_letter", "docx"),
-    }
+    } | OVERVIEW
     assert changed(programme, plan) == expected
-    assert plan.unchanged == ALL_KINDS_OF_BM2 - 3 and plan.failures == []
+    assert plan.unchanged == ALL_KINDS_OF_BM2 - 5 and plan.failures == []
     reasons = {c.kind.value: c.reasons for c in plan.changes}
     assert reasons["deck"] == ("data changed: area_chart, movement",)
     assert reasons["checklist"] == ("data changed: current, needs",)
-    assert (run.status, run.rerendered, run.failed) == ("finished", 3, 0)
+    assert (run.status, run.rerendered, run.failed) == ("finished", 5, 0)
     assert run.batch_id is not None
     rows = rows_of_batch(programme.runtime, run.batch_id)
     assert {(programme.ref_of(d.organisation_id), d.kind.value, d.format) for d in rows} == (
@@ -440,6 +442,8 @@ def test_a_new_organisation_gets_its_documents_and_the_lists_that_show_it_change
         (None, "agenda"),
         (None, "feedback_summary"),
         (None, "organiser_checklist"),
+        (None, "network_overview"),  # a row for the newcomer, without scores
+        (None, "network_overview_workbook"),
     } | {(ref, "organisation_agenda") for ref in programme.orgs if ref != "nyby"}
     assert plan.checked == ALL_KINDS_OF_BM2 + 4
 
@@ -465,13 +469,13 @@ def test_a_dispatched_run_is_rendering_until_its_batch_is_done(programme: Progra
     assert run.status == "rendering" and run.finished_at is None
     assert run.batch_id is not None
     batch_rows = [d.id for d in rows_of_batch(programme.runtime, run.batch_id)]
-    assert programme.queue.sent == batch_rows and len(batch_rows) == 3
+    assert programme.queue.sent == batch_rows and len(batch_rows) == 5
     with programme.runtime.sessions() as session:
         assert session.get_one(m.Batch, run.batch_id).origin == BatchOrigin.REGENERATION
     render_here(programme.runtime, batch_rows)
     with unit_of_work(programme.runtime.sessions) as session:
         refreshed = refresh_run(session, run.id)
-        assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("finished", 3, 0)
+        assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("finished", 5, 0)
         assert refreshed.finished_at is not None
 
 
@@ -486,6 +490,8 @@ def test_a_dry_run_reports_what_would_change_and_renders_nothing(programme: Prog
         "checklist (xlsx) for Hedemora kommun, Benchmarking 2",
         "deck (pptx) for Hedemora kommun, Benchmarking 2",
         "feedback_letter (docx) for Hedemora kommun, Benchmarking 2",
+        "network_overview (pptx) for Benchmarking 2",
+        "network_overview_workbook (xlsx) for Benchmarking 2",
     ]
     assert all(c["document_id"] in programme.first_batch for c in run.changes)
     assert programme.document_count() == before
@@ -521,7 +527,7 @@ def test_a_render_that_fails_is_folded_into_the_run(programme: Programme) -> Non
     with unit_of_work(programme.runtime.sessions) as session:
         refreshed = refresh_run(session, run.id)
 
-    assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("failed", 2, 1)
+    assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("failed", 4, 1)
     (failure,) = refreshed.failures
     assert failure["description"] == "deck (pptx) for Hedemora kommun, Benchmarking 2"
     assert failure["stage"] == "render" and "deck_benchmarking.pptx" in failure["error"]
@@ -539,10 +545,14 @@ def test_a_slot_with_a_request_still_on_its_way_is_left_to_it(programme: Program
 
     plan = programme.plan()
 
-    assert changed(programme, plan) == {
-        ("askersund", "checklist", "xlsx"),
-        ("askersund", "feedback_letter", "docx"),
-    }
+    assert (
+        changed(programme, plan)
+        == {
+            ("askersund", "checklist", "xlsx"),
+            ("askersund", "feedback_letter", "docx"),
+        }
+        | OVERVIEW
+    )
     assert plan.in_progress == 1
 
 
@@ -587,11 +597,13 @@ def test_mark_stale_marks_exactly_the_latest_documents_whose_context_changed(
                 m.GeneratedDocument.stale_since.is_not(None)
             )
         ).all()
-    assert marked == 3
+    assert marked == 5
     assert {(programme.ref_of(org), kind.value) for org, kind in stale} == {
         ("askersund", "deck"),
         ("askersund", "checklist"),
         ("askersund", "feedback_letter"),
+        (None, "network_overview"),
+        (None, "network_overview_workbook"),
     }
 
 
@@ -618,12 +630,14 @@ def test_mark_stale_marks_the_organisers_checklist_when_a_round_is_withdrawn(
                 m.GeneratedDocument.stale_since.is_not(None)
             )
         ).all()
-    assert marked == 4
+    assert marked == 6
     assert {(programme.ref_of(org), kind.value) for org, kind in stale} == {
         ("askersund", "deck"),
         ("askersund", "checklist"),
         ("askersund", "feedback_letter"),
         (None, "organiser_checklist"),  # it shows who has submitted a self-assessment
+        (None, "network_overview"),
+        (None, "network_overview_workbook"),
     }
 
 

@@ -11,6 +11,7 @@ from service.database.facts.meeting_documents import (
     load_feedback_letter_facts,
     load_feedback_summary_facts,
 )
+from service.database.facts.network_overview import load_network_overview_facts
 from service.database.facts.organiser_checklist import load_organiser_checklist_facts
 from service.database.facts.records import load_deck_facts
 from service.domain.kinds import DocumentKind
@@ -26,4 +27,6 @@ LOADERS: dict[DocumentKind, FactsLoader] = {
     DocumentKind.FEEDBACK_LETTER: load_feedback_letter_facts,
     DocumentKind.FEEDBACK_SUMMARY: load_feedback_summary_facts,
     DocumentKind.ORGANISER_CHECKLIST: load_organiser_checklist_facts,
+    DocumentKind.NETWORK_OVERVIEW: load_network_overview_facts,
+    DocumentKind.NETWORK_OVERVIEW_WORKBOOK: load_network_overview_facts,
 }

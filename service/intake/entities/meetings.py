@@ -50,6 +50,7 @@ class MeetingPatch(MeetingDetails):
     goals: NonNull[TextList] = None
     preparations: NonNull[TextList] = None
     agenda_items: NonNull[AgendaItems] = None
+    # The network overview calls the organisations "Organisation A, B, …" instead of naming them.
     overview_anonymised: NonNull[bool] = None
 
 
