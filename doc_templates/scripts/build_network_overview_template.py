@@ -228,14 +228,14 @@ def totals_chart_slide(prs: Any) -> None:
     plot = _chart(
         slide,
         name="totals_chart",
-        chart_type=XL_CHART_TYPE.BAR_CLUSTERED,
+        chart_type=XL_CHART_TYPE.COLUMN_CLUSTERED,
         categories=PLACEHOLDER_ORGANISATIONS,
         series=[
             ("BM 1", (53, 50, 47, 44, 40, 37, 36, 32)),
             ("BM 2", (55, 55, 50, 46, 42, 40, 39, 35)),
         ],
         colors=[LIGHT_BLUE, NAVY],
-        description="Liggande stapeldiagram med summan av varje organisations självskattning, "
+        description="Stapeldiagram med summan av varje organisations självskattning, "
         "förra och nuvarande omgången.",
         number_format="0",
         minimum=0,
@@ -250,14 +250,14 @@ def area_chart_slide(prs: Any) -> None:
     plot = _chart(
         slide,
         name="area_chart",
-        chart_type=XL_CHART_TYPE.BAR_CLUSTERED,
+        chart_type=XL_CHART_TYPE.COLUMN_CLUSTERED,
         categories=PLACEHOLDER_AREAS,
         series=[
             ("BM 1", (2.13, 1.5, 1.63, 2.0, 1.5, 2.06, 1.38, 1.56)),
             ("BM 2", (2.25, 1.56, 1.75, 2.13, 1.69, 2.31, 1.63, 1.69)),
         ],
         colors=[LIGHT_BLUE, NAVY],
-        description="Liggande stapeldiagram med nätverkets medelvärde per område, förra och "
+        description="Stapeldiagram med nätverkets medelvärde per område, förra och "
         "nuvarande omgången, på skalan 1 till 3.",
         number_format="0.00",
         minimum=1,

@@ -226,11 +226,16 @@ def _weakest(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- the context ----------------------------------------------------------------------------
 
 
-def _chart(categories: list[str], series: list[tuple[str, list[Any]]]) -> dict[str, Any]:
-    return {
+def _chart(
+    categories: list[str], series: list[tuple[str, list[Any]]], description: str = ""
+) -> dict[str, Any]:
+    chart: dict[str, Any] = {
         "categories": categories,
         "series": [{"name": name, "values": values} for name, values in series],
     }
+    if description:  # the chart's alt text (the pptx engine writes it to the frame's descr)
+        chart["description"] = description
+    return chart
 
 
 def _scale_block(checklist: ChecklistFacts | None) -> dict[str, Any]:
@@ -299,6 +304,10 @@ def build_network_overview_context(facts: NetworkOverviewFacts) -> dict[str, Any
     statements = _statement_rows(facts)
     assessed = [o for o in organisations if o["ready"] is not None]
     ready = sum(1 for o in assessed if o["ready"])
+    whose = f"nätverkets {len(organisations)} organisationer" + (
+        " (anonymiserade)" if facts.anonymised else ""
+    )
+    when = swedish.enumeration([label for label in (facts.previous_label, current_label) if label])
     round_series = [(previous_label, "previous"), (current_label, "current")]
     if facts.previous_label is None:
         round_series = round_series[1:]
@@ -323,10 +332,14 @@ def build_network_overview_context(facts: NetworkOverviewFacts) -> dict[str, Any
         "totals_chart": _chart(
             [o["name"] for o in organisations],
             [(label, [o[f"{key}_total"] for o in organisations]) for label, key in round_series],
+            f"Stapeldiagram över summan av självskattningen för {whose} i {when}, "
+            f"av högst {len(checklist.questions) * scale.maximum} poäng.",
         ),
         "area_chart": _chart(
             [a["name"] for a in areas],
             [(label, [a[f"{key}_mean"] for a in areas]) for label, key in round_series],
+            f"Stapeldiagram över nätverkets medelvärde per område i {when}, "
+            f"på skalan {scale.minimum}–{scale.maximum}.",
         ),
         "distribution_chart": _chart(
             [a["name"] for a in areas],
@@ -334,5 +347,7 @@ def build_network_overview_context(facts: NetworkOverviewFacts) -> dict[str, Any
                 (f"Antal {value}:or", [a["counts"][i] for a in areas])
                 for i, value in enumerate(scale_values)
             ],
+            f"Staplat diagram över hur många svar per område som är "
+            f"{swedish.enumeration([str(v) for v in scale_values])} i {current_label}.",
         ),
     }

@@ -176,6 +176,18 @@ def test_the_deck_charts_carry_the_totals_the_area_means_and_the_distribution(
     assert series_values(spread) == {
         f"Antal {value}:or": [counts[value - 1] for counts in DISTRIBUTION] for value in (1, 2, 3)
     }
+    alt_texts = [
+        shape._element.xpath("./p:nvGraphicFramePr/p:cNvPr/@descr")[0]
+        for slide in deck.slides
+        for shape in slide.shapes
+        if shape.has_chart
+    ]
+    assert alt_texts == [
+        "Stapeldiagram över summan av självskattningen för nätverkets 8 organisationer i "
+        "BM 1 och BM 2, av högst 72 poäng.",
+        "Stapeldiagram över nätverkets medelvärde per område i BM 1 och BM 2, på skalan 1–3.",
+        "Staplat diagram över hur många svar per område som är 1, 2 och 3 i BM 2.",
+    ]
 
 
 def test_the_deck_names_the_statements_where_the_network_is_weakest(

@@ -124,6 +124,8 @@ def test_area_means_pool_every_answer_and_leave_blanks_out() -> None:
             {"name": "BM 1", "values": [1.78, 1.56]},
             {"name": "BM 2", "values": [2.17, 2.2]},
         ],
+        "description": "Stapeldiagram över nätverkets medelvärde per område i BM 1 och BM 2, "
+        "på skalan 1–3.",
     }
     assert context["distribution_chart"]["series"] == [
         {"name": "Antal 1:or", "values": [2, 1]},
