@@ -38,6 +38,8 @@ EXPECTED = {
     "organiser_checklist": "Benchmarking 2",
     "feedback_letter": "Askersunds kommun",
     "feedback_summary": "Benchmarking 2",
+    "network_overview": "Askersunds kommun",
+    "network_overview_workbook": "Askersunds kommun",
 }
 READERS_OF = {"xlsx": {"exceljs", "sheetjs"}, "docx": {"mammoth"}, "pptx": {"officeparser"}}
 
