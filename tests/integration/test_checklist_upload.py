@@ -154,6 +154,17 @@ def table_rows(shape: Any) -> list[list[str]]:
     return [[cell.text for cell in row.cells] for row in shape.table.rows]
 
 
+def continued_table_rows(deck: bytes, name: str) -> list[list[str]]:
+    """The rows of a table and of its continuations on copies of its slide ("… (forts.)")."""
+    return [
+        row
+        for slide in Presentation(io.BytesIO(deck)).slides
+        for shape in slide.shapes
+        if shape.name == name
+        for row in table_rows(shape)
+    ]
+
+
 def error_paths(response: Any) -> list[str]:
     return [e["path"] for e in response.json()["errors"]]
 
@@ -214,12 +225,13 @@ def test_a_generated_checklist_filled_by_script_and_uploaded_gives_the_typed_sco
     summary_after = slide_shape(deck_after, "Sammanfattning").text_frame.text
     assert "Summa: 37 (BM 1) → 40 (BM 2) av 72 möjliga, förändring +3" in summary_before
     assert "Summa: 37 (BM 1) → 42 (BM 2) av 72 möjliga, förändring +5" in summary_after
-    rows = {r[0]: r for r in table_rows(slide_shape(deck_after, "Förändrade svar"))}
-    assert rows["Q05"][2:5] == ["1", "3", "+2"]
-    assert rows["Q05"][5] == comments["Q05"]
-    assert rows["Q02"][2:5] == ["1", "2", "+1"]
-    assert rows["Q24"][2:5] == ["2", "1", "\u22121"]
-    assert rows["Q14"][2:5] == ["2", "3", "+1"]  # unchanged since BM 1 → BM 2, still shown
+    # Statements by their number in the checklist, as participants read them.
+    rows = {r[0]: r for r in continued_table_rows(deck_after, "Förändrade svar")}
+    assert rows["5"][2:5] == ["1", "3", "+2"]
+    assert rows["5"][5] == comments["Q05"]
+    assert rows["2"][2:5] == ["1", "2", "+1"]
+    assert rows["24"][2:5] == ["2", "1", "\u22121"]
+    assert rows["14"][2:5] == ["2", "3", "+1"]  # unchanged since BM 1 → BM 2, still shown
     areas = {r[0]: r[1:] for r in table_rows(slide_shape(deck_after, "Områden"))}
     assert areas["Politisk styrning"] == ["1,67", "2,00", "+0,33"]
 

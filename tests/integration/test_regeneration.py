@@ -274,7 +274,7 @@ def test_a_changed_score_rerenders_exactly_that_organisations_documents_that_sho
     assert changed(programme, plan) == expected
     assert plan.unchanged == ALL_KINDS_OF_BM2 - 5 and plan.failures == []
     reasons = {c.kind.value: c.reasons for c in plan.changes}
-    assert reasons["deck"] == ("data changed: area_chart, movement",)
+    assert reasons["deck"] == ("data changed: area_chart, movement, needs",)
     assert reasons["checklist"] == ("data changed: current, needs",)
     assert (run.status, run.rerendered, run.failed) == ("finished", 5, 0)
     assert run.batch_id is not None
