@@ -523,7 +523,7 @@ _add(
 _add(
     "gate.excel_2003_xml",
     sv="Det här är {found}, inte {wanted}. Öppna filen i Excel och spara den som en "
-    f"Excel-arbetsbok (.xlsx), {_AGAIN_SV}",
+    f"Excel-arbetsbok (.xlsx) {_AGAIN_SV}",
     en="this is {found}, not {wanted}: open it in Excel and save it as an Excel workbook (.xlsx)",
 )
 _add(
@@ -605,11 +605,11 @@ _add(
 )
 _add(
     "gate.macros",
-    sv=f"Filen är sparad med makron: den är {{kind}} ({{evidence}}). Spara den som {{plain}} "
+    sv=f"Filen är sparad med makron: den är {{kind}}; {{evidence}}. Spara den som {{plain}} "
     f"{_AGAIN_SV}",
     en="the file is {noun} (.{extension}, {evidence}): save it as {plain} and upload again",
 )
-_add("gate.evidence.contains", sv="den innehåller {part}", en="contains {part}")
+_add("gate.evidence.contains", sv="makrona finns i {part}", en="contains {part}")
 _add(
     "gate.evidence.content_type",
     sv="innehållstypen är makroaktiverad",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from service.file_safety.file_inspection import (
     limits_from_settings,
 )
 from service.file_safety.xml_guard import MarkupScan, XmlPartCheck
+from service.messages import Language
 from service.settings import Settings
 from tests.conftest import absent
 from tests.hostile.compound_file import compound_file
@@ -76,6 +78,16 @@ def messages(error: FileRejectedError) -> str:
     return " | ".join(p.message for p in error.problems)
 
 
+# Words of the English texts that no Swedish text has: a refusal half left in English shows.
+ENGLISH = re.compile(r"\b(the|this|is|it|not|and|or|which|upload|again|save|file|part)\b")
+
+
+def swedish(error: FileRejectedError) -> str:
+    """The refusal as a participant reads it; every problem must come from the catalogue."""
+    assert all(p.text is not None for p in error.problems), messages(error)
+    return " | ".join(p.render(Language.SV) for p in error.problems)
+
+
 # -- the corpus ------------------------------------------------------------------------------
 
 
@@ -100,6 +112,10 @@ def test_every_case_gets_its_outcome_on_every_upload_path(
         assert error.reason == case.reason, messages(error)
         assert case.message_fragment in messages(error)
         assert all(p.location == "file" for p in error.problems)
+        in_swedish = swedish(error)
+        assert case.sv_fragment, f"{case_id} has no Swedish fragment"
+        assert case.sv_fragment in in_swedish
+        assert ENGLISH.search(in_swedish) is None, in_swedish
 
 
 def test_the_corpus_covers_every_upload_path_and_the_readme_names_every_case() -> None:
