@@ -929,3 +929,35 @@ _add(
     en="the file has more than {max} lines, far more than any roster: check that this is the "
     "right file",
 )
+
+# -- the upload form and the organiser's routes, as a participant's token meets them ----------
+_add(
+    "upload.not_multipart",
+    sv="Skicka filen som ett formulär (multipart/form-data) med filen i fältet ”file”",
+    en="send the file as multipart/form-data in the field 'file'",
+)
+_add(
+    "upload.unreadable_form",
+    sv="Formuläret med filen kunde inte läsas ({error}). Ladda upp filen igen",
+    en="unreadable multipart body: {error}",
+)
+_add(
+    "upload.missing_file",
+    sv="Ingen fil kom med: välj filen och skicka den i fältet ”file”",
+    en="is required: the file, in the form field 'file'",
+)
+_add(
+    "upload.round_twice",
+    sv="Omgången anges två gånger och olika, i adressen och i formuläret: ange den en gång",
+    en="given twice, as a query parameter and a form field, differently",
+)
+_add(
+    "access.organiser_key",
+    sv="Det här får bara arrangören göra (med arrangörens API-nyckel)",
+    en="missing or wrong X-API-Key header",
+)
+_add(
+    "access.organiser_only",
+    sv="Det här får bara arrangören göra; er åtkomstnyckel räcker inte till det",
+    en="only the organiser (X-API-Key) may do this",
+)
