@@ -961,3 +961,13 @@ _add(
     sv="Det här får bara arrangören göra; er åtkomstnyckel räcker inte till det",
     en="only the organiser (X-API-Key) may do this",
 )
+# A score or comment the reader let through but the scores' own rules refuse (a safety net:
+# the reader's checks come first and say more).
+_add("checklist.what.score", sv="Poängen", en="score")
+_add("checklist.what.comment", sv="Kommentaren", en="comment")
+_add(
+    "checklist.not_stored",
+    sv="{what} för påstående {ref} kan inte sparas ({error}); rätta cellen och ladda upp filen "
+    "igen",
+    en="{what} of {ref}: {error}",
+)

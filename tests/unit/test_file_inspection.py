@@ -71,6 +71,8 @@ def refusal(
 ) -> FileRejectedError:
     with pytest.raises(FileRejectedError) as raised:
         inspect_upload(data, file_name=name, accepted=accepted, limits=limits)
+    # Whatever the refusal, a participant reads it in Swedish.
+    assert english_in(swedish(raised.value)) is None, swedish(raised.value)
     return raised.value
 
 
