@@ -31,13 +31,20 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        if raw is None:
+            continue  # unset: "None" would be a value (and an invalid one)
         env[f"BENCHDOCS_{name.upper()}"] = str(raw)
     # The plain names win over the prefixed ones in Settings; keep them out of the child.
     return env
 
 
 def _child_environment(settings: Settings, extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    unset = {f"BENCHDOCS_{k.upper()}" for k, v in settings.model_dump().items() if v is None}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and k not in unset
+    }
     env.update(settings_environment(settings))
     env.update(extra or {})
     return env
