@@ -33,7 +33,14 @@ class Quoted:
     text: str
 
 
-Param: TypeAlias = "str | int | Quoted | Message | tuple[Param, ...]"
+@dataclass(frozen=True)
+class Size:
+    """A number of bytes, shown as a person reads it: ``2,147.5 MB``, ``2 147,5 MB``."""
+
+    bytes: int
+
+
+Param: TypeAlias = "str | int | Quoted | Size | Message | tuple[Param, ...]"
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ def _param(value: Param, language: Language) -> str:
         return value.render(language)
     if isinstance(value, Quoted):
         return repr(value.text) if language is Language.EN else f"”{value.text}”"
+    if isinstance(value, Size):
+        return describe_size(value.bytes, language)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -71,6 +80,19 @@ def _param(value: Param, language: Language) -> str:
     if isinstance(value, tuple):
         return ", ".join(_param(v, language) for v in value)
     return value
+
+
+def describe_size(size: int, language: Language = Language.EN) -> str:
+    """A byte count as a person reads it: ``50 MB``, ``2,147.5 MB`` (``2 147,5 MB``), ``812 kB``."""
+    if size >= 1_000:
+        scaled, unit = (size / 1_000_000, "MB") if size >= 1_000_000 else (size / 1_000, "kB")
+        number = f"{scaled:,.1f}".removesuffix(".0")
+        if language is Language.SV:
+            number = number.replace(",", "\u00a0").replace(".", ",")
+        return f"{number} {unit}"
+    if language is Language.SV:
+        return f"{size} byte"
+    return f"{size} byte" if size == 1 else f"{size} bytes"
 
 
 _CELL = re.compile(r"^(?P<sheet>.+)!(?P<cell>\$?[A-Z]{1,3}\$?[0-9]{1,7})$")
@@ -387,3 +409,565 @@ for _reason, _sv in {
     "content": "innehållet har fel",
 }.items():
     _add(f"upload.reason.{_reason}", sv=_sv, en=_reason)
+
+# -- the upload gate (service/file_safety): what is wrong with a file and what to do ---------
+# File types as a person names them, with their article: "en Excel-arbetsbok (.xlsx)".
+for _kind, _sv, _en in (
+    ("xlsx", "en Excel-arbetsbok (.xlsx)", "an Excel workbook (.xlsx)"),
+    ("xltx", "en Excel-mall (.xltx)", "an Excel template (.xltx)"),
+    ("xlsb", "en binär Excel-arbetsbok (.xlsb)", "an Excel binary workbook (.xlsb)"),
+    ("xlsm", "en makroaktiverad Excel-arbetsbok (.xlsm)", "a macro-enabled workbook (.xlsm)"),
+    ("xltm", "en makroaktiverad Excel-mall (.xltm)", "a macro-enabled Excel template (.xltm)"),
+    ("xlam", "ett Excel-tillägg (.xlam)", "an Excel add-in (.xlam)"),
+    ("pptx", "en PowerPoint-presentation (.pptx)", "a PowerPoint presentation (.pptx)"),
+    ("ppsx", "ett PowerPoint-bildspel (.ppsx)", "a PowerPoint slide show (.ppsx)"),
+    ("potx", "en PowerPoint-mall (.potx)", "a PowerPoint template (.potx)"),
+    (
+        "pptm",
+        "en makroaktiverad PowerPoint-presentation (.pptm)",
+        "a macro-enabled presentation (.pptm)",
+    ),
+    (
+        "ppsm",
+        "ett makroaktiverat PowerPoint-bildspel (.ppsm)",
+        "a macro-enabled slide show (.ppsm)",
+    ),
+    (
+        "potm",
+        "en makroaktiverad PowerPoint-mall (.potm)",
+        "a macro-enabled PowerPoint template (.potm)",
+    ),
+    ("ppam", "ett PowerPoint-tillägg (.ppam)", "a PowerPoint add-in (.ppam)"),
+    ("docx", "ett Word-dokument (.docx)", "a Word document (.docx)"),
+    ("dotx", "en Word-mall (.dotx)", "a Word template (.dotx)"),
+    ("docm", "ett makroaktiverat Word-dokument (.docm)", "a macro-enabled Word document (.docm)"),
+    ("dotm", "en makroaktiverad Word-mall (.dotm)", "a macro-enabled Word template (.dotm)"),
+    ("vsdx", "en Visio-ritning (.vsdx)", "a Visio drawing (.vsdx)"),
+    ("csv", "en CSV-fil (.csv)", "a CSV file (.csv)"),
+    ("xls", "en Excel 97–2003-arbetsbok (.xls)", "an Excel 97-2003 workbook (.xls)"),
+    ("xls95", "en Excel 5.0/95-arbetsbok (.xls)", "an Excel 5.0/95 workbook (.xls)"),
+    (
+        "ppt",
+        "en PowerPoint 97–2003-presentation (.ppt)",
+        "a PowerPoint 97-2003 presentation (.ppt)",
+    ),
+    ("doc", "ett Word 97–2003-dokument (.doc)", "a Word 97-2003 document (.doc)"),
+    ("ods", "ett OpenDocument-kalkylblad (.ods)", "an OpenDocument spreadsheet (.ods)"),
+    ("odp", "en OpenDocument-presentation (.odp)", "an OpenDocument presentation (.odp)"),
+    ("odt", "ett OpenDocument-textdokument (.odt)", "an OpenDocument text document (.odt)"),
+    ("odf", "en OpenDocument-fil", "an OpenDocument file"),
+    ("pdf", "ett PDF-dokument", "a PDF document"),
+    ("png", "en PNG-bild", "a PNG image"),
+    ("jpeg", "en JPEG-bild", "a JPEG image"),
+    ("gif", "en GIF-bild", "a GIF image"),
+    ("tiff", "en TIFF-bild", "a TIFF image"),
+    ("webp", "en WebP-bild", "a WebP image"),
+    ("heic", "en video eller en HEIC-bild", "a video or HEIC image"),
+    ("rtf", "ett RTF-dokument", "an RTF document"),
+    ("empty_zip", "ett tomt ZIP-arkiv", "an empty ZIP archive"),
+    ("zip", "ett ZIP-arkiv", "a ZIP archive"),
+    ("gzip", "ett gzip-arkiv", "a gzip archive"),
+    ("7z", "ett 7-Zip-arkiv", "a 7-Zip archive"),
+    ("rar", "ett RAR-arkiv", "a RAR archive"),
+    ("elf", "ett program (körbar fil för Linux)", "a program (ELF executable)"),
+    ("exe", "ett program (körbar fil för Windows)", "a program (Windows executable)"),
+    ("excel_2003_xml", "ett Excel 2003 XML-kalkylblad", "an Excel 2003 XML spreadsheet"),
+    ("xml", "en XML-fil", "an XML file"),
+    ("svg", "en SVG-bild", "an SVG image"),
+    ("html", "en webbsida (HTML)", "a web page (HTML)"),
+    ("text", "text", "text"),
+    ("binary", "okända binära data", "unrecognised binary data"),
+    ("plain_xlsx", "en vanlig Excel-arbetsbok (.xlsx)", "an ordinary Excel workbook (.xlsx)"),
+    (
+        "plain_pptx",
+        "en vanlig PowerPoint-presentation (.pptx)",
+        "an ordinary PowerPoint presentation (.pptx)",
+    ),
+):
+    _add(f"filetype.{_kind}", sv=_sv, en=_en)
+_add("filetype.either", sv="{first} eller {second}", en="{first} or {second}")
+
+_AGAIN_SV = "och ladda upp den igen"
+_RIGHT_FILE_SV = "Kontrollera att ni har valt rätt fil"
+_add(
+    "gate.empty",
+    sv="Filen är tom (0 byte). Kontrollera att den sparades och ladda upp den igen",
+    en="the file is empty (0 bytes): check that it was saved, then upload it again",
+)
+_add(
+    "gate.too_large",
+    sv="Filen är {size}, mer än gränsen för uppladdning på {limit}. Gör den mindre (till "
+    f"exempel genom att komprimera bilderna) {_AGAIN_SV}",
+    en="the file is {size}, more than the upload limit of {limit}: make it smaller (compress "
+    "its pictures, say) and upload again",
+)
+_add(
+    "gate.too_large_exactly",
+    sv="Filen är {size} byte, mer än gränsen för uppladdning på {limit} ({limit_bytes} byte). "
+    f"Gör den mindre (till exempel genom att komprimera bilderna) {_AGAIN_SV}",
+    en="the file is {size} bytes, more than the upload limit of {limit} ({limit_bytes} bytes): "
+    "make it smaller (compress its pictures, say) and upload again",
+)
+_add(
+    "upload.too_large",
+    sv="Filen är större än gränsen för uppladdning på {limit}. Gör den mindre (till exempel "
+    f"genom att komprimera bilderna) {_AGAIN_SV}",
+    en="the file is more than the upload limit of {limit}: make it smaller (compress its "
+    "pictures, say) and upload again",
+)
+_add(
+    "gate.not_expected",
+    sv=f"Det här är {{found}}, inte {{wanted}}. {_RIGHT_FILE_SV}",
+    en="this is {found}, not {wanted}",
+)
+_add(
+    "gate.excel_2003_xml",
+    sv="Det här är {found}, inte {wanted}. Öppna filen i Excel och spara den som en "
+    f"Excel-arbetsbok (.xlsx) {_AGAIN_SV}",
+    en="this is {found}, not {wanted}: open it in Excel and save it as an Excel workbook (.xlsx)",
+)
+_add(
+    "gate.encrypted_file",
+    sv="Filen är lösenordsskyddad (krypterad) och kan därför inte läsas. Ta bort lösenordet "
+    "(Arkiv > Info > Skydda > Kryptera med lösenord, töm fältet), spara och ladda upp filen igen",
+    en="the file is password-protected (encrypted), so it cannot be read: remove the password "
+    "(File > Info > Protect > Encrypt with Password, clear it), save, and upload again",
+)
+_add(
+    "gate.old_format",
+    sv="Det här är {found}, ett äldre format. Öppna filen och spara den som {save_as}, ladda "
+    "sedan upp den igen",
+    en="this is {found}, an old format: open it and save it as {save_as}, then upload again",
+)
+_add(
+    "gate.compound_file",
+    sv="Det här är en äldre Office-fil eller en annan sammansatt fil (OLE), inte {wanted}. "
+    f"Spara den som {{wanted}} {_AGAIN_SV}",
+    en="this is an old-style Office or other compound (OLE) file, not {wanted}: save it as "
+    "{wanted} and upload again",
+)
+_add(
+    "gate.name_not_content",
+    sv="Filnamnet slutar på .{extension} men innehållet är inte {named}: det är {what}. "
+    f"{_RIGHT_FILE_SV}",
+    en="the name ends in .{extension} but the content is not {named}: it is {what}",
+)
+_add(
+    "gate.csv_name",
+    sv="Filnamnet slutar på .{extension}, men en CSV-fils namn slutar på .csv (innehållet är "
+    f"{{what}}). Spara filen som CSV {_AGAIN_SV}",
+    en="the name ends in .{extension}; a CSV file's name ends in .csv (the content is {what})",
+)
+_add(
+    "gate.wrong_package",
+    sv=f"Det här är {{found}}, inte {{wanted}}. Välj rätt fil {_AGAIN_SV}",
+    en="this is {found}, not {wanted}: pick the right file and upload again",
+)
+_add(
+    "gate.wrong_package_named",
+    sv="Det här är {found}, inte {wanted}, fast filnamnet slutar på .{extension}. Välj rätt fil "
+    f"{_AGAIN_SV}",
+    en="this is {found}, not {wanted}, although its name ends in .{extension}: pick the right "
+    "file and upload again",
+)
+_add(
+    "gate.not_plain",
+    sv=f"Det här är {{found}}, inte {{wanted}}. Spara den som {{plain}} {_AGAIN_SV}",
+    en="this is {found}, not {wanted}: save it as {plain} and upload again",
+)
+_add(
+    "gate.name_other_type",
+    sv="Filnamnet slutar på .{extension} men innehållet är {found}. Kontrollera att det är rätt "
+    "fil och ge den ändelsen .{correct}",
+    en="the name ends in .{extension} but the content is {found}: check that this is the right "
+    "file and name it .{correct}",
+)
+_add(
+    "gate.macro_main_part",
+    sv="Filen är sparad med makron (huvuddelen är {main_type}). Spara den utan makron som "
+    f"{{wanted}} {_AGAIN_SV}",
+    en="the file is macro-enabled (its main part is {main_type}): save it without macros as "
+    "{wanted} and upload again",
+)
+_add(
+    "gate.unknown_office",
+    sv="Det här är en Office-fil av ett slag som benchdocs inte läser (huvuddelen är "
+    f"{{main_type}}), inte {{wanted}}. {_RIGHT_FILE_SV}",
+    en="this is an Office file of a kind benchdocs does not read (its main part is "
+    "{main_type}), not {wanted}",
+)
+_add(
+    "gate.opendocument",
+    sv="Det här är {found}, LibreOffice:s eget format, inte {wanted}. Spara den i Microsoft "
+    f"Office-format (Arkiv > Spara som) {_AGAIN_SV}",
+    en="this is {found}, LibreOffice's own format, not {wanted}: save it in Microsoft Office "
+    "format and upload again",
+)
+_add(
+    "gate.macros",
+    sv=f"Filen är sparad med makron: den är {{kind}}; {{evidence}}. Spara den som {{plain}} "
+    f"{_AGAIN_SV}",
+    en="the file is {noun} (.{extension}, {evidence}): save it as {plain} and upload again",
+)
+_add("gate.evidence.contains", sv="makrona finns i {part}", en="contains {part}")
+_add(
+    "gate.evidence.content_type",
+    sv="innehållstypen är makroaktiverad",
+    en="its content type is macro-enabled",
+)
+_add(
+    "gate.evidence.name", sv="filnamnet slutar på .{extension}", en="its name ends in .{extension}"
+)
+_add(
+    "gate.activex",
+    sv="Filen innehåller ActiveX-kontroller ({part}), som kan köra program. Ta bort "
+    "kontrollerna och ladda upp filen igen",
+    en="the file contains ActiveX controls ({part}), which can run programs: remove the "
+    "controls and upload again",
+)
+_add(
+    "gate.ole_object",
+    sv="Filen innehåller ett inbäddat objekt ({part}), som kan bära med sig program. Ersätt det "
+    "med en bild eller klistra in själva innehållet, och ladda upp filen igen",
+    en="the file contains an embedded object ({part}), which can carry programs: replace it "
+    "with a picture or paste its content, and upload again",
+)
+_add(
+    "gate.embedded_macros",
+    sv="Filen innehåller en inbäddad fil med makron ({part}). Ta bort den och ladda upp filen igen",
+    en="the file contains an embedded file with macros ({part}): remove it and upload again",
+)
+_add(
+    "gate.in_embedded",
+    sv="{problem} (gäller den inbäddade filen {part})",
+    en="in the embedded file {part}: {problem}",
+)
+_add(
+    "gate.embedded_too_large",
+    sv="Den inbäddade filen {part} packas upp till {size}, mer än de {limit} som en inbäddad "
+    "fil får vara. Gör den mindre och ladda upp filen igen",
+    en="the embedded file {part} unpacks to {size}, more than the {limit} allowed for an "
+    "embedded file",
+)
+# Zip bombs: no real Office file comes near these caps, so the likely cause is a wrong file.
+_add(
+    "gate.too_many_parts",
+    sv="Filen har {count} delar; en Office-fil har betydligt färre (högst {max} tas emot). "
+    f"{_RIGHT_FILE_SV}",
+    en="the file has {count} parts; an Office file has far fewer (at most {max} are accepted)",
+)
+_add(
+    "gate.unpacks_too_much",
+    sv="Filen skulle packas upp till {total} (från {packed} packat), mer än gränsen på {limit}. "
+    f"{_RIGHT_FILE_SV}",
+    en="the file would unpack to {total} (from {packed} packed), more than the limit of {limit}",
+)
+_add(
+    "gate.unpacks_too_much_embedded",
+    sv=f"Med sina inbäddade filer skulle filen packas upp till mer än {{limit}}. {_RIGHT_FILE_SV}",
+    en="with its embedded files the file would unpack to more than {limit}",
+)
+_add(
+    "gate.part_ratio",
+    sv="Delen {part} är komprimerad {ratio}:1 ({size} packat till {packed}); Office-filer "
+    f"ligger långt under gränsen {{cap}}:1. {_RIGHT_FILE_SV}",
+    en="the part {part} is compressed {ratio}:1 ({size} packed into {packed}); Office files "
+    "stay far below the limit of {cap}:1",
+)
+_add(
+    "gate.file_ratio",
+    sv="Filen är komprimerad {ratio}:1 ({size} packat till {packed}); Office-filer ligger långt "
+    f"under gränsen {{cap}}:1. {_RIGHT_FILE_SV}",
+    en="the file is compressed {ratio}:1 ({size} packed into {packed}); Office files stay far "
+    "below the limit of {cap}:1",
+)
+_add(
+    "gate.lying_header",
+    sv="Delen {part} packas upp till mer än de {size} byte som dess huvud anger (en zip-bomb "
+    f"med falska storlekar); inget mer packades upp. {_RIGHT_FILE_SV}",
+    en="the part {part} unpacks to more than the {size} bytes its header declares (a zip bomb "
+    "with lying headers); nothing more was unpacked",
+)
+_add(
+    "gate.overlapping_parts",
+    sv="Delarna {first} och {second} delar samma data (överlappande delar, ett sätt att bygga "
+    f"en zip-bomb). {_RIGHT_FILE_SV}",
+    en="the parts {first} and {second} share their data (overlapping members, a zip-bomb "
+    "construction)",
+)
+_add(
+    "gate.nested_archive",
+    sv="Filen innehåller ett annat arkiv ({part}), vilket inte är tillåtet. Ta bort det och "
+    "ladda upp filen igen",
+    en="the file contains another archive ({part}), which is not allowed",
+)
+_add(
+    "gate.embedded_nested",
+    sv="Den inbäddade filen {part} innehåller i sin tur inbäddade filer; bara en nivå av "
+    "inbäddning är tillåten. Ta bort den och ladda upp filen igen",
+    en="the embedded file {part} holds further embedded files; one level of embedding is allowed",
+)
+_add(
+    "gate.encrypted_part",
+    sv="Delen {part} är krypterad (en lösenordsskyddad zip-fil). Ta bort lösenordet och ladda "
+    "upp filen igen",
+    en="the part {part} is encrypted (a password-protected zip): remove the password and "
+    "upload again",
+)
+# A damaged file: most often an upload cut short, or a file not saved to the end.
+_add(
+    "gate.damaged",
+    sv="Filen är skadad eller ofullständig (avbröts uppladdningen?): {detail}. Spara filen på "
+    "nytt och ladda upp den igen",
+    en="the file is damaged or incomplete (truncated upload?): {detail}",
+)
+for _code, _sv, _en in (
+    (
+        "too_short",
+        "bara {size}, för kort för att vara {named}",
+        "only {size}, too short to be {named}",
+    ),
+    ("same_name", "två delar heter {name}", "two parts are named {name}"),
+    (
+        "part_size",
+        "delen {part} har {found} byte, inte {size}",
+        "the part {part} has {found} bytes, not {size}",
+    ),
+    (
+        "crc",
+        "delen {part} har fel kontrollsumma (CRC-fel)",
+        "the part {part} fails its checksum (CRC error)",
+    ),
+    (
+        "unpack",
+        "delen {part} kan inte packas upp ({error})",
+        "the part {part} cannot be unpacked ({error})",
+    ),
+    (
+        "ends_early",
+        "de packade data i delen {part} tar slut för tidigt",
+        "the compressed data of the part {part} ends too early",
+    ),
+    (
+        "no_directory",
+        "zip-katalogen i slutet av filen saknas",
+        "the zip directory at the end of the file is missing",
+    ),
+    (
+        "directory_length",
+        "slutet av zip-katalogen stämmer inte med filens längd",
+        "the end of the zip directory does not match the file's length",
+    ),
+    (
+        "zip64_locator",
+        "zip64-katalogens lokaliserare saknas",
+        "the zip64 directory locator is missing",
+    ),
+    ("zip64_end", "zip64-katalogens slut saknas", "the zip64 end of directory is missing"),
+    (
+        "split",
+        "filen är en del av en uppdelad zip-fil (flera volymer)",
+        "the file is one part of a split (multi-volume) zip",
+    ),
+    (
+        "directory_place",
+        "zip-katalogen ligger inte där slutposten anger",
+        "the zip directory is not where the end record says",
+    ),
+    ("directory_cut", "zip-katalogen är avkortad", "the zip directory is cut short"),
+    ("broken_entry", "zip-katalogen har en trasig post", "the zip directory has a broken entry"),
+    (
+        "method",
+        "delen {part} är komprimerad med {method}, som Office aldrig använder",
+        "the part {part} is compressed with {method}, which Office never uses",
+    ),
+    ("method_number", "metod nummer {number}", "number {number}"),
+    (
+        "stored_sizes",
+        "den okomprimerade delen {part} anger två olika storlekar",
+        "the stored part {part} declares two different sizes",
+    ),
+    (
+        "directory_extra",
+        "zip-katalogen har fler poster än slutposten räknar",
+        "the zip directory holds more than its end record counts",
+    ),
+    ("name_not_utf8", "namnet på en del är inte giltig UTF-8", "a part's name is not valid UTF-8"),
+    (
+        "name_nul",
+        "namnet på en del innehåller ett NUL-tecken",
+        "a part's name contains a NUL character",
+    ),
+    (
+        "zip64_sizes",
+        "zip64-storlekarna för delen {part} saknas",
+        "the zip64 sizes of the part {part} are missing",
+    ),
+    ("outside", "delen {part} ligger utanför filen", "the part {part} lies outside the file"),
+    (
+        "local_header",
+        "huvudet för delen {part} är trasigt",
+        "the header of the part {part} is broken",
+    ),
+    (
+        "local_name",
+        "delen {part} har ett annat namn i sitt eget huvud",
+        "the part {part} has a different name in its own header",
+    ),
+    (
+        "runs_past",
+        "data i delen {part} går förbi filens slut",
+        "the data of the part {part} runs past the end of the file",
+    ),
+    (
+        "no_main_part",
+        "[Content_Types].xml och _rels/.rels anger ingen huvuddel",
+        "[Content_Types].xml and _rels/.rels name no main document part",
+    ),
+    (
+        "no_content_types",
+        "Office-filens dellista [Content_Types].xml saknas",
+        "the Office part list [Content_Types].xml is missing",
+    ),
+    (
+        "content_types",
+        "[Content_Types].xml kan inte läsas ({error})",
+        "[Content_Types].xml cannot be read ({error})",
+    ),
+    (
+        "content_types_list",
+        "[Content_Types].xml är inte en lista över innehållstyper",
+        "[Content_Types].xml is not a list of content types",
+    ),
+    (
+        "relationships",
+        "_rels/.rels kan inte läsas ({error})",
+        "_rels/.rels cannot be read ({error})",
+    ),
+    ("part_too_large", "{part} är {size}, orimligt stort", "{part} is {size}, implausibly large"),
+    (
+        "embedded_not_office",
+        "den inbäddade filen {part} är inte en Office-fil",
+        "the embedded file {part} is not an Office file",
+    ),
+):
+    _add(f"gate.damaged.{_code}", sv=_sv, en=_en)
+# XML parts (service/file_safety/xml_guard.py).
+_add(
+    "gate.xml_attack",
+    sv="Delen {part} innehåller en dokumenttypdeklaration (DOCTYPE/ENTITY), som Office aldrig "
+    "skriver men som XML-attacker behöver. Filen läses inte; spara den på nytt i Excel eller "
+    "PowerPoint och ladda upp den igen",
+    en="the part {part} contains a document type declaration (DOCTYPE/ENTITY), which Office "
+    "never writes and XML attacks (entity expansion, external entities) need",
+)
+_add(
+    "gate.xml_malformed",
+    sv="Delen {part} är inte korrekt XML ({error}). Filen kan vara skadad: spara den på nytt "
+    f"{_AGAIN_SV}",
+    en="the part {part} is not well-formed XML ({error})",
+)
+_add(
+    "gate.xml_encoding",
+    sv="Delen {part} är kodad som {encoding}; Office-filer använder bara UTF-8 eller UTF-16. "
+    f"Spara filen på nytt i Excel eller PowerPoint {_AGAIN_SV}",
+    en="the part {part} is encoded as {encoding}; Office files use UTF-8 or UTF-16 only",
+)
+# CSV text (service/file_safety/csv_text.py).
+_SAVE_AS_CSV_SV = f"Spara den från Excel som ”CSV UTF-8 (kommaavgränsad)” {_AGAIN_SV}"
+_SAVE_AS_CSV_EN = 'save it from Excel as "CSV UTF-8 (kommaavgränsad)" and upload again'
+_add(
+    "gate.csv.utf16_without_bom",
+    sv=f"Filen ser ut att vara UTF-16-text utan byteordningsmärke (BOM) och kan inte läsas "
+    f"säkert. {_SAVE_AS_CSV_SV}",
+    en="the file looks like UTF-16 text without a byte-order mark, which cannot be read "
+    f"reliably: {_SAVE_AS_CSV_EN}",
+)
+_add(
+    "gate.csv.nul",
+    sv=f"Filen innehåller NUL-tecken (det första vid byte {{offset}}) och är alltså ingen "
+    f"textfil. {_SAVE_AS_CSV_SV}",
+    en="the file contains NUL bytes (the first at byte {offset}), so it is not a text file: "
+    f"{_SAVE_AS_CSV_EN}",
+)
+_add(
+    "gate.csv.undecodable",
+    sv=f"Filen kan inte läsas som {{encoding}}: byten {{byte}} nära byte {{offset}} är inte "
+    f"giltig där. {_SAVE_AS_CSV_SV}",
+    en="the file cannot be read as {encoding}: byte {byte} near byte {offset} is not valid "
+    f"there; {_SAVE_AS_CSV_EN}",
+)
+_add(
+    "gate.csv.utf8_bom",
+    sv="UTF-8 (den börjar med ett byteordningsmärke för UTF-8)",
+    en="UTF-8 (it starts with a UTF-8 byte-order mark)",
+)
+_add(
+    "gate.csv.utf16_bom",
+    sv="UTF-16 (den börjar med ett byteordningsmärke för UTF-16)",
+    en="UTF-16 (it starts with a UTF-16 byte-order mark)",
+)
+_add("gate.csv.utf8_or_1252", sv="UTF-8 eller Windows-1252", en="UTF-8 or Windows-1252")
+_add(
+    "gate.csv.control",
+    sv=f"Rad {{line}} innehåller styrtecknet {{char}}, som inte hör hemma i en CSV-fil. "
+    f"{_SAVE_AS_CSV_SV}",
+    en=f"line {{line}} contains the control character {{char}}, which a CSV file does not: "
+    f"{_SAVE_AS_CSV_EN}",
+)
+_add(
+    "gate.csv.line_too_long",
+    sv="Rad {line} är längre än {max} tecken, vilket ingen rad i en deltagarlista är. "
+    "Kontrollera att det är rätt fil",
+    en="line {line} is longer than {max} characters, which no roster line is: check that this "
+    "is the right file",
+)
+_add(
+    "gate.csv.too_many_lines",
+    sv="Filen har fler än {max} rader, betydligt fler än någon deltagarlista. Kontrollera att "
+    "det är rätt fil",
+    en="the file has more than {max} lines, far more than any roster: check that this is the "
+    "right file",
+)
+
+# -- the upload form and the organiser's routes, as a participant's token meets them ----------
+_add(
+    "upload.not_multipart",
+    sv="Skicka filen som ett formulär (multipart/form-data) med filen i fältet ”file”",
+    en="send the file as multipart/form-data in the field 'file'",
+)
+_add(
+    "upload.unreadable_form",
+    sv="Formuläret med filen kunde inte läsas ({error}). Ladda upp filen igen",
+    en="unreadable multipart body: {error}",
+)
+_add(
+    "upload.missing_file",
+    sv="Ingen fil kom med: välj filen och skicka den i fältet ”file”",
+    en="is required: the file, in the form field 'file'",
+)
+_add(
+    "upload.round_twice",
+    sv="Omgången anges två gånger och olika, i adressen och i formuläret: ange den en gång",
+    en="given twice, as a query parameter and a form field, differently",
+)
+_add(
+    "access.organiser_key",
+    sv="Det här får bara arrangören göra (med arrangörens API-nyckel)",
+    en="missing or wrong X-API-Key header",
+)
+_add(
+    "access.organiser_only",
+    sv="Det här får bara arrangören göra; er åtkomstnyckel räcker inte till det",
+    en="only the organiser (X-API-Key) may do this",
+)
+# A score or comment the reader let through but the scores' own rules refuse (a safety net:
+# the reader's checks come first and say more).
+_add("checklist.what.score", sv="Poängen", en="score")
+_add("checklist.what.comment", sv="Kommentaren", en="comment")
+_add(
+    "checklist.not_stored",
+    sv="{what} för påstående {ref} kan inte sparas ({error}); rätta cellen och ladda upp filen "
+    "igen",
+    en="{what} of {ref}: {error}",
+)

@@ -90,12 +90,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_token_redaction()
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_r: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
             (json_path([p for p in err["loc"] if p != "body"]), str(err["msg"]))
             for err in exc.errors()
         ]
-        return JSONResponse(_problem_body(problems), status.HTTP_422_UNPROCESSABLE_CONTENT)
+        detail = message("upload.invalid").render(request_language(request))
+        return JSONResponse(_problem_body(problems, detail), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(InvalidInputError)
     async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from service.errors import FileRejectedError, InvalidInputError, Problem, RejectionReason
+from service.messages import message
 from service.uploads.stored_uploads import too_large
 
 
@@ -68,7 +69,7 @@ class UploadForm:
     fields: dict[str, str]
 
 
-MISSING_FILE = Problem("file", "is required: the file, in the form field 'file'")
+MISSING_FILE = Problem.of("file", message("upload.missing_file"))
 
 
 async def read_upload_form(
@@ -86,7 +87,7 @@ async def read_upload_form(
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise FileRejectedError(
             RejectionReason.WRONG_TYPE,
-            [Problem("file", "send the file as multipart/form-data in the field 'file'")],
+            [Problem.of("file", message("upload.not_multipart"))],
         )
     limit = max_bytes + FORM_OVERHEAD_BYTES
     declared = _declared_length(request)
@@ -102,7 +103,8 @@ async def read_upload_form(
     try:
         form = await parser.parse()
     except MultiPartException as exc:
-        raise InvalidInputError([Problem("file", f"unreadable multipart body: {exc}")]) from exc
+        text = message("upload.unreadable_form", error=str(exc))
+        raise InvalidInputError([Problem.of("file", text)]) from exc
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):

@@ -38,6 +38,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def require_organiser(
+    request: Request,
     runtime: RuntimeDep,
     x_api_key: Annotated[str | None, Header(description="The organiser API key.")] = None,
 ) -> None:
@@ -46,7 +47,7 @@ def require_organiser(
     if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), expected.encode()):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong X-API-Key header",
+            detail=message("access.organiser_key").render(request_language(request)),
             headers={"WWW-Authenticate": "X-API-Key"},
         )
 
@@ -146,7 +147,7 @@ def require_caller(
 ) -> Caller:
     """The organiser by API key, or a participant by a live organisation token; else 401."""
     if x_api_key is not None:
-        require_organiser(runtime, x_api_key)
+        require_organiser(request, runtime, x_api_key)
         return Caller(label="organiser")
     token = _bearer(authorization)
     caller = _token_caller(session, token) if token else None
@@ -193,12 +194,12 @@ def require_file_reader(
 FileReaderDep = Annotated[Caller, Depends(require_file_reader)]
 
 
-def require_organiser_caller(caller: CallerDep) -> Caller:
+def require_organiser_caller(request: Request, caller: CallerDep) -> Caller:
     """The organiser only: a participant's live token is known but not enough (403)."""
     if not caller.is_organiser:
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
-            detail="only the organiser (X-API-Key) may do this",
+            detail=message("access.organiser_only").render(request_language(request)),
         )
     return caller
 

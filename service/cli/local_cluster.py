@@ -39,7 +39,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 
 def _child_environment(settings: Settings, extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    unset = {f"BENCHDOCS_{k.upper()}" for k, v in settings.model_dump().items() if v is None}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and k not in unset
+    }
     env.update(settings_environment(settings))
     env.update(extra or {})
     return env

@@ -15,23 +15,23 @@ import re
 from dataclasses import dataclass
 
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.messages import Message, Param, message
 
 _TEXT_CHUNK_BYTES = 256 * 1024
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SAVE_AS_CSV = 'save it from Excel as "CSV UTF-8 (kommaavgränsad)" and upload again'
 
 
-def _unreadable(message: str) -> FileRejectedError:
+def _unreadable(code: str, **params: Param) -> FileRejectedError:
     """The refusal of bytes that are not CSV text, with the way to save them as such."""
-    return FileRejectedError(RejectionReason.CORRUPT, [Problem("file", message + _SAVE_AS_CSV)])
+    text = message(f"gate.csv.{code}", **params)
+    return FileRejectedError(RejectionReason.CORRUPT, [Problem.of("file", text)])
 
 
-def _implausible(message: str) -> FileRejectedError:
+def _implausible(code: str, **params: Param) -> FileRejectedError:
     """The refusal of text that no roster comes near: most likely the wrong file."""
-    return FileRejectedError(
-        RejectionReason.CONTENT, [Problem("file", f"{message}: check that this is the right file")]
-    )
+    text = message(f"gate.csv.{code}", **params)
+    return FileRejectedError(RejectionReason.CONTENT, [Problem.of("file", text)])
 
 
 @dataclass(frozen=True)
@@ -54,26 +54,21 @@ def decode_csv(data: bytes, *, limits: CsvLimits | None = None) -> CsvText:
     """The text of a CSV file that is decodable, within caps and without control characters."""
     limits = limits or CsvLimits()
     if data.startswith(codecs.BOM_UTF8):
-        shown = "UTF-8 (it starts with a UTF-8 byte-order mark)"
+        shown = message("gate.csv.utf8_bom")
         return CsvText(_scan_text(data, "utf-8-sig", limits, shown=shown), "UTF-8")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        shown = "UTF-16 (it starts with a UTF-16 byte-order mark)"
+        shown = message("gate.csv.utf16_bom")
         return CsvText(_scan_text(data, "utf-16", limits, shown=shown), "UTF-16")
     nul = data.find(b"\x00")
     if nul >= 0:
         if _looks_like_utf16(data[:4096]):
-            raise _unreadable(
-                "the file looks like UTF-16 text without a byte-order mark, "
-                "which cannot be read reliably: "
-            )
-        raise _unreadable(
-            f"the file contains NUL bytes (the first at byte {nul:,}), so it is not a text file: "
-        )
+            raise _unreadable("utf16_without_bom")
+        raise _unreadable("nul", offset=nul)
     try:
         return CsvText(_scan_text(data, "utf-8", limits, shown="UTF-8", fallback=True), "UTF-8")
     except UnicodeDecodeError:
         # Swedish Excel's "CSV (semikolonavgränsad)" is Windows-1252 and says so nowhere.
-        text = _scan_text(data, "cp1252", limits, shown="UTF-8 or Windows-1252")
+        text = _scan_text(data, "cp1252", limits, shown=message("gate.csv.utf8_or_1252"))
         return CsvText(text, "Windows-1252")
 
 
@@ -85,7 +80,7 @@ def _looks_like_utf16(head: bytes) -> bool:
 
 
 def _scan_text(
-    data: bytes, codec: str, limits: CsvLimits, *, shown: str, fallback: bool = False
+    data: bytes, codec: str, limits: CsvLimits, *, shown: str | Message, fallback: bool = False
 ) -> str:
     """Decode in slices and check each line; UnicodeDecodeError escapes only with fallback."""
     decoder = codecs.getincrementaldecoder(codec)("strict")
@@ -104,8 +99,7 @@ def _scan_text(
             # unfinished character before it: its object ends where the chunk ends.
             offset = start + len(chunk) - len(exc.object) + exc.start
             raise _unreadable(
-                f"the file cannot be read as {shown}: byte "
-                f"{exc.object[exc.start]:#04x} near byte {offset:,} is not valid there; "
+                "undecodable", encoding=shown, byte=f"{exc.object[exc.start]:#04x}", offset=offset
             ) from exc
         lines.feed(text, final=final)
         pieces.append(text)
@@ -129,10 +123,7 @@ class _LineCheck:
             self._pending, text = "\r", text[:-1]
         if (control := CONTROL.search(text)) is not None:
             line = self._lines + 1 + len(_LINE_BREAK.findall(text, 0, control.start()))
-            raise _unreadable(
-                f"line {line:,} contains the control character "
-                f"U+{ord(control.group()):04X}, which a CSV file does not: "
-            )
+            raise _unreadable("control", line=line, char=f"U+{ord(control.group()):04X}")
         pieces = _LINE_BREAK.split(text)
         for piece in pieces[:-1]:
             self._add(len(piece))
@@ -145,14 +136,11 @@ class _LineCheck:
         self._length += characters
         if self._length > self._limits.max_line_chars:
             raise _implausible(
-                f"line {self._lines + 1:,} is longer than {self._limits.max_line_chars:,} "
-                "characters, which no roster line is"
+                "line_too_long", line=self._lines + 1, max=self._limits.max_line_chars
             )
 
     def _end_line(self) -> None:
         self._lines += 1
         self._length = 0
         if self._lines > self._limits.max_lines:
-            raise _implausible(
-                f"the file has more than {self._limits.max_lines:,} lines, far more than any roster"
-            )
+            raise _implausible("too_many_lines", max=self._limits.max_lines)

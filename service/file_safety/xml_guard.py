@@ -17,6 +17,7 @@ from typing import NoReturn
 from xml.parsers import expat
 
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.messages import message
 
 # ECMA-376 Part 2, 8.1.4: the XML of a package is UTF-8 or UTF-16, nothing else.
 _ENCODINGS = frozenset({"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii"})
@@ -30,11 +31,8 @@ _OVERLAP = max(len(marker) for marker in _MARKERS) - 1
 
 def xml_attack(part: str) -> FileRejectedError:
     """The refusal of a part with a document type declaration."""
-    message = (
-        f"the part {part} contains a document type declaration (DOCTYPE/ENTITY), which "
-        "Office never writes and XML attacks (entity expansion, external entities) need"
-    )
-    return FileRejectedError(RejectionReason.XML_ATTACK, [Problem("file", message)])
+    text = message("gate.xml_attack", part=part)
+    return FileRejectedError(RejectionReason.XML_ATTACK, [Problem.of("file", text)])
 
 
 class MarkupScan:
@@ -81,16 +79,13 @@ class XmlPartCheck:
         try:
             self._parser.Parse(piece, final)
         except expat.ExpatError as exc:
-            message = f"the part {self._part} is not well-formed XML ({exc})"
-            raise FileRejectedError(RejectionReason.CORRUPT, [Problem("file", message)]) from exc
+            text = message("gate.xml_malformed", part=self._part, error=str(exc))
+            raise FileRejectedError(RejectionReason.CORRUPT, [Problem.of("file", text)]) from exc
 
     def _refuse_dtd(self, *_: object) -> NoReturn:
         raise xml_attack(self._part)
 
     def _check_declaration(self, _version: str, encoding: str | None, _standalone: int) -> None:
         if encoding is not None and encoding.lower() not in _ENCODINGS:
-            message = (
-                f"the part {self._part} is encoded as {encoding}; Office files use UTF-8 or "
-                "UTF-16 only"
-            )
-            raise FileRejectedError(RejectionReason.CORRUPT, [Problem("file", message)])
+            text = message("gate.xml_encoding", part=self._part, encoding=encoding)
+            raise FileRejectedError(RejectionReason.CORRUPT, [Problem.of("file", text)])

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from service.errors import FileRejectedError, Problem, RejectionReason
+from service.messages import Message, Param, Quoted, message
+from service.messages import describe_size as _describe_size
 
 LOCAL_HEADER_SIGNATURE = b"PK\x03\x04"
 STORED = 0
@@ -51,24 +53,24 @@ class ZipMember:
     data_offset: int
 
 
-def damaged(detail: str) -> FileRejectedError:
-    """The refusal of a zip that is broken, most often an upload cut short."""
-    message = f"the file is damaged or incomplete (truncated upload?): {detail}"
-    return FileRejectedError(RejectionReason.CORRUPT, [Problem("file", message)])
+def damaged(code: str, **params: Param) -> FileRejectedError:
+    """The refusal of a zip that is broken, most often an upload cut short.
+
+    ``code`` names the detail in the catalogue (``gate.damaged.<code>``).
+    """
+    detail = message(f"gate.damaged.{code}", **params)
+    text = message("gate.damaged", detail=detail)
+    return FileRejectedError(RejectionReason.CORRUPT, [Problem.of("file", text)])
 
 
-def bomb(detail: str) -> FileRejectedError:
+def bomb(text: Message) -> FileRejectedError:
     """The refusal of a zip that would unpack to far more than any real Office file."""
-    return FileRejectedError(RejectionReason.ZIP_BOMB, [Problem("file", detail)])
+    return FileRejectedError(RejectionReason.ZIP_BOMB, [Problem.of("file", text)])
 
 
 def describe_size(size: int) -> str:
-    """A byte count as a person reads it: ``50 MB``, ``2,147.5 MB``, ``812 kB``."""
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:,.1f}".removesuffix(".0") + " MB"
-    if size >= 1_000:
-        return f"{size / 1_000:,.1f}".removesuffix(".0") + " kB"
-    return f"{size} bytes"
+    """A byte count in English: ``50 MB``, ``2,147.5 MB``, ``812 kB``."""
+    return _describe_size(size)
 
 
 def read_members(data: bytes, *, max_members: int) -> list[ZipMember]:
@@ -80,10 +82,7 @@ def read_members(data: bytes, *, max_members: int) -> list[ZipMember]:
     """
     count, directory_offset, directory_end = _end_of_directory(data)
     if count > max_members:
-        raise bomb(
-            f"the file has {count:,} parts; an Office file has far fewer (at most "
-            f"{max_members:,} are accepted)"
-        )
+        raise bomb(message("gate.too_many_parts", count=count, max=max_members))
     entries = _central_entries(data, count, directory_offset, directory_end)
     _refuse_overlaps(entries)
     members = []
@@ -91,7 +90,7 @@ def read_members(data: bytes, *, max_members: int) -> list[ZipMember]:
     for entry in entries:
         key = entry.name.casefold()
         if key in names:
-            raise damaged(f"two parts are named {entry.name!r}")
+            raise damaged("same_name", name=Quoted(entry.name))
         names.add(key)
         members.append(_with_local_header(data, entry, directory_offset))
     return members
@@ -109,16 +108,13 @@ def inflate(data: bytes, member: ZipMember) -> Iterator[bytes]:
     for piece in _raw_slices(view) if member.method == STORED else _deflated_slices(view, member):
         produced += len(piece)
         if produced > member.size:
-            raise bomb(
-                f"the part {member.name} unpacks to more than the {member.size:,} bytes its "
-                "header declares (a zip bomb with lying headers); nothing more was unpacked"
-            )
+            raise bomb(message("gate.lying_header", part=member.name, size=member.size))
         crc = zlib.crc32(piece, crc)
         yield piece
     if produced != member.size:
-        raise damaged(f"the part {member.name} has {produced:,} bytes, not {member.size:,}")
+        raise damaged("part_size", part=member.name, found=produced, size=member.size)
     if crc != member.crc:
-        raise damaged(f"the part {member.name} fails its checksum (CRC error)")
+        raise damaged("crc", part=member.name)
 
 
 def read_member(data: bytes, member: ZipMember) -> bytes:
@@ -150,9 +146,9 @@ def _deflated_slices(view: memoryview, member: ZipMember) -> Iterator[bytes]:
                 break
             yield out
     except zlib.error as exc:
-        raise damaged(f"the part {member.name} cannot be unpacked ({exc})") from exc
+        raise damaged("unpack", part=member.name, error=str(exc)) from exc
     if not inflater.eof:
-        raise damaged(f"the compressed data of the part {member.name} ends too early")
+        raise damaged("ends_early", part=member.name)
 
 
 def _end_of_directory(data: bytes) -> tuple[int, int, int]:
@@ -161,7 +157,7 @@ def _end_of_directory(data: bytes) -> tuple[int, int, int]:
     search_from = max(0, len(data) - _END.size - 0xFFFF)
     position = data.rfind(b"PK\x05\x06", search_from)
     if position < 0 or position + _END.size > len(data):
-        raise damaged("the zip directory at the end of the file is missing")
+        raise damaged("no_directory")
     (
         _,
         disk,
@@ -173,15 +169,15 @@ def _end_of_directory(data: bytes) -> tuple[int, int, int]:
         comment_length,
     ) = _END.unpack_from(data, position)
     if position + _END.size + comment_length != len(data):
-        raise damaged("the end of the zip directory does not match the file's length")
+        raise damaged("directory_length")
     directory_end = position
     if 0xFFFF in (disk_entries, entries) or 0xFFFFFFFF in (directory_size, directory_offset):
         locator = position - _ZIP64_LOCATOR.size
         if locator < 0 or data[locator : locator + 4] != b"PK\x06\x07":
-            raise damaged("the zip64 directory locator is missing")
+            raise damaged("zip64_locator")
         _, _, record, _ = _ZIP64_LOCATOR.unpack_from(data, locator)
         if record + _ZIP64_END.size > locator or data[record : record + 4] != b"PK\x06\x06":
-            raise damaged("the zip64 end of directory is missing")
+            raise damaged("zip64_end")
         (
             _,
             _,
@@ -196,9 +192,9 @@ def _end_of_directory(data: bytes) -> tuple[int, int, int]:
         ) = _ZIP64_END.unpack_from(data, record)
         directory_end = record
     if disk or directory_disk or disk_entries != entries:
-        raise damaged("the file is one part of a split (multi-volume) zip")
+        raise damaged("split")
     if directory_offset + directory_size != directory_end:
-        raise damaged("the zip directory is not where the end record says")
+        raise damaged("directory_place")
     return entries, directory_offset, directory_end
 
 
@@ -218,7 +214,7 @@ def _central_entries(data: bytes, count: int, start: int, end: int) -> list[_Ent
     position = start
     for _ in range(count):
         if position + _CENTRAL.size > end:
-            raise damaged("the zip directory is cut short")
+            raise damaged("directory_cut")
         (
             signature,
             _,
@@ -239,37 +235,31 @@ def _central_entries(data: bytes, count: int, start: int, end: int) -> list[_Ent
             header_offset,
         ) = _CENTRAL.unpack_from(data, position)
         if signature != b"PK\x01\x02":
-            raise damaged("the zip directory has a broken entry")
+            raise damaged("broken_entry")
         name_start = position + _CENTRAL.size
         raw_name = data[name_start : name_start + name_length]
         extra = data[name_start + name_length : name_start + name_length + extra_length]
         position = name_start + name_length + extra_length + comment_length
         if position > end:
-            raise damaged("the zip directory is cut short")
+            raise damaged("directory_cut")
         name = _decode_name(raw_name, flags)
         if flags & _ENCRYPTED_FLAGS:
-            raise FileRejectedError(
-                RejectionReason.ENCRYPTED,
-                [
-                    Problem(
-                        "file",
-                        f"the part {name} is encrypted (a password-protected zip): "
-                        "remove the password and upload again",
-                    )
-                ],
-            )
+            text = message("gate.encrypted_part", part=name)
+            raise FileRejectedError(RejectionReason.ENCRYPTED, [Problem.of("file", text)])
         if method not in (STORED, DEFLATED):
-            shown = _METHOD_NAMES.get(method, f"number {method}")
-            raise damaged(f"the part {name} is compressed with {shown}, which Office never uses")
+            shown = _METHOD_NAMES.get(method) or message(
+                "gate.damaged.method_number", number=method
+            )
+            raise damaged("method", part=name, method=shown)
         if 0xFFFFFFFF in (size, compressed_size, header_offset) or disk == 0xFFFF:
             size, compressed_size, header_offset = _zip64_sizes(
                 extra, name, size=size, compressed_size=compressed_size, offset=header_offset
             )
         if method == STORED and size != compressed_size:
-            raise damaged(f"the stored part {name} declares two different sizes")
+            raise damaged("stored_sizes", part=name)
         entries.append(_Entry(name, raw_name, method, crc, compressed_size, size, header_offset))
     if position != end:
-        raise damaged("the zip directory holds more than its end record counts")
+        raise damaged("directory_extra")
     return entries
 
 
@@ -277,10 +267,10 @@ def _decode_name(raw: bytes, flags: int) -> str:
     try:
         name = raw.decode("utf-8") if flags & _UTF8_NAME_FLAG else raw.decode("cp437")
     except UnicodeDecodeError as exc:
-        raise damaged("a part's name is not valid UTF-8") from exc
+        raise damaged("name_not_utf8") from exc
     # zipfile cuts a name at NUL; a name that reads differently to two readers is refused.
     if "\x00" in name:
-        raise damaged("a part's name contains a NUL character")
+        raise damaged("name_nul")
     return name
 
 
@@ -305,7 +295,7 @@ def _zip64_sizes(
         except IndexError:
             break
         return size, compressed_size, offset
-    raise damaged(f"the zip64 sizes of the part {name} are missing")
+    raise damaged("zip64_sizes", part=name)
 
 
 def _refuse_overlaps(entries: list[_Entry]) -> None:
@@ -315,27 +305,24 @@ def _refuse_overlaps(entries: list[_Entry]) -> None:
         # A lower bound of where ``before`` ends: its extra field is not known yet.
         end = before.header_offset + _LOCAL.size + len(before.raw_name) + before.compressed_size
         if end > after.header_offset:
-            raise bomb(
-                f"the parts {before.name} and {after.name} share their data (overlapping "
-                "members, a zip-bomb construction)"
-            )
+            raise bomb(message("gate.overlapping_parts", first=before.name, second=after.name))
 
 
 def _with_local_header(data: bytes, entry: _Entry, directory_offset: int) -> ZipMember:
     position = entry.header_offset
     if position + _LOCAL.size > directory_offset:
-        raise damaged(f"the part {entry.name} lies outside the file")
+        raise damaged("outside", part=entry.name)
     signature, _, _, _, _, _, _, _, _, name_length, extra_length = _LOCAL.unpack_from(
         data, position
     )
     if signature != LOCAL_HEADER_SIGNATURE:
-        raise damaged(f"the header of the part {entry.name} is broken")
+        raise damaged("local_header", part=entry.name)
     name_start = position + _LOCAL.size
     if data[name_start : name_start + name_length] != entry.raw_name:
-        raise damaged(f"the part {entry.name} has a different name in its own header")
+        raise damaged("local_name", part=entry.name)
     data_offset = name_start + name_length + extra_length
     if data_offset + entry.compressed_size > directory_offset:
-        raise damaged(f"the data of the part {entry.name} runs past the end of the file")
+        raise damaged("runs_past", part=entry.name)
     return ZipMember(
         name=entry.name,
         method=entry.method,

@@ -245,9 +245,12 @@ def _replacement(read: list[ReadScore]) -> ScoresReplace:
         problems = []
         for error in exc.errors():
             where, ref = [*error["loc"], "", ""][:2]
-            what = "comment" if where == "comments" else "score"
+            what = message(
+                "checklist.what.comment" if where == "comments" else "checklist.what.score"
+            )
             location = cells.get(str(ref), "file")
-            problems.append(Problem(location, f"{what} of {ref}: {error['msg']}"))
+            text = message("checklist.not_stored", what=what, ref=str(ref), error=error["msg"])
+            problems.append(Problem.of(location, text))
         raise FileRejectedError(RejectionReason.CONTENT, problems) from exc
 
 
@@ -255,7 +258,9 @@ def _as_cells(exc: InvalidInputError, read: list[ReadScore]) -> FileRejectedErro
     """A replace refusal (by JSON path such as ``$.scores.Q05``) told by cell."""
     cells = {s.question_ref: s.cell for s in read}
     problems = [
-        Problem(cells.get(p.location.rsplit(".", 1)[-1], "file"), p.message) for p in exc.problems
+        # The catalogue text, if the refusal has one, goes with the problem to its cell.
+        Problem(cells.get(p.location.rsplit(".", 1)[-1], "file"), p.message, p.text)
+        for p in exc.problems
     ]
     return FileRejectedError(RejectionReason.CONTENT, problems)
 

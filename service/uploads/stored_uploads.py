@@ -20,8 +20,7 @@ from service.database import models as m
 from service.domain.kinds import UploadKind
 from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
 from service.file_safety.file_inspection import FileType, InspectedFile
-from service.file_safety.zip_guard import describe_size
-from service.messages import message
+from service.messages import Size, message
 from service.storage.file_store import FileStore
 
 # The content type follows from what inspection found, never from what the client claimed.
@@ -42,17 +41,8 @@ def too_large(max_bytes: int) -> FileRejectedError:
     The API and the CLI refuse an oversized file from its declared or stat size, so the gate
     (which words its own refusal) never receives it.
     """
-    limit = describe_size(max_bytes)
-    return FileRejectedError(
-        RejectionReason.TOO_LARGE,
-        [
-            Problem(
-                "file",
-                f"the file is more than the upload limit of {limit}: make it smaller "
-                "(compress its pictures, say) and upload again",
-            )
-        ],
-    )
+    text = message("upload.too_large", limit=Size(max_bytes))
+    return FileRejectedError(RejectionReason.TOO_LARGE, [Problem.of("file", text)])
 
 
 def safe_file_name(name: str | None, *, default: str) -> str:

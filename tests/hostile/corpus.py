@@ -3,7 +3,8 @@
 ``hostile_cases(tmp_dir)`` lists every case; nothing is built until a case's ``data()`` is
 called. Run a case against an endpoint when the endpoint accepts one of its ``applies_to``
 types (``endpoints_for(case)`` does that for benchdocs' three upload paths). A case with a
-``reason`` must be refused for that reason with ``message_fragment`` in a problem's message;
+``reason`` must be refused for that reason with ``message_fragment`` in a problem's message
+(``sv_fragment`` in its Swedish text);
 a case without one must not be refused by the file gate (an endpoint may still refuse its
 content, reason CONTENT). What each case is and why it is here: tests/hostile/README.md.
 """
@@ -60,6 +61,8 @@ class HostileCase:
     applies_to: frozenset[FileType]
     reason: RejectionReason | None
     message_fragment: str = ""
+    # What the Swedish refusal (a participant's default) says, in its words.
+    sv_fragment: str = ""
     expected_type: FileType | None = None
     needs_soffice: bool = False
 
@@ -445,7 +448,7 @@ def hostile_cases(tmp_dir: Path) -> list[HostileCase]:
     legacy_xls = cache(
         lambda: libreoffice_resaved(tmp_dir, checklist_template(), suffix="xlsx", to="xls")
     )
-    return [
+    cases = [
         # Not a file at all, or not the right kind of file.
         HostileCase("empty", "checklista.xlsx", lambda: b"", ALL, RejectionReason.EMPTY, "empty"),
         HostileCase("one-byte", "checklista.xlsx", lambda: b"P", ALL, corrupt, "too short"),
@@ -900,3 +903,60 @@ def hostile_cases(tmp_dir: Path) -> list[HostileCase]:
             expected_type=FileType.CSV,
         ),
     ]
+    return [replace(case, sv_fragment=SWEDISH.get(case.id, "")) for case in cases]
+
+
+# What each refusal says in Swedish: the problem in the participant's words (a type's Swedish
+# name, the part or line), never a phrase the English text also has.
+SWEDISH = {
+    "empty": "Filen är tom",
+    "one-byte": "för kort för att vara en Excel-arbetsbok",
+    "random-bytes-named-xlsx": "inte en Excel-arbetsbok",
+    "png-named-xlsx": "en PNG-bild",
+    "pdf-named-pptx": "ett PDF-dokument",
+    "html-named-csv": "en webbsida (HTML)",
+    "excel-2003-xml-named-xls": "ett Excel 2003 XML-kalkylblad",
+    "docx-named-xlsx": "ett Word-dokument (.docx)",
+    "pptx-named-xlsx": "en PowerPoint-presentation (.pptx)",
+    "xlsx-named-pptx": "en Excel-arbetsbok (.xlsx)",
+    "slideshow-ppsx": "ett PowerPoint-bildspel (.ppsx)",
+    "opendocument-named-xlsx": "ett OpenDocument-kalkylblad (.ods)",
+    "plain-zip-named-xlsx": "ett ZIP-arkiv",
+    "legacy-xls": "en Excel 97–2003-arbetsbok (.xls)",
+    "legacy-xls-from-libreoffice": "en Excel 97–2003-arbetsbok (.xls)",
+    "legacy-ppt": "en PowerPoint 97–2003-presentation (.ppt)",
+    "encrypted-ooxml": "Filen är lösenordsskyddad",
+    "encrypted-zip-member": "Delen xl/workbook.xml är krypterad",
+    "xlsm-with-vba": "makrona finns i xl/vbaProject.bin",
+    "pptm-with-vba": "makrona finns i ppt/vbaProject.bin",
+    "xlsm-renamed-xlsx": "en makroaktiverad Excel-arbetsbok (.xlsm)",
+    "activex-control": "ActiveX-kontroller (xl/activeX/activeX1.xml)",
+    "ole-object": "ett inbäddat objekt (ppt/embeddings/oleObject1.bin)",
+    "truncated-zip": "Filen är skadad eller ofullständig",
+    "corrupted-crc": "har fel kontrollsumma (CRC-fel)",
+    "malformed-xml-part": "Delen xl/worksheets/sheet1.xml är inte korrekt XML",
+    "100000-empty-members": "Filen har 100\u00a0000 delar",
+    "zeros-bomb-2gib": "skulle packas upp till 2\u00a0147,5 MB",
+    "lying-header-bomb": "falska storlekar",
+    "member-ratio-bomb": "Delen xl/media/image1.png är komprimerad",
+    "overall-ratio-bomb": "Filen är komprimerad",
+    "overlapping-members": "överlappande delar",
+    "nested-zip": "ett annat arkiv (xl/media/archive.zip)",
+    "nested-zip-disguised": "ett annat arkiv (xl/media/image1.png)",
+    "embedded-two-levels": "bara en nivå av inbäddning",
+    "billion-laughs": "Delen xl/workbook.xml innehåller en dokumenttypdeklaration",
+    "quadratic-blowup": "innehåller en dokumenttypdeklaration (DOCTYPE",
+    "xxe-file-etc-passwd": "Delen xl/worksheets/sheet1.xml innehåller",
+    "external-dtd": "innehåller en dokumenttypdeklaration (DOCTYPE",
+    "utf16-doctype": "innehåller en dokumenttypdeklaration (DOCTYPE",
+    "utf16-doctype-without-bom": "innehåller en dokumenttypdeklaration (DOCTYPE",
+    "doctype-in-content-types": "Delen [Content_Types].xml innehåller",
+    "doctype-in-vml": "Delen xl/drawings/vmlDrawing1.vml innehåller",
+    "csv-with-nul": "innehåller NUL-tecken",
+    "csv-utf16-without-bom": "UTF-16-text utan byteordningsmärke",
+    "csv-control-character": "Rad 3 innehåller styrtecknet U+0001",
+    "csv-not-windows-1252": "kan inte läsas som UTF-8 eller Windows-1252",
+    "csv-10mb-single-line": "Rad 1 är längre än 65\u00a0536 tecken",
+    "csv-too-many-lines": "fler än 100\u00a0000 rader",
+    "over-size-limit": "gränsen för uppladdning på 50 MB",
+}

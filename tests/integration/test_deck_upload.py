@@ -241,3 +241,75 @@ def test_the_use_case_refuses_an_unknown_organisation(imported_client: TestClien
             now=dt.datetime.now(dt.UTC),
             timezone=STOCKHOLM,
         )
+
+
+def test_a_participant_is_told_in_swedish_why_a_deck_was_not_taken(
+    imported_client: TestClient,
+) -> None:
+    """Every refusal of the deck route, as a delegation's token meets it: Swedish by default."""
+    askersund = id_of(imported_client, m.Organisation, "askersund")
+    fagersta = id_of(imported_client, m.Organisation, "fagersta")
+    bm2 = id_of(imported_client, m.Meeting, "bm2")
+    workbook = make_document(
+        imported_client, DocumentKind.CHECKLIST, meeting="bm2", organisation="askersund"
+    )
+    delegation = participant(imported_client, "askersund")
+    url = f"{API}/organisations/{askersund}/meetings/{bm2}/deck"
+    before = stored(imported_client, "askersund")
+
+    empty = post_deck(delegation, askersund, bm2, b"", "presentation.pptx")
+    a_workbook = post_deck(delegation, askersund, bm2, workbook, "presentation.pptx")
+    no_file = delegation.post(url, files={"other": ("x.pptx", b"x", "application/octet-stream")})
+    not_a_form = delegation.post(url, json={"file": "presentation.pptx"})
+    other_organisation = post_deck(delegation, fagersta, bm2, a_deck(imported_client), "d.pptx")
+    unknown_meeting = post_deck(delegation, askersund, 999_999, b"x", "d.pptx")
+    in_english = post_deck(
+        TestClient(delegation.app, headers={**delegation.headers, "Accept-Language": "en"}),
+        askersund,
+        bm2,
+        b"",
+        "presentation.pptx",
+    )
+
+    def said(response: Any) -> tuple[int, str, list[str]]:
+        body = response.json()
+        return response.status_code, body["detail"], [e["message"] for e in body.get("errors", [])]
+
+    assert said(empty) == (
+        422,
+        "Filen togs inte emot (den är tom)",
+        ["Filen är tom (0 byte). Kontrollera att den sparades och ladda upp den igen"],
+    )
+    assert said(a_workbook) == (
+        415,
+        "Filen togs inte emot (fel filtyp)",
+        [
+            "Det här är en Excel-arbetsbok (.xlsx), inte en PowerPoint-presentation (.pptx), fast "
+            "filnamnet slutar på .pptx. Välj rätt fil och ladda upp den igen"
+        ],
+    )
+    assert said(no_file) == (
+        422,
+        "Begäran har felaktiga fält",
+        ["Ingen fil kom med: välj filen och skicka den i fältet ”file”"],
+    )
+    assert said(not_a_form)[:2] == (415, "Filen togs inte emot (fel filtyp)")
+    assert said(not_a_form)[2] == [
+        "Skicka filen som ett formulär (multipart/form-data) med filen i fältet ”file”"
+    ]
+    assert said(other_organisation) == (
+        404,
+        f"Organisationen {fagersta} finns inte, eller så hör den inte till er åtkomstnyckel",
+        [],
+    )
+    assert said(unknown_meeting) == (
+        404,
+        "Möte 999999 finns inte i nätverket för Askersunds kommun",
+        [],
+    )
+    assert said(in_english) == (
+        422,
+        "the file was refused (empty)",
+        ["the file is empty (0 bytes): check that it was saved, then upload it again"],
+    )
+    assert stored(imported_client, "askersund") == before

@@ -39,6 +39,7 @@ from tests.hostile.corpus import (
     generated,
     hostile_cases,
 )
+from tests.swedish import english_in
 
 pytestmark = pytest.mark.integration
 
@@ -171,6 +172,8 @@ class Server:
     organiser: TestClient
     participant: TestClient
     urls: dict[str, str]
+    # The same participant without Accept-Language: answered in Swedish.
+    swedish: TestClient
 
 
 def start_server(settings: Settings) -> Server:
@@ -207,6 +210,7 @@ def start_server(settings: Settings) -> Server:
             "roster-preview": f"{API}/networks/{network_id}/roster/preview",
             "roster-apply": f"{API}/networks/{network_id}/roster/apply",
         },
+        swedish=TestClient(app, headers={"Authorization": f"Bearer {token}"}),
     )
 
 
@@ -229,6 +233,7 @@ class Servers:
         for server in self.started.values():
             server.organiser.close()
             server.participant.close()
+            server.swedish.close()
             server.runtime.close()
             self.databases.drop(server.runtime.settings.database_url)
 
@@ -349,3 +354,61 @@ def test_the_expectation_table_covers_every_benign_case_and_endpoint() -> None:
     benign_runs = {(c.id, e) for c in CASES if c.reason is None for e in endpoints_for(c)}
 
     assert set(BENIGN) == benign_runs
+
+
+# -- in Swedish -------------------------------------------------------------------------------
+
+# The Swedish detail for each reason (service/messages.py), written out on purpose.
+SWEDISH_DETAIL = {
+    RejectionReason.EMPTY: "Filen togs inte emot (den är tom)",
+    RejectionReason.TOO_LARGE: "Filen togs inte emot (den är för stor)",
+    RejectionReason.WRONG_TYPE: "Filen togs inte emot (fel filtyp)",
+    RejectionReason.MACROS: "Filen togs inte emot (den innehåller makron)",
+    RejectionReason.ENCRYPTED: "Filen togs inte emot (den är lösenordsskyddad)",
+    RejectionReason.ZIP_BOMB: "Filen togs inte emot (den packas upp till för mycket)",
+    RejectionReason.XML_ATTACK: "Filen togs inte emot (otillåten XML)",
+    RejectionReason.CORRUPT: "Filen togs inte emot (den är skadad)",
+    RejectionReason.CONTENT: "Filen togs inte emot (innehållet har fel)",
+}
+HOSTILE_IDS = [case.id for case in CASES if case.reason is not None]
+
+
+@pytest.mark.parametrize("case_id", HOSTILE_IDS)
+def test_a_participant_is_told_in_swedish_what_is_wrong_with_each_hostile_file(
+    servers: Servers, corpus: dict[str, HostileCase], case_id: str
+) -> None:
+    """No Accept-Language: a participant's token is answered in Swedish, problem and place.
+
+    CSV is only ever sent by the organiser (rosters); those cases ask for Swedish.
+    """
+    case = corpus[case_id]
+    data = case_data(case)
+    server = servers.get("sqlite")
+    endpoints = endpoints_for(case)
+    endpoint = next((e for e in endpoints if e in ("checklist", "deck")), "roster-preview")
+    client, headers = (
+        (server.swedish, {})
+        if endpoint != "roster-preview"
+        else (server.organiser, {"Accept-Language": "sv"})
+    )
+    before = stored(server.runtime)
+
+    response = client.post(
+        server.urls[endpoint],
+        files={"file": (case.file_name, data, "application/octet-stream")},
+        headers=headers,
+    )
+
+    assert case.reason is not None
+    assert response.status_code == STATUS[case.reason], response.text
+    body = response.json()
+    assert body["detail"] == SWEDISH_DETAIL[case.reason]
+    errors = body["errors"]
+    assert errors, response.text
+    for error in errors:
+        assert error["path"] == "file"
+        assert error["place"] == "Filen"
+        assert error["code"].startswith(("gate.", "upload.")), error
+        assert english_in(error["message"]) is None, error["message"]
+    assert any(case.sv_fragment in error["message"] for error in errors), response.text
+    assert stored(server.runtime) == before

@@ -26,6 +26,7 @@ from service.settings import Settings
 from tests.integration.test_access import ORGANISER, World, bearer, render_batch, sample_world
 from tests.integration.test_checklist_upload import make_document
 from tests.integration.test_deck_upload import post_deck
+from tests.swedish import english_in
 
 pytestmark = pytest.mark.integration
 
@@ -197,6 +198,13 @@ def test_every_organiser_route_refuses_a_participants_token_and_changes_nothing(
         if response.status_code not in REFUSALS
     }
     assert accepted == {}
+    # The token's holder reads why, in Swedish (no Accept-Language was sent).
+    english = {
+        route: response.json()["detail"]
+        for route, response in answers.items()
+        if english_in(response.json()["detail"]) is not None
+    }
+    assert english == {}
     with world.runtime.sessions() as session:
         assert row_counts(session) == rows_before
     assert stored_files(world.runtime.settings.file_store_dir) == files_before
@@ -238,13 +246,15 @@ def test_the_participant_routes_exist_and_answer_only_for_the_tokens_organisatio
             boundary.path(template, ids=boundary.other_ids),
             json={},
             headers=as_participant,
-        ).status_code
+        )
         for method, template in PARTICIPANT_ROUTES
         if "{" in template
     }
 
     assert set(PARTICIPANT_ROUTES) <= routes
     assert set(own_reads.values()) == {200}, own_reads
-    assert set(elsewhere.values()) == {404}, elsewhere
+    assert {route: r.status_code for route, r in elsewhere.items()} == dict.fromkeys(elsewhere, 404)
+    details = {route: r.json()["detail"] for route, r in elsewhere.items()}
+    assert {route: d for route, d in details.items() if english_in(d) is not None} == {}
     with world.runtime.sessions() as session:
         assert row_counts(session) == rows_before

@@ -25,6 +25,7 @@ from service.file_safety.file_inspection import (
     limits_from_settings,
 )
 from service.file_safety.xml_guard import MarkupScan, XmlPartCheck
+from service.messages import Language
 from service.settings import Settings
 from tests.conftest import absent
 from tests.hostile.compound_file import compound_file
@@ -50,6 +51,7 @@ from tests.hostile.zip_builder import (
     packed,
     rebuilt,
 )
+from tests.swedish import english_in
 
 README = Path(__file__).resolve().parents[1] / "hostile" / "README.md"
 LIMITS = limits_from_settings(Settings())
@@ -69,11 +71,19 @@ def refusal(
 ) -> FileRejectedError:
     with pytest.raises(FileRejectedError) as raised:
         inspect_upload(data, file_name=name, accepted=accepted, limits=limits)
+    # Whatever the refusal, a participant reads it in Swedish.
+    assert english_in(swedish(raised.value)) is None, swedish(raised.value)
     return raised.value
 
 
 def messages(error: FileRejectedError) -> str:
     return " | ".join(p.message for p in error.problems)
+
+
+def swedish(error: FileRejectedError) -> str:
+    """The refusal as a participant reads it; every problem must come from the catalogue."""
+    assert all(p.text is not None for p in error.problems), messages(error)
+    return " | ".join(p.render(Language.SV) for p in error.problems)
 
 
 # -- the corpus ------------------------------------------------------------------------------
@@ -100,6 +110,10 @@ def test_every_case_gets_its_outcome_on_every_upload_path(
         assert error.reason == case.reason, messages(error)
         assert case.message_fragment in messages(error)
         assert all(p.location == "file" for p in error.problems)
+        in_swedish = swedish(error)
+        assert case.sv_fragment, f"{case_id} has no Swedish fragment"
+        assert case.sv_fragment in in_swedish
+        assert english_in(in_swedish) is None, in_swedish
 
 
 def test_the_corpus_covers_every_upload_path_and_the_readme_names_every_case() -> None:

@@ -14,7 +14,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -412,6 +412,36 @@ def test_wrapped_text_gets_a_row_height_that_fits() -> None:
 
     assert ws.row_dimensions[1].height > 5 * 15
     assert ws.row_dimensions[2].height == 20
+
+
+def test_text_with_a_line_break_wraps_even_where_the_template_cell_does_not() -> None:
+    """A line break shows only in a wrapping cell: a wrapped copy of the format is added."""
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "{{ text }}"  # the default format
+    ws["B1"] = "{{ text }}"
+    ws["B1"].font = Font(bold=True)  # a format of its own, kept in the copy
+    ws["C1"] = "{{ text }}"
+    ws["C1"].alignment = Alignment(wrap_text=True, vertical="top")  # already wraps
+    ws["A2"] = "{{ one_line }}"
+    ws["A3"] = "{{ text }}"  # the default format again: the same copy
+    template = saved(wb)
+    template_formats = len(reopen(template)._cell_styles)
+    context = {"text": "första raden\nandra raden", "one_line": "en rad"}
+
+    data = render(template, context)
+
+    out = reopen(data).active
+    for ref in ("A1", "B1", "C1", "A3"):
+        assert out[ref].value == "första raden\nandra raden"
+        assert out[ref].alignment.wrap_text is True, ref
+    assert out["B1"].font.b is True
+    assert out["C1"].alignment.vertical == "top"
+    assert not out["A2"].alignment.wrap_text  # one line: the format is left as it was
+    assert out["A1"].style_id == out["A3"].style_id
+    assert len(reopen(data)._cell_styles) == template_formats + 2  # A1/A3 and B1 copied once
+    assert out.row_dimensions[3].height >= 2 * 15  # the row grows to show both lines
+    assert render(template, context) == data  # the same context, the same bytes
 
 
 # -- column and sheet loops --------------------------------------------------------------------

@@ -29,6 +29,7 @@ from service.domain.movement import Movement, RoundSummary
 from service.errors import InvalidInputError, Problem
 from service.file_safety.file_inspection import limits_from_settings
 from service.intake.entities import get_entity
+from service.messages import message
 from service.uploads.checklist_upload import score_history, upload_checklist
 from service.uploads.deck_upload import meeting_of_organisation, upload_deck
 from service.uploads.stored_uploads import Uploader, get_upload, list_uploads
@@ -428,9 +429,7 @@ async def create_checklist_upload(
 def _one_round(from_query: str | None, from_form: str | None) -> str | None:
     values = {v.strip() for v in (from_query, from_form) if v is not None and v.strip()}
     if len(values) > 1:
-        raise InvalidInputError(
-            [Problem("round", "given twice, as a query parameter and a form field, differently")]
-        )
+        raise InvalidInputError([Problem.of("round", message("upload.round_twice"))])
     return values.pop() if values else None
 
 

@@ -64,6 +64,8 @@ class CellPlan:
     array_ref: Ref | None = None
     first_rpr: Any = None
     fit: tuple[float, float] | None = None  # wrapped text: (characters per line, line height)
+    # The same for a wrapped copy of the cell's format, taken when text has a line break.
+    wrap_fit: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class _Compiler:
         self._header_footer = make_environment(filters=filters, finalize=_header_footer_text)
         self._strings = strings
         self._styles = styles
+        self.styles = styles
 
     @property
     def reads(self) -> NamesRead:
@@ -180,9 +183,10 @@ class _Compiler:
         for cell in scan.cells:
             width = merged_widths.get((cell.row, cell.col), widths.get(cell.col, default_width))
             fit = self._styles.fit(cell.element.get("s"), width)
+            wrap_fit = self._styles.fit(cell.element.get("s"), width, wrapped=True)
             loop_vars = (row_vars.get(cell.row), col_vars.get(cell.col))
             cell_bound = bound.union(var for var in loop_vars if var is not None)
-            cell_plan = self._cell(cell, fit, cell_bound)
+            cell_plan = self._cell(cell, fit, cell_bound, wrap_fit)
             cells_by_row.setdefault(cell.row, []).append(cell_plan)
         blocks = self._row_blocks(
             scan, cells_by_row, row_loops, col_loops, set(removed), default_row_height(scan.root)
@@ -256,7 +260,11 @@ class _Compiler:
         return tuple(blocks)
 
     def _cell(
-        self, cell: FoundCell, fit: tuple[float, float] | None, bound: frozenset[str]
+        self,
+        cell: FoundCell,
+        fit: tuple[float, float] | None,
+        bound: frozenset[str],
+        wrap_fit: tuple[float, float] | None = None,
     ) -> CellPlan:
         element = cell.element
         style = element.get("s")
@@ -290,12 +298,12 @@ class _Compiler:
             expression = self._tags.expression(inner, cell.label, bound=bound)
             return CellPlan(
                 cell.col, cell.label, TYPED, element, style, expression=expression,
-                first_rpr=first_rpr, fit=fit,
+                first_rpr=first_rpr, fit=fit, wrap_fit=wrap_fit,
             )  # fmt: skip
         template = self._tags.template(cell.source, cell.label, bound=bound)
         return CellPlan(
             cell.col, cell.label, TEXT, element, style, template=template, first_rpr=first_rpr,
-            fit=fit,
+            fit=fit, wrap_fit=wrap_fit,
         )  # fmt: skip
 
     def text(self, found: FoundAttr, bound: frozenset[str]) -> TextPlan:
@@ -347,6 +355,7 @@ class WorkbookPlan:
     date1904: bool
     reads: NamesRead
     properties: DrawingPlan | None = None  # core properties with tags (no charts)
+    styles: Styles = field(default_factory=lambda: Styles((), ()))  # which formats wrap
     _copies: dict[str, ZipEntry] = field(default_factory=dict, compare=False, repr=False)
 
     def copied(self, member: str) -> ZipEntry:
@@ -374,5 +383,13 @@ def compile_workbook(data: bytes, *, name: str, filters: Filters) -> WorkbookPla
     pr = workbook_root.find(f"{M}workbookPr")
     date1904 = pr is not None and pr.get("date1904") in ("1", "true")
     return WorkbookPlan(
-        name, package, workbook_part, workbook_root, sheets, date1904, compiler.reads, properties
+        name,
+        package,
+        workbook_part,
+        workbook_root,
+        sheets,
+        date1904,
+        compiler.reads,
+        properties,
+        compiler.styles,
     )

@@ -45,6 +45,7 @@ from service.engines.xlsx_engine.spreadsheetml import (
     RT_WORKSHEET,
     M,
 )
+from service.engines.xlsx_engine.workbook import WrappedStyles
 from service.errors import RenderError
 
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -76,14 +77,19 @@ class WorkbookRenderer:
         for instance in instances:
             self._layout(instance)
         self._allocate_parts(instances)
+        wrapping = WrappedStyles(self._plan.package, self._plan.styles)
         sheets = SheetRenderer(
             template_name=self._name,
             links=links,
             date1904=self._plan.date1904,
             active_tab=active_tab,
+            wrapping=wrapping,
         )
         for instance in instances:
             self._out[instance.part] = sheets.render(instance)
+        if (styles := wrapping.part()) is not None:
+            part, data = styles
+            self._out[part] = data
         drawings = DrawingRenderer(
             template_name=self._name, links=links, axis_names=self._axis_names()
         )

@@ -28,7 +28,7 @@ from service.engines.xlsx_engine.formulas import area_text, cell_name
 from service.engines.xlsx_engine.instances import UNKNOWN, Links, SheetInstance
 from service.engines.xlsx_engine.ranges import fix_columns, fix_dimension, fix_ranges, fix_views
 from service.engines.xlsx_engine.spreadsheetml import MAX_CELL_TEXT, MAX_COL, MAX_ROW, XML_SPACE, M
-from service.engines.xlsx_engine.workbook import text_lines
+from service.engines.xlsx_engine.workbook import WrappedStyles, text_lines
 from service.errors import RenderError
 
 
@@ -36,12 +36,19 @@ class SheetRenderer:
     """Renders the sheets of one workbook render."""
 
     def __init__(
-        self, *, template_name: str, links: Links, date1904: bool, active_tab: int
+        self,
+        *,
+        template_name: str,
+        links: Links,
+        date1904: bool,
+        active_tab: int,
+        wrapping: WrappedStyles | None = None,
     ) -> None:
         self._name = template_name
         self._links = links
         self._date1904 = date1904
         self._active_tab = active_tab  # the output position of the selected tab
+        self._wrapping = wrapping
 
     def render(self, instance: SheetInstance) -> bytes:
         """The sheet's XML: its rows filled, everything naming cells moved."""
@@ -195,6 +202,11 @@ class SheetRenderer:
         t = etree.SubElement(holder, f"{M}t")
         t.text = text
         t.set(XML_SPACE, "preserve")
+        if "\n" in text and self._wrapping is not None:
+            # A line break shows only in a cell that wraps: a wrapped copy of its format.
+            wrapped = self._wrapping.style_for(cell.style)
+            if wrapped is not None:
+                c.set("s", wrapped)
         return text
 
     def _fix_texts(self, root: Any, instance: SheetInstance) -> None:
@@ -221,9 +233,12 @@ class SheetRenderer:
 
 
 def _needed_height(cell: CellPlan, value: Any) -> float:
-    if cell.fit is None or not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value:
         return 0.0
-    per_line, line_height = cell.fit
+    fit = cell.fit if cell.fit is not None or "\n" not in value else cell.wrap_fit
+    if fit is None:
+        return 0.0
+    per_line, line_height = fit
     return text_lines(value, per_line) * line_height + 2
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
-from service.engines.opc import OFFICE_DOCUMENT, Package
+from lxml import etree  # type: ignore[import-untyped]
+
+from service.engines.opc import OFFICE_DOCUMENT, Package, xml_bytes
 from service.engines.xlsx_engine.spreadsheetml import (
     R_ID,
     RT_SHARED_STRINGS,
@@ -85,15 +88,29 @@ def shared_strings(package: Package, workbook_part: str) -> list[SharedString]:
 
 @dataclass(frozen=True)
 class Styles:
-    """What row heights depend on: per cell format, whether it wraps and its font."""
+    """What row heights depend on: per cell format, whether it wraps and its font.
+
+    ``part`` is the styles part (None without one), where wrapped copies of formats go.
+    """
 
     wrap: tuple[bool, ...]
     fonts: tuple[tuple[float, bool], ...]  # (size in points, bold)
+    part: str | None = None
 
-    def fit(self, style: str | None, width: float) -> tuple[float, float] | None:
-        """(characters per line, line height) for wrapped text in a column ``width`` wide."""
-        index = int(style) if style and style.isdigit() else 0
-        if index >= len(self.wrap) or not self.wrap[index]:
+    def wraps(self, style: str | None) -> bool:
+        """Whether the cell format ``style`` (an index into cellXfs) wraps text."""
+        index = _style_index(style)
+        return index < len(self.wrap) and self.wrap[index]
+
+    def fit(
+        self, style: str | None, width: float, *, wrapped: bool = False
+    ) -> tuple[float, float] | None:
+        """(characters per line, line height) for wrapped text in a column ``width`` wide.
+
+        None when the format does not wrap, unless ``wrapped`` (a wrapped copy will be used).
+        """
+        index = _style_index(style)
+        if index >= len(self.wrap) or not (wrapped or self.wrap[index]):
             return None
         size, bold = self.fonts[index]
         # Column widths count '0' digits of the 11 pt default font; text runs about 1.1 to 1.3
@@ -102,8 +119,12 @@ class Styles:
         return per_line, size * 1.3 + 0.5
 
 
+def _style_index(style: str | None) -> int:
+    return int(style) if style and style.isdigit() else 0
+
+
 def read_styles(package: Package, workbook_part: str) -> Styles:
-    part = next((r.target for r in package.rels(workbook_part) if r.reltype == RT_STYLES), None)
+    part = styles_part(package, workbook_part)
     if part is None or part not in package.members:
         return Styles((), ())
     root = package.xml(part)
@@ -124,7 +145,58 @@ def read_styles(package: Package, workbook_part: str) -> Styles:
         wrap.append(alignment is not None and alignment.get("wrapText", "0") in ("1", "true"))
         font_id = int(xf.get("fontId", "0") or 0)
         xf_fonts.append(fonts[font_id] if font_id < len(fonts) else (11.0, False))
-    return Styles(tuple(wrap), tuple(xf_fonts))
+    return Styles(tuple(wrap), tuple(xf_fonts), part)
+
+
+def styles_part(package: Package, workbook_part: str) -> str | None:
+    """The workbook's styles part, if it has one."""
+    part = next((r.target for r in package.rels(workbook_part) if r.reltype == RT_STYLES), None)
+    return part if part is not None and part in package.members else None
+
+
+class WrappedStyles:
+    """Wrapped copies of cell formats, added to styles.xml for text with line breaks.
+
+    A line break shows in Excel and LibreOffice only in a cell whose format wraps text. A
+    rendered string with a newline in a cell whose format does not wrap gets a copy of that
+    format with ``wrapText`` on, appended to cellXfs; each format is copied once per render,
+    in the order cells are written, so the same context gives the same bytes.
+    """
+
+    def __init__(self, package: Package, styles: Styles) -> None:
+        self._package = package
+        self._styles = styles
+        self._copies: dict[int, int] = {}  # format index -> index of its wrapped copy
+
+    def style_for(self, style: str | None) -> str | None:
+        """The format for a cell showing text with line breaks: ``style`` or a wrapped copy."""
+        if self._styles.part is None or self._styles.wraps(style):
+            return style
+        index = _style_index(style)
+        if index >= len(self._styles.wrap):
+            return style  # a format the styles part does not have: left as the template has it
+        copy_index = self._copies.setdefault(index, len(self._styles.wrap) + len(self._copies))
+        return str(copy_index)
+
+    def part(self) -> tuple[str, bytes] | None:
+        """The styles part with the wrapped copies appended; None when none was needed."""
+        if not self._copies or self._styles.part is None:
+            return None
+        root = self._package.xml(self._styles.part)
+        cell_xfs = root.find(f"{M}cellXfs")
+        formats = cell_xfs.findall(f"{M}xf")
+        for index in sorted(self._copies, key=self._copies.__getitem__):
+            xf = copy.deepcopy(formats[index])
+            alignment = xf.find(f"{M}alignment")
+            if alignment is None:
+                # CT_Xf: alignment comes first, before protection and extLst.
+                alignment = etree.Element(f"{M}alignment")
+                xf.insert(0, alignment)
+            alignment.set("wrapText", "1")
+            xf.set("applyAlignment", "1")
+            cell_xfs.append(xf)
+        cell_xfs.set("count", str(len(cell_xfs.findall(f"{M}xf"))))
+        return self._styles.part, xml_bytes(root)
 
 
 def column_widths(root: Any) -> tuple[dict[int, float], float]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from service.errors import FileRejectedError, Problem, RejectionReason
 from service.file_safety.csv_text import CsvLimits
+from service.messages import Message, message
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -52,21 +53,25 @@ def limits_from_settings(settings: Settings) -> UploadLimits:
 
 
 ACCEPTED_LABELS = {
-    FileType.XLSX: "an Excel workbook (.xlsx)",
-    FileType.PPTX: "a PowerPoint presentation (.pptx)",
-    FileType.CSV: "a CSV file (.csv)",
+    FileType.XLSX: message("filetype.xlsx"),
+    FileType.PPTX: message("filetype.pptx"),
+    FileType.CSV: message("filetype.csv"),
 }
 PLAIN_LABELS = {
-    FileType.XLSX: "an ordinary Excel workbook (.xlsx)",
-    FileType.PPTX: "an ordinary PowerPoint presentation (.pptx)",
+    FileType.XLSX: message("filetype.plain_xlsx"),
+    FileType.PPTX: message("filetype.plain_pptx"),
 }
 
 
-def expected(accepted: Collection[FileType]) -> str:
+def expected(accepted: Collection[FileType]) -> Message:
     """What the endpoint wants, in words: "an Excel workbook (.xlsx) or a CSV file (.csv)"."""
-    return " or ".join(label for kind, label in ACCEPTED_LABELS.items() if kind in accepted)
+    labels = [label for kind, label in ACCEPTED_LABELS.items() if kind in accepted]
+    wanted = labels[0]
+    for label in labels[1:]:
+        wanted = message("filetype.either", first=wanted, second=label)
+    return wanted
 
 
-def refuse(reason: RejectionReason, message: str) -> NoReturn:
-    """Raise FileRejectedError with one problem at location ``file``."""
-    raise FileRejectedError(reason, [Problem("file", message)])
+def refuse(reason: RejectionReason, text: Message) -> NoReturn:
+    """Raise FileRejectedError with one problem at location ``file``, worded by the catalogue."""
+    raise FileRejectedError(reason, [Problem.of("file", text)])

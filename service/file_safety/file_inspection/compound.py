@@ -8,18 +8,21 @@ from typing import NoReturn
 
 from service.errors import RejectionReason
 from service.file_safety.file_inspection.accepted import ACCEPTED_LABELS, FileType, refuse
+from service.messages import Message, message
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FREE_OR_END = 0xFFFFFFFA  # sector numbers from here up mark ends and free sectors
 _LEGACY_STREAMS = (
-    ("workbook", "Excel 97-2003 workbook (.xls)", FileType.XLSX),
-    ("book", "Excel 5.0/95 workbook (.xls)", FileType.XLSX),
-    ("powerpoint document", "PowerPoint 97-2003 presentation (.ppt)", FileType.PPTX),
-    ("worddocument", "Word 97-2003 document (.doc)", None),
+    ("workbook", message("filetype.xls"), FileType.XLSX),
+    ("book", message("filetype.xls95"), FileType.XLSX),
+    ("powerpoint document", message("filetype.ppt"), FileType.PPTX),
+    ("worddocument", message("filetype.doc"), None),
 )
 
 
-def refuse_compound_file(data: bytes, *, accepted: Collection[FileType], wanted: str) -> NoReturn:
+def refuse_compound_file(
+    data: bytes, *, accepted: Collection[FileType], wanted: Message
+) -> NoReturn:
     """An OLE2 file is an encrypted OOXML package or an old binary Office file: never read."""
     names = _compound_file_names(data)
     if names is None:
@@ -27,27 +30,19 @@ def refuse_compound_file(data: bytes, *, accepted: Collection[FileType], wanted:
     else:
         encrypted = "encryptedpackage" in names
     if encrypted:
-        refuse(
-            RejectionReason.ENCRYPTED,
-            "the file is password-protected (encrypted), so it cannot be read: remove the "
-            "password (File > Info > Protect > Encrypt with Password, clear it), save, and "
-            "upload again",
-        )
+        refuse(RejectionReason.ENCRYPTED, message("gate.encrypted_file"))
     for stream, label, family_type in _LEGACY_STREAMS:
         if names is not None and stream in names:
-            article = "an" if label[0] in "AEIOU" else "a"
             if family_type is not None and family_type in accepted:
+                save_as = ACCEPTED_LABELS[family_type]
                 refuse(
                     RejectionReason.WRONG_TYPE,
-                    f"this is {article} {label}, an old format: open it and save it as "
-                    f"{ACCEPTED_LABELS[family_type]}, then upload again",
+                    message("gate.old_format", found=label, save_as=save_as),
                 )
-            refuse(RejectionReason.WRONG_TYPE, f"this is {article} {label}, not {wanted}")
-    refuse(
-        RejectionReason.WRONG_TYPE,
-        f"this is an old-style Office or other compound (OLE) file, not {wanted}: save it as "
-        f"{wanted} and upload again",
-    )
+            refuse(
+                RejectionReason.WRONG_TYPE, message("gate.not_expected", found=label, wanted=wanted)
+            )
+    refuse(RejectionReason.WRONG_TYPE, message("gate.compound_file", wanted=wanted))
 
 
 def _compound_file_names(data: bytes) -> set[str] | None:

@@ -17,6 +17,7 @@ from service.file_safety.file_inspection.sniffing import (
     refuse_text_named_as_office,
 )
 from service.file_safety.zip_guard import LOCAL_HEADER_SIGNATURE, describe_size
+from service.messages import Size, message
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,17 @@ def inspect_upload(
     shown_name = display_file_name(file_name)
     extension = name_extension(shown_name)
     if not data:
-        refuse(
-            RejectionReason.EMPTY,
-            "the file is empty (0 bytes): check that it was saved, then upload it again",
-        )
+        refuse(RejectionReason.EMPTY, message("gate.empty"))
     if len(data) > limits.max_bytes:
-        size, limit = describe_size(len(data)), describe_size(limits.max_bytes)
-        if size == limit:  # just over: rounding would print "50 MB, more than 50 MB"
-            size, limit = f"{len(data):,} bytes", f"{limit} ({limits.max_bytes:,} bytes)"
-        refuse(
-            RejectionReason.TOO_LARGE,
-            f"the file is {size}, more than the upload limit of {limit}: make it smaller "
-            "(compress its pictures, say) and upload again",
-        )
+        size, limit = Size(len(data)), Size(limits.max_bytes)
+        if describe_size(size.bytes) == describe_size(limit.bytes):
+            # Just over: rounding would print "50 MB, more than 50 MB".
+            text = message(
+                "gate.too_large_exactly", size=len(data), limit=limit, limit_bytes=limit.bytes
+            )
+        else:
+            text = message("gate.too_large", size=size, limit=limit)
+        refuse(RejectionReason.TOO_LARGE, text)
     wanted = expected(accepted)
     if data.startswith(LOCAL_HEADER_SIGNATURE):
         file_type = inspect_package(
@@ -64,10 +63,12 @@ def inspect_upload(
     if data.startswith(OLE_SIGNATURE):
         refuse_compound_file(data, accepted=accepted, wanted=wanted)
     if (binary := binary_kind(data[:64])) is not None:
-        refuse(RejectionReason.WRONG_TYPE, f"this is {binary}, not {wanted}")
+        refuse(
+            RejectionReason.WRONG_TYPE, message("gate.not_expected", found=binary, wanted=wanted)
+        )
     if (markup := markup_kind(data[:1024])) is not None:
-        label, advice = markup
-        refuse(RejectionReason.WRONG_TYPE, f"this is {label}, not {wanted}{advice}")
+        label, code = markup
+        refuse(RejectionReason.WRONG_TYPE, message(code, found=label, wanted=wanted))
     refuse_text_named_as_office(data, extension=extension, accepted=accepted, wanted=wanted)
     csv = decode_csv(data, limits=limits.csv)
     return InspectedFile(FileType.CSV, data, shown_name or "upload.csv", csv)

@@ -28,11 +28,11 @@ from service.file_safety.zip_guard import (
     ZipMember,
     bomb,
     damaged,
-    describe_size,
     inflate,
     read_member,
     read_members,
 )
+from service.messages import Message, Size, message
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,15 @@ class _Kind:
     macro: bool = False
 
     @property
-    def label(self) -> str:
+    def label(self) -> Message:
+        """The kind as a person names it: "an Excel workbook (.xlsx)", "en Excel-arbetsbok"."""
+        return message(f"filetype.{self.extension}")
+
+    @property
+    def noun_with_article(self) -> str:
+        """The English noun with its article and no extension: "a macro-enabled workbook"."""
         article = "an" if self.noun[0] in "AEIOUaeiou" else "a"
-        return f"{article} {self.noun} (.{self.extension})"
+        return f"{article} {self.noun}"
 
 
 _SML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
@@ -157,9 +163,9 @@ class _ContentTypes:
         try:
             root = SafeElementTree.fromstring(raw)
         except SafeElementTree.ParseError as exc:
-            raise damaged(f"[Content_Types].xml cannot be read ({exc})") from exc
+            raise damaged("content_types", error=str(exc)) from exc
         if root.tag != f"{_CONTENT_TYPES_NS}Types":
-            raise damaged("[Content_Types].xml is not a list of content types")
+            raise damaged("content_types_list")
         self.defaults = {
             str(e.get("Extension", "")).casefold(): str(e.get("ContentType", "")).casefold()
             for e in root.iter(f"{_CONTENT_TYPES_NS}Default")
@@ -180,41 +186,38 @@ def inspect_package(
     *,
     extension: str,
     accepted: Collection[FileType],
-    wanted: str,
+    wanted: Message,
     limits: UploadLimits,
 ) -> FileType:
     package = _check_package(data, limits=limits, budget=_Budget(limits.max_unpacked_bytes))
     kind = _package_kind(package, wanted=wanted)
     family_type = _FAMILY_TYPES.get(kind.family)
     if family_type is None or family_type not in accepted:
-        named = (
-            f", although its name ends in .{extension}"
-            if extension and extension != kind.extension
-            else ""
-        )
-        refuse(
-            RejectionReason.WRONG_TYPE,
-            f"this is {kind.label}, not {wanted}{named}: pick the right file and upload again",
-        )
+        if extension and extension != kind.extension:
+            text = message(
+                "gate.wrong_package_named", found=kind.label, wanted=wanted, extension=extension
+            )
+        else:
+            text = message("gate.wrong_package", found=kind.label, wanted=wanted)
+        refuse(RejectionReason.WRONG_TYPE, text)
     problems = _code_problems(package, kind=kind, extension=extension, plain_type=family_type)
     if problems:
         raise FileRejectedError(RejectionReason.MACROS, problems)
     if not kind.plain:
+        plain = PLAIN_LABELS[family_type]
         refuse(
             RejectionReason.WRONG_TYPE,
-            f"this is {kind.label}, not {wanted}: save it as {PLAIN_LABELS[family_type]} "
-            "and upload again",
+            message("gate.not_plain", found=kind.label, wanted=wanted, plain=plain),
         )
     if extension and extension != kind.extension:
-        refuse(
-            RejectionReason.WRONG_TYPE,
-            f"the name ends in .{extension} but the content is {kind.label}: check that this "
-            f"is the right file and name it .{kind.extension}",
+        text = message(
+            "gate.name_other_type", extension=extension, found=kind.label, correct=kind.extension
         )
+        refuse(RejectionReason.WRONG_TYPE, text)
     return family_type
 
 
-def _package_kind(package: _Package, *, wanted: str) -> _Kind:
+def _package_kind(package: _Package, *, wanted: Message) -> _Kind:
     if package.main_type is not None:
         kind = KINDS.get(package.main_type)
         if kind is not None:
@@ -222,35 +225,33 @@ def _package_kind(package: _Package, *, wanted: str) -> _Kind:
         if "macroenabled" in package.main_type:
             refuse(
                 RejectionReason.MACROS,
-                f"the file is macro-enabled (its main part is {package.main_type}): save it "
-                f"without macros as {wanted} and upload again",
+                message("gate.macro_main_part", main_type=package.main_type, wanted=wanted),
             )
         refuse(
             RejectionReason.WRONG_TYPE,
-            f"this is an Office file of a kind benchdocs does not read (its main part is "
-            f"{package.main_type}), not {wanted}",
+            message("gate.unknown_office", main_type=package.main_type, wanted=wanted),
         )
     if package.mimetype is not None:
-        refuse(
-            RejectionReason.WRONG_TYPE,
-            f"this is {_odf_label(package.mimetype)}, LibreOffice's own format, not {wanted}: "
-            "save it in Microsoft Office format and upload again",
-        )
+        found = _odf_label(package.mimetype)
+        refuse(RejectionReason.WRONG_TYPE, message("gate.opendocument", found=found, wanted=wanted))
     if package.has_content_types:
-        raise damaged("[Content_Types].xml and _rels/.rels name no main document part")
+        raise damaged("no_main_part")
     office_like = any(n.startswith(("xl/", "ppt/", "word/")) for n in package.names)
     if office_like:
-        raise damaged("the Office part list [Content_Types].xml is missing")
-    refuse(RejectionReason.WRONG_TYPE, f"this is a ZIP archive, not {wanted}")
+        raise damaged("no_content_types")
+    refuse(
+        RejectionReason.WRONG_TYPE,
+        message("gate.not_expected", found=message("filetype.zip"), wanted=wanted),
+    )
 
 
-def _odf_label(mimetype: str) -> str:
+def _odf_label(mimetype: str) -> Message:
     kinds = {
-        "application/vnd.oasis.opendocument.spreadsheet": "spreadsheet (.ods)",
-        "application/vnd.oasis.opendocument.presentation": "presentation (.odp)",
-        "application/vnd.oasis.opendocument.text": "text document (.odt)",
+        "application/vnd.oasis.opendocument.spreadsheet": "ods",
+        "application/vnd.oasis.opendocument.presentation": "odp",
+        "application/vnd.oasis.opendocument.text": "odt",
     }
-    return f"an OpenDocument {kinds.get(mimetype, 'file')}"
+    return message(f"filetype.{kinds.get(mimetype, 'odf')}")
 
 
 def _code_problems(
@@ -258,46 +259,29 @@ def _code_problems(
 ) -> list[Problem]:
     """Everything in a package that can run code, each with what to do about it."""
     problems = []
-    evidence = [f"contains {name}" for name in package.macros]
+    evidence = [message("gate.evidence.contains", part=name) for name in package.macros]
     if kind.macro:
-        evidence.append("its content type is macro-enabled")
+        evidence.append(message("gate.evidence.content_type"))
     if extension in _MACRO_EXTENSIONS:
-        evidence.append(f"its name ends in .{extension}")
+        evidence.append(message("gate.evidence.name", extension=extension))
     if evidence:
         macro_kind = kind if kind.macro else _MACRO_KINDS[kind.family]
-        details = ", ".join([f".{macro_kind.extension}", *evidence])
-        noun_article = macro_kind.label.split(" (")[0]
-        problems.append(
-            Problem(
-                "file",
-                f"the file is {noun_article} ({details}): save it as "
-                f"{PLAIN_LABELS[plain_type]} and upload again",
-            )
+        text = message(
+            "gate.macros",
+            kind=macro_kind.label,
+            noun=macro_kind.noun_with_article,
+            extension=macro_kind.extension,
+            evidence=tuple(evidence),
+            plain=PLAIN_LABELS[plain_type],
         )
+        problems.append(Problem.of("file", text))
     if package.activex:
-        problems.append(
-            Problem(
-                "file",
-                f"the file contains ActiveX controls ({package.activex[0]}), which can run "
-                "programs: remove the controls and upload again",
-            )
-        )
+        problems.append(Problem.of("file", message("gate.activex", part=package.activex[0])))
     if package.objects:
-        problems.append(
-            Problem(
-                "file",
-                f"the file contains an embedded object ({package.objects[0]}), which can carry "
-                "programs: replace it with a picture or paste its content, and upload again",
-            )
-        )
+        problems.append(Problem.of("file", message("gate.ole_object", part=package.objects[0])))
     if package.macro_packages:
-        problems.append(
-            Problem(
-                "file",
-                f"the file contains an embedded file with macros ({package.macro_packages[0]}): "
-                "remove it and upload again",
-            )
-        )
+        text = message("gate.embedded_macros", part=package.macro_packages[0])
+        problems.append(Problem.of("file", text))
     return problems
 
 
@@ -342,49 +326,50 @@ def _check_declared(
     total = sum(member.size for member in members)
     packed = sum(member.compressed_size for member in members)
     if total > budget.remaining:
-        limit = describe_size(limits.max_unpacked_bytes)
+        limit = Size(limits.max_unpacked_bytes)
         if depth > 0:
-            raise bomb(f"with its embedded files the file would unpack to more than {limit}")
+            raise bomb(message("gate.unpacks_too_much_embedded", limit=limit))
         raise bomb(
-            f"the file would unpack to {describe_size(total)} (from {describe_size(packed)} "
-            f"packed), more than the limit of {limit}"
+            message("gate.unpacks_too_much", total=Size(total), packed=Size(packed), limit=limit)
         )
     budget.remaining -= total
     ratio_cap = limits.max_compression_ratio
+    cap = round(ratio_cap)
     for member in members:
         if member.size > RATIO_GRACE_BYTES and member.size > ratio_cap * max(
             member.compressed_size, 1
         ):
-            ratio = member.size / max(member.compressed_size, 1)
+            ratio = round(member.size / max(member.compressed_size, 1))
             raise bomb(
-                f"the part {member.name} is compressed {ratio:,.0f}:1 ("
-                f"{describe_size(member.size)} packed into "
-                f"{describe_size(member.compressed_size)}); Office files stay far below the "
-                f"limit of {ratio_cap:,.0f}:1"
+                message(
+                    "gate.part_ratio",
+                    part=member.name,
+                    ratio=ratio,
+                    size=Size(member.size),
+                    packed=Size(member.compressed_size),
+                    cap=cap,
+                )
             )
     if total > RATIO_GRACE_BYTES and total > ratio_cap * max(packed, 1):
+        ratio = round(total / max(packed, 1))
         raise bomb(
-            f"the file is compressed {total / max(packed, 1):,.0f}:1 ({describe_size(total)} "
-            f"packed into {describe_size(packed)}); Office files stay far below the limit of "
-            f"{ratio_cap:,.0f}:1"
+            message("gate.file_ratio", ratio=ratio, size=Size(total), packed=Size(packed), cap=cap)
         )
     for member in members:
         suffix = name_extension(posixpath.basename(member.name))
         if suffix in _ARCHIVE_EXTENSIONS:
-            raise bomb(f"the file contains another archive ({member.name}), which is not allowed")
+            raise bomb(message("gate.nested_archive", part=member.name))
         if _is_embedded_package(member.name):
             if depth > 0:
-                raise bomb(
-                    f"the embedded file {member.name} holds further embedded files; one level "
-                    "of embedding is allowed"
-                )
+                raise bomb(message("gate.embedded_nested", part=member.name))
             if member.size > limits.max_embedded_bytes:
-                refuse(
-                    RejectionReason.TOO_LARGE,
-                    f"the embedded file {member.name} unpacks to {describe_size(member.size)}, "
-                    f"more than the {describe_size(limits.max_embedded_bytes)} allowed for an "
-                    "embedded file",
+                text = message(
+                    "gate.embedded_too_large",
+                    part=member.name,
+                    size=Size(member.size),
+                    limit=Size(limits.max_embedded_bytes),
                 )
+                refuse(RejectionReason.TOO_LARGE, text)
 
 
 def _is_embedded_package(name: str) -> bool:
@@ -445,7 +430,7 @@ def _check_member(
 def _sniff_member(name: str, head: bytes, package: _Package) -> None:
     """A member that is itself an archive or an OLE container, whatever its name says."""
     if head.startswith(_NESTED_SIGNATURES):
-        raise bomb(f"the file contains another archive ({name}), which is not allowed")
+        raise bomb(message("gate.nested_archive", part=name))
     already_noted = name in package.macros or name in package.objects
     if head.startswith(OLE_SIGNATURE) and not already_noted:
         package.objects.append(name)
@@ -466,16 +451,12 @@ def _check_embedded(
         if inner_data.startswith(OLE_SIGNATURE):
             package.objects.append(member.name)
             return
-        raise damaged(f"the embedded file {member.name} is not an Office file")
+        raise damaged("embedded_not_office", part=member.name)
     try:
         inner = _check_package(inner_data, limits=limits, budget=budget, depth=depth + 1)
     except FileRejectedError as exc:
         raise FileRejectedError(
-            exc.reason,
-            [
-                Problem(p.location, f"in the embedded file {member.name}: {p.message}")
-                for p in exc.problems
-            ],
+            exc.reason, [_in_embedded(problem, member.name) for problem in exc.problems]
         ) from exc
     inner_kind = KINDS.get(inner.main_type or "")
     macro_inside = inner.macros or inner.activex or inner.objects
@@ -483,9 +464,15 @@ def _check_embedded(
         package.macro_packages.append(member.name)
 
 
+def _in_embedded(problem: Problem, name: str) -> Problem:
+    """A problem of an embedded file, said to be in it."""
+    inner = problem.text if problem.text is not None else problem.message
+    return Problem.of(problem.location, message("gate.in_embedded", part=name, problem=inner))
+
+
 def _read_small_xml(data: bytes, member: ZipMember) -> bytes:
     if member.size > _SMALL_PART_BYTES:
-        raise damaged(f"{member.name} is {describe_size(member.size)}, implausibly large")
+        raise damaged("part_too_large", part=member.name, size=Size(member.size))
     check = XmlPartCheck(member.name)
     pieces = []
     for piece in inflate(data, member):
@@ -501,7 +488,7 @@ def _main_content_type(content_types: _ContentTypes, relationships: bytes | None
         try:
             root = SafeElementTree.fromstring(relationships)
         except SafeElementTree.ParseError as exc:
-            raise damaged(f"_rels/.rels cannot be read ({exc})") from exc
+            raise damaged("relationships", error=str(exc)) from exc
         for relation in root.iter(f"{_RELATIONSHIPS_NS}Relationship"):
             if str(relation.get("Type", "")).endswith("/officeDocument"):
                 target = posixpath.normpath(str(relation.get("Target", "")).lstrip("/"))

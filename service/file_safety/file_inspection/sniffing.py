@@ -11,58 +11,59 @@ from service.file_safety.csv_text import CONTROL
 from service.file_safety.file_inspection.accepted import FileType, refuse
 from service.file_safety.file_inspection.ooxml import KINDS
 from service.file_safety.zip_guard import damaged
+from service.messages import Message, Size, message
 
 _CSV_EXTENSIONS = frozenset({"", "csv", "txt", "tsv"})
 
 
 _SIGNATURES = (
-    (b"%PDF-", "a PDF document"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"{\\rtf", "an RTF document"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"\x7fELF", "a program (ELF executable)"),
+    (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"{\\rtf", "rtf"),
+    (b"PK\x05\x06", "empty_zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"\x7fELF", "elf"),
 )
 _MARKUP = re.compile(
     r"<(?P<tag>!doctype\s+html|html|head|body|table|meta|div|script|!--|\?xml|svg)\b"
 )
 
 
-def binary_kind(head: bytes) -> str | None:
-    for signature, label in _SIGNATURES:
+def binary_kind(head: bytes) -> Message | None:
+    """What a binary file is from its first bytes ("a PDF document"), if it is known."""
+    for signature, kind in _SIGNATURES:
         if head.startswith(signature):
-            return label
+            return message(f"filetype.{kind}")
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "a WebP image"
+        return message("filetype.webp")
     if head[4:8] == b"ftyp":
-        return "a video or HEIC image"
+        return message("filetype.heic")
     if head.startswith(b"MZ") and b"\x00" in head:
-        return "a program (Windows executable)"
+        return message("filetype.exe")
     return None
 
 
-def markup_kind(head: bytes) -> tuple[str, str] | None:
-    """What a file of markup is, and what to do about it."""
+def markup_kind(head: bytes) -> tuple[Message, str] | None:
+    """What a file of markup is, and the catalogue code of its refusal (with what to do)."""
     text = _decode_head(head).lstrip("\ufeff \t\r\n").lower()
     found = _MARKUP.match(text)
     if found is None:
         return None
     tag = found.group("tag")
     if tag == "?xml" and "excel.sheet" in text:
-        advice = ": open it in Excel and save it as an Excel workbook (.xlsx)"
-        return "an Excel 2003 XML spreadsheet", advice
+        return message("filetype.excel_2003_xml"), "gate.excel_2003_xml"
     if tag == "?xml":
-        return "an XML file", ""
+        return message("filetype.xml"), "gate.not_expected"
     if tag == "svg":
-        return "an SVG image", ""
-    return "a web page (HTML)", ""
+        return message("filetype.svg"), "gate.not_expected"
+    return message("filetype.html"), "gate.not_expected"
 
 
 def _decode_head(head: bytes) -> str:
@@ -72,40 +73,26 @@ def _decode_head(head: bytes) -> str:
 
 
 def refuse_text_named_as_office(
-    data: bytes, *, extension: str, accepted: Collection[FileType], wanted: str
+    data: bytes, *, extension: str, accepted: Collection[FileType], wanted: Message
 ) -> None:
     """Content that is no Office file, named like one or sent where CSV is not accepted."""
-    what = "text" if _looks_like_text(data[:4096]) else "unrecognised binary data"
-    named = _EXTENSION_LABELS.get(extension)
-    if named is not None:
+    what = message("filetype.text" if _looks_like_text(data[:4096]) else "filetype.binary")
+    if extension in _OFFICE_EXTENSIONS:
+        named = message(f"filetype.{extension}")
         if len(data) < _SMALLEST_ZIP_BYTES:
-            raise damaged(
-                f"only {len(data)} byte{'s' if len(data) != 1 else ''}, too short to be {named}"
-            )
-        refuse(
-            RejectionReason.WRONG_TYPE,
-            f"the name ends in .{extension} but the content is not {named}: it is {what}",
-        )
+            raise damaged("too_short", size=Size(len(data)), named=named)
+        text = message("gate.name_not_content", extension=extension, named=named, what=what)
+        refuse(RejectionReason.WRONG_TYPE, text)
     if FileType.CSV not in accepted:
-        refuse(RejectionReason.WRONG_TYPE, f"this is {what}, not {wanted}")
+        refuse(RejectionReason.WRONG_TYPE, message("gate.not_expected", found=what, wanted=wanted))
     if extension not in _CSV_EXTENSIONS:
-        refuse(
-            RejectionReason.WRONG_TYPE,
-            f"the name ends in .{extension}; a CSV file's name ends in .csv (the content is "
-            f"{what})",
-        )
+        refuse(RejectionReason.WRONG_TYPE, message("gate.csv_name", extension=extension, what=what))
 
 
 _SMALLEST_ZIP_BYTES = 22
-_EXTENSION_LABELS = {
-    **{kind.extension: kind.label for kind in KINDS.values()},
-    "xls": "an Excel 97-2003 workbook (.xls)",
-    "ppt": "a PowerPoint 97-2003 presentation (.ppt)",
-    "doc": "a Word 97-2003 document (.doc)",
-    "ods": "an OpenDocument spreadsheet (.ods)",
-    "odp": "an OpenDocument presentation (.odp)",
-    "odt": "an OpenDocument text document (.odt)",
-}
+_OFFICE_EXTENSIONS = frozenset(
+    {*(kind.extension for kind in KINDS.values()), "xls", "ppt", "doc", "ods", "odp", "odt"}
+)
 
 
 def _looks_like_text(head: bytes) -> bool:
