@@ -717,3 +717,19 @@ def test_without_indicators_one_slide_invites_the_delegation_to_show_results(
     assert not [s for s in results[0].shapes if s.has_chart]
     governance = slide_titled(deck, "Förbättringar i styrning och ledning")
     assert table_rows(governance, "Styrning och ledning")[1][0] == "[Fyll i …]"
+
+
+def test_a_continued_lessons_table_keeps_its_prompt_card_on_the_first_slide_only(
+    fitted_deck_template: Any,
+) -> None:
+    deck = Presentation(io.BytesIO(fitted_deck_template.render(movement_context(24))))
+
+    slides = [
+        s for s in deck.slides if s.shapes.title.text.startswith("Lärdomar av förflyttningen")
+    ]
+    assert len(slides) >= 2
+    numbers = [row[0] for s in slides for row in table_rows(s, "Förflyttade påståenden")[1:]]
+    assert numbers == [str(n) for n in range(1, 25)]
+    assert "[Fyll i vad förflyttningen lär er …]" in texts_of(slides[0])
+    for slide in slides[1:]:
+        assert "[Fyll i vad förflyttningen lär er …]" not in texts_of(slide)
