@@ -411,9 +411,13 @@ def _movement_highlight(facts: DeckFacts) -> str:
         current=current.scores,
         scale=checklist.scale,
     )
+    before, after = result.previous.total, result.current.total
     text = (
-        f"Summan i självskattningen gick från {result.previous.total} till "
-        f"{result.current.total} poäng ({previous.label} → {current.label})"
+        f"Summan i självskattningen gick från {before} till {after} poäng "
+        f"({previous.label} → {current.label})"
+        if before != after
+        else f"Summan i självskattningen är oförändrad, {after} poäng "
+        f"({previous.label} → {current.label})"
     )
     moved = [a for a in result.areas if a.delta is not None and round(a.delta, MEAN_DECIMALS)]
     if moved:

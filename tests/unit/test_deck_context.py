@@ -243,7 +243,7 @@ def test_the_key_messages_suggest_the_biggest_movement_and_results_then_prompts(
 
     assert highlights["note"].startswith("Förslag ")
     assert highlights["suggestions"] == [
-        "Summan i självskattningen gick från 6 till 6 poäng (BM 1 → BM 2); störst förflyttning "
+        "Summan i självskattningen är oförändrad, 6 poäng (BM 1 → BM 2); störst förflyttning "
         "i Statistik, från 3,00 till 2,00 i medelvärde.",
         "Analysmall: Mallen används i alla nämnder.",
         "[Fyll i en lärdom ni vill dela med de andra …]",
