@@ -30,6 +30,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """Environment variables that give a child process exactly these settings."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
+        if value is None:  # unset stays unset: "None" is not a value of any setting
+            continue
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         env[f"BENCHDOCS_{name.upper()}"] = str(raw)
     # The plain names win over the prefixed ones in Settings; keep them out of the child.

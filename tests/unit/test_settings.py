@@ -113,3 +113,14 @@ def test_no_process_starts_in_production_with_the_default_key(
     assert started.returncode != 0
     assert "BENCHDOCS_API_KEY is the default 'change-me'" in " ".join(started.stderr.split())
     assert not (tmp_path / "benchdocs.sqlite3").exists()  # refused before touching the database
+
+
+def test_a_child_process_gets_the_same_settings_with_unset_ones_left_unset() -> None:
+    from service.cli.local_cluster import settings_environment
+
+    settings = Settings(participant_url=None, api_key="a-key-for-a-child")
+    env = settings_environment(settings)
+
+    assert "BENCHDOCS_PARTICIPANT_URL" not in env
+    read_back = {k.removeprefix("BENCHDOCS_").lower(): v for k, v in env.items()}
+    assert Settings.model_validate(read_back) == settings
