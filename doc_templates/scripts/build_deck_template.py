@@ -17,7 +17,7 @@ from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
 from pptx.enum.shapes import MSO_SHAPE
-from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
@@ -368,6 +368,51 @@ def organisation_slide(prs: Any) -> None:
     )
 
 
+def highlights_slide(prs: Any) -> None:
+    """Three suggested key messages as bullets, marked as suggestions to rewrite."""
+    slide = content_slide(prs, "Det viktigaste sedan förra träffen")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(0.8),
+        [("{{ highlights.note }}", {"size": 16, "italic": True, "color": GREY})],
+        name="Förslag",
+    )
+    box = text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP + Inches(0.8),
+        CONTENT_WIDTH,
+        Inches(4.6),
+        [
+            (f"{{{{ highlights.suggestions[{index}] }}}}", {"size": 22, "space_after": 18})
+            for index in range(3)
+        ],
+        name="Det viktigaste",
+    )
+    for p in box.text_frame.paragraphs:
+        bullet(p)
+    # Long suggestions shrink rather than run off the slide (LibreOffice and PowerPoint both).
+    box.text_frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+
+
+def bullet(paragraph: Any) -> None:
+    """A round bullet hanging in the margin, as the master's body text has them."""
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.set("marL", str(Inches(0.4)))
+    ppr.set("indent", str(-Inches(0.4)))
+    for tag in ("a:buClr", "a:buFont", "a:buChar"):
+        old = ppr.find(qn(tag))
+        if old is not None:
+            ppr.remove(old)
+    color = etree.SubElement(ppr, qn("a:buClr"))
+    etree.SubElement(color, qn("a:srgbClr"), val=str(BLUE))
+    etree.SubElement(ppr, qn("a:buFont"), typeface="Arial")
+    etree.SubElement(ppr, qn("a:buChar"), char="•")
+
+
 def chart_slide(prs: Any) -> None:
     """Area means of two rounds as columns: legend and bars read left to right alike."""
     slide = content_slide(prs, "Självskattning – resultat per område")
@@ -390,7 +435,19 @@ def chart_slide(prs: Any) -> None:
         "Stapeldiagram över organisationens självskattning: medelvärdet per område "
         "vid förra och den här träffen, på checklistans skala.",
     )
-    chart = frame.chart
+    style_column_chart(
+        frame.chart, series_colors=[LIGHT_BLUE, NAVY], label_format="0.00", category_size=10
+    )
+    values = frame.chart.value_axis
+    values.minimum_scale, values.maximum_scale, values.major_unit = 1, 3, 1
+    values.tick_labels.number_format = "0"
+    values.tick_labels.number_format_is_linked = False
+
+
+def style_column_chart(
+    chart: Any, *, series_colors: list[RGBColor], label_format: str, category_size: int = 14
+) -> None:
+    """Clustered columns with labels on top, the legend below in bar order, Swedish text."""
     chart.has_title = False
     chart.has_legend = True
     chart.legend.position = XL_LEGEND_POSITION.BOTTOM
@@ -398,16 +455,13 @@ def chart_slide(prs: Any) -> None:
     chart.legend.font.size = Pt(14)
     chart.font.size = Pt(12)
     values = chart.value_axis
-    values.minimum_scale, values.maximum_scale, values.major_unit = 1, 3, 1
     values.has_major_gridlines = True
     values.major_gridlines.format.line.color.rgb = RGBColor(0xD9, 0xD9, 0xD9)
-    values.tick_labels.number_format = "0"
-    values.tick_labels.number_format_is_linked = False
     values.format.line.fill.background()
     categories = chart.category_axis
-    categories.tick_labels.font.size = Pt(10)
+    categories.tick_labels.font.size = Pt(category_size)
     categories.format.line.color.rgb = LIGHT_GREY
-    # Area names stay horizontal and wrap under their columns instead of turning sideways.
+    # Category names stay horizontal and wrap under their columns instead of turning sideways.
     body_pr = categories._element.find(f"{qn('c:txPr')}/{qn('a:bodyPr')}")
     body_pr.set("rot", "0")
     body_pr.set("vert", "horz")
@@ -417,11 +471,11 @@ def chart_slide(prs: Any) -> None:
     plot.overlap = -10
     plot.has_data_labels = True
     labels = plot.data_labels
-    labels.number_format, labels.number_format_is_linked = "0.00", False
+    labels.number_format, labels.number_format_is_linked = label_format, False
     labels.position = XL_LABEL_POSITION.OUTSIDE_END
     labels.font.size = Pt(11)
     labels.font.color.rgb = GREY
-    for series, color in zip(plot.series, [LIGHT_BLUE, NAVY], strict=True):
+    for series, color in zip(plot.series, series_colors, strict=True):
         series.format.fill.solid()
         series.format.fill.fore_color.rgb = color
     chart_space = chart._chartSpace
@@ -494,6 +548,123 @@ def areas_slide(prs: Any) -> None:
         size=16,
         row_height=0.45,
     )
+
+
+def governance_slide(prs: Any) -> None:
+    slide = content_slide(prs, "Förbättringar i styrning och ledning")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(0.5),
+        [
+            (
+                "Förbättringsarbeten på nivån styrning och ledning: mål, budget, uppföljning "
+                "och beslutsunderlag.",
+                {"size": 16, "color": GREY},
+            )
+        ],
+        name="Inledning",
+    )
+    table(
+        slide,
+        CONTENT_TOP + Inches(0.6),
+        [7.133, 2.8, 2.2],
+        [
+            ["Förbättringsarbete", "Status", "PDSA-fas"],
+            ["{%tr for g in governance.rows %}", "", ""],
+            ["{{ g.title }}", "{{ g.status }}", "{{ g.pdsa_phase }}"],
+            ["{%tr endfor %}", "", ""],
+        ],
+        name="Styrning och ledning",
+        size=16,
+        row_height=0.5,
+    )
+
+
+def results_slide(prs: Any) -> None:
+    """One indicator per slide: baseline and latest measurement as bars per group."""
+    slide = content_slide(prs, "{{ result.heading }}")
+    text_box(
+        slide,
+        MARGIN,
+        CONTENT_TOP - Inches(0.1),
+        CONTENT_WIDTH,
+        Inches(1.0),
+        [
+            ("{{ result.indicator }}", {"size": 18, "bold": True, "color": NAVY, "space_after": 2}),
+            ("{{ result.initiative }}", {"size": 14, "color": GREY, "space_after": 2}),
+            ("{{ result.dates }}", {"size": 14, "color": GREY, "space_after": 2}),
+        ],
+        name="Indikator",
+    )
+    data = CategoryChartData(number_format="0.0")
+    data.categories = ["Kvinnor", "Män"]
+    data.add_series("Utgångsläge", (7.9, 10.4))
+    data.add_series("Senaste mätningen", (8.8, 9.9))
+    frame = slide.shapes.add_chart(
+        XL_CHART_TYPE.COLUMN_CLUSTERED,
+        MARGIN + Inches(1.0),
+        CONTENT_TOP + Inches(1.0),
+        CONTENT_WIDTH - Inches(2.0),
+        Inches(4.4),
+        data,
+    )
+    frame.name = "chart:result.chart"
+    # The engine writes each indicator's own alt text (result.chart.description).
+    frame._element.nvGraphicFramePr.cNvPr.set(
+        "descr",
+        "Stapeldiagram över en indikator: utgångsläge och senaste mätningen, "
+        "uppdelat på kvinnor och män.",
+    )
+    style_column_chart(frame.chart, series_colors=[LIGHT_BLUE, NAVY], label_format="0.0")
+    values = frame.chart.value_axis
+    values.minimum_scale = 0
+    values.tick_labels.number_format_is_linked = True
+    text_box(
+        slide,
+        SLIDE_WIDTH - MARGIN - Inches(5.0),
+        SLIDE_HEIGHT - Inches(0.45),
+        Inches(5.0),
+        Inches(0.35),
+        [
+            (
+                "{%slide for result in results.charts %}",
+                {"size": 10, "italic": True, "color": LIGHT_GREY},
+            )
+        ],
+        name="Upprepa bilden",
+    ).text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT
+
+
+def results_invitation_slide(prs: Any) -> None:
+    """Shown instead of the results slides when no indicator has a measurement."""
+    slide = content_slide(prs, "Resultat – uppdelat på kvinnor och män")
+    card(
+        slide,
+        MARGIN,
+        CONTENT_TOP,
+        CONTENT_WIDTH,
+        Inches(4.6),
+        "Våra resultat",
+        "{{ invitation }}",
+        name="Resultat",
+    )
+    text_box(
+        slide,
+        SLIDE_WIDTH - MARGIN - Inches(5.0),
+        SLIDE_HEIGHT - Inches(0.45),
+        Inches(5.0),
+        Inches(0.35),
+        [
+            (
+                "{%slide for invitation in results.invitation %}",
+                {"size": 10, "italic": True, "color": LIGHT_GREY},
+            )
+        ],
+        name="Upprepa bilden",
+    ).text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT
 
 
 def initiative_slide(prs: Any) -> None:
@@ -631,7 +802,8 @@ def lessons_slide(prs: Any) -> None:
         Inches(5.2),
         "Våra lärdomar",
         "{{ lessons.prompt }}",
-        name="Lärdomar",
+        # The prompt is filled in once: a continued table's copies leave the card out.
+        name="first:Lärdomar",
     )
 
 
@@ -875,11 +1047,15 @@ def build() -> bytes:
     title_slide(prs)
     delegation_slide(prs)
     organisation_slide(prs)
+    highlights_slide(prs)
     chart_slide(prs)
     movement_slide(prs)
     areas_slide(prs)
     lessons_slide(prs)
+    governance_slide(prs)
     initiative_slide(prs)
+    results_slide(prs)
+    results_invitation_slide(prs)
     transferable_slide(prs)
     leadership_slide(prs)
     film_slide(prs)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from service.documents import swedish
 from service.documents.blocks import (
+    POPULATION_LABELS,
     PROGRAMME_ROLE_LABELS,
     ROLE_LABELS,
     ROLE_ORDER,
@@ -18,8 +20,10 @@ from service.documents.blocks import (
 from service.documents.facts import (
     ChecklistFacts,
     DeckFacts,
+    IndicatorFacts,
     InitiativeFacts,
     LeadershipFacts,
+    MeasurementFacts,
 )
 from service.domain.movement import Movement, compute_movement
 
@@ -48,6 +52,41 @@ QUESTION_PROMPTS = (
     "[Fyll i en fråga om hur de andra har löst något ni brottas med …]",
     "[Fyll i en fråga om något ni vill ha synpunkter på …]",
 )
+
+
+# Slide 4: suggestions the delegation rewrites; prompts where the data has nothing to suggest.
+HIGHLIGHTS_NOTE = (
+    "Förslag hämtade ur er självskattning och era förbättringsarbeten – "
+    "skriv om, stryk eller ersätt dem med det ni själva vill lyfta."
+)
+HIGHLIGHT_PROMPTS = (
+    "[Fyll i det viktigaste ni har gjort sedan förra träffen …]",
+    "[Fyll i ett resultat ni vill lyfta fram …]",
+    "[Fyll i en lärdom ni vill dela med de andra …]",
+)
+HIGHLIGHT_COUNT = 3
+
+GOVERNANCE_LEVEL = "styrning och ledning"
+GOVERNANCE_INVITATION = {
+    "title": "[Fyll i en förbättring ni har gjort i styrning och ledning, till exempel i mål, "
+    "budget, uppföljning eller beslutsunderlag …]",
+    "status": "[Fyll i status]",
+    "pdsa_phase": "[Fyll i fas]",
+}
+
+# Slide 11: the heading says how the values are split; a total-only indicator says so.
+RESULT_HEADINGS = {
+    "kvinnor_män": "Resultat – uppdelat på kvinnor och män",
+    "flickor_pojkar": "Resultat – uppdelat på flickor och pojkar",
+    "neutral": "Resultat – uppdelat på kön",
+}
+RESULT_TOTAL_HEADING = "Resultat – totalt, inte uppdelat på kön"
+RESULTS_INVITATION = (
+    "Här visar ni resultatet av era förbättringsarbeten uppdelat på kvinnor och män: "
+    "en indikator, utgångsläget och den senaste mätningen. "
+    "[Fyll i indikator, enhet, datum och värden för kvinnor och män …]"
+)
+TOTAL_LABEL = "Totalt"
 
 
 def _movement(facts: DeckFacts) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -233,6 +272,9 @@ def build_deck_context(facts: DeckFacts) -> dict[str, Any]:
         },
         "needs": _improvement_needs(facts),
         "questions": list(QUESTION_PROMPTS),
+        "highlights": _highlights(facts),
+        "governance": {"rows": _governance(facts.initiatives)},
+        "results": _results(facts),
     }
 
 
@@ -330,3 +372,137 @@ def _lowest_area(result: Movement, names: dict[str, str]) -> str:
     low = min(scored, key=lambda a: a.current_mean or 0.0)
     mean = swedish.number(low.current_mean, decimals=MEAN_DECIMALS)
     return f"{names.get(low.area_ref, low.area_ref)} (medelvärde {mean})"
+
+
+def _highlights(facts: DeckFacts) -> dict[str, Any]:
+    """Three suggested key messages: the biggest movement, then the initiatives' results.
+
+    They are suggestions (the slide says so) for the delegation to rewrite; a prompt fills
+    each place the data has nothing for.
+    """
+    items: list[str] = []
+    movement = _movement_highlight(facts)
+    if movement:
+        items.append(movement)
+    # Initiatives that report results first; then those whose indicator has a new measurement.
+    with_results = [i for i in facts.initiatives if i.results and i.results.strip()]
+    measured = [
+        i
+        for i in facts.initiatives
+        if i not in with_results and i.baseline is not None and i.latest is not None
+    ]
+    for initiative in with_results:
+        items.append(f"{initiative.title}: {(initiative.results or '').strip()}")
+    for initiative in measured:
+        items.append(f"{initiative.title}: {indicator_line(initiative)}")
+    items = items[:HIGHLIGHT_COUNT]
+    items += list(HIGHLIGHT_PROMPTS[len(items) :])
+    return {"note": HIGHLIGHTS_NOTE, "suggestions": items}
+
+
+def _movement_highlight(facts: DeckFacts) -> str:
+    """``Summan i självskattningen gick från 35 till 38 poäng; störst förflyttning i …``."""
+    checklist, previous, current = facts.checklist, facts.previous_round, facts.current_round
+    if checklist is None or previous is None or current is None:
+        return ""
+    result = compute_movement(
+        checklist.questions,
+        previous=previous.scores,
+        current=current.scores,
+        scale=checklist.scale,
+    )
+    before, after = result.previous.total, result.current.total
+    text = (
+        f"Summan i självskattningen gick från {before} till {after} poäng "
+        f"({previous.label} → {current.label})"
+        if before != after
+        else f"Summan i självskattningen är oförändrad, {after} poäng "
+        f"({previous.label} → {current.label})"
+    )
+    moved = [a for a in result.areas if a.delta is not None and round(a.delta, MEAN_DECIMALS)]
+    if moved:
+        names = {a.ref: a.name for a in checklist.areas}
+        area = max(moved, key=lambda a: abs(a.delta or 0.0))
+        text += (
+            f"; störst förflyttning i {names.get(area.area_ref, area.area_ref)}, "
+            f"från {swedish.number(area.previous_mean, decimals=MEAN_DECIMALS)} till "
+            f"{swedish.number(area.current_mean, decimals=MEAN_DECIMALS)} i medelvärde"
+        )
+    return text + "."
+
+
+def _governance(initiatives: tuple[InitiativeFacts, ...]) -> list[dict[str, str]]:
+    """Initiatives at the level of governance and management; a row to fill in if none."""
+    rows = [
+        {"title": i.title, "status": i.status or "", "pdsa_phase": i.pdsa_phase or ""}
+        for i in initiatives
+        if (i.level or "").strip().casefold() == GOVERNANCE_LEVEL
+    ]
+    return rows or [dict(GOVERNANCE_INVITATION)]
+
+
+def _results(facts: DeckFacts) -> dict[str, Any]:
+    """A results chart per measured indicator; an invitation (one item) when there is none."""
+    charts = [
+        chart
+        for indicator in facts.indicators
+        if (chart := _result_chart(facts.organisation.name, indicator)) is not None
+    ]
+    return {"charts": charts, "invitation": [] if charts else [RESULTS_INVITATION]}
+
+
+def _result_chart(organisation: str, indicator: IndicatorFacts) -> dict[str, Any] | None:
+    """Baseline and latest measurement of one indicator as bars per group; None if unmeasured."""
+    measured = [
+        (label, m)
+        for label, m in (
+            ("Utgångsläge", indicator.baseline),
+            ("Senaste mätningen", indicator.latest),
+        )
+        if m is not None and (m.total is not None or m.women is not None or m.men is not None)
+    ]
+    if not measured:
+        return None
+    split = any(m.women is not None or m.men is not None for _, m in measured)
+    with_total = any(m.total is not None for _, m in measured)
+    first, second = POPULATION_LABELS.get(indicator.population, POPULATION_LABELS["kvinnor_män"])
+    groups: list[tuple[str, Callable[[MeasurementFacts], float | None]]] = []
+    if split:
+        groups += [
+            (first[0].upper() + first[1:], lambda m: m.women),
+            (second[0].upper() + second[1:], lambda m: m.men),
+        ]
+    if with_total:
+        groups.append((TOTAL_LABEL, lambda m: m.total))
+    values = [[value(m) for _, value in groups] for _, m in measured]
+    numbers = [v for row in values for v in row if v is not None]
+    decimals = 0 if all(float(v).is_integer() for v in numbers) else 1
+    unit = indicator.unit or ""
+    value_axis: dict[str, float] = {"minimum": 0}
+    if unit == "%" and max(numbers, default=0) <= 100:
+        value_axis["maximum"] = 100
+    dated = [f"{label.lower()} {swedish.long_date(m.date)}" for label, m in measured]
+    named = f"{indicator.name} ({unit})" if unit else indicator.name
+    who = f" för {first} och {second}" if split else " totalt"
+    return {
+        "heading": RESULT_HEADINGS.get(indicator.population, RESULT_HEADINGS["neutral"])
+        if split
+        else RESULT_TOTAL_HEADING,
+        "indicator": named,
+        "initiative": f"Förbättringsarbete: {indicator.initiative_title}",
+        "dates": " · ".join(f"{label} {swedish.long_date(m.date)}" for label, m in measured),
+        "chart": {
+            "categories": [name for name, _ in groups],
+            "series": [
+                {
+                    "name": f"{label} ({swedish.long_date(m.date)})",
+                    "values": [None if v is None else round(float(v), decimals) for v in row],
+                }
+                for (label, m), row in zip(measured, values, strict=True)
+            ],
+            "value_axis": value_axis,
+            "number_format": "0" if decimals == 0 else "0.0",
+            "description": f"Stapeldiagram för {organisation}: {named}{who}, "
+            f"{swedish.enumeration(dated)}.",
+        },
+    }

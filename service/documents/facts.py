@@ -105,6 +105,19 @@ class InitiativeFacts:
 
 
 @dataclass(frozen=True)
+class IndicatorFacts:
+    """One indicator of an initiative with its baseline and latest measurement."""
+
+    initiative_title: str
+    name: str
+    unit: str | None = None
+    # IndicatorPopulation's value: how the two values are labelled (kvinnor/män, flickor/pojkar).
+    population: str = "kvinnor_män"
+    baseline: MeasurementFacts | None = None
+    latest: MeasurementFacts | None = None
+
+
+@dataclass(frozen=True)
 class PlanActivityFacts:
     activity: str
     owner: PersonFacts | None = None
@@ -147,3 +160,5 @@ class DeckFacts:
     next_meeting: MeetingFacts | None
     leadership: LeadershipFacts | None = None
     film: FilmFacts | None = None
+    # Every indicator of the organisation's initiatives, in order (a results chart each).
+    indicators: tuple[IndicatorFacts, ...] = ()

@@ -44,6 +44,7 @@ from typing import Any
 import psutil
 
 from service.errors import ConfigurationError, RenderError, TransientError
+from service.pdf.chart_alt_text import add_chart_alt_texts, chart_alt_texts
 from service.pdf.converter import PdfConverter, UnavailableConverter
 from service.settings import Settings
 
@@ -279,7 +280,7 @@ class ColdLibreOfficeConverter:
             output = log_path.read_text(encoding="utf-8", errors="replace")
             target = out_dir / "document.pdf"
             if target.is_file() and target.stat().st_size > 0:
-                return _checked_pdf(target.read_bytes(), recipe)
+                return _checked_pdf(target.read_bytes(), recipe, source=data)
         if returncode < 0 or (returncode != 0 and "could not be loaded" not in output):
             raise TransientError(
                 f"LibreOffice exited with {returncode} converting a {recipe.extension}: "
@@ -464,7 +465,7 @@ class _Office:
             if reply.get("ok"):
                 if not target.is_file():
                     raise RenderError(f"LibreOffice wrote no PDF for the {recipe.extension}")
-                return _checked_pdf(target.read_bytes(), recipe)
+                return _checked_pdf(target.read_bytes(), recipe, source=data)
             message = f"{reply.get('message')}"
             if reply.get("error") == "render":
                 raise RenderError(message)
@@ -634,11 +635,14 @@ def _json_filter_options(options: dict[str, bool]) -> str:
     return json.dumps(typed, separators=(",", ":"))
 
 
-def _checked_pdf(pdf: bytes, recipe: DocumentFormat) -> bytes:
+def _checked_pdf(pdf: bytes, recipe: DocumentFormat, *, source: bytes) -> bytes:
+    """The PDF LibreOffice wrote; a presentation's charts get back the alt text it dropped."""
     if not pdf.startswith(b"%PDF-"):
         raise RenderError(
             f"LibreOffice wrote something other than a PDF for the {recipe.extension}"
         )
+    if recipe.extension == "pptx":
+        return add_chart_alt_texts(pdf, chart_alt_texts(source))
     return pdf
 
 

@@ -118,3 +118,69 @@ def test_an_organisation_without_an_analysis_gets_prompts_not_empty_cards(
 
     cards = texts(slide_titled(deck, "Ledarskap och kultur – vad stödjer och vad hindrar?"))
     assert sum(text.startswith("[Fyll i ") for text in cards) == 4
+
+
+def charts_of(slide: Any) -> list[Any]:
+    return [shape.chart for shape in slide.shapes if shape.has_chart]
+
+
+def test_askersunds_new_slides_show_its_key_messages_governance_and_results(
+    session: Session, template: Any
+) -> None:
+    deck = deck_of(session, template, "askersund")
+
+    key = texts(slide_titled(deck, "Det viktigaste sedan förra träffen"))
+    assert key[1].startswith("Förslag hämtade ur er självskattning")
+    assert key[2].startswith("Summan i självskattningen gick från 37 till 40 poäng")
+    assert key[3] == (
+        "Könsuppdelad statistik i nämndernas delårsrapporter: Alla nämnder redovisar "
+        "könsuppdelat i delårsrapport T2; analysen är ännu tunn."
+    )
+    governance = rows(
+        slide_titled(deck, "Förbättringar i styrning och ledning"), "Styrning och ledning"
+    )
+    assert governance[1:] == [
+        ["Könsuppdelad statistik i nämndernas delårsrapporter", "genomförd", "Agera"]
+    ]
+    (totals,) = charts_of(slide_titled(deck, "Resultat – totalt, inte uppdelat på kön"))
+    assert list(totals.plots[0].categories) == ["Totalt"]
+    assert [list(s.values) for s in totals.plots[0].series] == [[38.0], [92.0]]
+    split_slide = slide_titled(deck, "Resultat – uppdelat på kvinnor och män")
+    (split,) = charts_of(split_slide)
+    assert list(split.plots[0].categories) == ["Kvinnor", "Män"]
+    assert [s.name for s in split.plots[0].series] == [
+        "Utgångsläge (30 april 2019)",
+        "Senaste mätningen (31 augusti 2019)",
+    ]
+    assert [list(s.values) for s in split.plots[0].series] == [[7.9, 10.4], [8.8, 9.9]]
+    assert "Beviljade servicetimmar/månad, ensamboende 80+ (timmar)" in texts(split_slide)
+    frame = next(shape for shape in split_slide.shapes if shape.has_chart)
+    descr = frame._element.nvGraphicFramePr.cNvPr.get("descr")
+    assert "Askersunds kommun" in descr
+    assert "30 april 2019" in descr and "31 augusti 2019" in descr
+
+
+def test_a_pupils_indicator_is_split_by_girls_and_boys(session: Session, template: Any) -> None:
+    deck = deck_of(session, template, "sodertalje")
+
+    (chart,) = charts_of(slide_titled(deck, "Resultat – uppdelat på flickor och pojkar"))
+    assert list(chart.plots[0].categories) == ["Flickor", "Pojkar"]
+    assert [list(s.values) for s in chart.plots[0].series] == [[61.0, 48.0]]
+
+
+def test_without_initiatives_governance_and_results_invite_the_delegation(
+    session: Session, template: Any
+) -> None:
+    session.execute(m.ImprovementInitiative.__table__.delete())
+
+    deck = deck_of(session, template, "askersund")
+
+    governance = rows(
+        slide_titled(deck, "Förbättringar i styrning och ledning"), "Styrning och ledning"
+    )
+    assert len(governance) == 2
+    assert governance[1][0].startswith("[Fyll i en förbättring")
+    results = [s for s in deck.slides if s.shapes.title.text.startswith("Resultat")]
+    assert len(results) == 1
+    assert not charts_of(results[0])
+    assert any(t.startswith("Här visar ni resultatet") for t in texts(results[0]))

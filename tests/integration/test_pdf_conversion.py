@@ -18,6 +18,7 @@ from unittest import mock
 
 import docx
 import openpyxl
+import pikepdf
 import psutil
 import pytest
 from docx.oxml.ns import qn
@@ -26,6 +27,7 @@ from lxml import etree
 from pptx import Presentation
 from pptx.enum.lang import MSO_LANGUAGE_ID
 
+from service.engines.pptx_engine import PptxTemplate
 from service.errors import ConfigurationError, RenderError, TransientError
 from service.pdf import libreoffice
 from service.pdf.libreoffice import (
@@ -37,6 +39,7 @@ from service.pdf.libreoffice import (
 from service.pdf.previews import render_previews
 from service.settings import Settings
 from tests.conftest import absent
+from tests.unit.test_deck_template import DECK_TEMPLATE, make_deck_context
 
 pytestmark = pytest.mark.needs_tools("soffice", "pdftotext")
 
@@ -238,6 +241,46 @@ def test_alt_text_reaches_the_pdf(warm: WarmLibreOfficeConverter) -> None:
     alt = "Stapeldiagram per område".encode("utf-16-be").hex().upper()
     assert b"/Figure" in pdf
     assert f"/Alt<FEFF{alt}>".encode() in pdf
+
+
+def figure_alt_texts_by_page(pdf: bytes) -> dict[int, list[str]]:
+    """The /Alt of every Figure in the PDF's structure tree, by page number (from 1)."""
+    document = pikepdf.open(io.BytesIO(pdf))
+    pages = {page.obj.objgen: number for number, page in enumerate(document.pages, 1)}
+    found: dict[int, list[str]] = {}
+
+    def walk(kids: Any) -> None:
+        if isinstance(kids, pikepdf.Array):
+            for kid in kids:
+                walk(kid)
+        elif isinstance(kids, pikepdf.Dictionary) and "/S" in kids:
+            if kids.get("/S") == pikepdf.Name.Figure:
+                number = pages[kids.get("/Pg").objgen]
+                found.setdefault(number, []).append(str(kids.get("/Alt", "")))
+            walk(kids.get("/K"))
+
+    walk(document.Root.StructTreeRoot.get("/K"))
+    return found
+
+
+@pytest.mark.parametrize("engine", ["warm", "cold"])
+def test_the_decks_charts_keep_their_alt_text_in_the_pdf(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    converter = request.getfixturevalue(engine)
+    context = make_deck_context()
+    deck = PptxTemplate.from_bytes(DECK_TEMPLATE.read_bytes(), name=DECK_TEMPLATE.name)
+    titles = [s.shapes.title.text for s in Presentation(io.BytesIO(deck.render(context))).slides]
+
+    pdf = converter.convert(deck.render(context), source_format="pptx")
+
+    figures = figure_alt_texts_by_page(pdf)
+    area_page = titles.index("Självskattning – resultat per område") + 1
+    assert figures[area_page] == [context["area_chart"]["description"]]
+    results = [n for n, title in enumerate(titles, 1) if title.startswith("Resultat – ")]
+    assert [figures[n] for n in results] == [
+        [chart["chart"]["description"]] for chart in context["results"]["charts"]
+    ]
 
 
 def test_random_bytes_are_a_render_error_and_leave_libreoffice_warm(

@@ -11,6 +11,7 @@ from service.documents.facts import (
     ChecklistFacts,
     DeckFacts,
     FilmFacts,
+    IndicatorFacts,
     InitiativeFacts,
     LeadershipFacts,
     MeasurementFacts,
@@ -230,3 +231,117 @@ def test_an_empty_plan_is_a_row_to_fill_in_and_dates_in_text_read_as_dates() -> 
         "15 november 2019",
         "Ledningsgrupp 25 november 2019",
     )
+
+
+def test_the_key_messages_suggest_the_biggest_movement_and_results_then_prompts() -> None:
+    initiatives = (
+        InitiativeFacts("Analysmall", results="Mallen används i alla nämnder."),
+        InitiativeFacts("Pilot"),
+    )
+
+    highlights = build_deck_context(make_facts(initiatives=initiatives))["highlights"]
+
+    assert highlights["note"].startswith("Förslag ")
+    assert highlights["suggestions"] == [
+        "Summan i självskattningen är oförändrad, 6 poäng (BM 1 → BM 2); störst förflyttning "
+        "i Statistik, från 3,00 till 2,00 i medelvärde.",
+        "Analysmall: Mallen används i alla nämnder.",
+        "[Fyll i en lärdom ni vill dela med de andra …]",
+    ]
+
+
+def test_without_a_previous_round_or_results_every_key_message_is_a_prompt() -> None:
+    facts = make_facts(previous_round=None, initiatives=(InitiativeFacts("Pilot"),))
+
+    suggestions = build_deck_context(facts)["highlights"]["suggestions"]
+
+    assert len(suggestions) == 3
+    assert all(text.startswith("[Fyll i ") for text in suggestions)
+
+
+def test_governance_lists_the_initiatives_at_that_level_or_invites_one() -> None:
+    initiatives = (
+        InitiativeFacts("Mål i budget", level="Styrning och ledning ", status="genomförd"),
+        InitiativeFacts("Hemtjänst", level="verksamhet", status="pågående"),
+    )
+
+    rows = build_deck_context(make_facts(initiatives=initiatives))["governance"]["rows"]
+    empty = build_deck_context(make_facts(initiatives=initiatives[1:]))["governance"]["rows"]
+
+    assert rows == [{"title": "Mål i budget", "status": "genomförd", "pdsa_phase": ""}]
+    assert len(empty) == 1
+    assert empty[0]["title"].startswith("[Fyll i en förbättring ni har gjort i styrning")
+
+
+def indicator(**overrides: Any) -> IndicatorFacts:
+    values: dict[str, Any] = {
+        "initiative_title": "Jämställd elevhälsa",
+        "name": "Andel elever med hälsosamtal",
+        "unit": "%",
+        "population": "flickor_pojkar",
+        "baseline": MeasurementFacts(dt.date(2019, 6, 30), women=61, men=48),
+        "latest": MeasurementFacts(dt.date(2019, 9, 1), women=70, men=66),
+    }
+    values.update(overrides)
+    return IndicatorFacts(**values)
+
+
+def test_a_results_chart_per_indicator_labels_the_groups_by_its_population() -> None:
+    context = build_deck_context(make_facts(indicators=(indicator(),)))
+
+    (result,) = context["results"]["charts"]
+    assert result["heading"] == "Resultat – uppdelat på flickor och pojkar"
+    assert result["indicator"] == "Andel elever med hälsosamtal (%)"
+    assert result["dates"] == "Utgångsläge 30 juni 2019 · Senaste mätningen 1 september 2019"
+    assert result["chart"] == {
+        "categories": ["Flickor", "Pojkar"],
+        "series": [
+            {"name": "Utgångsläge (30 juni 2019)", "values": [61, 48]},
+            {"name": "Senaste mätningen (1 september 2019)", "values": [70, 66]},
+        ],
+        "value_axis": {"minimum": 0, "maximum": 100},
+        "number_format": "0",
+        "description": f"Stapeldiagram för {HOSTILE}: Andel elever med hälsosamtal (%) "
+        "för flickor och pojkar, utgångsläge 30 juni 2019 och senaste mätningen "
+        "1 september 2019.",
+    }
+    assert context["results"]["invitation"] == []
+
+
+def test_a_total_only_indicator_shows_its_totals_under_a_neutral_heading() -> None:
+    totals = indicator(
+        unit="antal",
+        population="kvinnor_män",
+        baseline=MeasurementFacts(dt.date(2019, 1, 1), total=1.5),
+        latest=None,
+    )
+
+    (result,) = build_deck_context(make_facts(indicators=(totals,)))["results"]["charts"]
+
+    assert result["heading"] == "Resultat – totalt, inte uppdelat på kön"
+    assert result["chart"]["categories"] == ["Totalt"]
+    assert result["chart"]["series"] == [{"name": "Utgångsläge (1 januari 2019)", "values": [1.5]}]
+    assert result["chart"]["number_format"] == "0.0"
+    assert result["chart"]["value_axis"] == {"minimum": 0}
+
+
+def test_the_neutral_population_and_adults_have_their_own_labels() -> None:
+    adults = indicator(population="kvinnor_män", unit="timmar")
+    mixed = indicator(population="neutral")
+
+    charts = build_deck_context(make_facts(indicators=(adults, mixed)))["results"]["charts"]
+
+    assert charts[0]["heading"] == "Resultat – uppdelat på kvinnor och män"
+    assert charts[0]["chart"]["categories"] == ["Kvinnor", "Män"]
+    assert charts[0]["chart"]["value_axis"] == {"minimum": 0}
+    assert charts[1]["chart"]["categories"] == ["Kvinnor och flickor", "Män och pojkar"]
+
+
+def test_without_measured_indicators_the_results_are_one_invitation() -> None:
+    unmeasured = indicator(baseline=None, latest=None)
+
+    results = build_deck_context(make_facts(indicators=(unmeasured,)))["results"]
+
+    assert results["charts"] == []
+    assert len(results["invitation"]) == 1
+    assert "[Fyll i " in results["invitation"][0]

@@ -199,6 +199,57 @@ def make_deck_context(**overrides: Any) -> dict[str, Any]:
             "prompt": "[Fyll i vilka behov ni prioriterar …]",
         },
         "questions": ["[Fyll i fråga 1 …]", "[Fyll i fråga 2 …]", "[Fyll i fråga 3 …]"],
+        "highlights": {
+            "note": "Förslag hämtade ur er självskattning – skriv om dem.",
+            "suggestions": [
+                "Summan i självskattningen gick från 41 till 52 poäng.",
+                "Jämställd biståndshandläggning: skillnaden har minskat.",
+                "[Fyll i en lärdom ni vill dela med de andra …]",
+            ],
+        },
+        "governance": {
+            "rows": [
+                {
+                    "title": "Könsuppdelad statistik i årsredovisningen",
+                    "status": "Planerad",
+                    "pdsa_phase": "Planera",
+                }
+            ]
+        },
+        "results": {
+            "charts": [
+                {
+                    "heading": "Resultat – uppdelat på kvinnor och män",
+                    "indicator": "Beviljade timmar per månad (timmar)",
+                    "initiative": "Förbättringsarbete: Jämställd biståndshandläggning",
+                    "dates": "Utgångsläge 30 april 2025 · Senaste mätningen 31 augusti 2025",
+                    "chart": {
+                        "categories": ["Kvinnor", "Män"],
+                        "series": [
+                            {"name": "Utgångsläge (30 april 2025)", "values": [7.9, 10.4]},
+                            {"name": "Senaste mätningen (31 augusti 2025)", "values": [8.8, 9.9]},
+                        ],
+                        "value_axis": {"minimum": 0},
+                        "number_format": "0.0",
+                        "description": "Stapeldiagram för Umeå kommun: beviljade timmar.",
+                    },
+                },
+                {
+                    "heading": "Resultat – uppdelat på flickor och pojkar",
+                    "indicator": "Andel elever med hälsosamtal (%)",
+                    "initiative": "Förbättringsarbete: Jämställd elevhälsa",
+                    "dates": "Utgångsläge 30 juni 2025",
+                    "chart": {
+                        "categories": ["Flickor", "Pojkar"],
+                        "series": [{"name": "Utgångsläge (30 juni 2025)", "values": [61, 48]}],
+                        "value_axis": {"minimum": 0, "maximum": 100},
+                        "number_format": "0",
+                        "description": "Stapeldiagram för Umeå kommun: hälsosamtal.",
+                    },
+                },
+            ],
+            "invitation": [],
+        },
     }
     context["movement"]["rows"] = context["movement"]["changed"]
     context.update(overrides)
@@ -244,12 +295,16 @@ def test_the_deck_has_the_seeds_slides_in_order(deck_template: PptxTemplate) -> 
         "Träff 2 – Styrning och uppföljning",
         "Vilka är vi?",
         "Vår organisation i korthet",
+        "Det viktigaste sedan förra träffen",
         "Självskattning – resultat per område",
         "Förflyttning sedan förra gången",
         "Förflyttning per område",
         "Lärdomar av förflyttningen",
+        "Förbättringar i styrning och ledning",
         "Förbättringsarbete: Jämställd biståndshandläggning",
         "Förbättringsarbete: Könsuppdelad statistik i årsredovisningen",
+        "Resultat – uppdelat på kvinnor och män",
+        "Resultat – uppdelat på flickor och pojkar",
         "Vad kan överföras till fler verksamheter?",
         "Ledarskap och kultur – vad stödjer och vad hindrar?",
         "Reflektion: Röster om manlighet – Dags för normreform",
@@ -289,7 +344,8 @@ def test_area_chart_shows_the_contexts_categories_and_both_series(
 
     deck = render_deck(deck_template, context)
 
-    frame = next(s for s in deck.slides[3].shapes if s.name == "chart:area_chart")
+    slide = slide_titled(deck, "Självskattning – resultat per område")
+    frame = next(s for s in slide.shapes if s.name == "chart:area_chart")
     plot = frame.chart.plots[0]
     expected = context["area_chart"]
     assert list(plot.categories) == expected["categories"]
@@ -330,16 +386,16 @@ def test_one_slide_per_initiative_with_its_details(deck_template: PptxTemplate) 
 
     deck = render_deck(deck_template, context)
 
-    for slide, initiative in zip(list(deck.slides)[7:9], context["initiatives"], strict=True):
+    for slide, initiative in zip(list(deck.slides)[9:11], context["initiatives"], strict=True):
         assert slide.shapes.title.text == f"Förbättringsarbete: {initiative['title']}"
         rows = dict(table_rows(slide, "Förbättringsarbete"))
         assert rows["Problem"] == initiative["problem"]
         assert rows["Ansvarig"] == initiative["owner"]
         assert initiative["title"] in slide.notes_slide.notes_text_frame.text
-    assert dict(table_rows(deck.slides[7], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+    assert dict(table_rows(deck.slides[9], "Förbättringsarbete"))["Status och PDSA-fas"] == (
         "Pågår · Studera"
     )
-    assert dict(table_rows(deck.slides[8], "Förbättringsarbete"))["Status och PDSA-fas"] == (
+    assert dict(table_rows(deck.slides[10], "Förbättringsarbete"))["Status och PDSA-fas"] == (
         "Planerad"
     )
 
@@ -371,11 +427,17 @@ def test_next_meeting_details_are_shown(deck_template: PptxTemplate) -> None:
 def test_without_initiatives_next_meeting_or_contact_the_deck_still_reads_well(
     deck_template: PptxTemplate,
 ) -> None:
-    context = make_deck_context(initiatives=[], next_meeting=None, contact=None, delegation=[])
+    context = make_deck_context(
+        initiatives=[],
+        next_meeting=None,
+        contact=None,
+        delegation=[],
+        results={"charts": [], "invitation": ["[Fyll i era resultat …]"]},
+    )
 
     deck = render_deck(deck_template, context)
 
-    assert len(deck.slides) == 14
+    assert len(deck.slides) == 17
     assert not any(t.startswith("Förbättringsarbete") for t in titles(deck))
     assert deck.slides[-1].shapes.title.text == "Inför nästa träff"
     assert texts_of(deck.slides[-1])[1:] == [
@@ -578,3 +640,96 @@ def test_a_continued_table_loses_no_row_in_the_pdf(
     text = " ".join(" ".join(page.split()) for page in movement_pages)
     for n in range(1, 16):
         assert f"Påstående {n}: vi följer upp" in text
+
+
+def test_the_key_messages_are_three_bullets_marked_as_suggestions(
+    deck_template: PptxTemplate,
+) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    texts = texts_of(slide_titled(deck, "Det viktigaste sedan förra träffen"))
+    assert texts[1] == context["highlights"]["note"]
+    assert texts[2:] == context["highlights"]["suggestions"]
+
+
+def test_governance_initiatives_are_a_table_of_title_status_and_phase(
+    deck_template: PptxTemplate,
+) -> None:
+    deck = render_deck(deck_template, make_deck_context())
+
+    rows = table_rows(
+        slide_titled(deck, "Förbättringar i styrning och ledning"), "Styrning och ledning"
+    )
+    assert rows == [
+        ["Förbättringsarbete", "Status", "PDSA-fas"],
+        ["Könsuppdelad statistik i årsredovisningen", "Planerad", "Planera"],
+    ]
+
+
+def result_chart(slide: Any) -> Any:
+    return next(s for s in slide.shapes if s.name == "chart:result.chart")
+
+
+def test_each_indicator_gets_a_results_slide_with_its_own_chart(
+    deck_template: PptxTemplate,
+) -> None:
+    context = make_deck_context()
+
+    deck = render_deck(deck_template, context)
+
+    slides = [s for s in deck.slides if s.shapes.title.text.startswith("Resultat – ")]
+    assert len(slides) == 2
+    for slide, wanted in zip(slides, context["results"]["charts"], strict=True):
+        assert slide.shapes.title.text == wanted["heading"]
+        texts = texts_of(slide)
+        assert wanted["indicator"] in texts
+        assert wanted["dates"] in texts
+        frame = result_chart(slide)
+        plot = frame.chart.plots[0]
+        assert list(plot.categories) == wanted["chart"]["categories"]
+        assert [s.name for s in plot.series] == [s["name"] for s in wanted["chart"]["series"]]
+        assert [list(s.values) for s in plot.series] == [
+            s["values"] for s in wanted["chart"]["series"]
+        ]
+        assert plot.data_labels.number_format == wanted["chart"]["number_format"]
+        assert frame.chart.value_axis.minimum_scale == 0
+        assert (
+            frame._element.nvGraphicFramePr.cNvPr.get("descr") == (wanted["chart"]["description"])
+        )
+    assert result_chart(slides[1]).chart.value_axis.maximum_scale == 100
+
+
+def test_without_indicators_one_slide_invites_the_delegation_to_show_results(
+    deck_template: PptxTemplate,
+) -> None:
+    context = make_deck_context(
+        results={"charts": [], "invitation": ["[Fyll i era resultat …]"]},
+        governance={"rows": [{"title": "[Fyll i …]", "status": "", "pdsa_phase": ""}]},
+    )
+
+    deck = render_deck(deck_template, context)
+
+    results = [s for s in deck.slides if s.shapes.title.text.startswith("Resultat")]
+    assert [s.shapes.title.text for s in results] == ["Resultat – uppdelat på kvinnor och män"]
+    assert "[Fyll i era resultat …]" in texts_of(results[0])
+    assert not [s for s in results[0].shapes if s.has_chart]
+    governance = slide_titled(deck, "Förbättringar i styrning och ledning")
+    assert table_rows(governance, "Styrning och ledning")[1][0] == "[Fyll i …]"
+
+
+def test_a_continued_lessons_table_keeps_its_prompt_card_on_the_first_slide_only(
+    fitted_deck_template: Any,
+) -> None:
+    deck = Presentation(io.BytesIO(fitted_deck_template.render(movement_context(24))))
+
+    slides = [
+        s for s in deck.slides if s.shapes.title.text.startswith("Lärdomar av förflyttningen")
+    ]
+    assert len(slides) >= 2
+    numbers = [row[0] for s in slides for row in table_rows(s, "Förflyttade påståenden")[1:]]
+    assert numbers == [str(n) for n in range(1, 25)]
+    assert "[Fyll i vad förflyttningen lär er …]" in texts_of(slides[0])
+    for slide in slides[1:]:
+        assert "[Fyll i vad förflyttningen lär er …]" not in texts_of(slide)

@@ -23,11 +23,18 @@ TITLE_ONLY = 5
 SLIDE_BOTTOM = Inches(7.5) - LAYOUT.bottom_margin
 
 
-def build_template(*, with_intro: bool = True) -> bytes:
-    """A 4:3 slide: a title, an introduction above a table with a row loop over ``rows``."""
+def build_template(*, with_intro: bool = True, beside: str | None = None) -> bytes:
+    """A 4:3 slide: a title, an introduction above a table with a row loop over ``rows``.
+
+    ``beside`` names a narrow text box standing right of the table.
+    """
     prs = Presentation()
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
     slide.shapes.title.text = "Förflyttning sedan förra gången"
+    if beside is not None:
+        card = slide.shapes.add_textbox(Inches(9.6), Inches(2.5), Inches(0.35), Inches(3))
+        card.name = beside
+        card.text_frame.text = "Fyll i"
     if with_intro:
         intro = slide.shapes.add_textbox(Inches(0.5), Inches(1.6), Inches(9), Inches(0.8))
         intro.name = "Inledning"
@@ -119,6 +126,20 @@ def test_continued_slides_leave_out_what_stood_above_the_table_and_move_it_up() 
     assert "Inledning" not in [shape.name for shape in second.shapes]
     assert table_of(second).top == Inches(1.6)
     assert table_of(first).top == Inches(2.5)
+
+
+@pytest.mark.parametrize(("name", "on_copies"), [("first:Kort", False), ("Kort", True)])
+def test_a_shape_named_first_stands_beside_the_table_on_its_first_slide_only(
+    name: str, on_copies: bool
+) -> None:
+    deck = render(statements(30), beside=name)
+
+    slides = list(deck.slides)[:-1]
+    assert len(slides) >= 2
+    assert name in [shape.name for shape in slides[0].shapes]
+    for copy_ in slides[1:]:
+        assert (name in [shape.name for shape in copy_.shapes]) is on_copies
+        assert table_of(copy_).top == Inches(1.6)
 
 
 def test_a_row_too_tall_for_any_slide_stands_alone_rather_than_looping() -> None:

@@ -13,6 +13,7 @@ from service.documents.facts import (
     ChecklistFacts,
     DeckFacts,
     FilmFacts,
+    IndicatorFacts,
     InitiativeFacts,
     LeadershipFacts,
     MeasurementFacts,
@@ -111,17 +112,40 @@ def rounds_for(
     )
 
 
+def _baseline_and_latest(
+    indicator: m.Indicator,
+) -> tuple[MeasurementFacts | None, MeasurementFacts | None]:
+    """An indicator's baseline and its latest other measurement (measurements are by date)."""
+    baseline = latest = None
+    for x in indicator.measurements:
+        facts = MeasurementFacts(x.date, x.value_total, x.value_women, x.value_men)
+        if x.is_baseline:
+            baseline = facts
+        else:
+            latest = facts
+    return baseline, latest
+
+
+def indicator_facts(i: m.ImprovementInitiative) -> tuple[IndicatorFacts, ...]:
+    """Every indicator of an initiative with its baseline and latest measurement."""
+    return tuple(
+        IndicatorFacts(
+            initiative_title=i.title,
+            name=indicator.name,
+            unit=indicator.unit,
+            population=indicator.population.value,
+            baseline=baseline,
+            latest=latest,
+        )
+        for indicator in i.indicators
+        for baseline, latest in [_baseline_and_latest(indicator)]
+    )
+
+
 def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
     """An improvement initiative with its first indicator's baseline and latest value."""
     indicator = i.indicators[0] if i.indicators else None
-    baseline = latest = None
-    if indicator:
-        for x in indicator.measurements:
-            facts = MeasurementFacts(x.date, x.value_total, x.value_women, x.value_men)
-            if x.is_baseline:
-                baseline = facts
-            else:
-                latest = facts
+    baseline, latest = _baseline_and_latest(indicator) if indicator else (None, None)
     return InitiativeFacts(
         title=i.title,
         level=i.level,
@@ -233,4 +257,5 @@ def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int |
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
         leadership=leadership,
         film=FilmFacts(title=meeting.film_title, link=meeting.film_link),
+        indicators=tuple(x for i in initiatives for x in indicator_facts(i)),
     )

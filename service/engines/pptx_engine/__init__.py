@@ -23,7 +23,8 @@ Template conventions (all evaluated in a sandboxed, strict Jinja environment):
 - A table a row loop made taller than the room below it on its slide continues on copies of
   the slide: the rows above the loop's rows repeat as a heading, whole loop items move, each
   copy's title gets a suffix (``" (forts.)"`` from benchdocs), and shapes standing above the
-  table on the first slide are left out of the copies, the table moving up in their place.
+  table on the first slide are left out of the copies, the table moving up in their place;
+  so is any shape whose name starts with ``first:`` (a prompt card beside the table).
   Rows are measured with the fonts of ``TableLayout`` (``fitting``), never counted.
 - A picture (or picture placeholder) named ``image:EXPR`` shows the PNG/JPEG bytes EXPR gives;
   None keeps the template's picture.

@@ -71,6 +71,10 @@ _OWNED_RELTYPES = frozenset(
 )
 
 
+# A shape whose name starts with this stays on the first slide of a continued table only
+# (such as a prompt card beside the table), wherever it stands.
+FIRST_SLIDE_ONLY_PREFIX = "first:"
+
 _RENDER_TEXT_TAGS = frozenset({qn("a:r"), qn("a:br"), qn("a:fld")})
 
 
@@ -183,7 +187,8 @@ class _Renderer:
         Rows are measured with the layout's fonts. The rows above the first loop's rows (the
         heading) repeat on every copy, whole loop items are never split, and the copies'
         titles get the layout's suffix. On a copy, shapes standing above the table (such as
-        an introduction) are left out and the table moves up to where they began. Returns the
+        an introduction) are left out and the table moves up to where they began; shapes
+        named ``first:…`` are left out wherever they stand. Returns the
         p:sldId of the slide's last copy (``after`` if none was needed).
         """
         for table in tables:
@@ -221,13 +226,17 @@ class _Renderer:
         root = slide.part._element
         bottom = self._prs.slide_height - self._layout.bottom_margin
         above: list[Any] = []
+        first_only: list[Any] = []
         for shape in root.find(qn("p:cSld")).find(qn("p:spTree")):
+            once = shape is not frame and _shape_name(shape).startswith(FIRST_SLIDE_ONLY_PREFIX)
+            if once:
+                first_only.append(shape)
             box = None if shape is frame else element_extent(shape)
             if box is None or box[0] >= left + width or box[0] + box[2] <= left:
                 continue  # not above or below the table
             if box[1] > top:
                 bottom = min(bottom, box[1])
-            elif box[1] + box[3] <= top and placeholder_type(shape) is None:
+            elif box[1] + box[3] <= top and placeholder_type(shape) is None and not once:
                 above.append(shape)
         later_top = min((_top(shape) for shape in above), default=top)
         header_height = sum(heights[id(tr)] for tr in rows[:header])
@@ -241,6 +250,7 @@ class _Renderer:
         return _Pages(
             frame_path=element_path(root, frame),
             above_paths=[element_path(root, shape) for shape in above],
+            first_only_paths=[element_path(root, shape) for shape in first_only],
             later_top=later_top,
             rows=rows_of_pages,
             heights=[heights[id(tr)] for tr in rows],
@@ -252,8 +262,8 @@ class _Renderer:
             copy_, anchor = self.duplicate_slide(slide, after=anchor)
             root = copy_.part._element
             frame = follow(root, pages.frame_path)
-            above = [follow(root, path) for path in pages.above_paths]
-            for shape in above:
+            left_out = [follow(root, path) for path in pages.above_paths + pages.first_only_paths]
+            for shape in left_out:
                 shape.getparent().remove(shape)
             frame.find(f"{qn('p:xfrm')}/{qn('a:off')}").set("y", str(pages.later_top))
             _keep_rows(frame, keep, pages.heights)
@@ -479,9 +489,16 @@ class _Pages:
 
     frame_path: ElementPath
     above_paths: list[ElementPath]
+    first_only_paths: list[ElementPath]  # shapes named ``first:…``, wherever they stand
     later_top: int
     rows: list[list[int]]  # row indices kept on each slide, the heading included
     heights: list[int]  # measured height of each row
+
+
+def _shape_name(shape: Any) -> str:
+    """A shape's Selection Pane name (its own p:cNvPr comes first in document order)."""
+    c_nv_pr = next(shape.iter(qn("p:cNvPr")), None)
+    return "" if c_nv_pr is None else str(c_nv_pr.get("name", ""))
 
 
 def _top(shape: Any) -> int:
