@@ -262,7 +262,9 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
     start, body, end = head + 1, head + 2, head + 3
     marker(ws, f"A{start}", f"{{%tr for q in {rnd}.questions %}}")
     cells = {
-        "A": ("{{ q.ref }}", CENTER),
+        # The statement's number as people read it (1, 2, ...), never the internal id: the
+        # reader maps numbers to statements by their place in the checklist.
+        "A": ("{{ q.position }}", CENTER),
         "B": ("{{ q.area }}", WRAP_TOP),
         "C": ("{{ q.text }}", WRAP_TOP),
         "D": ("{{ q.score }}", CENTER),
@@ -298,7 +300,7 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
             f'IF(F{body}={minimum},ROW(),""))',
             font=HIDDEN,
         )
-        put(ws, f"J{body}", "{{ q.ref }} {{ q.text }} ({{ q.area }})", font=HIDDEN)
+        put(ws, f"J{body}", "Nr {{ q.position }} – {{ q.text }} ({{ q.area }})", font=HIDDEN)
     foot = end + 2
     footer = [
         ("Summa poäng", f'=IF(COUNT({scores})=0,"",SUM({scores}))',
@@ -404,6 +406,10 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
                     font=Font(color="9C0006", bold=True),
                 ),
             )
+    # The footer block (Summa poäng to Tumregel) starts a page of its own, so a page never
+    # ends inside it: a spreadsheet has no "keep together", and the rows above it grow with
+    # the comments typed in, so no fixed place would do.
+    ws.row_breaks.append(Break(id=foot - 1))
     ws.freeze_panes = f"A{head + 1}"
     protect(ws)
     print_setup(ws, landscape=True, title_rows=f"{head}:{head}")
