@@ -31,6 +31,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        if raw is None:
+            continue  # unset stays unset: "None" would be taken as the value (and refused)
         env[f"BENCHDOCS_{name.upper()}"] = str(raw)
     # The plain names win over the prefixed ones in Settings; keep them out of the child.
     return env

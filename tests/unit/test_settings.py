@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from service.api.app import create_app
+from service.cli.local_cluster import settings_environment
 from service.errors import ConfigurationError
 from service.runtime import build_runtime
 from service.settings import PROJECT_ROOT, Settings, get_settings
@@ -113,3 +114,18 @@ def test_no_process_starts_in_production_with_the_default_key(
     assert started.returncode != 0
     assert "BENCHDOCS_API_KEY is the default 'change-me'" in " ".join(started.stderr.split())
     assert not (tmp_path / "benchdocs.sqlite3").exists()  # refused before touching the database
+
+
+def test_a_child_process_gets_the_same_settings_unset_ones_left_unset(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    settings = get_settings()
+    assert settings.participant_url is None
+
+    child = settings_environment(settings)
+
+    assert "BENCHDOCS_PARTICIPANT_URL" not in child  # not "None", which the pattern refuses
+    for name, value in child.items():
+        environment.setenv(name, value)
+    get_settings.cache_clear()
+    assert get_settings() == settings
