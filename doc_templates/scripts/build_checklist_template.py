@@ -38,6 +38,7 @@ from openpyxl.worksheet.protection import SheetProtection
 from service.engines.opc import FIXED_TIME, fix_zip_timestamps
 
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 OUTPUT = Path(__file__).resolve().parents[1] / "checklist.xlsx"
 
 LAYOUT_ID = "benchdocs-checklista/1"  # service.documents.checklist.LAYOUT_ID
@@ -262,7 +263,9 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
     start, body, end = head + 1, head + 2, head + 3
     marker(ws, f"A{start}", f"{{%tr for q in {rnd}.questions %}}")
     cells = {
-        "A": ("{{ q.ref }}", CENTER),
+        # The statement's number as people read it (1, 2, ...), never the internal id: the
+        # reader maps numbers to statements by their place in the checklist.
+        "A": ("{{ q.position }}", CENTER),
         "B": ("{{ q.area }}", WRAP_TOP),
         "C": ("{{ q.text }}", WRAP_TOP),
         "D": ("{{ q.score }}", CENTER),
@@ -298,7 +301,7 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
             f'IF(F{body}={minimum},ROW(),""))',
             font=HIDDEN,
         )
-        put(ws, f"J{body}", "{{ q.ref }} {{ q.text }} ({{ q.area }})", font=HIDDEN)
+        put(ws, f"J{body}", "Nr {{ q.position }} – {{ q.text }} ({{ q.area }})", font=HIDDEN)
     foot = end + 2
     footer = [
         ("Summa poäng", f'=IF(COUNT({scores})=0,"",SUM({scores}))',
@@ -404,6 +407,10 @@ def build_round_sheet(ws: Any, *, current: bool) -> dict[str, int]:
                     font=Font(color="9C0006", bold=True),
                 ),
             )
+    # The footer block (Summa poäng to Tumregel) starts a page of its own, so a page never
+    # ends inside it: a spreadsheet has no "keep together", and the rows above it grow with
+    # the comments typed in, so no fixed place would do.
+    ws.row_breaks.append(Break(id=foot - 1))
     ws.freeze_panes = f"A{head + 1}"
     protect(ws)
     print_setup(ws, landscape=True, title_rows=f"{head}:{head}")
@@ -592,6 +599,8 @@ def finish(data: bytes) -> bytes:
                 frame.set("name", "Diagram: medelvärde per område")
                 frame.set("descr", "{{ summary.chart_description }}")
                 content = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            if info.filename == "xl/styles.xml":
+                content = font_children_in_excel_order(content)
             if info.filename == "docProps/core.xml":
                 # openpyxl stamps the time of saving; the template is the same file every
                 # build. A rendered file takes its dates from the context (document_created).
@@ -602,6 +611,22 @@ def finish(data: bytes) -> bytes:
                 )
             target.writestr(info.filename, content)
     return out.getvalue()
+
+
+# The order Excel writes a font's children in (and the Open XML SDK expects). ECMA-376 allows
+# any order; openpyxl writes name first, which strict validators report.
+FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign",
+              "sz", "color", "name", "family", "charset", "scheme")  # fmt: skip
+
+
+def font_children_in_excel_order(content: bytes) -> bytes:
+    root = etree.fromstring(content)
+    for font in root.iter(f"{MAIN}font"):
+        children = list(font)
+        children.sort(key=lambda e: FONT_ORDER.index(etree.QName(e).localname))
+        for child in children:
+            font.append(child)  # appending moves it: the children end up sorted
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
 def build() -> bytes:

@@ -137,7 +137,7 @@ def status_slide(prs: Any) -> None:
     table(
         slide,
         CONTENT_TOP,
-        [2.6, 2.5, 1.75, 1.65, 3.633],
+        [2.1, 1.9, 1.55, 1.6, 2.5, 2.483],
         [
             [
                 "Organisation",
@@ -145,16 +145,18 @@ def status_slide(prs: Any) -> None:
                 "Självskattning {{ round_label }}",
                 "Presentation uppladdad",
                 "Kontaktperson",
+                "Särskilda behov",
             ],
-            ["{%tr for org in organisations %}", "", "", "", ""],
+            ["{%tr for org in organisations %}", "", "", "", "", ""],
             [
                 "{{ org.name }}",
                 "{{ org.delegation }}",
                 "{{ org.self_assessment }}",
                 "{{ org.presentation }}",
                 "{{ org.contact }}",
+                "{{ org.special_needs }}",
             ],
-            ["{%tr endfor %}", "", "", "", ""],
+            ["{%tr endfor %}", "", "", "", "", ""],
         ],
         name="Status",
         size=12,
@@ -170,7 +172,8 @@ def status_slide(prs: Any) -> None:
             (
                 "Delegationen är komplett när politiker, chef och strateg deltar. "
                 "Presentationerna ska laddas upp senast {{ meeting.upload_deadline }}; "
-                "i tid/sent räknas på datum i svensk tid (saknas = ingen uppladdning).",
+                "i tid/sent räknas på datum i svensk tid (saknas = ingen uppladdning). "
+                "Särskilda behov kommer från anmälan (närvarolistan).",
                 FOOTNOTE,
             )
         ],

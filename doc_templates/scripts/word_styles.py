@@ -61,6 +61,12 @@ def new_document(*, title: str, subject: str) -> Any:
     rels = doc.part.package.rels
     for rId in [k for k, rel in rels.items() if rel.reltype.endswith("/metadata/thumbnail")]:
         rels.pop(rId)
+    # ... and Word 2010's stylesWithEffects, a second copy of the styles that no longer matches
+    # ours (a schema validator warns that Word may find "unreadable content"); Word 2013 and
+    # later neither write nor need it, and Word 2010 rebuilds it from styles.xml.
+    part_rels = doc.part.rels
+    for rId in [k for k, rel in part_rels.items() if rel.reltype.endswith("/stylesWithEffects")]:
+        part_rels.pop(rId)
     return doc
 
 
@@ -264,7 +270,8 @@ def table(doc: Any, widths_cm: Sequence[float], header: Sequence[str] | None = N
         borders.append(element)
     set_table_property(tbl_pr, borders)
     margins = OxmlElement("w:tblCellMar")
-    for edge, value in (("top", 45), ("bottom", 45), ("left", 85), ("right", 85)):
+    # In the schema's order (top, left, bottom, right): Word may "repair" any other.
+    for edge, value in (("top", 45), ("left", 85), ("bottom", 45), ("right", 85)):
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:w"), str(value))
         element.set(qn("w:type"), "dxa")

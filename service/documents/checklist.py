@@ -151,7 +151,7 @@ def _round(
         "participants": swedish.NOT_ASSESSED,
         "questions": [
             {
-                "position": position,
+                "position": position,  # the statement's number, shown in the Nr column
                 "ref": q.ref,
                 "area_ref": q.area_ref,
                 "area": names.get(q.area_ref, q.area_ref),
@@ -208,10 +208,11 @@ def _needs(facts: ChecklistDocFacts, areas: Mapping[str, str]) -> dict[str, Any]
     items = [
         {
             "ref": q.ref,
+            "number": position,  # as the Nr column shows it; the ref is internal
             "area": areas.get(q.area_ref, q.area_ref),
             "text": checklist.question_texts.get(q.ref, ""),
         }
-        for q in checklist.questions
+        for position, q in enumerate(checklist.questions, 1)
         if latest.scores.get(q.ref) == minimum
     ]
     label = facts.scale_labels.get(minimum, "")

@@ -46,6 +46,9 @@ class OrganisationStatusFacts:
     # The latest deck uploaded for the meeting: its local date, and whether by the deadline.
     presentation_uploaded_on: dt.date | None = None
     presentation_on_time: bool | None = None
+    # What participants told at registration that they need (diet, hearing loop): (name, need),
+    # for everyone registered for the meeting and not absent. The host plans around these.
+    special_needs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,13 @@ def presentation_status(org: OrganisationStatusFacts, *, tracked: bool) -> str:
     return f"{when} ({swedish.long_date(org.presentation_uploaded_on)})"
 
 
+def special_needs_status(needs: tuple[tuple[str, str], ...]) -> str:
+    """One line per person (``Anna Berg: vegetarisk kost``), or ``inga angivna``."""
+    if not needs:
+        return "inga angivna"
+    return "\n".join(f"{name}: {need}" for name, need in needs)
+
+
 def _organisation(
     org: OrganisationStatusFacts, *, has_round: bool, tracks_presentations: bool
 ) -> dict[str, str]:
@@ -287,6 +297,7 @@ def _organisation(
         "self_assessment": assessment,
         "presentation": presentation_status(org, tracked=tracks_presentations),
         "contact": _contact(org.contact),
+        "special_needs": special_needs_status(org.special_needs),
     }
 
 

@@ -5,8 +5,10 @@ sheet carries, in its hidden column H, the layout id, the round, organisation an
 and the scale, and sheet-local names (``bd_layout``, ``bd_question_refs``, ``bd_scores``,
 ``bd_comments`` ...) point at them and at the question rows. Excel and LibreOffice keep those
 names when a participant saves; other tools may lose or stale them, so the reader falls back to
-the layout id wherever it is and to the question refs in column A. A score is only ever read
-from the row that holds its own question ref, and rows out of the downloaded order are refused.
+the layout id wherever it is and to the Nr column A. The Nr column holds each statement's
+number in checklist order (files made before that hold the question refs; both are read). A
+score is only ever read from the row that holds its own statement's number or ref, and rows
+out of the downloaded order are refused.
 """
 
 from __future__ import annotations
@@ -367,7 +369,8 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
     block = sheet.block
     title = sheet.identity.sheet
     letter = get_column_letter(block.ref_column)
-    column = {r: _plain_text(c) for (r, col), c in sheet.grid.items() if col == block.ref_column}
+    typed = {r: _plain_text(c) for (r, col), c in sheet.grid.items() if col == block.ref_column}
+    column, shown = _as_refs(typed, refs)
     positions: dict[str, list[int]] = {}
     for row in sorted(column):
         positions.setdefault(column[row], []).append(row)
@@ -387,6 +390,8 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
                 named_end=block.last_row if block.first_row == start else None,
                 rows=rows,
                 in_order=True,
+                typed=typed,
+                shown=shown,
             )
             return rows, extra
 
@@ -398,7 +403,9 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
     else:
         start = sheet.layout_cell[0] + FIRST_QUESTION_BELOW_LAYOUT
     rows = {ref: positions[ref][0] for ref in refs if len(positions.get(ref, [])) == 1}
-    shifted = _shift_problems(column, refs, title=title, letter=letter, start=start)
+    shifted = _shift_problems(
+        column, refs, title=title, letter=letter, start=start, typed=typed, shown=shown
+    )
     if shifted is not None:
         return rows, shifted
     problems = []
@@ -409,14 +416,14 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
             continue
         elsewhere = tuple(f"{letter}{r}" for r in positions.get(ref, []) if r != row)
         where = (
-            message("checklist.ref_elsewhere", ref=ref, cells=elsewhere)
+            message("checklist.ref_elsewhere", ref=shown[ref], cells=elsewhere)
             if elsewhere
-            else message("checklist.ref_nowhere", ref=ref, column=letter)
+            else message("checklist.ref_nowhere", ref=shown[ref], column=letter)
         )
         text = message(
             "checklist.row_moved",
-            ref=ref,
-            found=Quoted(found) if found else message("checklist.empty_cell"),
+            ref=shown[ref],
+            found=Quoted(typed[row]) if found else message("checklist.empty_cell"),
             where=where,
         )
         problems.append(Problem.of(f"{title}!{letter}{row}", text))
@@ -428,12 +435,36 @@ def _question_rows(sheet: _Sheet, refs: tuple[str, ...]) -> tuple[dict[str, int]
         named_end=block.last_row,
         rows={ref: start + i for i, ref in enumerate(refs)},
         in_order=False,
+        typed=typed,
+        shown=shown,
     )
     return rows, problems
 
 
+def _as_refs(typed: dict[int, str], refs: tuple[str, ...]) -> tuple[dict[int, str], dict[str, str]]:
+    """The Nr column as question refs, and each ref as the column shows it.
+
+    A file made before statements were numbered holds the refs themselves ("Q14"); a newer
+    one holds each statement's number in checklist order ("14"), which stands for the ref
+    at that place. Numbers are read as such only when the column holds no ref at all, so a
+    checklist whose refs look like numbers is still matched by its refs.
+    """
+    if not refs or set(typed.values()) & set(refs):
+        return dict(typed), {ref: ref for ref in refs}
+    by_number = {str(number): ref for number, ref in enumerate(refs, 1)}
+    column = {row: by_number.get(text, text) for row, text in typed.items()}
+    return column, {ref: number for number, ref in by_number.items()}
+
+
 def _shift_problems(
-    column: dict[int, str], refs: tuple[str, ...], *, title: str, letter: str, start: int
+    column: dict[int, str],
+    refs: tuple[str, ...],
+    *,
+    title: str,
+    letter: str,
+    start: int,
+    typed: dict[int, str],
+    shown: dict[str, str],
 ) -> list[Problem] | None:
     """One problem per deleted or added row when that is all that happened; else None.
 
@@ -456,13 +487,16 @@ def _shift_problems(
         if tag == "delete":
             for i in range(i1, i2):
                 text = message(
-                    "checklist.row_missing", row=str(start + i), number=str(i + 1), ref=refs[i]
+                    "checklist.row_missing",
+                    row=str(start + i),
+                    number=str(i + 1),
+                    ref=refs[i],
                 )
                 problems.append(Problem.of(f"{title}!{letter}{start + i}", text))
         elif tag == "insert":
             for row, found in sequence[j1:j2]:
-                shown = Quoted(found) if found else message("checklist.empty_cell")
-                text = message("checklist.row_inserted", found=shown)
+                cell = Quoted(typed[row]) if found else message("checklist.empty_cell")
+                text = message("checklist.row_inserted", found=cell)
                 problems.append(Problem.of(f"{title}!{letter}{row}", text))
     return problems
 
@@ -476,6 +510,8 @@ def _extra_rows(
     named_end: int | None,
     rows: dict[str, int],
     in_order: bool,
+    typed: dict[int, str],
+    shown: dict[str, str],
 ) -> list[Problem]:
     """Question-like entries after the last question: within the named rows, or right below.
 
@@ -489,11 +525,11 @@ def _extra_rows(
         found = column.get(row, "")
         location = f"{title}!{letter}{row}"
         if found in rows and in_order:
-            text = message("checklist.row_twice", ref=found, first=f"{letter}{rows[found]}")
+            text = message("checklist.row_twice", ref=shown[found], first=f"{letter}{rows[found]}")
             problems.append(Problem.of(location, text))
         elif found and found not in rows:
             text = message(
-                "checklist.row_not_a_question", found=Quoted(found), last=f"{letter}{after}"
+                "checklist.row_not_a_question", found=Quoted(typed[row]), last=f"{letter}{after}"
             )
             problems.append(Problem.of(location, text))
         row += 1

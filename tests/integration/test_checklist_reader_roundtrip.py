@@ -73,11 +73,15 @@ def generated_checklist(
     return data, wanted
 
 
-def filled(data: bytes) -> bytes:
-    """The typed scores and comments, written as a participant's script would."""
+def filled(data: bytes, refs: tuple[str, ...]) -> bytes:
+    """The typed scores and comments, written as a participant's script would.
+
+    A participant finds a statement by its number in the Nr column (its place in ``refs``).
+    """
     book = load_workbook(io.BytesIO(data))
     ws = book[SHEET]
-    rows = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
+    numbers = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
+    rows = {ref: numbers[number] for number, ref in enumerate(refs, 1)}
     for ref, value in TYPED_SCORES.items():
         ws.cell(rows[ref], 4).value = value
     for ref, text in TYPED_COMMENTS.items():
@@ -140,7 +144,7 @@ def test_a_filled_checklist_from_the_database_reads_back_as_typed(
 ) -> None:
     data, wanted = generated_checklist(sessions, organisation="askersund")
 
-    workbook = ChecklistFile.open(filled(data))
+    workbook = ChecklistFile.open(filled(data, wanted.question_refs))
     read = workbook.read_scores(wanted)
 
     assert [(r.sheet, r.round_ref, r.is_last) for r in workbook.rounds] == [
@@ -157,8 +161,29 @@ def test_a_checklist_saved_again_by_libreoffice_reads_back_as_typed(
 ) -> None:
     data, wanted = generated_checklist(sessions, organisation="askersund")
 
-    resaved = resaved_by_libreoffice(filled(data), tmp_path)
+    resaved = resaved_by_libreoffice(filled(data, wanted.question_refs), tmp_path)
     read = ChecklistFile.open(resaved).read_scores(wanted)
 
-    assert resaved != filled(data)
+    assert resaved != filled(data, wanted.question_refs)
     assert_typed_values(read, wanted)
+
+
+def test_a_checklist_generated_before_numbering_reads_back_after_libreoffice(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # Given a file as generated before statements were numbered: refs ("Q14") in the Nr column.
+    data, wanted = generated_checklist(sessions, organisation="askersund")
+    book = load_workbook(io.BytesIO(filled(data, wanted.question_refs)))
+    ws = book[SHEET]
+    for row in range(1, ws.max_row + 1):
+        number = ws.cell(row, 1).value
+        if isinstance(number, int) and 1 <= number <= len(wanted.question_refs):
+            ws.cell(row, 1).value = wanted.question_refs[number - 1]
+    old = io.BytesIO()
+    book.save(old)
+
+    read = ChecklistFile.open(resaved_by_libreoffice(old.getvalue(), tmp_path)).read_scores(wanted)
+
+    assert ws["A22"].value == "Q14"
+    assert_typed_values(read, wanted)
+    assert {s.question_ref: s.value for s in read}["Q14"] == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,21 @@ def make_document(
     ).data
 
 
+def statement_rows(ws: Any) -> dict[str, int]:
+    """Each question ref's row, found by the statement's number in the Nr column (column A).
+
+    The Nr column shows 1, 2, ... in checklist order (files made before that showed the refs).
+    """
+    sample = json.loads((PROJECT_ROOT / "service" / "data" / "sample-programme.json").read_text())
+    refs = [q["id"] for a in sample["checklist"]["areas"] for q in a["questions"]]
+    rows = {}
+    for row in range(1, ws.max_row + 1):
+        value = ws.cell(row, 1).value
+        if isinstance(value, int) and 1 <= value <= len(refs):
+            rows[refs[value - 1]] = row
+    return rows
+
+
 def fill(
     workbook: bytes,
     *,
@@ -87,7 +103,7 @@ def fill(
     """The workbook with cells typed in, as a participant's script would with openpyxl."""
     book = openpyxl.load_workbook(io.BytesIO(workbook))
     ws = book[sheet]
-    rows = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
+    rows = statement_rows(ws)
     for ref, value in (scores or {}).items():
         ws.cell(rows[ref], 4).value = value
     for ref, text in (comments or {}).items():
@@ -334,7 +350,7 @@ def text_score(_client: TestClient, generated: bytes) -> bytes:
 def moved_rows(_client: TestClient, generated: bytes) -> bytes:
     book = openpyxl.load_workbook(io.BytesIO(generated))
     ws = book[SHEET]
-    rows = {ws.cell(row, 1).value: row for row in range(1, ws.max_row + 1)}
+    rows = statement_rows(ws)
     first, second = rows["Q03"], rows["Q04"]
     for column in range(1, 9):
         a, b = ws.cell(first, column), ws.cell(second, column)
@@ -532,8 +548,7 @@ def delete_row(workbook: bytes, question_ref: str, *, sheet: str = SHEET) -> byt
     """The workbook with one question's row deleted, as a participant might in Excel."""
     book = openpyxl.load_workbook(io.BytesIO(workbook))
     ws = book[sheet]
-    (row,) = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == question_ref]
-    ws.delete_rows(row)
+    ws.delete_rows(statement_rows(ws)[question_ref])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

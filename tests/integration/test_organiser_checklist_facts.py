@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 
 import pytest
+from pptx import Presentation
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,9 +15,10 @@ from service.database import models as m
 from service.database.facts.organiser_checklist import load_organiser_checklist_facts
 from service.database.session import make_engine, make_session_factory, unit_of_work
 from service.documents.organiser_checklist import build_organiser_checklist_context
-from service.domain.kinds import ParticipantRole
+from service.domain.kinds import AttendanceStatus, ParticipantRole
+from service.engines.pptx_engine import PptxTemplate
 from service.errors import NotFoundError, RenderError
-from service.settings import Settings
+from service.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +140,46 @@ def test_it_is_made_per_meeting_and_for_an_existing_meeting(
             )
         with pytest.raises(NotFoundError, match="meeting 999999 not found"):
             load_organiser_checklist_facts(session, meeting_id=999_999, organisation_id=None)
+
+
+def test_special_needs_from_registration_reach_the_status_slide(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Given Askersund's delegation registered for Benchmarking 2: one needs a hearing loop, one
+    # with a diet sent apologies, one stated nothing (blank); Fagersta's said nothing at all.
+    bm2 = meeting_id(sessions, "bm2")
+    with unit_of_work(sessions) as session:
+        askersund = session.scalars(
+            select(m.Organisation).where(m.Organisation.ref == "askersund")
+        ).one()
+        first, second, third = sorted(askersund.participants, key=lambda p: p.name)[:3]
+        for participant, status, need in (
+            (first, AttendanceStatus.REGISTERED, "Hörselslinga"),
+            (second, AttendanceStatus.ABSENT, "Glutenfri kost"),
+            (third, AttendanceStatus.ATTENDED, "  "),
+        ):
+            session.add(
+                m.Attendance(
+                    meeting_id=bm2, participant_id=participant.id, status=status,
+                    special_needs=need,
+                )
+            )  # fmt: skip
+        names = (first.name, second.name)
+
+    with sessions() as session:
+        facts = load_organiser_checklist_facts(session, meeting_id=bm2, organisation_id=None)
+    template = PptxTemplate.from_bytes(
+        (PROJECT_ROOT / "doc_templates" / "organiser_checklist.pptx").read_bytes(),
+        name="organiser_checklist.pptx",
+    )
+    deck = Presentation(io.BytesIO(template.render(build_organiser_checklist_context(facts))))
+
+    # Then the status slide's table shows the need in Askersund's row, under its heading.
+    status = next(s for s in deck.slides if s.shapes.title.text == "Status per organisation")
+    table = next(shape for shape in status.shapes if shape.has_table).table
+    rows = [[cell.text for cell in row.cells] for row in table.rows]
+    column = rows[0].index("Särskilda behov")
+    by_name = {row[0]: row[column] for row in rows[1:]}
+    assert by_name["Askersunds kommun"] == f"{names[0]}: Hörselslinga"
+    assert names[1] not in by_name["Askersunds kommun"]  # absent: needs nothing there
+    assert by_name["Fagersta kommun"] == "inga angivna"

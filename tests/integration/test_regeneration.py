@@ -41,7 +41,12 @@ from service.regeneration.runs import refresh_run
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_API_KEY, Databases, DatabaseState, RecordingQueue
-from tests.integration.test_checklist_upload import fill, make_document, post_checklist
+from tests.integration.test_checklist_upload import (
+    fill,
+    make_document,
+    post_checklist,
+    statement_rows,
+)
 from tests.integration.use_cases import regenerate_here, render_here
 
 pytestmark = pytest.mark.integration
@@ -148,10 +153,10 @@ def set_score(programme: Programme, org_ref: str, question_ref: str, value: int)
 def bm2_score_cell(data: bytes, question_ref: str) -> object:
     """The score a checklist workbook shows for a question on its BM 2 sheet."""
     sheet = openpyxl.load_workbook(io.BytesIO(data))["BM 2"]
-    for row in sheet.iter_rows(values_only=True):
-        if row[0] == question_ref:
-            return row[3]
-    raise AssertionError(f"no row for {question_ref} on the BM 2 sheet")
+    row = statement_rows(sheet).get(question_ref)
+    if row is None:
+        raise AssertionError(f"no row for {question_ref} on the BM 2 sheet")
+    return sheet.cell(row, 4).value
 
 
 def edit_template(path: Path, old: str, new: str) -> None:

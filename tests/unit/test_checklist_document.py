@@ -242,10 +242,12 @@ def test_the_earlier_round_is_prefilled_and_locked(rendered: bytes) -> None:
     order = data["self_assessments"][0]["question_order"]
     expected = data["self_assessments"][0]["scores"]["askersund"]
 
-    refs = [c.value for c in local_range(ws, "bd_question_refs")]
+    numbers = [c.value for c in local_range(ws, "bd_question_refs")]
     scores = local_range(ws, "bd_scores")
 
-    assert refs == order
+    assert numbers == list(range(1, 25))  # statements by number, never by internal id
+    checklist_order = [q["id"] for a in data["checklist"]["areas"] for q in a["questions"]]
+    assert order == checklist_order  # so number n stands for the n-th statement
     assert [c.value for c in scores] == expected
     assert ws.protection.sheet
     assert all(c.protection.locked for c in scores)
@@ -381,7 +383,7 @@ def test_the_summary_lists_statements_at_the_bottom_of_the_scale_by_formulas(
     assert bm2[f"I{first}"].value == (
         f'=IF(COUNT($D${first}:$D${last})>0,IF(D{first}=$H$5,ROW(),""),IF(F{first}=$H$5,ROW(),""))'
     )
-    assert bm2[f"J{first + 1}"].value.startswith("Q02 Den politiska ledningen efterfrågar")
+    assert bm2[f"J{first + 1}"].value.startswith("Nr 2 – Den politiska ledningen efterfrågar")
     assert bm2.column_dimensions["I"].hidden and bm2.column_dimensions["J"].hidden
     assert ws.row_breaks.brk[0].id == heading - 1  # the list starts a page of its own
 
@@ -465,7 +467,7 @@ def test_an_unassessed_current_round_leaves_scores_empty(template: XlsxTemplate)
     ws = workbook(template.render(build_checklist_context(facts)))["BM 2"]
 
     assert [c.value for c in local_range(ws, "bd_scores")] == [None] * 24
-    assert [c.value for c in local_range(ws, "bd_question_refs")][:2] == ["Q01", "Q02"]
+    assert [c.value for c in local_range(ws, "bd_question_refs")][:2] == [1, 2]
 
 
 # -- LibreOffice ------------------------------------------------------------------------------
@@ -491,6 +493,42 @@ def test_libreoffice_converts_the_checklist_to_pdf(rendered: bytes, tmp_path: Pa
     assert re.search(r"Summa poäng\s+40\b", text)  # the formula was computed
     assert "Medelvärde per område" in text
     assert "{{" not in text
+
+
+FOOTER = ("Summa poäng", "Högsta möjliga summa", "Andel av max", "Antal 1:or", "Antal 3:or",
+          "Bedömda påståenden (av 24)", "Tumregel för modellorganisation")  # fmt: skip
+
+
+@needs_libreoffice
+@pytest.mark.parametrize("comment_length", [0, 600], ids=["as-sampled", "long-comments"])
+def test_each_round_sheets_footer_block_prints_whole_on_a_page_of_its_own(
+    template: XlsxTemplate, tmp_path: Path, comment_length: int
+) -> None:
+    # Given comments that make the question rows any height (none, or long ones everywhere).
+    facts = askersund_facts()
+    if comment_length:
+        long = {q.ref: "Vi har diskuterat detta länge. " * (comment_length // 31)
+                for q in facts.checklist.questions}  # fmt: skip
+        facts = replace(facts, current_round=replace(facts.current_round, comments=long))
+    source = tmp_path / "checklista.xlsx"
+    source.write_bytes(template.render(build_checklist_context(facts)))
+
+    pdf = convert(source, "pdf", tmp_path, tmp_path / "profile")
+
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    pages = text.split("\f")
+    # (The summary sheet shares the first labels; these three are only in a round's footer.)
+    footer_pages = [page for page in pages if any(label in page for label in FOOTER[-2:])]
+    footer_pages += [page for page in pages if FOOTER[1] in page and page not in footer_pages]
+    # Then each round's footer (BM 1 and BM 2) stands whole on one page, no statement with it.
+    assert len(footer_pages) == 2
+    for page in footer_pages:
+        assert all(label in page for label in FOOTER)
+        assert "Vi har tagit politiskt beslut" not in page
+        assert "långsiktigt och hållbart" not in page  # the last statement
 
 
 @needs_libreoffice
@@ -547,9 +585,9 @@ def test_the_needs_list_follows_scores_filled_in_after_rendering(
         "2 påståenden har fortfarande poäng 1 (Inte påbörjat, finns inte) i BM 2. De är "
         "förslag på var ni kan fortsätta förbättringsarbetet."
     )
-    assert [t.split(" ")[0] for t in texts[heading + 2 :]] == ["Q01", "Q03"]
+    assert [t.split(" – ")[0] for t in texts[heading + 2 :]] == ["Nr 1", "Nr 3"]
     assert texts[heading + 2] == (
-        "Q01 Vi har tagit politiskt beslut om jämställdhetsintegrering. (Politisk styrning)"
+        "Nr 1 – Vi har tagit politiskt beslut om jämställdhetsintegrering. (Politisk styrning)"
     )
 
 

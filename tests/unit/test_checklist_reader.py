@@ -477,7 +477,7 @@ def test_a_missing_question_ref_is_refused_at_its_cell(generated: bytes) -> None
 
     assert problem == Problem(
         f"{SHEET}!A12",
-        "expected question Q04 in this row, found an empty cell; Q04 is not in column A at "
+        "expected question 4 in this row, found an empty cell; 4 is not in column A at "
         "all: rows were inserted, deleted, moved or sorted; keep the rows as downloaded (or "
         "download the checklist again and copy your answers into it)",
     )
@@ -489,26 +489,27 @@ def test_a_question_the_checklist_does_not_have_is_refused(generated: bytes) -> 
     problem = only_problem(generated, fewer)
 
     assert problem.location == f"{SHEET}!A32"
-    assert "'Q24' is not a question of this checklist" in problem.message
+    assert "'24' is not a question of this checklist" in problem.message
 
 
 def test_an_added_question_row_below_the_last_is_refused(generated: bytes) -> None:
-    data = edited(generated, typed({"A33": "Q25", "D33": 3}))
+    data = edited(generated, typed({"A33": 25, "D33": 3}))
 
     problem = only_problem(data)
 
     assert problem.location == f"{SHEET}!A33"
-    assert "'Q25' is not a question of this checklist" in problem.message
+    assert "'25' is not a question of this checklist" in problem.message
 
 
 def test_a_question_row_copied_below_the_last_is_refused(generated: bytes) -> None:
-    data = edited(generated, typed({"A33": "Q01", "D33": 1}))
+    data = edited(generated, typed({"A33": 1, "D33": 1}))
 
     problem = only_problem(data)
 
     assert problem == Problem(
-        f"{SHEET}!A33", "question Q01 appears a second time (first in A9); remove the added row"
+        f"{SHEET}!A33", "question 1 appears a second time (first in A9); remove the added row"
     )
+    assert problem.render(Language.SV).startswith("Påstående 1 finns en andra gång")
 
 
 def test_sorted_rows_are_refused_with_where_each_question_went(generated: bytes) -> None:
@@ -520,8 +521,8 @@ def test_sorted_rows_are_refused_with_where_each_question_went(generated: bytes)
     error = rejection(edited(generated, swap_first_two))
 
     assert [(p.location, p.message.split(":")[0]) for p in error.problems] == [
-        (f"{SHEET}!A9", "expected question Q01 in this row, found 'Q02'; Q01 is in A10 instead"),
-        (f"{SHEET}!A10", "expected question Q02 in this row, found 'Q01'; Q02 is in A9 instead"),
+        (f"{SHEET}!A9", "expected question 1 in this row, found '2'; 1 is in A10 instead"),
+        (f"{SHEET}!A10", "expected question 2 in this row, found '1'; 2 is in A9 instead"),
     ]
 
 
@@ -566,6 +567,68 @@ def test_two_deleted_rows_are_two_problems(generated: bytes) -> None:
         "Rad 11 (påstående 3) saknas",
         "Rad 18 (påstående 10) saknas",
     ]
+
+
+# -- files generated before statements were numbered: "Q14" in the Nr column -----------------
+
+
+def old_format(ws: Worksheet) -> None:
+    """The Nr column as files generated before numbering carry it: the internal refs."""
+    for number, ref in enumerate(question_refs()):
+        ws[f"A{FIRST_ROW + number}"] = ref
+
+
+def test_the_nr_column_shows_numbers_that_stand_for_the_statements(generated: bytes) -> None:
+    ws = load_workbook(io.BytesIO(generated))[SHEET]
+
+    assert [ws[f"A{FIRST_ROW + i}"].value for i in range(24)] == list(range(1, 25))
+    assert not any(str(ws[f"A{FIRST_ROW + i}"].value).startswith("Q") for i in range(24))
+
+
+def test_a_file_generated_before_numbering_is_read_by_its_refs(generated: bytes) -> None:
+    data = edited(generated, old_format, scores(Q01=1, Q14=2, Q24=None), comments(Q14="gammal"))
+
+    read = by_ref(ChecklistFile.open(data).read_scores(expected()))
+
+    assert load_workbook(io.BytesIO(data))[SHEET][f"A{row_of('Q14')}"].value == "Q14"
+    assert (read["Q01"].value, read["Q14"].value, read["Q14"].comment) == (1, 2, "gammal")
+    assert read["Q24"].value is None
+    assert len(read) == 24
+
+
+def test_sorted_rows_in_a_file_generated_before_numbering_are_refused(generated: bytes) -> None:
+    def swap_first_two(ws: Worksheet) -> None:
+        for column in "ABCDE":
+            first, second = ws[f"{column}9"], ws[f"{column}10"]
+            first.value, second.value = second.value, first.value
+
+    error = rejection(edited(generated, old_format, swap_first_two))
+
+    assert [(p.location, p.message.split(":")[0]) for p in error.problems] == [
+        (f"{SHEET}!A9", "expected question Q01 in this row, found 'Q02'; Q01 is in A10 instead"),
+        (f"{SHEET}!A10", "expected question Q02 in this row, found 'Q01'; Q02 is in A9 instead"),
+    ]
+
+
+def test_a_deleted_row_in_a_file_generated_before_numbering_is_one_problem(
+    generated: bytes,
+) -> None:
+    error = rejection(edited(generated, old_format, lambda ws: ws.delete_rows(row_of("Q07"))))
+
+    (problem,) = error.problems
+    assert problem.location == f"{SHEET}!A15"
+    assert problem.render(Language.SV).startswith("Rad 15 (påstående 7) saknas")
+
+
+def test_refs_that_look_like_numbers_are_matched_as_refs(generated: bytes) -> None:
+    # A checklist whose refs are numbers in another order: the column holds refs, not places.
+    refs = tuple(str(n) for n in range(24, 0, -1))
+    data = edited(generated, typed({f"A{FIRST_ROW + i}": ref for i, ref in enumerate(refs)}))
+
+    problem_free = ChecklistFile.open(data).read_scores(expected(question_refs=refs))
+
+    assert [s.question_ref for s in problem_free] == list(refs)
+    assert problem_free[0].cell == f"{SHEET}!D{FIRST_ROW}"
 
 
 # -- names lost or stale: the reader copes where it can be sure ------------------------------

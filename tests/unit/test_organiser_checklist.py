@@ -57,6 +57,7 @@ def make_facts(**overrides: Any) -> OrganiserChecklistFacts:
                 roles=("politiker", "chef", "strateg"),
                 self_assessment_submitted=True,
                 contact=PersonFacts("Lena Holm", "strateg", email="lena@hedemora.example"),
+                special_needs=(("Lena Holm", "Hörselslinga"), ("Per Ek", "Vegetarisk kost")),
             ),
             OrganisationStatusFacts("Kalmar kommun", roles=("chef", "controller")),
             OrganisationStatusFacts(HOSTILE, roles=("politiker", "chef")),
@@ -177,7 +178,9 @@ def test_status_per_organisation_is_display_ready() -> None:
         "self_assessment": "inlämnad",
         "presentation": "–",
         "contact": "Lena Holm\nlena@hedemora.example",
+        "special_needs": "Lena Holm: Hörselslinga\nPer Ek: Vegetarisk kost",
     }
+    assert context["organisations"][1]["special_needs"] == "inga angivna"
     assert context["organisations"][1]["self_assessment"] == "saknas"
     assert context["organisations"][1]["delegation"] == "saknar politiker och strateg"
     assert context["organisations"][1]["contact"] == ""
@@ -281,6 +284,7 @@ def test_status_slide_has_a_row_per_organisation_and_the_round_in_its_heading(
         "Självskattning BM 2",
         "Presentation uppladdad",
         "Kontaktperson",
+        "Särskilda behov",
     ]
     assert rows[1] == [
         "Hedemora kommun",
@@ -288,7 +292,9 @@ def test_status_slide_has_a_row_per_organisation_and_the_round_in_its_heading(
         "inlämnad",
         "–",
         "Lena Holm\vlena@hedemora.example",  # python-pptx reads a line break as \v
+        "Lena Holm: Hörselslinga\vPer Ek: Vegetarisk kost",
     ]
+    assert rows[2][5] == "inga angivna"
     assert rows[3][0] == HOSTILE
 
 

@@ -14,6 +14,7 @@ from service.documents.organiser_checklist import (
     OrganiserChecklistFacts,
 )
 from service.domain.deadlines import SWEDISH_TIME
+from service.domain.kinds import AttendanceStatus
 from service.errors import NotFoundError, RenderError
 
 
@@ -37,6 +38,7 @@ def load_organiser_checklist_facts(
         .limit(1)
     ).first()
     mentors = dict.fromkeys(g.mentor.name for g in network.groups if g.mentor is not None)
+    needs = _special_needs(session, meeting.id)
     return OrganiserChecklistFacts(
         network_name=network.name,
         meeting=meeting_facts(meeting),
@@ -63,9 +65,33 @@ def load_organiser_checklist_facts(
                 contact=person_facts(row.organisation.contact),
                 presentation_uploaded_on=row.deck.local_date if row.deck else None,
                 presentation_on_time=row.deck.on_time if row.deck else None,
+                special_needs=needs.get(row.organisation.id, ()),
             )
             for row in status.organisations
         ),
         tracks_presentations=True,
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
     )
+
+
+def _special_needs(session: Session, meeting_id: int) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Per organisation id, (name, need) of each participant of the meeting who stated one.
+
+    Someone who sent their apologies (förhinder) needs nothing at the meeting; blank needs
+    are no needs. Ordered by name, then participant id, so the slide reads the same each time.
+    """
+    rows = session.execute(
+        select(m.Participant.organisation_id, m.Participant.name, m.Attendance.special_needs)
+        .join(m.Participant, m.Attendance.participant_id == m.Participant.id)
+        .where(
+            m.Attendance.meeting_id == meeting_id,
+            m.Attendance.status != AttendanceStatus.ABSENT,
+            m.Attendance.special_needs.is_not(None),
+        )
+        .order_by(m.Participant.name, m.Participant.id)
+    ).all()
+    needs: dict[int, list[tuple[str, str]]] = {}
+    for organisation_id, name, need in rows:
+        if need and need.strip():
+            needs.setdefault(organisation_id, []).append((name, need.strip()))
+    return {organisation_id: tuple(found) for organisation_id, found in needs.items()}

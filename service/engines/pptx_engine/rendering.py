@@ -382,6 +382,7 @@ class _Renderer:
         chart = chart_part.chart
         chart.replace_data(chart_data)
         self._chart_options(chart, frame, data, expression)
+        _unsigned_axis_ids(chart_part._element)
 
     def _chart_options(
         self, chart: Any, frame: Any, data: Mapping[str, Any], expression: Expression
@@ -594,3 +595,16 @@ def _rid_number(rId: str) -> int:
 
 def _kind(value: Any) -> str:
     return type(value).__name__
+
+
+def _unsigned_axis_ids(chart_space: Any) -> None:
+    """Axis ids as the schema types them (xsd:unsignedInt), the same bits read unsigned.
+
+    python-pptx writes its charts with negative ids (``-2068027336``); PowerPoint and
+    LibreOffice accept them, but they are invalid against ECMA-376 and a strict validator
+    refuses the chart. ``c:axId`` and ``c:crossAx`` map alike, so the axes still pair up.
+    """
+    for element in chart_space.iter(qn("c:axId"), qn("c:crossAx")):
+        value = element.get("val", "")
+        if value.startswith("-") and value[1:].isdigit():
+            element.set("val", str(int(value) & 0xFFFFFFFF))
