@@ -36,9 +36,9 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.protection import SheetProtection
 
 from service.engines.opc import FIXED_TIME, fix_zip_timestamps
+from sheet_styles import font_children_in_excel_order
 
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
-MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 OUTPUT = Path(__file__).resolve().parents[1] / "checklist.xlsx"
 
 LAYOUT_ID = "benchdocs-checklista/1"  # service.documents.checklist.LAYOUT_ID
@@ -611,22 +611,6 @@ def finish(data: bytes) -> bytes:
                 )
             target.writestr(info.filename, content)
     return out.getvalue()
-
-
-# The order Excel writes a font's children in (and the Open XML SDK expects). ECMA-376 allows
-# any order; openpyxl writes name first, which strict validators report.
-FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign",
-              "sz", "color", "name", "family", "charset", "scheme")  # fmt: skip
-
-
-def font_children_in_excel_order(content: bytes) -> bytes:
-    root = etree.fromstring(content)
-    for font in root.iter(f"{MAIN}font"):
-        children = list(font)
-        children.sort(key=lambda e: FONT_ORDER.index(etree.QName(e).localname))
-        for child in children:
-            font.append(child)  # appending moves it: the children end up sorted
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
 def build() -> bytes:

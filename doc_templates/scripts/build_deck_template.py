@@ -621,6 +621,8 @@ def results_slide(prs: Any) -> None:
     style_column_chart(frame.chart, series_colors=[LIGHT_BLUE, NAVY], label_format="0.0")
     values = frame.chart.value_axis
     values.minimum_scale = 0
+    # Linked to the values' own format; formatCode is required even then (ECMA-376).
+    values.tick_labels.number_format = "General"
     values.tick_labels.number_format_is_linked = True
     text_box(
         slide,

@@ -30,6 +30,7 @@ from openpyxl.chart.series import SeriesLabel
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from service.engines.opc import FIXED_TIME, fix_zip_timestamps
+from sheet_styles import font_children_in_excel_order
 
 XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 OUTPUT = Path(__file__).resolve().parents[1] / "network_overview.xlsx"
@@ -324,6 +325,8 @@ def finish(data: bytes, chart_titles: dict[str, str]) -> bytes:
                     properties.set("name", name)
                     properties.set("descr", description)
                 content = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            if info.filename == "xl/styles.xml":
+                content = font_children_in_excel_order(content)
             if info.filename == "docProps/core.xml":
                 # openpyxl stamps the time of saving, whatever the properties say.
                 fixed = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()

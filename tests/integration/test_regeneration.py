@@ -279,7 +279,7 @@ def test_a_changed_score_rerenders_exactly_that_organisations_documents_that_sho
     assert changed(programme, plan) == expected
     assert plan.unchanged == ALL_KINDS_OF_BM2 - 5 and plan.failures == []
     reasons = {c.kind.value: c.reasons for c in plan.changes}
-    assert reasons["deck"] == ("data changed: area_chart, movement, needs",)
+    assert reasons["deck"] == ("data changed: area_chart, highlights, movement, needs",)
     assert reasons["checklist"] == ("data changed: current, needs",)
     assert (run.status, run.rerendered, run.failed) == ("finished", 5, 0)
     assert run.batch_id is not None
@@ -694,6 +694,8 @@ def test_scores_uploaded_as_a_then_b_then_a_again_leave_the_documents_fresh_with
         ("askersund", "deck"),
         ("askersund", "checklist"),
         ("askersund", "feedback_letter"),
+        (None, "network_overview"),  # the overview shows every organisation's scores
+        (None, "network_overview_workbook"),
     }
     assert b["documents_marked_stale"] == len(stale_after_b)
     assert (second_a["documents_marked_stale"], second_a["documents_no_longer_stale"]) == (
@@ -738,5 +740,7 @@ def test_scores_put_through_the_api_mark_and_clear_the_documents_stale(
         ("askersund", "deck"),
         ("askersund", "checklist"),
         ("askersund", "feedback_letter"),
+        (None, "network_overview"),
+        (None, "network_overview_workbook"),
     }
     assert stale_kinds() == set()
