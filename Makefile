@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: office readers demo test check lint typecheck format serve worker bench previews clean
+.PHONY: office readers demo test check lint typecheck format serve worker bench previews screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("benchdocs needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -70,6 +70,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.pdf_conversion
 	$(BIN)/python -m bench.regeneration
 	$(BIN)/python -m bench.upload_gate
+
+## The README's pictures of the portal, taken by its browser tests (needs Chromium).
+screenshots: $(STAMP) readers
+	BENCHDOCS_SCREENSHOTS=docs/images/portal $(BIN)/python -m pytest -n 0 -q tests/integration/portal
 
 serve: $(STAMP)
 	$(BIN)/benchdocs serve

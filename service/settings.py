@@ -67,6 +67,20 @@ class Settings(BaseSettings):
     # documents and send back the filled checklist and deck; printed in the checklist's
     # instructions. Without it the instructions point to the link from the process leader.
     participant_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+    # The portal: how long a signed-in browser stays signed in, and how long it may be idle.
+    portal_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    portal_idle_minutes: int = Field(default=120, ge=5)
+    # Session cookies are Secure when the request came over HTTPS (directly or, with
+    # --proxy-headers, through a proxy); True forces it, for a proxy that does not say.
+    portal_secure_cookies: bool | None = None
+    # Named in the accessibility statement as where to report a problem (besides its form).
+    accessibility_contact_email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=320
+    )
+    # Organisers' login: failures allowed per account and per client address in the window.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 

@@ -1,7 +1,9 @@
 """Keep tokens from download links out of access logs.
 
-A link in an e-mail carries its token as ``?token=``; uvicorn's access log writes the whole
-path. This filter replaces the token's value before the line is written.
+A link in an e-mail carries its token as ``?token=`` (downloads) or in the path (the portal's
+``/lank/<token>``); uvicorn's access log writes the whole path. This filter replaces the
+token before the line is written; any text shaped like a token (``bdt_`` and 43 characters)
+is replaced wherever it stands.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import logging
 import re
 
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
+_TOKEN_ANYWHERE = re.compile(r"bdt_[A-Za-z0-9_-]{20,}")
 REDACTED = "[redacted]"
 
 
 def redact_tokens(text: str) -> str:
-    """The text with the value of every ``token=`` query parameter replaced."""
-    return _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
+    """The text with every ``token=`` query value and every token-shaped word replaced."""
+    return _TOKEN_ANYWHERE.sub(REDACTED, _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text))
 
 
 class TokenRedactingFilter(logging.Filter):

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from service import __version__
 from service.access.log_redaction import install_token_redaction
 from service.api.body import BodyTooLargeError
 from service.api.language import request_language
+from service.api.portal.setup import install_portal, is_portal_request, not_found_page
 from service.api.routes import (
     access,
     batches,
@@ -117,7 +118,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
 
     @app.exception_handler(NotFoundError)
-    async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+    async def _not_found(request: Request, exc: NotFoundError) -> Response:
+        if is_portal_request(request):
+            return not_found_page(request)
         text = exc.text
         detail = text.render(request_language(request)) if text is not None else str(exc)
         return JSONResponse({"detail": detail}, status.HTTP_404_NOT_FOUND)
@@ -138,4 +141,5 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     for module in (programmes, entities, batches, access, uploads, roster, regenerations):
         app.include_router(module.router, prefix="/api/v1")
+    install_portal(app)
     return app

@@ -37,6 +37,7 @@ from service.domain.kinds import (
     DocumentStatus,
     IndicatorPopulation,
     ParticipantRole,
+    PortalRole,
     UploadKind,
 )
 
@@ -639,3 +640,106 @@ class ScoreSnapshot(Base):
     )
     # [{"question_ref": ..., "value": ..., "comment": ...}, ...] in question order.
     scores: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class OrganiserUser(Base):
+    """An organiser's portal account: a name and an argon2id hash, never the password."""
+
+    __tablename__ = "organiser_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-case: "Anna" and "anna" are one account.
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(limits.SHORT_TEXT))
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class PortalSession(Base):
+    """A browser's signed-in session, found by the hash of its cookie.
+
+    An organiser's session belongs to an account; a participant's to the access token whose
+    link opened it, so revoking the token (or its expiry) ends the session too.
+    """
+
+    __tablename__ = "portal_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cookie_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[PortalRole] = mapped_column(_str_enum(PortalRole))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organiser_user.id", ondelete="CASCADE"), index=True
+    )
+    access_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_token.id", ondelete="CASCADE"), index=True
+    )
+    # Forms carry this; it never leaves the server in a cookie.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    user: Mapped[OrganiserUser | None] = relationship()
+    access_token: Mapped[AccessToken | None] = relationship()
+
+
+class LoginAttempt(Base):
+    """One try at the organisers' login, kept a while to slow down password guessing."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_at", "attempted_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TemplateVersion(Base):
+    """An uploaded version of a document kind's template, kept for activation and roll-back.
+
+    The file lies in the file store under ``file_key``; ``report`` is the checker's list of
+    problems when it was uploaded. The built-in template of a kind has no row: a kind without
+    an active version uses the file shipped in ``doc_templates/``.
+    """
+
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("kind", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(_str_enum(DocumentKind))
+    number: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_key: Mapped[str] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(300))
+    # [{"location": ..., "message": ...}, ...]; empty when the checker found nothing.
+    report: Mapped[list[Any]] = mapped_column(default=list)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class ActiveTemplate(Base):
+    """Which uploaded version a kind renders with; no row (or no version) means built-in."""
+
+    __tablename__ = "active_template"
+    kind: Mapped[DocumentKind] = mapped_column(_str_enum(DocumentKind), primary_key=True)
+    template_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("template_version.id", ondelete="SET NULL")
+    )
+    activated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    activated_by: Mapped[str] = mapped_column(String(300))
+    version: Mapped[TemplateVersion | None] = relationship()
+
+
+class AccessibilityReport(Base):
+    """A problem someone met using the portal, sent from the accessibility statement's form."""
+
+    __tablename__ = "accessibility_report"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(320))
+    reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

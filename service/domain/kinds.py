@@ -73,3 +73,10 @@ class DocumentStatus(enum.StrEnum):
     RUNNING = "running"  # a worker has started it
     DONE = "done"
     FAILED = "failed"
+
+
+class PortalRole(enum.StrEnum):
+    """Who a portal session is for: an organiser's account or one organisation's link."""
+
+    ORGANISER = "organiser"
+    PARTICIPANT = "participant"

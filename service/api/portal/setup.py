@@ -1,0 +1,116 @@
+"""The portal added to the API's app: pages, static files, headers and Swedish error pages."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.api.portal.auth import (
+    OrganiserOnlyError,
+    ParticipantLinkRequiredError,
+    SignInRequiredError,
+)
+from service.api.portal.pages import organiser, participant, public
+from service.api.portal.rendering import PORTAL_DIR, page
+from service.api.portal.security import CsrfRefusedError, SecurityHeadersMiddleware
+
+_MACHINE_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/health", "/static/")
+PAGE_ROUTERS = [public.router, participant.router, organiser.router]
+
+
+def is_portal_request(request: Request) -> bool:
+    """Whether a person's browser asked for a page (answered in HTML), not a script."""
+    return not request.url.path.startswith(_MACHINE_PREFIXES)
+
+
+def error_page(
+    request: Request, status_code: int, heading: str, *paragraphs: str, link: tuple[str, str] | None
+) -> Response:
+    """A Swedish error page; the caller is not looked up again (the error may be about it)."""
+    context = {"heading": heading, "paragraphs": list(paragraphs), "link": link}
+    return page(request, "error.html", context, caller=None, status_code=status_code)
+
+
+def not_found_page(request: Request) -> Response:
+    """The portal's 404: the same for what does not exist and what is someone else's."""
+    return error_page(
+        request,
+        status.HTTP_404_NOT_FOUND,
+        "Sidan finns inte",
+        "Sidan du sökte finns inte, eller så har du inte tillgång till den.",
+        "Kontrollera adressen, eller gå tillbaka till startsidan.",
+        link=("/", "Till startsidan"),
+    )
+
+
+def install_portal(app: FastAPI) -> None:
+    """Add the pages, their static files, security headers and error pages to ``app``."""
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=PORTAL_DIR / "static"), name="static")
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(SignInRequiredError)
+    async def _sign_in(request: Request, _exc: SignInRequiredError) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        if request.method != "GET":
+            target = "/arrangor"
+        return RedirectResponse(
+            f"/logga-in?nasta={quote(target, safe='')}", status.HTTP_303_SEE_OTHER
+        )
+
+    @app.exception_handler(ParticipantLinkRequiredError)
+    async def _link(request: Request, _exc: ParticipantLinkRequiredError) -> Response:
+        return error_page(
+            request,
+            status.HTTP_401_UNAUTHORIZED,
+            "Öppna din personliga länk",
+            "Den här sidan visar en organisations dokument. Den öppnas med den personliga länk "
+            "som er processledare skickade till er.",
+            "Har länken slutat fungera? Be er processledare om en ny.",
+            link=("/", "Till startsidan"),
+        )
+
+    @app.exception_handler(OrganiserOnlyError)
+    async def _organiser_only(request: Request, _exc: OrganiserOnlyError) -> Response:
+        return error_page(
+            request,
+            status.HTTP_403_FORBIDDEN,
+            "Sidan är till för arrangörer",
+            "Du är inloggad med en organisations personliga länk. Den här sidan kräver ett "
+            "konto för arrangörer.",
+            link=("/mina-dokument", "Till era dokument"),
+        )
+
+    @app.exception_handler(CsrfRefusedError)
+    async def _csrf(request: Request, _exc: CsrfRefusedError) -> Response:
+        return error_page(
+            request,
+            status.HTTP_403_FORBIDDEN,
+            "Formuläret kunde inte skickas",
+            "Formuläret har gått ut eller kom inte från den här webbplatsen, så ingenting "
+            "har sparats.",
+            "Ladda om sidan och försök igen.",
+            link=("/", "Till startsidan"),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_portal_request(request) and exc.status_code == status.HTTP_404_NOT_FOUND:
+            return not_found_page(request)
+        if is_portal_request(request) and exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            return error_page(
+                request,
+                exc.status_code,
+                "Det gick inte att göra så",
+                "Sidan tar inte emot den sortens förfrågan.",
+                link=("/", "Till startsidan"),
+            )
+        return await http_exception_handler(request, exc)
