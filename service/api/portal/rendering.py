@@ -26,7 +26,8 @@ from service.messages import Language, describe_size
 PORTAL_DIR = Path(__file__).resolve().parent
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
-# Confirmations after a form: the key travels in ?klart=, the text never does.
+# Confirmations after a form: the key travels in ?klart=, the text never does. Each page
+# module adds its own keys (``NOTICES.update(...)`` at import).
 NOTICES: dict[str, str] = {
     "inloggad": "Du är inloggad.",
     "utloggad": "Du är utloggad.",

@@ -15,12 +15,32 @@ from service.api.portal.auth import (
     ParticipantLinkRequiredError,
     SignInRequiredError,
 )
-from service.api.portal.pages import organiser, participant, public
+from service.api.portal.pages import (
+    generation,
+    imports,
+    letters,
+    links,
+    organiser,
+    participant,
+    public,
+    regeneration,
+    templates,
+)
 from service.api.portal.rendering import PORTAL_DIR, page
 from service.api.portal.security import CsrfRefusedError, SecurityHeadersMiddleware
 
 _MACHINE_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/health", "/static/")
-PAGE_ROUTERS = [public.router, participant.router, organiser.router]
+PAGE_ROUTERS = [
+    public.router,
+    participant.router,
+    organiser.router,
+    imports.router,
+    generation.router,
+    letters.router,
+    links.router,
+    regeneration.router,
+    templates.router,
+]
 
 
 def is_portal_request(request: Request) -> bool:

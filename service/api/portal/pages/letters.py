@@ -1,0 +1,7 @@
+"""Organisers edit, preview and release the feedback letters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

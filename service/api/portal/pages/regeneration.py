@@ -1,0 +1,7 @@
+"""Organisers see the regeneration runs, check for changes and regenerate now."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
