@@ -1,4 +1,4 @@
-"""Organisers manage templates: upload a version, see the checker's report, preview, activate, roll back."""
+"""Organisers manage templates: upload, check, preview, activate and roll back versions."""
 
 from __future__ import annotations
 
