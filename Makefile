@@ -34,7 +34,7 @@ readers:
 
 ## Import the sample programme and generate Benchmarking 2's documents into out/.
 demo: $(STAMP) office
-	$(BIN)/benchdocs demo --out out
+	$(BIN)/benchdocs demo --out out --serve
 
 ## The whole test suite (needs Redis and PostgreSQL; see README), in TEST_WORKERS processes:
 ## much of it waits on PostgreSQL, workers and LibreOffice, so two overlap well on two cores.

@@ -24,6 +24,7 @@ from service.api.routes import (
     roster,
     uploads,
 )
+from service.api.timing import ServerTimingMiddleware
 from service.errors import (
     BenchdocsError,
     ConflictError,
@@ -142,4 +143,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in (programmes, entities, batches, access, uploads, roster, regenerations):
         app.include_router(module.router, prefix="/api/v1")
     install_portal(app)
+    # Added last, so it is outermost and times everything the app does.
+    app.add_middleware(ServerTimingMiddleware)
     return app

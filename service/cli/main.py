@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
+from service.access.organisers import add_user, find_user, set_password
+from service.access.tokens import issue_token
 from service.batches.control import batch_progress, resend_stale, start_batch
 from service.batches.document_maker import DocumentMaker
 from service.batches.preflight import Gap, PlaceholdersError, preflight
@@ -34,11 +37,12 @@ from service.cli.base import (
 )
 from service.cli.local_cluster import WorkerProcess, embedded_redis, settings_environment
 from service.cli.templates import templates_app
+from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE
 from service.domain.kinds import DocumentKind, DocumentStatus
-from service.errors import BenchdocsError, InvalidInputError, Problem
+from service.errors import BenchdocsError, InvalidInputError, NotFoundError, Problem
 from service.intake.programme_import import import_programme
 from service.intake.sample import (
     SAMPLE_MEETING_REF,
@@ -297,13 +301,29 @@ def demo(
     pdf: Annotated[
         bool | None, typer.Option(help="Make PDFs too (default: when LibreOffice is installed).")
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            help="Then keep serving the portal (with an organiser login and a participant "
+            "link printed) until stopped with Ctrl+C."
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="Where the portal listens (with --serve).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="The portal's port (with --serve).")] = 8000,
+    var: Annotated[
+        Path, typer.Option(help="The demo's working folder (database, files, logs); emptied first.")
+    ] = PROJECT_ROOT / "var" / "demo",
 ) -> None:
     """Import the sample programme and generate its documents with real workers."""
     started = time.perf_counter()
     with_pdf = shutil.which("soffice") is not None if pdf is None else pdf
-    var = PROJECT_ROOT / "var" / "demo"
+    var = var.resolve()
     defaults = Settings()
     overrides: dict[str, object] = {"file_store_dir": var / "files"}
+    if serve:
+        overrides["participant_url"] = f"http://{_url_host(host)}:{port}"
     if "DATABASE_URL" not in os.environ and "BENCHDOCS_DATABASE_URL" not in os.environ:
         shutil.rmtree(var, ignore_errors=True)
         overrides["database_url"] = f"sqlite:///{var / 'benchdocs.sqlite3'}"
@@ -329,11 +349,20 @@ def demo(
                     with_pdf=with_pdf,
                 )
                 wait_for_batch(runtime, batch_id, timeout=600)
-            documents = export_batch(runtime, batch_id, out)
-            failed = report(documents, out)
+                documents = export_batch(runtime, batch_id, out)
+                failed = report(documents, out)
+                _print_summary(documents, out, started)
+                if serve:
+                    # The worker stays up: the portal's organiser can generate again.
+                    _serve_portal(runtime, host=host, port=port)
             runtime.close()
     except BenchdocsError as exc:
         raise fail(exc) from exc
+    if failed:
+        raise typer.Exit(EXIT_FAILED_DOCUMENTS)
+
+
+def _print_summary(documents: list[m.GeneratedDocument], out: Path, started: float) -> None:
     done = sum(d.status == DocumentStatus.DONE for d in documents)
     renders = sorted(d.render_ms for d in documents if d.render_ms is not None)
     median = renders[len(renders) // 2] if renders else 0.0
@@ -341,8 +370,54 @@ def demo(
         f"[bold green]{done} documents[/] in {out}/ ; wall time "
         f"{time.perf_counter() - started:.1f} s; median render {median:.0f} ms"
     )
-    if failed:
-        raise typer.Exit(EXIT_FAILED_DOCUMENTS)
+
+
+def _url_host(host: str) -> str:
+    """The host as a browser can reach it: a wildcard address means this machine."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+
+
+DEMO_ORGANISER = "arrangor"
+DEMO_PARTICIPANT_ORGANISATION = "askersund"
+
+
+def _serve_portal(runtime: Runtime, *, host: str, port: int) -> None:
+    """Serve the portal until Ctrl+C, with a fresh organiser password and a participant link."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    password = secrets.token_urlsafe(12)
+    with unit_of_work(runtime.sessions) as session:
+        try:
+            set_password(session, find_user(session, DEMO_ORGANISER), password)
+        except NotFoundError:
+            add_user(
+                session,
+                username=DEMO_ORGANISER,
+                password=password,
+                display_name="Arrangör (demo)",
+            )
+        organisation_id = session.scalars(
+            select(m.Organisation.id).where(m.Organisation.ref == DEMO_PARTICIPANT_ORGANISATION)
+        ).one()
+        token = issue_token(
+            session,
+            organisation_id=organisation_id,
+            valid_for=dt.timedelta(days=runtime.settings.token_valid_days),
+            label="Askersunds delegation (demo)",
+            now=utcnow(),
+        ).token
+    base = f"http://{_url_host(host)}:{port}"
+    console.print(
+        f"\n[bold]The portal:[/] {base}/\n"
+        f"  organiser login:  {base}/logga-in  user [bold]{DEMO_ORGANISER}[/], "
+        f"password [bold]{password}[/]\n"
+        f"  participant link: {base}/lank/{token}  (Askersund kommun)\n"
+        "Serving until Ctrl+C.",
+        soft_wrap=True,
+    )
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 
 
 def _broker(var: Path, *, embedded: bool, default: str) -> AbstractContextManager[str]:
