@@ -34,7 +34,10 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Committed before the response is sent (scope "function"): a client that follows a redirect
+# at once (a new session, a created row) must find what the answer promised, and a failed
+# commit must fail the request instead of vanishing after a success was sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_organiser(

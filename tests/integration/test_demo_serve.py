@@ -52,7 +52,7 @@ def test_the_demo_serves_the_portal_with_a_working_login_and_participant_link(
         sys.executable, "-m", "service.cli", "demo", "--no-pdf", "--serve",
         "--port", str(port), "--out", str(tmp_path / "out"), "--var", str(tmp_path / "var"),
     ]  # fmt: skip
-    demo = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+    demo = subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
         env={**environment, "COLUMNS": "200"},

@@ -272,3 +272,27 @@ def test_the_accessibility_statement_takes_a_report_and_names_the_supervisor(
         report = session.scalars(select(m.AccessibilityReport)).one()
     assert report.description == "Knappen 🙂 syns dåligt med 200 % zoom – åäö"
     assert report.page == "<script>alert(1)</script>"
+
+
+def test_pages_fit_a_phone_without_sideways_scrolling(portal: Portal, browser: Any) -> None:
+    context = browser.new_context(
+        locale="sv-SE", viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
+    try:
+        phone = context.new_page()
+        portal.add_organiser()
+        for path in ("/", "/logga-in", "/tillganglighet"):
+            phone.goto(portal.url(path))
+            overflow = phone.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} is {overflow}px wider than a phone"
+        phone.goto(portal.participant_link("askersund"))
+        overflow = phone.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        check_accessibility(phone, "participant documents on a phone")
+        screenshot(phone, "participant-phone")
+    finally:
+        context.close()
