@@ -221,7 +221,7 @@ def screenshot(page: Any, name: str) -> Path:
     """The page as a person sees it, for the README (see the module's docstring)."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))  # the viewport: what a person sees first
     return path
 
 
