@@ -85,6 +85,10 @@ class ShownProblem:
 
 # English texts of the import's checks, said in Swedish (what is not here is shown as is).
 _SWEDISH: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r".*control character (U\+[0-9A-Fa-f]+).*"),
+        r"Innehåller det osynliga styrtecknet \1, som inte är tillåtet.",
+    ),
     (re.compile(r"^Field required$"), "Uppgiften saknas."),
     (re.compile(r"^Extra inputs are not permitted$"), "Fältet finns inte i formatet."),
     (re.compile(r"^Input should be a valid date.*"), "Ska vara ett datum (ÅÅÅÅ-MM-DD)."),
@@ -118,10 +122,6 @@ _SWEDISH: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"^file is (\d+) bytes; the limit is (\d+)$"),
         r"Filen är \1 byte; gränsen är \2 byte.",
-    ),
-    (
-        re.compile(r"^contains a control character.*|.*control character.*"),
-        "Innehåller ett osynligt styrtecken som inte är tillåtet.",
     ),
     (
         re.compile(r"^'(.*)' is not a role: use one of (.*)$"),
