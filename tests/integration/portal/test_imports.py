@@ -8,8 +8,8 @@ file that was previewed.
 from __future__ import annotations
 
 import json
-from contextlib import closing
 import re
+from contextlib import closing
 from typing import Any
 
 import httpx2 as httpx
@@ -29,8 +29,14 @@ from tests.integration.portal.test_organiser_pages import sign_in
 
 pytestmark = pytest.mark.integration
 
-HEADER = "Organisation-id;Organisation;Typ;Län;Roll i programmet;Grupp;Deltagar-id;Namn;Roll;Titel;E-post;Telefon\n"
-GOOD_ROW = "askersund;Askersunds kommun;kommun;Örebro län;benchmarkingorganisation;G1;p99;Eva Öberg 🙂;{role};jämställdhetsstrateg;eva.oberg@askersund.example;\n"
+HEADER = (
+    "Organisation-id;Organisation;Typ;Län;Roll i programmet;Grupp;Deltagar-id;Namn;Roll;Titel;"
+    "E-post;Telefon\n"
+)
+GOOD_ROW = (
+    "askersund;Askersunds kommun;kommun;Örebro län;benchmarkingorganisation;G1;p99;"
+    "Eva Öberg 🙂;{role};jämställdhetsstrateg;eva.oberg@askersund.example;\n"
+)
 
 
 def _roster(role: str) -> bytes:
@@ -121,9 +127,10 @@ def test_a_new_programme_previews_by_a_dry_run_and_imports_on_confirmation(
         {"name": "program.json", "mimeType": "application/json", "buffer": _programme()}
     )
     page.get_by_role("button", name="Förhandsgranska").click()
-    assert "Ett nätverk med id ”mkmr_2019_exempel” finns redan" in page.get_by_role(
-        "alert"
-    ).inner_text()
+    assert (
+        "Ett nätverk med id ”mkmr_2019_exempel” finns redan"
+        in page.get_by_role("alert").inner_text()
+    )
     check_accessibility(page, "programme exists")
     assert _networks(portal) == 1
     raw = _programme(id="mkmr_2027", name="Modellkommuner 2027 <b>nya</b> {{ 7*7 }}")
@@ -141,9 +148,7 @@ def test_a_new_programme_previews_by_a_dry_run_and_imports_on_confirmation(
     assert _networks(portal) == 1  # the dry run was rolled back
     page.get_by_role("button", name="Bekräfta och importera").click()
     page.wait_for_url(portal.url("/arrangor?klart=program-importerat"))
-    assert page.get_by_role(
-        "heading", name="Modellkommuner 2027 <b>nya</b> {{ 7*7 }}"
-    ).is_visible()
+    assert page.get_by_role("heading", name="Modellkommuner 2027 <b>nya</b> {{ 7*7 }}").is_visible()
     check_accessibility(page, "start after programme import")
     with portal.runtime.sessions() as session:
         network = session.scalars(select(m.Network).where(m.Network.ref == "mkmr_2027")).one()
@@ -177,8 +182,12 @@ def test_hostile_files_get_a_swedish_answer_and_nothing_is_stored(
     network = str(portal.organisation_id("askersund") and _network_id(portal))
     before = (_participants(portal), _networks(portal))
     with closing(client):
-        for case_id in ("truncated-zip", "xlsm-renamed-xlsx", "member-ratio-bomb",
-                        "csv-control-character"):
+        for case_id in (
+            "truncated-zip",
+            "xlsm-renamed-xlsx",
+            "member-ratio-bomb",
+            "csv-control-character",
+        ):
             case = corpus[case_id]
             answer = _post(client, token, network, case.file_name, case.data())
             assert answer.status_code == 422, case_id
@@ -186,9 +195,12 @@ def test_hostile_files_get_a_swedish_answer_and_nothing_is_stored(
             assert case.sv_fragment in answer.text.replace("&nbsp;", "\u00a0"), case_id
         hostile_json = {
             "over the limit": (b"{" + b" " * 5_000_001 + b"}", "Filen är"),
-            "control character": (_programme(id="kontroll", name="Namn\x07"), "osynliga styrtecknet U+0007"),
+            "control character": (
+                _programme(id="kontroll", name="Namn\x07"),
+                "osynliga styrtecknet U+0007",
+            ),
             "not json": (b"<html>{{ 7*7 }}</html>", "Filen är inte giltig JSON"),
-            "latin-1": ("{\"namn\": \"åäö\"}".encode("latin-1"), "inte text i UTF-8"),
+            "latin-1": ('{"namn": "åäö"}'.encode("latin-1"), "inte text i UTF-8"),
         }
         for what, (data, fragment) in hostile_json.items():
             answer = _post(client, token, "nytt", "program.json", data)
@@ -216,9 +228,7 @@ def _network_id(portal: Portal) -> int:
         return int(session.scalars(select(m.Network.id)).one())
 
 
-def test_a_confirmation_applies_only_the_plan_that_was_previewed(
-    portal: Portal, page: Any
-) -> None:
+def test_a_confirmation_applies_only_the_plan_that_was_previewed(portal: Portal, page: Any) -> None:
     sign_in(portal, page, "/arrangor/import")
     client, token = _client(portal, page)
     network = str(_network_id(portal))
@@ -235,6 +245,7 @@ def test_a_confirmation_applies_only_the_plan_that_was_previewed(
         assert stale.status_code == 409
         assert "Uppgifterna har ändrats sedan förhandsgranskningen" in stale.text
     with portal.runtime.sessions() as session:
-        assert session.scalar(
-            select(func.count(m.Participant.id)).where(m.Participant.ref == "p99")
-        ) == 1
+        assert (
+            session.scalar(select(func.count(m.Participant.id)).where(m.Participant.ref == "p99"))
+            == 1
+        )

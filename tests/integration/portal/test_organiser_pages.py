@@ -150,9 +150,7 @@ def make_attention(portal: Portal) -> dict[str, int]:
         }
 
 
-def test_the_start_page_lists_meetings_and_what_needs_attention(
-    portal: Portal, page: Any
-) -> None:
+def test_the_start_page_lists_meetings_and_what_needs_attention(portal: Portal, page: Any) -> None:
     ids = make_attention(portal)
     sign_in(portal, page)
     assert page.locator("h1").inner_text() == "Start"
@@ -167,12 +165,14 @@ def test_the_start_page_lists_meetings_and_what_needs_attention(
     assert "6 organisationer har inte skickat in allt" in text
     assert "1 dokument kunde inte skapas." in text
     assert "1 återkopplingsbrev väntar på att släppas" in text
-    assert card.get_by_role("link", name=re.compile("^Till dokumenten")).get_attribute(
-        "href"
-    ) == f"/arrangor/moten/{ids['bm2']}/generera"
-    assert card.get_by_role("link", name=re.compile("^Till breven")).get_attribute(
-        "href"
-    ) == f"/arrangor/moten/{ids['bm2']}/brev"
+    assert (
+        card.get_by_role("link", name=re.compile("^Till dokumenten")).get_attribute("href")
+        == f"/arrangor/moten/{ids['bm2']}/generera"
+    )
+    assert (
+        card.get_by_role("link", name=re.compile("^Till breven")).get_attribute("href")
+        == f"/arrangor/moten/{ids['bm2']}/brev"
+    )
     card.get_by_text("Visa vilka", exact=False).first.click()
     assert "Kalmar kommun: presentation saknas" in card.inner_text()
     check_accessibility(page, "organiser start, details open")

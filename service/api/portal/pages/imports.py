@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from service.access.portal_sessions import PortalCaller
 from service.api.body import read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
@@ -189,7 +190,7 @@ def _networks(session: Session) -> list[m.Network]:
 
 def _form(
     request: Request,
-    caller: object,
+    caller: PortalCaller,
     session: Session,
     *,
     problems: list[ShownProblem] | None = None,
@@ -211,7 +212,7 @@ def _form(
         "organiser/import.html",
         context,
         caller=caller,
-        status_code=status_code,  # type: ignore[arg-type]
+        status_code=status_code,
     )
 
 
@@ -341,6 +342,7 @@ async def import_preview(
         "plan": plan,
         "digest": preview.digest if preview else plan.digest if plan else "",
         "warnings": [swedish_problem(w) for w in plan.warnings] if plan else [],
+        "org_names": {s.ref: s.name for s in plan.organisations} if plan else {},
         "action_names": ACTION_NAMES,
         "field_names": FIELD_NAMES,
     }
