@@ -105,7 +105,6 @@ _SWEDISH: list[tuple[re.Pattern[str], str]] = [
         r"Måste vara minst \1 tecken.",
     ),
     (re.compile(r"^String should match pattern .*"), "Har tecken som inte är tillåtna här."),
-    (re.compile(r"^Value error, (.*)$"), r"\1"),
     (re.compile(r"^unknown organisation '(.*)'$"), r"Okänd organisation ”\1”."),
     (re.compile(r"^unknown participant '(.*)'$"), r"Okänd deltagare ”\1”."),
     (re.compile(r"^unknown group '(.*)'$"), r"Okänd grupp ”\1”."),
@@ -128,7 +127,7 @@ _SWEDISH: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^'(.*)' is not a role: use one of (.*)$"),
         r"”\1” är ingen roll. Använd en av: \2.",
     ),
-    (re.compile(r"^'(.*)' is not an e-mail address$"), r"”\1” är ingen e-postadress."),
+    (re.compile(r"^'(.*)' is not an e-mail address.*"), r"”\1” är ingen e-postadress."),
     (
         re.compile(r"^'(.*)' is not a phone number.*"),
         r"”\1” är inget telefonnummer (6–15 siffror, gärna med +).",
@@ -177,9 +176,12 @@ def swedish_problem(problem: Problem) -> ShownProblem:
     """A problem for the table: its Swedish text when it has one, else a translation."""
     text = problem.render(Language.SV)
     if problem.text is None:
+        text = text.removeprefix("Value error, ")
         for pattern, replacement in _SWEDISH:
             if pattern.match(text):
                 text = pattern.sub(replacement, text, count=1)
+                if text.startswith("Ska vara "):
+                    text = text.replace("' or '", "' eller '")
                 break
     return ShownProblem(swedish_place(problem.location), text)
 
