@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_upload_form
 from service.api.dependencies import CallerDep, OrganiserDep, RuntimeDep, SessionDep
+from service.api.downloads import attachment
 from service.api.schemas import ERROR_RESPONSES
 from service.clock import utcnow
 from service.database import models as m
@@ -32,7 +32,7 @@ from service.intake.entities import get_entity
 from service.messages import message
 from service.uploads.checklist_upload import score_history, upload_checklist
 from service.uploads.deck_upload import meeting_of_organisation, upload_deck
-from service.uploads.stored_uploads import Uploader, get_upload, list_uploads
+from service.uploads.stored_uploads import Uploader, get_upload, list_uploads, read_upload_file
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 
@@ -498,17 +498,9 @@ def download_upload(
     """The uploaded file as it was stored, with a safe file name."""
     row = get_upload(session, upload_id)
     caller.require_organisation(row.organisation_id, "upload", upload_id)
-    data = runtime.files.get(row.file_key)
-    ascii_name = row.file_name.encode("ascii", "ignore").decode() or f"upload-{row.id}"
-    return Response(
-        content=data,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row.file_name)}"
-            ),
-            "X-Content-Type-Options": "nosniff",
-        },
+    _, data = read_upload_file(session, runtime.files, upload_id)
+    return attachment(
+        data, name=row.file_name, content_type=row.content_type, default=f"upload-{row.id}"
     )
 
 
