@@ -74,15 +74,15 @@ def documents_of(portal: Portal, ref: str, kind: DocumentKind) -> list[m.Generat
         )
 
 
-def scores_of(portal: Portal, ref: str) -> dict[str, int | None]:
-    """Askersund's (or another's) scores in Benchmarking 2's round, by question ref."""
+def scores_of(portal: Portal, ref: str, round_ref: str = "sa_bm2") -> dict[str, int | None]:
+    """An organisation's scores in a round (Benchmarking 2's by default), by question ref."""
     with portal.runtime.sessions() as session:
         rows = session.execute(
             select(m.ChecklistQuestion.ref, m.Score.value)
             .join(m.Score, m.Score.question_id == m.ChecklistQuestion.id)
             .join(m.AssessmentRound, m.Score.round_id == m.AssessmentRound.id)
             .where(
-                m.AssessmentRound.ref == "sa_bm2",
+                m.AssessmentRound.ref == round_ref,
                 m.Score.organisation_id == portal.organisation_id(ref),
             )
         ).all()
@@ -236,11 +236,15 @@ def test_a_delegation_downloads_its_checklist_fixes_a_wrong_cell_and_gets_a_rece
     assert f"Summa: {total} av 72 möjliga." in body
     assert "Förändring sedan BM 1" in body
     sums = {
-        row.locator("th").inner_text(): row.locator("td").first.inner_text()
+        row.locator("th").inner_text(): row.locator("td").all_inner_texts()
         for row in page.locator("table:has(caption:text('Summa per område')) tbody tr").all()
     }
+    earlier = area_sums(scores_of(portal, "askersund", "sa_bm1"))
     for area, expected in area_sums(after).items():
-        assert sums[area] == str(expected), (area, sums)
+        now, _possible, then, change = sums[area]
+        assert (now, then) == (str(expected), str(earlier[area])), (area, sums)
+        delta = expected - earlier[area]
+        assert change == (f"+{delta}" if delta > 0 else f"\u2212{-delta}" if delta else "0")
     check_accessibility(page, "receipt")
 
     # What was sent downloads as it was sent, through the session.
@@ -285,8 +289,11 @@ def test_another_organisations_ids_and_an_unreleased_letter_answer_the_same_404(
         sent = send(fagersta, bm2, "presentation", deck_bytes, name="Fagersta färdig.pptx")
         assert sent.status_code == 303, sent.text
         their_upload = int(sent.headers["location"].rsplit("/", 1)[1])
-        # Their own receipt and file work for them.
-        assert fagersta.get(sent.headers["location"]).status_code == 200
+        # Their own receipt and file work for them; the meeting was long ago, so it is late.
+        their_receipt = fagersta.get(sent.headers["location"])
+        assert their_receipt.status_code == 200
+        assert "Kvitto: färdig presentation mottagen" in their_receipt.text
+        assert "Efter sista dag" in their_receipt.text
         assert fagersta.get(f"/mina-dokument/inskickat/{their_upload}/fil").content == deck_bytes
 
     with participant_client(portal, "askersund") as askersund:
@@ -373,6 +380,19 @@ def test_hostile_files_are_refused_in_swedish_and_store_nothing(portal: Portal) 
         assert not_a_form.status_code == 422 and "Ingenting har sparats" in not_a_form.text
         assert scores_of(portal, "askersund") == before
         assert (count(portal, m.Upload), count(portal, m.ScoreSnapshot)) == (uploads, snapshots)
+
+        # Over the size limit: refused while the body streams in, with the limit in Swedish.
+        settings = portal.runtime.settings
+        portal.runtime.settings = settings.model_copy(update={"max_upload_bytes": 10_000})
+        try:
+            too_large = send(client, bm2, "checklista", generated, name="stor.xlsx")
+        finally:
+            portal.runtime.settings = settings
+        assert too_large.status_code == 422, too_large.text
+        assert "Filen togs inte emot (den är för stor)." in too_large.text
+        assert "10 kB" in too_large.text
+        assert scores_of(portal, "askersund") == before
+        assert count(portal, m.Upload) == uploads
 
         # Markup and template syntax in a file name are shown as text, never run.
         hostile_name = "{{ 7*7 }}<script>alert(1)</script> åäö 🎉.xlsx"

@@ -220,9 +220,9 @@ async def _receive(
         )
     verify_csrf(request, caller, form.fields.get("csrf_token"))
     if not form.data:
-        exc = InvalidInputError([missing])
+        empty = _upload_error(kind, InvalidInputError([missing]))
         return await run_in_threadpool(
-            _send_page, request, session, caller, meeting_id, error=_upload_error(kind, exc)
+            _send_page, request, session, caller, meeting_id, error=empty
         )
 
     def store() -> int:
