@@ -25,6 +25,7 @@ from service.batches.control import create_batch
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind
+from service.pdf.libreoffice import make_pdf_converter
 from tests.hostile.corpus import ratio_bomb, xlsm
 from tests.integration.conftest import meeting_id
 from tests.integration.portal.conftest import (
@@ -45,7 +46,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def render_for(portal: Portal, refs: list[str], kinds: list[DocumentKind]) -> list[int]:
+def render_for(
+    portal: Portal, refs: list[str], kinds: list[DocumentKind], *, with_pdf: bool = False
+) -> list[int]:
     """Benchmarking 2's documents of these kinds for these organisations, made in-process."""
     runtime = portal.runtime
     with unit_of_work(runtime.sessions) as session:
@@ -54,9 +57,13 @@ def render_for(portal: Portal, refs: list[str], kinds: list[DocumentKind]) -> li
             meeting_id=meeting_id(runtime, "bm2"),
             kinds=kinds,
             organisation_ids=[portal.organisation_id(ref) for ref in refs],
+            with_pdf=with_pdf,
         )
         ids = [d.id for d in batch.documents]
-    render_here(runtime, ids)
+    converter = (
+        make_pdf_converter(warm=False, timeout_seconds=90, restart_after=1) if with_pdf else None
+    )
+    render_here(runtime, ids, pdf=converter)
     return ids
 
 
@@ -231,6 +238,7 @@ def test_a_delegation_downloads_its_checklist_fixes_a_wrong_cell_and_gets_a_rece
     assert "Askersund ifylld rättad.xlsx" in facts
     assert hashlib.sha256(fixed).hexdigest()[:12] in facts
     assert "Sofia Lindqvist (strateg)" in facts
+    assert "Sista dag" not in facts  # the deadline is the presentation's
     total = sum(v or 0 for v in after.values())
     body = page.locator("main").inner_text()
     assert f"Summa: {total} av 72 möjliga." in body
@@ -277,7 +285,12 @@ def test_another_organisations_ids_and_an_unreleased_letter_answer_the_same_404(
         ["askersund", "fagersta"],
         [DocumentKind.CHECKLIST, DocumentKind.DECK, DocumentKind.FEEDBACK_LETTER],
     )
+    render_for(portal, ["askersund"], [DocumentKind.ORGANISATION_AGENDA], with_pdf=True)
     bm2 = meeting_id(portal.runtime, "bm2")
+    agendas = {
+        d.format: d for d in documents_of(portal, "askersund", DocumentKind.ORGANISATION_AGENDA)
+    }
+    assert set(agendas) == {"docx", "pdf"}
     (own_checklist,) = documents_of(portal, "askersund", DocumentKind.CHECKLIST)
     (own_letter,) = documents_of(portal, "askersund", DocumentKind.FEEDBACK_LETTER)
     (their_checklist,) = documents_of(portal, "fagersta", DocumentKind.CHECKLIST)
@@ -299,6 +312,9 @@ def test_another_organisations_ids_and_an_unreleased_letter_answer_the_same_404(
     with participant_client(portal, "askersund") as askersund:
         listing = askersund.get("/mina-dokument").text
         own = askersund.get(f"/mina-dokument/dokument/{own_checklist.id}/fil")
+        pdf_and_word = {
+            f: askersund.get(f"/mina-dokument/dokument/{doc.id}/fil") for f, doc in agendas.items()
+        }
         missing = askersund.get("/mina-dokument/dokument/999999/fil")
         refused = {
             "their checklist": askersund.get(f"/mina-dokument/dokument/{their_checklist.id}/fil"),
@@ -319,6 +335,16 @@ def test_another_organisations_ids_and_an_unreleased_letter_answer_the_same_404(
     disposition = own.headers["content-disposition"]
     assert disposition.startswith("attachment; filename=")
     assert "filename*=UTF-8''" in disposition
+    # The agenda in both formats, each downloadable.
+    for file_format, (link, content_type, magic) in {
+        "docx": ("Word-fil", "application/vnd.openxmlformats", b"PK"),
+        "pdf": ("PDF", "application/pdf", b"%PDF"),
+    }.items():
+        href = f"/mina-dokument/dokument/{agendas[file_format].id}/fil"
+        assert f'href="{href}"' in listing and link in listing
+        assert file_format in pdf_and_word and pdf_and_word[file_format].status_code == 200
+        assert pdf_and_word[file_format].headers["content-type"].startswith(content_type)
+        assert pdf_and_word[file_format].content.startswith(magic)
     assert missing.status_code == 404 and NOT_FOUND in missing.text
     for what, answer in refused.items():
         assert answer.status_code == 404, what
