@@ -1,4 +1,4 @@
-"""A stored file sent back as a download: a safe file name in both header forms."""
+"""Files sent to a browser or a script: a safe file name and headers that keep them private."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ from urllib.parse import quote
 
 from fastapi import Response
 
+from service.access.visible_documents import FileToSend
+
+# A downloaded file may hold personal data and its URL may hold a token: keep both out of
+# shared caches and out of the Referer header of anything the file links to.
+PRIVATE_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
 
 def header_safe(name: str) -> str:
-    """The plain ``filename=`` form: printable ASCII without quote or backslash.
+    """The plain ``filename=`` parameter: printable ASCII without quote or backslash.
 
-    Everything else travels in ``filename*=``, which clients prefer.
+    Everything else is in ``filename*=``, which clients prefer.
     """
     return "".join(c for c in name if " " <= c <= "~" and c not in '"\\')
 
@@ -25,7 +35,13 @@ def attachment(data: bytes, *, name: str, content_type: str, default: str) -> Re
             "Content-Disposition": (
                 f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
             ),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
+            **PRIVATE_HEADERS,
         },
+    )
+
+
+def file_response(found: FileToSend, *, fallback_name: str) -> Response:
+    """The file as an attachment under its (Swedish, UTF-8) name, never cached or sniffed."""
+    return attachment(
+        found.data, name=found.file_name, content_type=found.content_type, default=fallback_name
     )

@@ -20,7 +20,13 @@ from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.facts.records import checklist_facts, round_facts
 from service.domain.kinds import UploadKind
-from service.domain.movement import Movement, RoundSummary, compute_movement, summarise_round
+from service.domain.movement import (
+    Movement,
+    RoundSummary,
+    Scores,
+    compute_movement,
+    summarise_round,
+)
 from service.errors import (
     FileRejectedError,
     InvalidInputError,
@@ -57,6 +63,7 @@ class ChecklistUploadResult:
     summary: RoundSummary
     previous_round: m.AssessmentRound | None
     movement: Movement | None  # None without an earlier round that has scores
+    areas: tuple[AreaSum, ...]
     previous_snapshot_id: int | None  # None when the round had no scores before
     documents_marked_stale: int
     documents_no_longer_stale: int  # stale before, and their inputs match them again
@@ -65,6 +72,106 @@ class ChecklistUploadResult:
     def not_assessed(self) -> int:
         """Questions left empty in the workbook."""
         return self.read - self.assessed
+
+
+@dataclass(frozen=True)
+class AreaSum:
+    """One area's summed score now and in the previous round (None: no earlier scores)."""
+
+    ref: str
+    name: str
+    total: int
+    max_total: int
+    assessed: int
+    question_count: int
+    previous_total: int | None
+
+    @property
+    def delta(self) -> int | None:
+        """Change of the area's sum since the previous round."""
+        return None if self.previous_total is None else self.total - self.previous_total
+
+
+@dataclass(frozen=True)
+class ChecklistStanding:
+    """Where an organisation stands in a round: sums, per area, and movement since the last."""
+
+    assessment_round: m.AssessmentRound
+    summary: RoundSummary
+    previous_round: m.AssessmentRound | None
+    movement: Movement | None  # None without an earlier round that has scores
+    areas: tuple[AreaSum, ...]
+
+
+def checklist_standing(
+    session: Session,
+    assessment_round: m.AssessmentRound,
+    organisation_id: int,
+    scores: Scores,
+) -> ChecklistStanding:
+    """Sums and movement of ``scores`` in a round, against the network's previous round."""
+    checklist = entities.get_entity(session, m.Checklist, assessment_round.checklist_id)
+    facts = checklist_facts(checklist)
+    scale = facts.scale
+    previous_round = _previous_round(session, assessment_round)
+    previous = round_facts(session, previous_round, organisation_id) if previous_round else None
+    areas = []
+    for area in facts.areas:
+        refs = [q.ref for q in facts.questions if q.area_ref == area.ref]
+        values = [v for v in (scores.get(ref) for ref in refs) if v is not None]
+        before = (
+            [v for v in (previous.scores.get(ref) for ref in refs) if v is not None]
+            if previous is not None
+            else None
+        )
+        areas.append(
+            AreaSum(
+                ref=area.ref,
+                name=area.name,
+                total=sum(values),
+                max_total=len(refs) * scale.maximum,
+                assessed=len(values),
+                question_count=len(refs),
+                previous_total=sum(before) if before is not None else None,
+            )
+        )
+    return ChecklistStanding(
+        assessment_round=assessment_round,
+        summary=summarise_round(facts.questions, scores, scale),
+        previous_round=previous_round,
+        movement=(
+            compute_movement(facts.questions, previous=previous.scores, current=scores, scale=scale)
+            if previous is not None
+            else None
+        ),
+        areas=tuple(areas),
+    )
+
+
+def standing_after_upload(session: Session, upload: m.Upload) -> ChecklistStanding | None:
+    """Where the organisation stood right after a checklist upload (None: not a checklist).
+
+    The scores it gave are those the next upload of the round replaced (kept in that upload's
+    snapshot); without a later upload they are the round's scores now.
+    """
+    if upload.kind != UploadKind.CHECKLIST or upload.round_id is None:
+        return None
+    assessment_round = entities.get_entity(session, m.AssessmentRound, upload.round_id)
+    later = session.scalars(
+        select(m.ScoreSnapshot)
+        .where(
+            m.ScoreSnapshot.round_id == upload.round_id,
+            m.ScoreSnapshot.organisation_id == upload.organisation_id,
+            m.ScoreSnapshot.replaced_by_upload_id > upload.id,
+        )
+        .order_by(m.ScoreSnapshot.replaced_by_upload_id)
+        .limit(1)
+    ).first()
+    if later is not None:
+        scores: Scores = {s["question_ref"]: s["value"] for s in later.scores}
+    else:
+        scores = entities.read_scores(session, upload.round_id, upload.organisation_id).scores
+    return checklist_standing(session, assessment_round, upload.organisation_id, scores)
 
 
 def upload_checklist(
@@ -139,9 +246,7 @@ def upload_checklist(
     stale = mark_stale(session, organisation_id=organisation.id, now=now)
     store_file(files, upload, inspected.data)
 
-    previous_round = _previous_round(session, assessment_round)
-    previous = round_facts(session, previous_round, organisation.id) if previous_round else None
-    scale = facts.scale
+    standing = checklist_standing(session, assessment_round, organisation.id, sheet_after.scores)
     return ChecklistUploadResult(
         upload=upload,
         assessment_round=assessment_round,
@@ -149,15 +254,10 @@ def upload_checklist(
         scores=sheet_after,
         read=len(read),
         assessed=sum(1 for s in read if s.value is not None),
-        summary=summarise_round(facts.questions, sheet_after.scores, scale),
-        previous_round=previous_round,
-        movement=(
-            compute_movement(
-                facts.questions, previous=previous.scores, current=sheet_after.scores, scale=scale
-            )
-            if previous is not None
-            else None
-        ),
+        summary=standing.summary,
+        previous_round=standing.previous_round,
+        movement=standing.movement,
+        areas=standing.areas,
         previous_snapshot_id=snapshot.id if snapshot else None,
         documents_marked_stale=stale.marked,
         documents_no_longer_stale=stale.cleared,

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service.access.letters import hidden_letter_documents
 from service.access.tokens import (
     TokenRequest,
     TokenStatus,
@@ -33,6 +31,12 @@ from service.access.tokens import (
     token_lifetime,
     token_status,
 )
+from service.access.visible_documents import (
+    Viewer,
+    document_file,
+    latest_visible,
+    visible_versions,
+)
 from service.api.dependencies import (
     Caller,
     CallerDep,
@@ -42,32 +46,18 @@ from service.api.dependencies import (
     SessionDep,
     not_found,
 )
+from service.api.downloads import file_response
 from service.api.schemas import ERROR_RESPONSES, ErrorOut
 from service.clock import utcnow
 from service.database import models as m
-from service.database.versions import (
-    NumberedDocument,
-    file_source,
-    latest_numbered,
-    numbered,
-    slot_versions,
-)
-from service.domain.kinds import DocumentKind, DocumentStatus
-from service.errors import NotFoundError
+from service.database.versions import NumberedDocument
+from service.domain.kinds import DocumentKind
 from service.intake.entities import MAX_ID
-from service.messages import message
 
 router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)
 
 _ORGANISER_ONLY: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorOut, "description": "A participant's token; only the organiser may."},
-}
-# A downloaded file may hold personal data and its URL may hold a token: keep both out of
-# shared caches and out of the Referer header of anything the file links to.
-_PRIVATE_HEADERS = {
-    "Cache-Control": "private, no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
 }
 
 
@@ -225,15 +215,12 @@ class VersionsOut(BaseModel):
     versions: list[VersionOut]
 
 
-def _no_file(document_id: int) -> NotFoundError:
-    return NotFoundError(
-        f"document {document_id} has no file (yet)",
-        text=message("access.document_has_no_file", id=str(document_id)),
-    )
-
-
 def _download_url(document_id: int) -> str:
     return f"/api/v1/documents/{document_id}/file"
+
+
+def _viewer(caller: Caller) -> Viewer:
+    return Viewer(organisation_id=caller.organisation_id)
 
 
 def _organisation(session: Session, organisation_id: int) -> m.Organisation:
@@ -243,28 +230,6 @@ def _organisation(session: Session, organisation_id: int) -> m.Organisation:
     if organisation is None:
         raise not_found("organisation", organisation_id)
     return organisation
-
-
-def _visible_document(session: Session, caller: Caller, document_id: int) -> m.GeneratedDocument:
-    """A document the caller may see; another organisation's is as absent as a wrong id."""
-    in_range = 1 <= document_id <= MAX_ID
-    doc = session.get(m.GeneratedDocument, document_id) if in_range else None
-    if doc is None:
-        raise not_found("document", document_id)
-    caller.require_organisation(doc.organisation_id, "document", document_id)
-    if not caller.is_organiser and hidden_letter_documents(session, [doc]):
-        raise not_found("document", document_id)
-    return doc
-
-
-def _for_caller(
-    session: Session, caller: Caller, found: list[NumberedDocument]
-) -> list[NumberedDocument]:
-    """What a participant may see of a listing: no unreleased (draft) letters."""
-    if caller.is_organiser:
-        return found
-    hidden = hidden_letter_documents(session, (item.document for item in found))
-    return [item for item in found if item.document.id not in hidden]
 
 
 @router.post(
@@ -364,10 +329,14 @@ def organisation_documents(
     """The latest version of each of an organisation's documents (its own, for a token)."""
     caller.require_organisation(organisation_id, "organisation", organisation_id)
     _organisation(session, organisation_id)
-    found = latest_numbered(
-        session, organisation_id=organisation_id, meeting_id=meeting_id, kind=kind
+    found = latest_visible(
+        session,
+        _viewer(caller),
+        organisation_id=organisation_id,
+        meeting_id=meeting_id,
+        kind=kind,
     )
-    return [VisibleDocumentOut.of(item) for item in _for_caller(session, caller, found)]
+    return [VisibleDocumentOut.of(item) for item in found]
 
 
 @router.get("/documents", response_model=list[VisibleDocumentOut])
@@ -379,20 +348,22 @@ def documents(
     kind: DocumentKind | None = None,
 ) -> list[VisibleDocumentOut]:
     """The latest version of every slot the caller may see (a token: its organisation's only)."""
-    if not caller.is_organiser:
-        if organisation_id is not None:
-            caller.require_organisation(organisation_id, "organisation", organisation_id)
-        organisation_id = caller.organisation_id
-    found = latest_numbered(
-        session, organisation_id=organisation_id, meeting_id=meeting_id, kind=kind
+    if not caller.is_organiser and organisation_id is not None:
+        caller.require_organisation(organisation_id, "organisation", organisation_id)
+    found = latest_visible(
+        session,
+        _viewer(caller),
+        organisation_id=organisation_id,
+        meeting_id=meeting_id,
+        kind=kind,
     )
-    return [VisibleDocumentOut.of(item) for item in _for_caller(session, caller, found)]
+    return [VisibleDocumentOut.of(item) for item in found]
 
 
 @router.get("/documents/{document_id}/versions", response_model=VersionsOut)
 def document_versions(document_id: int, caller: CallerDep, session: SessionDep) -> VersionsOut:
     """Every version of the document's slot, newest first; each downloads by its own id."""
-    doc = _visible_document(session, caller, document_id)
+    doc, versions = visible_versions(session, _viewer(caller), document_id)
     return VersionsOut(
         meeting_id=doc.meeting_id,
         organisation_id=doc.organisation_id,
@@ -409,7 +380,7 @@ def document_versions(document_id: int, caller: CallerDep, session: SessionDep) 
                 stale=item.document.stale_since is not None,
                 download_url=_download_url(item.document.id),
             )
-            for item in _for_caller(session, caller, numbered(slot_versions(session, doc.id)))
+            for item in versions
         ],
     )
 
@@ -428,30 +399,5 @@ def download_document(
     ``/documents/{id}/versions`` lists. A row that reused an earlier file serves that file.
     Besides the headers, this route alone also takes ``?token=`` so that links in e-mails work.
     """
-    doc = _visible_document(session, caller, document_id)
-    source = file_source(session, doc) if doc.status == DocumentStatus.DONE else None
-    if source is None or source.file_key is None:
-        raise _no_file(document_id)
-    try:
-        data = runtime.files.get(source.file_key)
-    except NotFoundError as exc:
-        # The store's message names its key; the caller only needs to know there is no file.
-        raise _no_file(document_id) from exc
-    name = doc.file_name or source.file_name or f"document-{doc.id}"
-    ascii_name = _header_safe(name) or f"document-{doc.id}"
-    return Response(
-        content=data,
-        media_type=doc.content_type or source.content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-            ),
-            **_PRIVATE_HEADERS,
-        },
-    )
-
-
-def _header_safe(name: str) -> str:
-    # The plain filename= parameter is a quoted string: printable ASCII without quote or
-    # backslash; everything else is in filename*=, which clients prefer.
-    return "".join(c for c in name if " " <= c <= "~" and c not in '"\\')
+    found = document_file(session, runtime.files, _viewer(caller), document_id)
+    return file_response(found, fallback_name=f"document-{document_id}")

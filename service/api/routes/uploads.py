@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from service.access.visible_documents import Viewer, upload_file
 from service.api.body import read_upload_form
 from service.api.dependencies import CallerDep, OrganiserDep, RuntimeDep, SessionDep
-from service.api.downloads import attachment
+from service.api.downloads import file_response
 from service.api.schemas import ERROR_RESPONSES
 from service.clock import utcnow
 from service.database import models as m
@@ -32,7 +33,7 @@ from service.intake.entities import get_entity
 from service.messages import message
 from service.uploads.checklist_upload import score_history, upload_checklist
 from service.uploads.deck_upload import meeting_of_organisation, upload_deck
-from service.uploads.stored_uploads import Uploader, get_upload, list_uploads, read_upload_file
+from service.uploads.stored_uploads import Uploader, list_uploads
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
 
@@ -496,12 +497,9 @@ def download_upload(
     upload_id: int, caller: CallerDep, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     """The uploaded file as it was stored, with a safe file name."""
-    row = get_upload(session, upload_id)
-    caller.require_organisation(row.organisation_id, "upload", upload_id)
-    _, data = read_upload_file(session, runtime.files, upload_id)
-    return attachment(
-        data, name=row.file_name, content_type=row.content_type, default=f"upload-{row.id}"
-    )
+    viewer = Viewer(organisation_id=caller.organisation_id)
+    found = upload_file(session, runtime.files, viewer, upload_id)
+    return file_response(found, fallback_name=f"upload-{upload_id}")
 
 
 @router.get(
