@@ -129,9 +129,3 @@ def get_upload(session: Session, upload_id: int) -> m.Upload:
             text=message("access.upload_not_found", id=str(upload_id)),
         )
     return row
-
-
-def read_upload_file(session: Session, files: FileStore, upload_id: int) -> tuple[m.Upload, bytes]:
-    """An upload's row and its bytes as stored, or NotFoundError."""
-    row = get_upload(session, upload_id)
-    return row, files.get(row.file_key)

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.access.letters import letter_states
+from service.access.visible_documents import Viewer, upload_file
 from service.api.dependencies import RuntimeDep, SessionDep
-from service.api.downloads import attachment
+from service.api.downloads import file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, STOCKHOLM, local_time, page
 from service.batches.preflight import preflight
@@ -32,7 +33,6 @@ from service.database.submission_status import (
 from service.domain.deadlines import is_on_time
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
-from service.uploads.stored_uploads import read_upload_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -357,9 +357,7 @@ def download_sent_file(
     """A file an organisation sent, as it was stored."""
     del caller
     try:
-        row, data = read_upload_file(session, runtime.files, upload_id)
+        found = upload_file(session, runtime.files, Viewer(), upload_id)
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND) from exc
-    return attachment(
-        data, name=row.file_name, content_type=row.content_type, default=f"inskickat-{row.id}"
-    )
+    return file_response(found, fallback_name=f"inskickat-{upload_id}")
