@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -80,11 +80,18 @@ def install_portal(app: FastAPI) -> None:
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
-        if request.method != "GET":
+        if "hx-request" in request.headers:
+            # Back to the page the part belongs to (login checks that it is a local path).
+            current = urlsplit(request.headers.get("hx-current-url", ""))
+            target = current.path + (f"?{current.query}" if current.query else "")
+        elif request.method != "GET":
             target = "/arrangor"
-        return RedirectResponse(
-            f"/logga-in?nasta={quote(target, safe='')}", status.HTTP_303_SEE_OTHER
-        )
+        login = f"/logga-in?nasta={quote(target, safe='')}"
+        if "hx-request" in request.headers:
+            # A part of a page asked (htmx polling): send the whole tab to the login form,
+            # instead of placing the form inside the part.
+            return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": login})
+        return RedirectResponse(login, status.HTTP_303_SEE_OTHER)
 
     @app.exception_handler(ParticipantLinkRequiredError)
     async def _link(request: Request, _exc: ParticipantLinkRequiredError) -> Response:

@@ -296,3 +296,16 @@ def test_pages_fit_a_phone_without_sideways_scrolling(portal: Portal, browser: A
         screenshot(phone, "participant-phone")
     finally:
         context.close()
+
+
+def test_a_part_of_a_page_asked_for_after_the_session_ended_sends_the_tab_to_login(
+    portal: Portal,
+) -> None:
+    """htmx polling with an expired session: the whole tab goes to the login form."""
+    with httpx.Client(base_url=portal.base_url) as client:
+        answer = client.get(
+            "/arrangor",
+            headers={"HX-Request": "true", "HX-Current-URL": portal.url("/arrangor/batchar/7")},
+        )
+    assert answer.status_code == 204
+    assert answer.headers["HX-Redirect"] == "/logga-in?nasta=%2Farrangor%2Fbatchar%2F7"
