@@ -91,7 +91,7 @@ def summary(page: Any) -> str:
     return str(page.locator(SUMMARY).inner_text())
 
 
-def wait_for_summary(page: Any, prefix: str, *, timeout: float = 120_000) -> None:
+def wait_for_summary(page: Any, prefix: str, *, timeout: float = 90_000) -> None:
     page.wait_for_function(
         "(prefix) => document.getElementById('batch-summary').innerText.startsWith(prefix)",
         arg=prefix,
@@ -107,6 +107,7 @@ def row_of(page: Any, organisation: str, kind: str) -> Any:
     )
 
 
+@pytest.mark.timeout(240)  # two rounds of a real worker, with its start
 def test_an_organiser_generates_with_the_keyboard_watches_retries_and_downloads_the_zips(
     portal: Portal,
     page: Any,
@@ -351,6 +352,7 @@ def test_hostile_forms_get_swedish_messages_naming_the_field_and_store_nothing(
     assert page.locator("h1").inner_text() == "Sidan är till för arrangörer"
 
 
+@pytest.mark.timeout(240)  # LibreOffice starts cold in the worker
 def test_a_batch_with_pdf_has_both_files_in_its_zip(
     portal: Portal,
     page: Any,
