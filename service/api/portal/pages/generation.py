@@ -378,6 +378,14 @@ def read_choice(
             break
         if organisation_id not in choice.organisation_ids:
             choice.organisation_ids.append(organisation_id)
+    if scope == ["alla"] and choice.organisation_ids:
+        errors.append(
+            FieldError(
+                "omfattning-valda",
+                "Organisationer: du har kryssat i organisationer men valt Alla organisationer. "
+                "Välj Bara de organisationer jag kryssar i, eller ta bort kryssen.",
+            )
+        )
     wants_organisations = any(spec_for(k).per_organisation for k in choice.kinds)
     if (
         scope == ["valda"]
@@ -524,6 +532,8 @@ def _summary(progress: BatchProgress) -> str:
         return "Körningen har inga dokument."
     if progress.is_complete:
         if failed == 0:
+            if total == 1:
+                return "Klart: dokumentet är skapat."
             return f"Klart: alla {total} dokument är skapade."
         return f"Färdigt: {done} av {total} dokument är klara och {failed} misslyckades."
     return f"Pågår: {done} av {total} dokument är klara, {failed} misslyckades."
