@@ -199,6 +199,45 @@ def start_batch(
     return batch_id
 
 
+def retry_failed(
+    sessions: sessionmaker[Session], queue: DocumentQueue, *, batch_id: int
+) -> list[int]:
+    """Send a batch's failed documents again; returns their ids (none failed: empty).
+
+    Each goes back to pending with its error cleared, then to the queue, as a new batch's
+    would (``dispatch``). The rows stay the batch's own, so its progress counts them again;
+    ``attempts`` keeps counting. Meant for a failure that has since been mended (a template
+    fixed, the converter back), or a passing one.
+    """
+    doc = m.GeneratedDocument
+    with unit_of_work(sessions) as session:
+        if session.get(m.Batch, batch_id) is None:
+            raise NotFoundError(f"batch {batch_id} not found")
+        failed = list(
+            session.scalars(
+                select(doc.id)
+                .where(doc.batch_id == batch_id, doc.status == DocumentStatus.FAILED)
+                .order_by(doc.id)
+                .with_for_update()
+            )
+        )
+        if failed:
+            session.execute(
+                update(doc)
+                .where(doc.id.in_(failed), doc.status == DocumentStatus.FAILED)
+                .values(
+                    status=DocumentStatus.PENDING,
+                    error=None,
+                    started_at=None,
+                    finished_at=None,
+                )
+            )
+    if failed:
+        log.info("re-sending %d failed document(s) of batch %d", len(failed), batch_id)
+        dispatch(sessions, queue, failed)
+    return failed
+
+
 def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) -> list[int]:
     """Documents the database still wants but that have not moved for too long."""
     cutoff = now - older_than
