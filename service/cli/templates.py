@@ -8,29 +8,24 @@ Exit codes: 0 no problems, 1 problems found, 2 the file or the kind cannot be ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select
 
-from service.batches.template_library import parse_document_template
-from service.database import models as m
-from service.database.facts.loaders import LOADERS, FactsLoader
+from service.batches.template_checking import check_template, sample_contexts
+from service.database.facts.loaders import LOADERS
 from service.documents.catalogue import CATALOGUE, DocumentSpec
-from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.kinds import DocumentKind
-from service.engines.inspection import TemplateProblem
-from service.engines.registry import ENGINES, template_spots
-from service.engines.template_check import check_spots, merge_schemas
-from service.errors import BenchdocsError, GenerationError
-from service.intake.sample import SAMPLE_MEETING_REF, sample_database
+from service.engines.registry import ENGINES
+from service.errors import BenchdocsError
 
 EXIT_PROBLEMS = 1
 EXIT_CANNOT_CHECK = 2
+
+__all__ = ["check_template", "sample_contexts", "templates_app"]
 
 templates_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(soft_wrap=True)
@@ -99,65 +94,3 @@ def _spec(kind: str | None, file_name: str) -> DocumentSpec:
 def _cannot_check(message: str) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(EXIT_CANNOT_CHECK)
-
-
-def check_template(
-    data: bytes, *, name: str, spec: DocumentSpec, loader: FactsLoader
-) -> list[TemplateProblem]:
-    """Every problem of ``data`` as a template of ``spec``'s kind; TemplateError if unreadable."""
-    spots = template_spots(data, name=name)
-    contexts = sample_contexts(spec, loader)
-    problems = check_spots(spots, merge_schemas(contexts.values()), filters=SWEDISH_FILTERS)
-    if problems:
-        return problems
-    # What the static check cannot see (types, chart data, a chart name on a text box) shows
-    # when the engine loads the template and renders it with every sample.
-    try:
-        template = parse_document_template(data, name=name)
-    except GenerationError as exc:
-        return [_problem(exc, name)]
-    found: dict[str, TemplateProblem] = {}
-    for label, context in contexts.items():
-        try:
-            template.render(context)
-        except GenerationError as exc:
-            problem = _problem(exc, name)
-            if str(problem) not in found:
-                found[str(problem)] = TemplateProblem(
-                    problem.location, f"{problem.message} (sample data of {label})"
-                )
-    return list(found.values())
-
-
-def sample_contexts(spec: DocumentSpec, loader: FactsLoader) -> dict[str, Mapping[str, Any]]:
-    """``spec``'s contexts for the sample programme's Benchmarking 2, by organisation name.
-
-    A per-meeting kind gets one context, labelled with the meeting's title.
-    """
-    with sample_database() as sessions, sessions() as session:
-        meeting = session.scalars(
-            select(m.Meeting).where(m.Meeting.ref == SAMPLE_MEETING_REF)
-        ).one()
-        targets: list[tuple[str, int | None]] = [(meeting.title, None)]
-        if spec.per_organisation:
-            organisations = session.scalars(
-                select(m.Organisation)
-                .where(m.Organisation.network_id == meeting.network_id)
-                .order_by(m.Organisation.id)
-            ).all()
-            targets = [(org.name, org.id) for org in organisations]
-        return {
-            label: spec.build_context(
-                loader(session, meeting_id=meeting.id, organisation_id=organisation_id)
-            )
-            for label, organisation_id in targets
-        }
-
-
-def _problem(exc: BenchdocsError, name: str) -> TemplateProblem:
-    """An engine's error (``name: location: message``) as a problem."""
-    text = str(exc).removeprefix(f"{name}: ")
-    location, _, message = text.partition(": ")
-    if not message:
-        location, message = name, text
-    return TemplateProblem(location, message)
