@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +29,19 @@ from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.domain.kinds import DocumentKind
-from service.errors import BenchdocsError, ConflictError, NotFoundError
+from service.errors import (
+    BenchdocsError,
+    ConfigurationError,
+    ConflictError,
+    GenerationError,
+    NotFoundError,
+)
 from service.file_safety.file_inspection import FileType, UploadLimits, inspect_upload
 from service.pdf.converter import PdfConverter
 from service.pdf.previews import render_previews
 from service.storage.file_store import FileStore
+
+log = logging.getLogger(__name__)
 
 ERROR = "error"
 WARNING = "warning"
@@ -284,13 +293,23 @@ def preview(
         organisation_name=organisation_name,
         file_format=spec.office_format,
     )
-    base = f"templates/{spec.kind.value}/{number}-preview"
-    file_key = files.put(f"{base}.{spec.office_format}", data).key
+    document_key, image_key = preview_keys(spec.kind, number)
+    file_key = files.put(document_key, data).key
     png_key = None
     if converter is not None:
-        png = first_page_png(data, spec.office_format, converter)
-        png_key = files.put(f"{base}.png", png).key
+        try:
+            png = first_page_png(data, spec.office_format, converter)
+        except (ConfigurationError, GenerationError) as exc:
+            log.warning("no picture of the preview of %s version %s: %s", spec.kind, number, exc)
+        else:
+            png_key = files.put(image_key, png).key
     return Preview(data, file_name, file_key, png_key, organisation_name, meeting_title)
+
+
+def preview_keys(kind: DocumentKind, number: int) -> tuple[str, str]:
+    """Where a version's preview document and the PNG of its first page are kept."""
+    base = f"templates/{kind.value}/{number}-preview"
+    return f"{base}.{spec_of(kind).office_format}", f"{base}.png"
 
 
 def _render(
