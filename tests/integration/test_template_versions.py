@@ -11,6 +11,7 @@ import docx
 import pytest
 from sqlalchemy import func, select
 
+from service.batches.control import start_batch
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_versions import (
     ActivationRefusedError,
@@ -121,9 +122,7 @@ def test_a_checked_version_is_activated_rendered_by_the_renderer_and_rolled_back
 def test_activation_makes_regeneration_see_the_template_change(
     runtime: Runtime, sample: object, tmp_path: Path
 ) -> None:
-    from service.batches.control import start_batch
-
-    meeting_id, org_id = ids(runtime)
+    meeting_id, _ = ids(runtime)
     batch_id = start_batch(runtime.sessions, RecordingQueue(), meeting_id=meeting_id)
     with runtime.sessions() as session:
         doc_ids = list(
@@ -133,9 +132,13 @@ def test_activation_makes_regeneration_see_the_template_change(
         )
     render_here(runtime, doc_ids)
     templates_dir = runtime.settings.templates_dir
-    assert plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes == []
+    assert (
+        plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes == []
+    )
     upload(runtime, letter_with(ANCHOR, f"{ANCHOR} {SENTENCE}"))
-    assert plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes == []
+    assert (
+        plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes == []
+    )
     set_active(runtime, 1)
     changes = plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes
     assert changes and {change.kind for change in changes} == {KIND}
@@ -163,7 +166,9 @@ def test_activation_makes_regeneration_see_the_template_change(
             .where(m.GeneratedDocument.batch_id == batch_id, m.GeneratedDocument.kind == KIND)
         ).all()
     assert recorded and set(recorded) == {version_sha}
-    assert plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes == []
+    assert (
+        plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes == []
+    )
     set_active(runtime, None)
     assert plan_regeneration(runtime.sessions, templates_dir, meeting_ids=[meeting_id]).changes
 
@@ -192,7 +197,9 @@ def test_a_syntax_error_is_reported_with_its_location_and_cannot_be_activated(
     assert letter_text(runtime, org_id, meeting_id)  # the built-in still renders
 
 
-def test_an_unknown_variable_is_reported_and_numbers_go_on(runtime: Runtime, sample: object) -> None:
+def test_an_unknown_variable_is_reported_and_numbers_go_on(
+    runtime: Runtime, sample: object
+) -> None:
     good = upload(runtime, letter_with(ANCHOR, f"{ANCHOR} {SENTENCE}"))
     bad = upload(runtime, letter_with("{{ organisation.name }}", "{{ organisation.nme }}"))
     assert (good.number, bad.number) == (1, 2)
@@ -204,16 +211,26 @@ def test_an_unknown_variable_is_reported_and_numbers_go_on(runtime: Runtime, sam
 
 
 def _zip_bomb() -> bytes:
-    return letter_with(ANCHOR, ANCHOR, extra={"word/media/padding.xml": b"<a/>" + b" " * 60_000_000})
+    return letter_with(
+        ANCHOR, ANCHOR, extra={"word/media/padding.xml": b"<a/>" + b" " * 60_000_000}
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "name", "words"),
     [
-        (lambda: letter_with(ANCHOR, ANCHOR, extra={"word/vbaProject.bin": b"x" * 100}), "brev.docx", "makro"),
+        (
+            lambda: letter_with(ANCHOR, ANCHOR, extra={"word/vbaProject.bin": b"x" * 100}),
+            "brev.docx",
+            "makro",
+        ),
         (_zip_bomb, "brev.docx", "packa"),
         (lambda: LETTER.with_name("agenda.docx").read_bytes(), "brev.pptx", ""),
-        (lambda: (PROJECT_ROOT / "doc_templates" / "checklist.xlsx").read_bytes(), "brev.xlsx", "Word"),
+        (
+            lambda: (PROJECT_ROOT / "doc_templates" / "checklist.xlsx").read_bytes(),
+            "brev.xlsx",
+            "Word",
+        ),
         (lambda: b"<script>alert(1)</script> {{ 7*7 }}", "brev.docx", ""),
     ],
     ids=["macros", "zip-bomb", "named-as-pptx", "workbook", "markup"],

@@ -136,7 +136,11 @@ def test_an_organiser_uploads_previews_activates_and_rolls_back_a_template(
 @pytest.mark.parametrize(
     ("name", "data", "words"),
     [
-        ("brev.docm", lambda: letter_with(ANCHOR, ANCHOR, extra={"word/vbaProject.bin": b"x"}), "makro"),
+        (
+            "brev.docm",
+            lambda: letter_with(ANCHOR, ANCHOR, extra={"word/vbaProject.bin": b"x"}),
+            "makro",
+        ),
         ("<script>{{ 7*7 }}😀åäö\x01.docx", lambda: b"<script>alert(1)</script>{{ 7*7 }}", "Word"),
         ("brev.docx", lambda: b"", "tom"),
     ],

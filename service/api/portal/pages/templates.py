@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
@@ -88,7 +89,7 @@ _LOCATION_WORDS = [
     (re.compile(r"\bchart\b"), "diagram"),
     (re.compile(r"\bline\b"), "rad"),
 ]
-_MESSAGES = [
+_MESSAGES: list[tuple[re.Pattern[str], Callable[[Sequence[str | None]], str]]] = [
     (
         re.compile(
             r"unknown variable '([^']+)': '([^']+)' has no '([^']+)'"
