@@ -10,6 +10,7 @@ from pathlib import Path
 import docx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from service.batches.control import start_batch
 from service.batches.document_maker import DocumentMaker
@@ -21,6 +22,8 @@ from service.batches.template_versions import (
     preview,
     upload_version,
 )
+from service.cli.local_cluster import settings_environment
+from service.cli.main import app
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind
@@ -29,7 +32,7 @@ from service.file_safety.file_inspection import limits_from_settings
 from service.messages import Language
 from service.regeneration.planning import plan_regeneration
 from service.runtime import Runtime
-from service.settings import PROJECT_ROOT
+from service.settings import PROJECT_ROOT, get_settings
 from tests.conftest import RecordingQueue
 from tests.integration.use_cases import render_here
 
@@ -265,3 +268,38 @@ def test_a_preview_renders_the_candidate_for_the_first_organisation(
     # A preview does not activate anything.
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(m.ActiveTemplate)) == 0
+
+
+def test_the_command_line_uploads_activates_and_rolls_back(
+    runtime: Runtime, sample: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in settings_environment(runtime.settings).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        good = tmp_path / "brev.docx"
+        good.write_bytes(letter_with(ANCHOR, f"{ANCHOR} {SENTENCE}"))
+        bad = tmp_path / "trasig.docx"
+        bad.write_bytes(letter_with("{{ organisation.name }}", "{{ organisation.name }"))
+        cli = CliRunner()
+        result = cli.invoke(app, ["templates", "upload", str(good), "--kind", KIND.value])
+        assert result.exit_code == 0, result.output
+        assert "version 1 stored; it can be activated" in result.output
+        result = cli.invoke(app, ["templates", "upload", str(bad), "--kind", KIND.value])
+        assert result.exit_code == 1
+        assert "error: word/document.xml, paragraph 6: unexpected '}'" in result.output
+        result = cli.invoke(app, ["templates", "activate", KIND.value, "2"])
+        assert result.exit_code != 0
+        result = cli.invoke(app, ["templates", "activate", KIND.value, "1"])
+        assert result.exit_code == 0, result.output
+        meeting_id, org_id = ids(runtime)
+        assert SENTENCE in letter_text(runtime, org_id, meeting_id)
+        result = cli.invoke(app, ["templates", "list"])
+        assert f"{KIND.value}: version 1; versions: 2 (errors), 1" in result.output
+        result = cli.invoke(app, ["templates", "activate", KIND.value, "built-in"])
+        assert result.exit_code == 0, result.output
+        assert SENTENCE not in letter_text(runtime, org_id, meeting_id)
+    finally:
+        get_settings.cache_clear()
