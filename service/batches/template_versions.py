@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.document_maker import DocumentMaker
@@ -44,6 +45,7 @@ from service.storage.file_store import FileStore
 log = logging.getLogger(__name__)
 
 ERROR = "error"
+_NUMBER_ATTEMPTS = 3
 WARNING = "warning"
 
 
@@ -183,29 +185,39 @@ def upload_version(
     built_in = templates_dir / spec.template_file
     if built_in.is_file() and hashlib.sha256(built_in.read_bytes()).hexdigest() == sha256:
         report.append(_warning(name, "the file is the same as the built-in template"))
-    number = 1 + (
-        session.scalar(
-            select(func.max(m.TemplateVersion.number)).where(m.TemplateVersion.kind == spec.kind)
+    # Two uploads at once may pick the same number: the unique key decides, the loser goes on.
+    for attempt in range(_NUMBER_ATTEMPTS):
+        number = 1 + (
+            session.scalar(
+                select(func.max(m.TemplateVersion.number)).where(
+                    m.TemplateVersion.kind == spec.kind
+                )
+            )
+            or 0
         )
-        or 0
-    )
-    key = f"templates/{spec.kind.value}/{number}-{sha256[:16]}.{spec.office_format}"
-    stored = files.put(key, data)
-    version = m.TemplateVersion(
-        kind=spec.kind,
-        number=number,
-        file_name=name,
-        file_key=stored.key,
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        uploaded_at=now,
-        uploaded_by=uploaded_by,
-        report=report,
-        activated_at=None,
-    )
-    session.add(version)
-    session.flush()
-    return version
+        key = f"templates/{spec.kind.value}/{number}-{sha256[:16]}.{spec.office_format}"
+        stored = files.put(key, data)
+        version = m.TemplateVersion(
+            kind=spec.kind,
+            number=number,
+            file_name=name,
+            file_key=stored.key,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            uploaded_at=now,
+            uploaded_by=uploaded_by,
+            report=report,
+            activated_at=None,
+        )
+        try:
+            with session.begin_nested():
+                session.add(version)
+        except IntegrityError:
+            if attempt == _NUMBER_ATTEMPTS - 1:
+                raise ConflictError(f"no free version number for {spec.kind.value}") from None
+            continue
+        return version
+    raise AssertionError("unreachable")
 
 
 def _warning(location: str, text: str) -> dict[str, Any]:
