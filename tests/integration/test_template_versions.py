@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -22,7 +24,7 @@ from service.batches.template_versions import (
     preview,
     upload_version,
 )
-from service.cli.local_cluster import settings_environment
+from service.cli.local_cluster import WorkerProcess, settings_environment
 from service.cli.main import app
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -34,6 +36,7 @@ from service.regeneration.planning import plan_regeneration
 from service.runtime import Runtime
 from service.settings import PROJECT_ROOT, get_settings
 from tests.conftest import RecordingQueue
+from tests.integration.conftest import batch_complete, wait_until
 from tests.integration.use_cases import render_here
 
 pytestmark = pytest.mark.integration
@@ -303,3 +306,36 @@ def test_the_command_line_uploads_activates_and_rolls_back(
         assert SENTENCE not in letter_text(runtime, org_id, meeting_id)
     finally:
         get_settings.cache_clear()
+
+
+def test_a_real_worker_renders_with_the_version_active_when_it_renders(
+    client: TestClient,
+    runtime: Runtime,
+    sample: object,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    meeting_id, org_id = ids(runtime)
+    start_worker(concurrency=1)
+
+    def letter_from_worker() -> str:
+        batch = client.post(
+            f"/api/v1/meetings/{meeting_id}/batches",
+            json={"kinds": [KIND.value], "organisation_ids": [org_id]},
+        ).json()
+        wait_until(batch_complete(runtime, batch["id"]), what="the batch to finish")
+        with runtime.sessions() as session:
+            key = session.scalars(
+                select(m.GeneratedDocument.file_key).where(
+                    m.GeneratedDocument.batch_id == batch["id"]
+                )
+            ).one()
+        assert key is not None
+        data = runtime.files.get(key)
+        return "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+
+    assert SENTENCE not in letter_from_worker()
+    upload(runtime, letter_with(ANCHOR, f"{ANCHOR} {SENTENCE}"))
+    set_active(runtime, 1)
+    assert SENTENCE in letter_from_worker()
+    set_active(runtime, None)
+    assert SENTENCE not in letter_from_worker()
