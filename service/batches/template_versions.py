@@ -280,25 +280,8 @@ def preview(
                 f"{spec.kind.value} version {number} has errors and cannot be previewed"
             )
         loaded = templates.version(VersionFile.of(version))
-        network = session.scalars(select(m.Network).order_by(m.Network.id)).first()
-        meeting = organisation = None
-        if network is not None:
-            meeting = session.scalars(
-                select(m.Meeting)
-                .where(m.Meeting.network_id == network.id)
-                .order_by(m.Meeting.date, m.Meeting.id)
-            ).first()
-            organisation = session.scalars(
-                select(m.Organisation)
-                .where(m.Organisation.network_id == network.id)
-                .order_by(m.Organisation.id)
-            ).first()
-        if meeting is None or (spec.per_organisation and organisation is None):
-            raise NotFoundError("there is no meeting and organisation to preview with")
-        meeting_id, meeting_title = meeting.id, meeting.title
-        shown = organisation if spec.per_organisation else None
-        organisation_id = shown.id if shown is not None else None
-        organisation_name = shown.name if shown is not None else None
+        target = preview_target(session, spec)
+    meeting_id, meeting_title, organisation_id, organisation_name = target
     data = _render(sessions, templates, spec, loaded, meeting_id, organisation_id)
     file_name = spec.file_name(
         meeting_title=meeting_title,
@@ -316,6 +299,32 @@ def preview(
         else:
             png_key = files.put(image_key, png).key
     return Preview(data, file_name, file_key, png_key, organisation_name, meeting_title)
+
+
+def preview_target(session: Session, spec: DocumentSpec) -> tuple[int, str, int | None, str | None]:
+    """Whom previews are made for: the first network's first meeting (by date) and, for a
+    per-organisation kind, its first organisation, as (meeting id, title, organisation id, name).
+
+    NotFoundError when there is no meeting (or organisation) to preview with.
+    """
+    network = session.scalars(select(m.Network).order_by(m.Network.id)).first()
+    meeting = organisation = None
+    if network is not None:
+        meeting = session.scalars(
+            select(m.Meeting)
+            .where(m.Meeting.network_id == network.id)
+            .order_by(m.Meeting.date, m.Meeting.id)
+        ).first()
+        organisation = session.scalars(
+            select(m.Organisation)
+            .where(m.Organisation.network_id == network.id)
+            .order_by(m.Organisation.id)
+        ).first()
+    if meeting is None or (spec.per_organisation and organisation is None):
+        raise NotFoundError("there is no meeting and organisation to preview with")
+    if not spec.per_organisation or organisation is None:
+        return meeting.id, meeting.title, None, None
+    return meeting.id, meeting.title, organisation.id, organisation.name
 
 
 def preview_keys(kind: DocumentKind, number: int) -> tuple[str, str]:

@@ -84,6 +84,8 @@ def test_an_organiser_uploads_previews_activates_and_rolls_back_a_template(
     page.wait_for_url(re.compile("forhandsgranskning=2"), timeout=120_000)
     heading = page.get_by_role("heading", name="Förhandsgranskning av version 2")
     assert heading.is_visible()
+    shown_for = page.locator("section", has=heading).inner_text()
+    assert re.search(r"uppgifterna för .+ inför Benchmarking", shown_for), shown_for
     link = page.get_by_role("link", name=re.compile("Ladda ner förhandsgranskningen"))
     with page.expect_download() as download:
         link.click()

@@ -26,6 +26,7 @@ from service.batches.template_versions import (
     overview,
     preview,
     preview_keys,
+    preview_target,
     spec_of,
     upload_version,
 )
@@ -222,9 +223,12 @@ def _kind_page(
         if any(v["row"].number == number for v in view["versions"]):
             document_key, image_key = preview_keys(entry.spec.kind, number)
             if runtime.files.exists(document_key):
+                _, meeting, _, organisation = preview_target(session, entry.spec)
                 shown_preview = {
                     "number": number,
                     "has_image": runtime.files.exists(image_key),
+                    "meeting": meeting,
+                    "organisation": organisation,
                 }
     context = {
         "entry": view,
