@@ -483,6 +483,7 @@ for _kind, _sv, _en in (
         "en vanlig PowerPoint-presentation (.pptx)",
         "an ordinary PowerPoint presentation (.pptx)",
     ),
+    ("plain_docx", "ett vanligt Word-dokument (.docx)", "an ordinary Word document (.docx)"),
 ):
     _add(f"filetype.{_kind}", sv=_sv, en=_en)
 _add("filetype.either", sv="{first} eller {second}", en="{first} or {second}")

@@ -38,11 +38,12 @@ class Runtime:
 def build_runtime(settings: Settings, *, queue: DocumentQueue | None = None) -> Runtime:
     """Wire the real adapters from settings; a caller may pass its own queue."""
     engine = make_engine(settings.database_url)
+    files = LocalFileStore(settings.file_store_dir)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine, participant_url=settings.participant_url),
-        files=LocalFileStore(settings.file_store_dir),
+        files=files,
         queue=queue if queue is not None else CeleryDocumentQueue(settings),
-        templates=TemplateLibrary(settings.templates_dir),
+        templates=TemplateLibrary(settings.templates_dir, files=files),
     )

@@ -37,8 +37,12 @@ class DocumentMaker:
     pdf: PdfConverter | None = None
 
     def template(self, kind: DocumentKind) -> LoadedTemplate:
-        """The kind's parsed template as its file is now."""
-        return self.templates.get(spec_for(kind).template_file)
+        """The kind's parsed template now: its active uploaded version, else the built-in file.
+
+        Which version is active is read from the database (workers are separate processes).
+        """
+        with self.sessions() as session:
+            return self.templates.for_kind(session, kind)
 
     def context(
         self,

@@ -1,4 +1,10 @@
-"""Templates loaded and parsed once per process, reloaded only when the file changes."""
+"""Templates loaded and parsed once per process, reloaded only when the file changes.
+
+A kind renders with its active uploaded version (``ActiveTemplate``) when it has one, else with
+the built-in file in the templates directory. Workers are separate processes, so which version
+is active is read from the database at every render (one small query); the parsed template is
+cached by version, its parse by the bytes' sha256.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,20 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.database import models as m
 from service.documents import swedish
+from service.documents.catalogue import spec_for
 from service.documents.swedish_filters import SWEDISH_FILTERS
+from service.domain.kinds import DocumentKind
 from service.engines.interface import OfficeTemplate
 from service.engines.pptx_engine.fitting import TableLayout
 from service.engines.registry import parse_template
-from service.errors import TemplateError
+from service.errors import NotFoundError, TemplateError
 from service.pdf.fonts import installed_fonts
+from service.storage.file_store import FileStore
 
 
 def parse_document_template(data: bytes, *, name: str, suffix: str | None = None) -> OfficeTemplate:
@@ -43,13 +56,55 @@ class LoadedTemplate:
     template: OfficeTemplate
 
 
-class TemplateLibrary:
-    """The process's parsed templates, keyed by file name under one directory."""
+@dataclass(frozen=True)
+class VersionFile:
+    """Where an uploaded template version's bytes are and what they must hash to."""
 
-    def __init__(self, directory: Path) -> None:
+    id: int
+    kind: DocumentKind
+    number: int
+    file_name: str
+    file_key: str
+    sha256: str
+
+    @classmethod
+    def of(cls, row: m.TemplateVersion) -> VersionFile:
+        """The file of a stored version."""
+        return cls(row.id, row.kind, row.number, row.file_name, row.file_key, row.sha256)
+
+
+def active_version(session: Session, kind: DocumentKind) -> VersionFile | None:
+    """The kind's active uploaded version, or None when it renders with its built-in file."""
+    version = m.TemplateVersion
+    row = session.execute(
+        select(
+            version.id,
+            version.kind,
+            version.number,
+            version.file_name,
+            version.file_key,
+            version.sha256,
+        )
+        .join(m.ActiveTemplate, m.ActiveTemplate.template_version_id == version.id)
+        .where(m.ActiveTemplate.kind == kind)
+    ).first()
+    return VersionFile(*row) if row is not None else None
+
+
+class TemplateLibrary:
+    """The process's parsed templates: built-in files by name, uploaded versions by id.
+
+    ``files`` is the file store uploaded versions are kept in; without one, a kind with an
+    active uploaded version cannot be rendered (TemplateError).
+    """
+
+    def __init__(self, directory: Path, *, files: FileStore | None = None) -> None:
         self._directory = directory
+        self._files = files
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[tuple[int, int], LoadedTemplate]] = {}
+        self._versions: dict[int, LoadedTemplate] = {}
+        self._parsed: dict[str, OfficeTemplate] = {}
 
     @property
     def directory(self) -> Path:
@@ -75,4 +130,47 @@ class TemplateLibrary:
                 template=parse_document_template(data, name=file_name),
             )
             self._loaded[file_name] = (stamp, loaded)
+            return loaded
+
+    def built_in(self, kind: DocumentKind) -> LoadedTemplate:
+        """The kind's built-in template, from the templates directory."""
+        return self.get(spec_for(kind).template_file)
+
+    def for_kind(self, session: Session, kind: DocumentKind) -> LoadedTemplate:
+        """The template the kind renders with now: its active version, else the built-in."""
+        version = active_version(session, kind)
+        return self.built_in(kind) if version is None else self.version(version)
+
+    def version(self, version: VersionFile) -> LoadedTemplate:
+        """An uploaded version, read from the file store and parsed once per sha256."""
+        with self._lock:
+            cached = self._versions.get(version.id)
+            if cached is not None and cached.sha256 == version.sha256:
+                return cached
+        if self._files is None:
+            raise TemplateError(
+                f"template version {version.number} of {version.kind.value} is active, "
+                "but this process has no file store to read it from"
+            )
+        try:
+            data = self._files.get(version.file_key)
+        except NotFoundError as exc:
+            raise TemplateError(
+                f"template version {version.number} of {version.kind.value} is missing "
+                f"from the file store ({version.file_key})"
+            ) from exc
+        sha256 = hashlib.sha256(data).hexdigest()
+        if sha256 != version.sha256:
+            raise TemplateError(
+                f"template version {version.number} of {version.kind.value} changed in the "
+                f"file store (sha256 {sha256[:12]}, recorded {version.sha256[:12]})"
+            )
+        suffix = f".{spec_for(version.kind).office_format}"
+        with self._lock:
+            template = self._parsed.get(sha256)
+            if template is None:
+                template = parse_document_template(data, name=version.file_name, suffix=suffix)
+                self._parsed[sha256] = template
+            loaded = LoadedTemplate(file_name=version.file_name, sha256=sha256, template=template)
+            self._versions[version.id] = loaded
             return loaded

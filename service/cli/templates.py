@@ -1,5 +1,8 @@
 """``benchdocs templates check PATH``: every problem of a template, each with its location.
 
+``upload``, ``activate`` (also to roll back, to an earlier version or ``built-in``) and ``list``
+manage the versions organisers use (see ``service.batches.template_versions``).
+
 The template's text is checked against the contexts its document kind gets for the sample
 programme's Benchmarking 2 (every organisation, merged), then loaded by its engine and rendered
 with each of those contexts, so what the static check cannot see is still reported.
@@ -8,29 +11,29 @@ Exit codes: 0 no problems, 1 problems found, 2 the file or the kind cannot be ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select
 
-from service.batches.template_library import parse_document_template
-from service.database import models as m
-from service.database.facts.loaders import LOADERS, FactsLoader
+from service.batches.template_checking import check_template, sample_contexts
+from service.batches.template_versions import activate, has_errors, overview, upload_version
+from service.cli.base import fail, open_runtime, read_upload_file
+from service.clock import utcnow
+from service.database.facts.loaders import LOADERS
+from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec
-from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.kinds import DocumentKind
-from service.engines.inspection import TemplateProblem
-from service.engines.registry import ENGINES, template_spots
-from service.engines.template_check import check_spots, merge_schemas
-from service.errors import BenchdocsError, GenerationError
-from service.intake.sample import SAMPLE_MEETING_REF, sample_database
+from service.engines.registry import ENGINES
+from service.errors import BenchdocsError
+from service.file_safety.file_inspection import limits_from_settings
 
 EXIT_PROBLEMS = 1
 EXIT_CANNOT_CHECK = 2
+
+__all__ = ["check_template", "sample_contexts", "templates_app"]
 
 templates_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(soft_wrap=True)
@@ -101,63 +104,93 @@ def _cannot_check(message: str) -> NoReturn:
     raise typer.Exit(EXIT_CANNOT_CHECK)
 
 
-def check_template(
-    data: bytes, *, name: str, spec: DocumentSpec, loader: FactsLoader
-) -> list[TemplateProblem]:
-    """Every problem of ``data`` as a template of ``spec``'s kind; TemplateError if unreadable."""
-    spots = template_spots(data, name=name)
-    contexts = sample_contexts(spec, loader)
-    problems = check_spots(spots, merge_schemas(contexts.values()), filters=SWEDISH_FILTERS)
-    if problems:
-        return problems
-    # What the static check cannot see (types, chart data, a chart name on a text box) shows
-    # when the engine loads the template and renders it with every sample.
+CLI_USER = "benchdocs (command line)"
+
+
+@templates_app.command("upload")
+def upload_command(
+    path: Annotated[Path, typer.Argument(help="The new template file.")],
+    kind: Annotated[str, typer.Option(help="Document kind, such as feedback_letter.")],
+    by: Annotated[str, typer.Option(help="Who uploads it (shown to organisers).")] = CLI_USER,
+) -> None:
+    """Check and keep a new version of a kind's template (not active until activated)."""
+    runtime = open_runtime()
     try:
-        template = parse_document_template(data, name=name)
-    except GenerationError as exc:
-        return [_problem(exc, name)]
-    found: dict[str, TemplateProblem] = {}
-    for label, context in contexts.items():
-        try:
-            template.render(context)
-        except GenerationError as exc:
-            problem = _problem(exc, name)
-            if str(problem) not in found:
-                found[str(problem)] = TemplateProblem(
-                    problem.location, f"{problem.message} (sample data of {label})"
-                )
-    return list(found.values())
-
-
-def sample_contexts(spec: DocumentSpec, loader: FactsLoader) -> dict[str, Mapping[str, Any]]:
-    """``spec``'s contexts for the sample programme's Benchmarking 2, by organisation name.
-
-    A per-meeting kind gets one context, labelled with the meeting's title.
-    """
-    with sample_database() as sessions, sessions() as session:
-        meeting = session.scalars(
-            select(m.Meeting).where(m.Meeting.ref == SAMPLE_MEETING_REF)
-        ).one()
-        targets: list[tuple[str, int | None]] = [(meeting.title, None)]
-        if spec.per_organisation:
-            organisations = session.scalars(
-                select(m.Organisation)
-                .where(m.Organisation.network_id == meeting.network_id)
-                .order_by(m.Organisation.id)
-            ).all()
-            targets = [(org.name, org.id) for org in organisations]
-        return {
-            label: spec.build_context(
-                loader(session, meeting_id=meeting.id, organisation_id=organisation_id)
+        data = read_upload_file(path, max_bytes=runtime.settings.max_upload_bytes)
+        with unit_of_work(runtime.sessions) as session:
+            version = upload_version(
+                session,
+                files=runtime.files,
+                templates_dir=runtime.settings.templates_dir,
+                kind=kind,
+                data=data,
+                file_name=path.name,
+                uploaded_by=by,
+                limits=limits_from_settings(runtime.settings),
+                now=utcnow(),
             )
-            for label, organisation_id in targets
-        }
+            number, report = version.number, list(version.report)
+    except BenchdocsError as exc:
+        raise fail(exc) from exc
+    finally:
+        runtime.close()
+    for item in report:
+        console.print(
+            f"{item['severity']}: {item['location']}: {item['message']}",
+            markup=False,
+            highlight=False,
+        )
+    usable = not has_errors(report)
+    console.print(
+        f"{kind} version {number} stored; "
+        + ("it can be activated" if usable else "it has errors and cannot be activated"),
+        highlight=False,
+    )
+    if not usable:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
-def _problem(exc: BenchdocsError, name: str) -> TemplateProblem:
-    """An engine's error (``name: location: message``) as a problem."""
-    text = str(exc).removeprefix(f"{name}: ")
-    location, _, message = text.partition(": ")
-    if not message:
-        location, message = name, text
-    return TemplateProblem(location, message)
+@templates_app.command("activate")
+def activate_command(
+    kind: Annotated[str, typer.Argument(help="Document kind, such as feedback_letter.")],
+    version: Annotated[str, typer.Argument(help="A version number, or 'built-in'.")],
+    by: Annotated[str, typer.Option(help="Who activates it (shown to organisers).")] = CLI_USER,
+) -> None:
+    """Make a version (or the built-in template) the one new documents of a kind use.
+
+    Rolling back is activating an earlier version or 'built-in'.
+    """
+    if version != "built-in" and not version.isdigit():
+        _cannot_check(f"version must be a number or 'built-in', not {version!r}")
+    number = None if version == "built-in" else int(version)
+    runtime = open_runtime()
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            activate(session, kind=kind, number=number, activated_by=by, now=utcnow())
+    except BenchdocsError as exc:
+        raise fail(exc) from exc
+    finally:
+        runtime.close()
+    shown = "the built-in template" if number is None else f"version {number}"
+    console.print(f"{kind} now renders with {shown}", highlight=False)
+
+
+@templates_app.command("list")
+def list_command() -> None:
+    """Each kind's active template and its uploaded versions."""
+    runtime = open_runtime()
+    try:
+        with runtime.sessions() as session:
+            for entry in overview(session):
+                active = entry.active
+                shown = "built-in" if active is None else f"version {active.number}"
+                numbers = ", ".join(
+                    f"{v.number}{' (errors)' if has_errors(v.report) else ''}"
+                    for v in entry.versions
+                )
+                console.print(
+                    f"{entry.spec.kind.value}: {shown}; versions: {numbers or 'none'}",
+                    highlight=False,
+                )
+    finally:
+        runtime.close()

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.template_library import active_version
 from service.change_detection.fingerprints import (
     REASON_NEW,
     document_inputs,
@@ -135,7 +136,7 @@ def plan_regeneration(
     """
     with consistent_read(sessions) as session:
         scope = _load_scope(session, meeting_ids)
-        templates = _template_digests(scope.slots, templates_dir)
+        templates = _template_digests(session, scope.slots, templates_dir)
         renderers = {slot.format: renderer_identity(slot.format) for slot in scope.slots}
         networks = {network for network, _ in scope.meetings.values()}
         digests = load_digests(session, networks)
@@ -306,12 +307,19 @@ def _in_flight(
 
 
 def _template_digests(
-    slots: Sequence[_Slot], templates_dir: Path
+    session: Session, slots: Sequence[_Slot], templates_dir: Path
 ) -> dict[DocumentKind, str | Exception]:
-    """Each kind's template digest, or the error that makes every slot of it fail."""
+    """Each kind's template digest, or the error that makes every slot of it fail.
+
+    A kind with an active uploaded version has that version's digest; others the built-in's.
+    """
     digests: dict[DocumentKind, str | Exception] = {}
     by_file: dict[str, str | Exception] = {}
     for kind in {slot.kind for slot in slots}:
+        active = active_version(session, kind)
+        if active is not None:
+            digests[kind] = active.sha256
+            continue
         file_name = spec_for(kind).template_file
         if file_name not in by_file:
             try:

@@ -20,6 +20,7 @@ class FileType(StrEnum):
 
     XLSX = "xlsx"
     PPTX = "pptx"
+    DOCX = "docx"  # only organisers' template versions
     CSV = "csv"
 
 
@@ -55,11 +56,13 @@ def limits_from_settings(settings: Settings) -> UploadLimits:
 ACCEPTED_LABELS = {
     FileType.XLSX: message("filetype.xlsx"),
     FileType.PPTX: message("filetype.pptx"),
+    FileType.DOCX: message("filetype.docx"),
     FileType.CSV: message("filetype.csv"),
 }
 PLAIN_LABELS = {
     FileType.XLSX: message("filetype.plain_xlsx"),
     FileType.PPTX: message("filetype.plain_pptx"),
+    FileType.DOCX: message("filetype.plain_docx"),
 }
 
 

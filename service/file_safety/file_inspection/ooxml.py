@@ -92,7 +92,7 @@ KINDS = {
     "application/vnd.ms-powerpoint.addin.macroenabled.main+xml": _Kind(
         "PowerPoint add-in", "ppam", "presentation", macro=True
     ),
-    f"{_WML}.document.main+xml": _Kind("Word document", "docx", "word"),
+    f"{_WML}.document.main+xml": _Kind("Word document", "docx", "word", plain=True),
     f"{_WML}.template.main+xml": _Kind("Word template", "dotx", "word"),
     "application/vnd.ms-word.document.macroenabled.main+xml": _Kind(
         "macro-enabled Word document", "docm", "word", macro=True
@@ -102,7 +102,11 @@ KINDS = {
     ),
     "application/vnd.ms-visio.drawing.main+xml": _Kind("Visio drawing", "vsdx", "visio"),
 }
-_FAMILY_TYPES = {"spreadsheet": FileType.XLSX, "presentation": FileType.PPTX}
+_FAMILY_TYPES = {
+    "spreadsheet": FileType.XLSX,
+    "presentation": FileType.PPTX,
+    "word": FileType.DOCX,
+}
 _MACRO_KINDS = {
     "spreadsheet": _Kind("macro-enabled workbook", "xlsm", "spreadsheet", macro=True),
     "presentation": _Kind("macro-enabled presentation", "pptm", "presentation", macro=True),
