@@ -25,18 +25,18 @@ def header_safe(name: str) -> str:
     return "".join(c for c in name if " " <= c <= "~" and c not in '"\\')
 
 
+def content_disposition(name: str, default: str) -> str:
+    """An attachment named ``name``: ASCII for old clients (``default`` if none), else UTF-8."""
+    ascii_name = header_safe(name) or default
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
 def attachment(data: bytes, *, name: str, content_type: str, default: str) -> Response:
     """The bytes as an attachment named ``name`` (``default`` when nothing of it is ASCII)."""
-    ascii_name = header_safe(name) or default
     return Response(
         content=data,
         media_type=content_type,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-            ),
-            **PRIVATE_HEADERS,
-        },
+        headers={"Content-Disposition": content_disposition(name, default), **PRIVATE_HEADERS},
     )
 
 

@@ -46,15 +46,6 @@ class BatchZip:
     members: list[ZipMember]
 
 
-@dataclass(frozen=True)
-class DocumentFile:
-    """A stored file with the name and type it downloads as."""
-
-    file_name: str
-    content_type: str
-    data: bytes
-
-
 def _in_range(value: int) -> bool:
     # An id beyond the column's range is simply not there (PostgreSQL would refuse the query).
     return 1 <= value <= MAX_ID
@@ -187,20 +178,3 @@ def stream_zip(members: Sequence[ZipMember], files: FileStore) -> Iterator[bytes
             for start in range(0, len(piece), _CHUNK):
                 yield piece[start : start + _CHUNK]
     yield sink.take()
-
-
-def document_file(session: Session, files: FileStore, document_id: int) -> DocumentFile:
-    """A done document's stored file, for an organiser (who may see every document).
-
-    NotFoundError when the document does not exist, is not done, or its file is gone.
-    """
-    doc = session.get(m.GeneratedDocument, document_id) if _in_range(document_id) else None
-    source = file_source(session, doc) if doc is not None else None
-    if doc is None or source is None or source.file_key is None:
-        raise NotFoundError(f"document {document_id} has no file")
-    data = files.get(source.file_key)
-    return DocumentFile(
-        file_name=doc.file_name or source.file_name or f"dokument-{doc.id}.{doc.format}",
-        content_type=doc.content_type or source.content_type or "application/octet-stream",
-        data=data,
-    )

@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -23,11 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from service.access.visible_documents import Viewer, document_file
 from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.downloads import PRIVATE_HEADERS, content_disposition, file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
 from service.batches.control import BatchProgress, batch_progress, retry_failed, start_batch
-from service.batches.exports import batch_zip, document_file, stream_zip
+from service.batches.exports import batch_zip, stream_zip
 from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.database import models as m
 from service.documents.catalogue import available_kinds, spec_for
@@ -614,18 +615,6 @@ def retry(
 
 # -- downloads ------------------------------------------------------------------------------
 
-_PRIVATE_HEADERS = {
-    "Cache-Control": "private, no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-
-
-def attachment(name: str, fallback: str) -> str:
-    """A Content-Disposition for ``name``: ASCII for old clients, UTF-8 for the rest."""
-    ascii_name = "".join(c for c in name if " " <= c <= "~" and c not in '"\\') or fallback
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-
 
 def _zip_response(
     session: Session, runtime: RuntimeDep, batch_id: str, organisation: str | None
@@ -639,8 +628,8 @@ def _zip_response(
         stream_zip(found.members, runtime.files),
         media_type="application/zip",
         headers={
-            "Content-Disposition": attachment(found.file_name, f"dokument-{number}.zip"),
-            **_PRIVATE_HEADERS,
+            "Content-Disposition": content_disposition(found.file_name, f"dokument-{number}.zip"),
+            **PRIVATE_HEADERS,
         },
     )
 
@@ -674,12 +663,5 @@ def document_download(
     """One finished document's file (an organiser may fetch any)."""
     del caller
     number = _parse_id(document_id)
-    found = document_file(session, runtime.files, number)
-    return Response(
-        content=found.data,
-        media_type=found.content_type,
-        headers={
-            "Content-Disposition": attachment(found.file_name, f"dokument-{number}"),
-            **_PRIVATE_HEADERS,
-        },
-    )
+    found = document_file(session, runtime.files, Viewer(), number)
+    return file_response(found, fallback_name=f"dokument-{number}")
