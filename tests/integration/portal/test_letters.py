@@ -36,7 +36,7 @@ def sign_in(portal: Portal, page: Any, path: str) -> None:
     page.get_by_label("Användarnamn").fill(username)
     page.get_by_label("Lösenord").fill(password)
     page.get_by_role("button", name="Logga in").click()
-    page.wait_for_url(re.compile(re.escape(portal.url(path)) + r"\?klart=inloggad"))
+    page.wait_for_url(re.compile(re.escape(portal.url(path)) + r"[?&]klart=inloggad$"))
 
 
 def meeting_id(portal: Portal, ref: str) -> int:
