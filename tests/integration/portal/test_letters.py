@@ -133,9 +133,7 @@ def test_an_organiser_writes_previews_and_releases_a_letter_the_participant_then
     check_accessibility(page, "a released letter with its file")
 
 
-def test_release_all_releases_only_the_letters_that_lack_nothing(
-    portal: Portal, page: Any
-) -> None:
+def test_release_all_releases_only_the_letters_that_lack_nothing(portal: Portal, page: Any) -> None:
     bm2 = meeting_id(portal, "bm2")
     ready = [portal.organisation_id(ref) for ref in ("askersund", "kalmar")]
     with unit_of_work(portal.runtime.sessions) as session:

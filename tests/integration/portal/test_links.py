@@ -90,7 +90,9 @@ def test_a_link_is_made_by_keyboard_shown_once_works_shows_its_last_use_and_is_r
     check_accessibility(page, "revoke confirmation")
     page.get_by_role("button", name="Ja, återkalla länken").click()
     page.wait_for_url(re.compile(r"klart=lank-aterkallad"))
-    assert page.get_by_role("status").inner_text() == "Länken är återkallad. Den fungerar inte längre."
+    assert (
+        page.get_by_role("status").inner_text() == "Länken är återkallad. Den fungerar inte längre."
+    )
     row = page.get_by_role("row", name=LABEL)
     assert "återkallad" in row.inner_text()
     assert row.get_by_role("link", name=re.compile("^Återkalla")).count() == 0
@@ -160,9 +162,7 @@ def test_a_wrong_link_form_is_refused_in_swedish_and_nothing_is_stored(
     assert _token_count(portal) == before
 
 
-def test_links_of_unknown_organisations_and_tokens_are_not_found(
-    portal: Portal, page: Any
-) -> None:
+def test_links_of_unknown_organisations_and_tokens_are_not_found(portal: Portal, page: Any) -> None:
     sign_in(portal, page, "/arrangor/lankar")
     check_accessibility(page, "all links")
     for path in (

@@ -28,6 +28,7 @@ from service.access.letters import (
     put_letter,
     release_letter,
 )
+from service.access.portal_sessions import PortalCaller
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
@@ -114,6 +115,11 @@ def _state(session: Session, meeting: m.Meeting, organisation_id: int) -> Letter
         raise StarletteHTTPException(status.HTTP_404_NOT_FOUND) from exc
 
 
+def _released_by(caller: PortalCaller) -> str:
+    """Who released a letter, as its record says (the organiser's name)."""
+    return caller.user_name or f"arrangör {caller.user_id}"
+
+
 def _base(meeting_id: int) -> str:
     return f"/arrangor/moten/{meeting_id}/brev"
 
@@ -164,7 +170,7 @@ def release_all(meeting_id: int, caller: OrganiserFormDep, session: SessionDep) 
     for state in letter_states(session, meeting.id):
         if state.released_at is None and not state.missing:
             release_letter(
-                session, meeting.id, state.organisation_id, by=caller.user_name, now=now
+                session, meeting.id, state.organisation_id, by=_released_by(caller), now=now
             )
             released += 1
     notice = "brev-alla-slappta" if released else "brev-inga-klara"
@@ -173,7 +179,7 @@ def release_all(meeting_id: int, caller: OrganiserFormDep, session: SessionDep) 
 
 def _letter_page(
     request: Request,
-    caller: Any,
+    caller: PortalCaller,
     session: Session,
     meeting: m.Meeting,
     state: LetterState,
@@ -192,8 +198,7 @@ def _letter_page(
             "organisation": organisation,
             "state": state,
             "missing": _missing_texts(state),
-            "form": form
-            or {"noted": state.noted or "", "ideas": "\n".join(state.ideas)},
+            "form": form or {"noted": state.noted or "", "ideas": "\n".join(state.ideas)},
             "errors": errors or [],
             "error_heading": error_heading,
             "preview": letter_preview(session, meeting.id, state.organisation_id),
@@ -279,7 +284,7 @@ def save_letter(
         now=utcnow(),
     )
     return RedirectResponse(
-        f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-sparat#forhandsvisning",
+        f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-sparat",
         status.HTTP_303_SEE_OTHER,
     )
 
@@ -308,7 +313,9 @@ def release(
             error_heading="Brevet kan inte släppas ännu",
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    release_letter(session, meeting.id, state.organisation_id, by=caller.user_name, now=utcnow())
+    release_letter(
+        session, meeting.id, state.organisation_id, by=_released_by(caller), now=utcnow()
+    )
     return RedirectResponse(
         f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-slappt",
         status.HTTP_303_SEE_OTHER,

@@ -276,9 +276,7 @@ def start(
         )
     meeting_ids: list[int] | None = None
     if mote:
-        meeting = (
-            session.get(m.Meeting, int(mote)) if mote.isdigit() and len(mote) < 12 else None
-        )
+        meeting = session.get(m.Meeting, int(mote)) if mote.isdigit() and len(mote) < 12 else None
         if meeting is None:
             return _runs_page(
                 request,
