@@ -172,3 +172,19 @@ def test_links_of_unknown_organisations_and_tokens_are_not_found(portal: Portal,
     ):
         response = page.goto(portal.url(path))
         assert response.status == 404, path
+
+
+def test_the_link_begins_with_the_configured_participant_address(portal: Portal, page: Any) -> None:
+    settings = portal.runtime.settings
+    portal.runtime.settings = settings.model_copy(
+        update={"participant_url": "https://deltagare.example.se/"}
+    )
+    try:
+        askersund = portal.organisation_id("askersund")
+        sign_in(portal, page, f"/arrangor/lankar/ny/{askersund}")
+        page.get_by_label("Vem länken är till").fill("Kontaktpersonen")
+        page.get_by_role("button", name="Skapa länken").click()
+        link = page.locator("#ny-lank").input_value()
+        assert re.fullmatch(r"https://deltagare\.example\.se/lank/bdt_[A-Za-z0-9_-]{43}", link)
+    finally:
+        portal.runtime.settings = settings
