@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 from sqlalchemy import select
@@ -82,6 +82,14 @@ def letter_state(session: Session, meeting_id: int, organisation_id: int) -> Let
     """One organisation's letter for a meeting."""
     meeting = get_entity(session, m.Meeting, meeting_id)
     return _state(session, meeting, _organisation(session, meeting, organisation_id))
+
+
+def letter_preview(session: Session, meeting_id: int, organisation_id: int) -> dict[str, Any]:
+    """The letter's context as it would be rendered now (a draft says so where the date goes)."""
+    meeting = get_entity(session, m.Meeting, meeting_id)
+    org = _organisation(session, meeting, organisation_id)
+    facts = load_feedback_letter_facts(session, meeting_id=meeting.id, organisation_id=org.id)
+    return build_feedback_letter_context(facts)
 
 
 def put_letter(

@@ -1,7 +1,371 @@
-"""Organisers edit, preview and release the feedback letters."""
+"""Organisers edit, preview and release the feedback letters.
+
+A meeting's letters are listed with what each still lacks; each organisation's letter has a
+form for the organiser's texts (what was noted in its presentation, the ideas it takes home),
+a preview of the letter as the organisation will read it, links to its latest generated
+files, and a release button. "Släpp alla som är klara" releases every letter that lacks
+nothing. Texts are stored as written (markup and template syntax included) and always shown
+escaped; a character no document can hold is refused with a Swedish message.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.access.letters import (
+    LetterReview,
+    LetterState,
+    letter_preview,
+    letter_state,
+    letter_states,
+    put_letter,
+    release_letter,
+)
+from service.access.portal_sessions import PortalCaller
+from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
+from service.api.portal.rendering import NOTICES, page
+from service.clock import utcnow
+from service.database import models as m
+from service.database.versions import file_source, latest_numbered
+from service.documents import placeholders as ph
+from service.domain import limits
+from service.domain.kinds import DocumentKind, DocumentStatus
+from service.errors import NotFoundError
+from service.intake.entities import MAX_ID
+from service.intake.text_rules import FORBIDDEN_CONTROL, normalise_line_breaks
 
 router = APIRouter(include_in_schema=False)
+
+NOTICES.update(
+    {
+        "brev-sparat": "Brevet är sparat.",
+        "brev-slappt": "Brevet är släppt. Organisationen ser det när det har skapats på nytt.",
+        "brev-alla-slappta": "Alla brev som var klara har släppts.",
+        "brev-inga-klara": "Inga fler brev var klara att släppa.",
+    }
+)
+
+NOTED_LABEL = "Er presentation – det vi särskilt noterade"
+IDEAS_LABEL = "Idéer att ta med hem"
+MAX_IDEAS = 100
+# What a letter still lacks, in words an organiser acts on; the field to fill in, if any.
+MISSING: dict[str, tuple[str, str | None]] = {
+    ph.NOTED: (f"Fyll i ”{NOTED_LABEL}” innan brevet släpps.", "noted"),
+    ph.IDEAS: (
+        f"Fyll i ”{IDEAS_LABEL}”, eller registrera idéer för organisationen i träffens "
+        "återkoppling.",
+        "ideas",
+    ),
+    ph.SENDER: (
+        "Brevet saknar avsändare: ange träffens värd, gruppens mentor eller processledaren.",
+        None,
+    ),
+    ph.SIGNATURE: (
+        "Brevet saknar namn under hälsningen: ange en kontaktperson för avsändaren.",
+        None,
+    ),
+}
+_FORMAT_NAMES = {"docx": "Word", "pdf": "PDF"}
+
+
+@dataclass(frozen=True)
+class LetterFile:
+    """A generated letter document the organiser can open."""
+
+    id: int
+    format_name: str
+    version: int
+    finished_at: Any
+    stale: bool
+    url: str
+
+
+def _missing_texts(state: LetterState) -> list[tuple[str | None, str]]:
+    """What the letter lacks: (field id or None, Swedish sentence)."""
+    found = []
+    for placeholder in state.missing:
+        text, field = MISSING.get(
+            placeholder, (f"Brevet skulle skriva ut ”{placeholder}”: fyll i uppgiften först.", None)
+        )
+        found.append((field, text))
+    return found
+
+
+def _meeting(session: Session, meeting_id: int) -> m.Meeting:
+    meeting = session.get(m.Meeting, meeting_id) if 1 <= meeting_id <= MAX_ID else None
+    if meeting is None:
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
+    return meeting
+
+
+def _state(session: Session, meeting: m.Meeting, organisation_id: int) -> LetterState:
+    if not 1 <= organisation_id <= MAX_ID:
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
+    try:
+        return letter_state(session, meeting.id, organisation_id)
+    except NotFoundError as exc:
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND) from exc
+
+
+def committed_redirect(session: Session, target: str) -> Response:
+    """A 303 to ``target`` once the change is committed.
+
+    FastAPI ends the request's session (and commits) only after the answer is sent, and a
+    browser follows a redirect at once: without committing first, the next page could be
+    read before the change is in the database. Nothing may touch the session afterwards.
+    """
+    session.commit()
+    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+
+
+def _released_by(caller: PortalCaller) -> str:
+    """Who released a letter, as its record says (the organiser's name)."""
+    return caller.user_name or f"arrangör {caller.user_id}"
+
+
+def _base(meeting_id: int) -> str:
+    return f"/arrangor/moten/{meeting_id}/brev"
+
+
+def _files(session: Session, meeting_id: int, organisation_id: int) -> list[LetterFile]:
+    found = latest_numbered(
+        session,
+        organisation_id=organisation_id,
+        meeting_id=meeting_id,
+        kind=DocumentKind.FEEDBACK_LETTER,
+    )
+    return [
+        LetterFile(
+            id=item.document.id,
+            format_name=_FORMAT_NAMES.get(item.document.format, item.document.format.upper()),
+            version=item.version,
+            finished_at=item.document.finished_at,
+            stale=item.document.stale_since is not None,
+            url=f"{_base(meeting_id)}/{organisation_id}/dokument/{item.document.id}",
+        )
+        for item in found
+    ]
+
+
+@router.get("/arrangor/moten/{meeting_id}/brev", response_class=HTMLResponse)
+def letters(
+    request: Request, meeting_id: int, caller: OrganiserPageDep, session: SessionDep
+) -> Response:
+    """Every organisation's letter for the meeting: draft or released, and what it lacks."""
+    meeting = _meeting(session, meeting_id)
+    states = letter_states(session, meeting.id)
+    rows = [{"state": state, "missing": _missing_texts(state)} for state in states]
+    ready = [s for s in states if s.released_at is None and not s.missing]
+    return page(
+        request,
+        "organiser/letters.html",
+        {"meeting": meeting, "rows": rows, "ready_count": len(ready), "base": _base(meeting.id)},
+        caller=caller,
+    )
+
+
+@router.post("/arrangor/moten/{meeting_id}/brev/slapp-alla")
+def release_all(meeting_id: int, caller: OrganiserFormDep, session: SessionDep) -> Response:
+    """Release every letter that lacks nothing; the others stay drafts."""
+    meeting = _meeting(session, meeting_id)
+    now = utcnow()
+    released = 0
+    for state in letter_states(session, meeting.id):
+        if state.released_at is None and not state.missing:
+            release_letter(
+                session, meeting.id, state.organisation_id, by=_released_by(caller), now=now
+            )
+            released += 1
+    notice = "brev-alla-slappta" if released else "brev-inga-klara"
+    return committed_redirect(session, f"{_base(meeting.id)}?klart={notice}")
+
+
+def _letter_page(
+    request: Request,
+    caller: PortalCaller,
+    session: Session,
+    meeting: m.Meeting,
+    state: LetterState,
+    *,
+    form: dict[str, str] | None = None,
+    errors: list[tuple[str | None, str]] | None = None,
+    error_heading: str = "",
+    status_code: int = 200,
+) -> Response:
+    organisation = session.get_one(m.Organisation, state.organisation_id)
+    return page(
+        request,
+        "organiser/letter.html",
+        {
+            "meeting": meeting,
+            "organisation": organisation,
+            "state": state,
+            "missing": _missing_texts(state),
+            "form": form or {"noted": state.noted or "", "ideas": "\n".join(state.ideas)},
+            "errors": errors or [],
+            "error_heading": error_heading,
+            "preview": letter_preview(session, meeting.id, state.organisation_id),
+            "files": _files(session, meeting.id, state.organisation_id),
+            "base": _base(meeting.id),
+            "noted_label": NOTED_LABEL,
+            "ideas_label": IDEAS_LABEL,
+            "placeholder_mark": ph.MARK,
+        },
+        caller=caller,
+        status_code=status_code,
+    )
+
+
+@router.get("/arrangor/moten/{meeting_id}/brev/{organisation_id}", response_class=HTMLResponse)
+def letter(
+    request: Request,
+    meeting_id: int,
+    organisation_id: int,
+    caller: OrganiserPageDep,
+    session: SessionDep,
+) -> Response:
+    """One organisation's letter: its texts, a preview, its files and the release button."""
+    meeting = _meeting(session, meeting_id)
+    state = _state(session, meeting, organisation_id)
+    return _letter_page(request, caller, session, meeting, state)
+
+
+def _text_problems(field: str, label: str, value: str) -> list[tuple[str | None, str]]:
+    problems: list[tuple[str | None, str]] = []
+    if FORBIDDEN_CONTROL.search(value):
+        problems.append(
+            (
+                field,
+                f"”{label}” innehåller ett osynligt styrtecken som inte går att spara. "
+                "Ta bort det (skriv gärna om texten) och försök igen.",
+            )
+        )
+    if len(value) > limits.LONG_TEXT:
+        problems.append(
+            (field, f"”{label}” får vara högst {limits.LONG_TEXT:_} tecken.".replace("_", " "))
+        )
+    return problems
+
+
+@router.post("/arrangor/moten/{meeting_id}/brev/{organisation_id}", response_class=HTMLResponse)
+def save_letter(
+    request: Request,
+    meeting_id: int,
+    organisation_id: int,
+    caller: OrganiserFormDep,
+    session: SessionDep,
+    noted: Annotated[str, Form(max_length=200_000)] = "",
+    ideas: Annotated[str, Form(max_length=2_000_000)] = "",
+) -> Response:
+    """Store the organiser's texts as written; nothing is stored when one is refused."""
+    meeting = _meeting(session, meeting_id)
+    state = _state(session, meeting, organisation_id)
+    noted_text = normalise_line_breaks(noted.replace("\r\n", "\n").replace("\r", "\n"))
+    ideas_text = normalise_line_breaks(ideas.replace("\r\n", "\n").replace("\r", "\n"))
+    idea_list = [line.strip() for line in ideas_text.split("\n") if line.strip()]
+    errors = _text_problems("noted", NOTED_LABEL, noted_text)
+    errors += _text_problems("ideas", IDEAS_LABEL, ideas_text)
+    if len(idea_list) > MAX_IDEAS:
+        errors.append(("ideas", f"”{IDEAS_LABEL}” får ha högst {MAX_IDEAS} rader."))
+    if errors:
+        return _letter_page(
+            request,
+            caller,
+            session,
+            meeting,
+            state,
+            form={"noted": noted, "ideas": ideas},
+            errors=errors,
+            error_heading="Brevet kunde inte sparas",
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    put_letter(
+        session,
+        meeting.id,
+        state.organisation_id,
+        LetterReview(noted=noted_text, ideas=idea_list),
+        now=utcnow(),
+    )
+    return committed_redirect(
+        session, f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-sparat"
+    )
+
+
+@router.post(
+    "/arrangor/moten/{meeting_id}/brev/{organisation_id}/slapp", response_class=HTMLResponse
+)
+def release(
+    request: Request,
+    meeting_id: int,
+    organisation_id: int,
+    caller: OrganiserFormDep,
+    session: SessionDep,
+) -> Response:
+    """Release one letter; refused, naming what to fill in, while it lacks something."""
+    meeting = _meeting(session, meeting_id)
+    state = _state(session, meeting, organisation_id)
+    if state.released_at is None and state.missing:
+        return _letter_page(
+            request,
+            caller,
+            session,
+            meeting,
+            state,
+            errors=_missing_texts(state),
+            error_heading="Brevet kan inte släppas ännu",
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    release_letter(
+        session, meeting.id, state.organisation_id, by=_released_by(caller), now=utcnow()
+    )
+    return committed_redirect(
+        session, f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-slappt"
+    )
+
+
+@router.get("/arrangor/moten/{meeting_id}/brev/{organisation_id}/dokument/{document_id}")
+def letter_file(
+    meeting_id: int,
+    organisation_id: int,
+    document_id: int,
+    _caller: OrganiserPageDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """A generated letter file of this organisation and meeting (drafts too: organisers only)."""
+    doc = session.get(m.GeneratedDocument, document_id) if 1 <= document_id <= MAX_ID else None
+    if (
+        doc is None
+        or doc.kind != DocumentKind.FEEDBACK_LETTER
+        or doc.meeting_id != meeting_id
+        or doc.organisation_id != organisation_id
+        or doc.status != DocumentStatus.DONE
+    ):
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
+    source = file_source(session, doc)
+    if source is None or source.file_key is None:
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
+    try:
+        data = runtime.files.get(source.file_key)
+    except NotFoundError as exc:
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND) from exc
+    name = doc.file_name or source.file_name or f"brev-{doc.id}.{doc.format}"
+    ascii_name = "".join(c for c in name if " " <= c <= "~" and c not in '"\\') or f"brev-{doc.id}"
+    return Response(
+        content=data,
+        media_type=doc.content_type or source.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )
