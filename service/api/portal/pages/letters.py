@@ -115,17 +115,6 @@ def _state(session: Session, meeting: m.Meeting, organisation_id: int) -> Letter
         raise StarletteHTTPException(status.HTTP_404_NOT_FOUND) from exc
 
 
-def committed_redirect(session: Session, target: str) -> Response:
-    """A 303 to ``target`` once the change is committed.
-
-    FastAPI ends the request's session (and commits) only after the answer is sent, and a
-    browser follows a redirect at once: without committing first, the next page could be
-    read before the change is in the database. Nothing may touch the session afterwards.
-    """
-    session.commit()
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-
-
 def _released_by(caller: PortalCaller) -> str:
     """Who released a letter, as its record says (the organiser's name)."""
     return caller.user_name or f"arrangör {caller.user_id}"
@@ -185,7 +174,7 @@ def release_all(meeting_id: int, caller: OrganiserFormDep, session: SessionDep) 
             )
             released += 1
     notice = "brev-alla-slappta" if released else "brev-inga-klara"
-    return committed_redirect(session, f"{_base(meeting.id)}?klart={notice}")
+    return RedirectResponse(f"{_base(meeting.id)}?klart={notice}", status.HTTP_303_SEE_OTHER)
 
 
 def _letter_page(
@@ -294,8 +283,8 @@ def save_letter(
         LetterReview(noted=noted_text, ideas=idea_list),
         now=utcnow(),
     )
-    return committed_redirect(
-        session, f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-sparat"
+    return RedirectResponse(
+        f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-sparat", status.HTTP_303_SEE_OTHER
     )
 
 
@@ -326,8 +315,8 @@ def release(
     release_letter(
         session, meeting.id, state.organisation_id, by=_released_by(caller), now=utcnow()
     )
-    return committed_redirect(
-        session, f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-slappt"
+    return RedirectResponse(
+        f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-slappt", status.HTTP_303_SEE_OTHER
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +30,6 @@ from service.access.tokens import (
 )
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
-from service.api.portal.pages.letters import committed_redirect
 from service.api.portal.rendering import NOTICES, page
 from service.clock import utcnow
 from service.database import models as m
@@ -261,8 +260,6 @@ def create_link(
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    # Committed before the answer leaves (see committed_redirect): the link must work at once.
-    session.commit()
     return response
 
 
@@ -294,6 +291,7 @@ def revoke(token_id: int, _caller: OrganiserFormDep, session: SessionDep) -> Res
     """Revoke the link at once; its sessions end with it."""
     row = _token(session, token_id)
     revoke_token(session, row.id, now=utcnow())
-    return committed_redirect(
-        session, f"/arrangor/lankar?organisation={row.organisation_id}&klart=lank-aterkallad"
+    return RedirectResponse(
+        f"/arrangor/lankar?organisation={row.organisation_id}&klart=lank-aterkallad",
+        status.HTTP_303_SEE_OTHER,
     )
