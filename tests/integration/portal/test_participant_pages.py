@@ -174,13 +174,13 @@ def test_a_delegation_downloads_its_checklist_fixes_a_wrong_cell_and_gets_a_rece
     assert page.locator("h1").inner_text() == "Era dokument – Askersunds kommun"
     meeting = page.get_by_role("region", name="Benchmarking 2")
     assert "Sista dag att skicka in" in meeting.inner_text()
-    assert "Checklista för självskattning" in meeting.inner_text()
+    assert "Checklista för jämställdhetsintegrering" in meeting.inner_text()
     assert "Ni har inte skickat in något till den här träffen än." in meeting.inner_text()
     check_accessibility(page, "documents")
     screenshot(page, "participant-documents")
 
     # Download the checklist with the keyboard.
-    press_tab_until(page, r"^Excel-fil\s*: Checklista för självskattning$")
+    press_tab_until(page, r"^Excel-fil\s*: Checklista för jämställdhetsintegrering$")
     with page.expect_download() as downloaded:
         page.keyboard.press("Enter")
     generated = downloaded.value.path().read_bytes()
@@ -269,7 +269,7 @@ def test_a_delegation_downloads_its_checklist_fixes_a_wrong_cell_and_gets_a_rece
     assert "Sofia Lindqvist (strateg)" in sent
     decks = documents_of(portal, "askersund", DocumentKind.DECK)
     assert len(decks) == 2 and decks[1].reused_from_id is None
-    assert meeting.get_by_role("link", name="Version 1, PowerPoint-fil: Presentation att fylla i")
+    assert meeting.get_by_role("link", name="Version 1, PowerPoint-fil: Presentation")
     assert meeting.locator(f'a[href="/mina-dokument/dokument/{decks[0].id}/fil"]').count() == 1
     check_accessibility(page, "documents after upload")
 

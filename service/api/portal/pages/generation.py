@@ -26,6 +26,7 @@ from service.access.visible_documents import Viewer, document_file
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.downloads import PRIVATE_HEADERS, content_disposition, file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
+from service.api.portal.names import KIND_WORDS, kind_label
 from service.api.portal.rendering import NOTICES, page
 from service.batches.control import BatchProgress, batch_progress, retry_failed, start_batch
 from service.batches.exports import batch_zip, stream_zip
@@ -47,41 +48,6 @@ NOTICES.update(
 )
 
 # Each kind in words an organiser knows, with a hint of what it is.
-KIND_WORDS: dict[DocumentKind, tuple[str, str]] = {
-    DocumentKind.DECK: (
-        "Presentation",
-        "Som organisationen fyller i och visar på träffen.",
-    ),
-    DocumentKind.CHECKLIST: (
-        "Checklista för jämställdhetsintegrering",
-        "För organisationens självskattning.",
-    ),
-    DocumentKind.ORGANISATION_AGENDA: (
-        "Agenda för organisationen",
-        "Träffens agenda med organisationens egna punkter markerade.",
-    ),
-    DocumentKind.FEEDBACK_LETTER: (
-        "Återkopplingsbrev",
-        "Organisationen ser brevet först när ni har släppt det.",
-    ),
-    DocumentKind.AGENDA: ("Agenda för träffen", "Den gemensamma agendan för alla organisationer."),
-    DocumentKind.ORGANISER_CHECKLIST: (
-        "Checklista för benchmarkingträffar",
-        "För värden och arrangören: före, under och efter träffen.",
-    ),
-    DocumentKind.FEEDBACK_SUMMARY: (
-        "Återkoppling till SKR",
-        "Plus, minus och intressant från träffen.",
-    ),
-    DocumentKind.NETWORK_OVERVIEW: (
-        "Sammanställning för nätverket (presentation)",
-        "Nätverkets självskattning som bilder.",
-    ),
-    DocumentKind.NETWORK_OVERVIEW_WORKBOOK: (
-        "Sammanställning för nätverket (Excel)",
-        "Samma siffror som presentationen, att räkna vidare med.",
-    ),
-}
 FORMAT_WORDS = {"pptx": "PowerPoint", "docx": "Word", "xlsx": "Excel", "pdf": "PDF"}
 # Status in words and the style that goes with it (never colour alone).
 STATUS_WORDS: dict[DocumentStatus, tuple[str, str]] = {
@@ -95,11 +61,6 @@ MEETING_WIDE = "Hela träffen"
 _MAX_FIELD = 100
 _TEMPLATE_ERROR = re.compile(r"^(template '[^']+' not found|[\w.-]+\.(pptx|docx|xlsx): )")
 _PLACEHOLDER = re.compile(r"^\[Fyll i (?P<fact>.+)\]$")
-
-
-def kind_label(kind: DocumentKind) -> str:
-    """A kind's name in Swedish."""
-    return KIND_WORDS.get(kind, (kind.value, ""))[0]
 
 
 def failure_cause(error: str | None) -> str:

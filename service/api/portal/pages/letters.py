@@ -10,12 +10,14 @@ escaped; a character no document can hold is refused with a Swedish message.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, BackgroundTasks, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,23 +34,30 @@ from service.access.portal_sessions import PortalCaller
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
+from service.batches.control import start_batch
 from service.clock import utcnow
 from service.database import models as m
 from service.database.versions import file_source, latest_numbered
 from service.documents import placeholders as ph
 from service.domain import limits
 from service.domain.kinds import DocumentKind, DocumentStatus
-from service.errors import NotFoundError
+from service.errors import BenchdocsError, NotFoundError
 from service.intake.entities import MAX_ID
 from service.intake.text_rules import FORBIDDEN_CONTROL, normalise_line_breaks
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 NOTICES.update(
     {
         "brev-sparat": "Brevet är sparat.",
-        "brev-slappt": "Brevet är släppt. Organisationen ser det när det har skapats på nytt.",
-        "brev-alla-slappta": "Alla brev som var klara har släppts.",
+        "brev-slappt": (
+            "Brevet är släppt och skapas nu på nytt. Organisationen ser det så snart det är klart."
+        ),
+        "brev-alla-slappta": (
+            "Alla brev som var klara har släppts och skapas nu på nytt. Organisationerna ser "
+            "dem så snart de är klara."
+        ),
         "brev-inga-klara": "Inga fler brev var klara att släppa.",
     }
 )
@@ -162,19 +171,75 @@ def letters(
 
 
 @router.post("/arrangor/moten/{meeting_id}/brev/slapp-alla")
-def release_all(meeting_id: int, caller: OrganiserFormDep, session: SessionDep) -> Response:
-    """Release every letter that lacks nothing; the others stay drafts."""
+def release_all(
+    meeting_id: int,
+    caller: OrganiserFormDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    after_commit: BackgroundTasks,
+) -> Response:
+    """Release every letter that lacks nothing (and make them anew); the others stay drafts."""
     meeting = _meeting(session, meeting_id)
     now = utcnow()
-    released = 0
+    released = []
     for state in letter_states(session, meeting.id):
         if state.released_at is None and not state.missing:
             release_letter(
                 session, meeting.id, state.organisation_id, by=_released_by(caller), now=now
             )
-            released += 1
+            released.append(state.organisation_id)
+    if released:
+        _make_released_letters(session, runtime, after_commit, meeting.id, released)
     notice = "brev-alla-slappta" if released else "brev-inga-klara"
     return RedirectResponse(f"{_base(meeting.id)}?klart={notice}", status.HTTP_303_SEE_OTHER)
+
+
+def _make_released_letters(
+    session: Session,
+    runtime: RuntimeDep,
+    after_commit: BackgroundTasks,
+    meeting_id: int,
+    organisation_ids: list[int],
+) -> None:
+    """Queue the released letters' documents once the release is committed.
+
+    A letter rendered before its release stays hidden from its organisation (it may say
+    "Utkast"); without a new render the participant would wait for the nightly run. PDFs are
+    made when the meeting's letters had them before. Background tasks run after the request's
+    transaction has committed, so the worker reads the released letter.
+    """
+    with_pdf = (
+        session.scalar(
+            select(m.GeneratedDocument.id)
+            .where(
+                m.GeneratedDocument.meeting_id == meeting_id,
+                m.GeneratedDocument.kind == DocumentKind.FEEDBACK_LETTER,
+                m.GeneratedDocument.format == "pdf",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+    after_commit.add_task(
+        _start_letter_batch, runtime, meeting_id, sorted(organisation_ids), with_pdf
+    )
+
+
+def _start_letter_batch(
+    runtime: RuntimeDep, meeting_id: int, organisation_ids: list[int], with_pdf: bool
+) -> None:
+    try:
+        start_batch(
+            runtime.sessions,
+            runtime.queue,
+            meeting_id=meeting_id,
+            kinds=[DocumentKind.FEEDBACK_LETTER],
+            organisation_ids=organisation_ids,
+            with_pdf=with_pdf,
+        )
+    except BenchdocsError:
+        # The release stands; the nightly run or "Skapa dokument" makes the letter instead.
+        log.exception("could not queue released letters of meeting %s", meeting_id)
 
 
 def _letter_page(
@@ -297,8 +362,11 @@ def release(
     organisation_id: int,
     caller: OrganiserFormDep,
     session: SessionDep,
+    runtime: RuntimeDep,
+    after_commit: BackgroundTasks,
 ) -> Response:
-    """Release one letter; refused, naming what to fill in, while it lacks something."""
+    """Release one letter and make it anew; refused, naming what to fill in, while it lacks
+    something."""
     meeting = _meeting(session, meeting_id)
     state = _state(session, meeting, organisation_id)
     if state.released_at is None and state.missing:
@@ -312,9 +380,11 @@ def release(
             error_heading="Brevet kan inte släppas ännu",
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    release_letter(
-        session, meeting.id, state.organisation_id, by=_released_by(caller), now=utcnow()
-    )
+    if state.released_at is None:
+        release_letter(
+            session, meeting.id, state.organisation_id, by=_released_by(caller), now=utcnow()
+        )
+        _make_released_letters(session, runtime, after_commit, meeting.id, [state.organisation_id])
     return RedirectResponse(
         f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-slappt", status.HTTP_303_SEE_OTHER
     )

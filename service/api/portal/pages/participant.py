@@ -28,13 +28,14 @@ from service.api.body import read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.downloads import file_response
 from service.api.portal.auth import ParticipantPageDep
+from service.api.portal.names import KIND_NAMES
 from service.api.portal.rendering import page
 from service.api.portal.security import verify_csrf
 from service.clock import utcnow
 from service.database import models as m
 from service.database.submission_status import meeting_round
 from service.domain.deadlines import is_on_time, upload_deadline
-from service.domain.kinds import DocumentKind, UploadKind
+from service.domain.kinds import UploadKind
 from service.errors import FileRejectedError, InvalidInputError, Problem
 from service.file_safety.file_inspection import limits_from_settings
 from service.messages import Language, message, place
@@ -45,17 +46,6 @@ from service.uploads.stored_uploads import Uploader
 
 router = APIRouter(include_in_schema=False)
 
-KIND_NAMES = {
-    DocumentKind.DECK: "Presentation att fylla i",
-    DocumentKind.CHECKLIST: "Checklista för självskattning",
-    DocumentKind.AGENDA: "Dagordning",
-    DocumentKind.ORGANISATION_AGENDA: "Er dagordning",
-    DocumentKind.ORGANISER_CHECKLIST: "Checklista för värden",
-    DocumentKind.FEEDBACK_LETTER: "Återkopplingsbrev",
-    DocumentKind.FEEDBACK_SUMMARY: "Sammanställning till SKR",
-    DocumentKind.NETWORK_OVERVIEW: "Nätverkets självskattning",
-    DocumentKind.NETWORK_OVERVIEW_WORKBOOK: "Nätverkets självskattning (tabell)",
-}
 FORMAT_NAMES = {
     "pdf": "PDF",
     "docx": "Word-fil",

@@ -13,6 +13,7 @@ from service.access.portal_sessions import PortalCaller
 from service.api.body import read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
+from service.api.portal.names import KIND_NAMES
 from service.api.portal.rendering import NOTICES, page
 from service.api.portal.security import verify_csrf
 from service.batches.template_versions import (
@@ -33,7 +34,6 @@ from service.batches.template_versions import (
 from service.clock import utcnow
 from service.database.session import unit_of_work
 from service.documents.catalogue import DocumentSpec
-from service.domain.kinds import DocumentKind
 from service.errors import (
     ConfigurationError,
     GenerationError,
@@ -47,17 +47,6 @@ from service.pdf.libreoffice import ColdLibreOfficeConverter
 
 router = APIRouter(include_in_schema=False)
 
-KIND_NAMES = {
-    DocumentKind.DECK: "Presentation",
-    DocumentKind.CHECKLIST: "Checklista för jämställdhetsintegrering",
-    DocumentKind.AGENDA: "Agenda för träffen",
-    DocumentKind.ORGANISATION_AGENDA: "Agenda för en organisation",
-    DocumentKind.ORGANISER_CHECKLIST: "Checklista för benchmarkingträffar",
-    DocumentKind.FEEDBACK_LETTER: "Återkopplingsbrev",
-    DocumentKind.FEEDBACK_SUMMARY: "Återkoppling till SKR",
-    DocumentKind.NETWORK_OVERVIEW: "Sammanställning för nätverket (presentation)",
-    DocumentKind.NETWORK_OVERVIEW_WORKBOOK: "Sammanställning för nätverket (kalkylblad)",
-}
 FORMAT_NAMES = {"docx": "Word (.docx)", "pptx": "PowerPoint (.pptx)", "xlsx": "Excel (.xlsx)"}
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
