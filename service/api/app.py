@@ -14,7 +14,12 @@ from service import __version__
 from service.access.log_redaction import install_token_redaction
 from service.api.body import BodyTooLargeError
 from service.api.language import request_language
-from service.api.portal.setup import install_portal, is_portal_request, not_found_page
+from service.api.portal.setup import (
+    install_portal,
+    invalid_request_page,
+    is_portal_request,
+    not_found_page,
+)
 from service.api.routes import (
     access,
     batches,
@@ -92,7 +97,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_token_redaction()
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if is_portal_request(request):
+            return invalid_request_page(request, exc.errors())
         problems = [
             (json_path([p for p in err["loc"] if p != "body"]), str(err["msg"]))
             for err in exc.errors()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +30,7 @@ from service.api.portal.pages import (
 )
 from service.api.portal.rendering import PORTAL_DIR, page
 from service.api.portal.security import CsrfRefusedError, SecurityHeadersMiddleware
+from service.intake.entities import MAX_ID
 
 _MACHINE_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/health", "/static/")
 PAGE_ROUTERS = [
@@ -68,12 +71,41 @@ def not_found_page(request: Request) -> Response:
     )
 
 
+def invalid_request_page(request: Request, errors: Sequence[Any]) -> Response:
+    """A page's address or form that FastAPI could not read: a wrong id is simply not there,
+    a form field out of bounds (hand-made, or far too long) is refused without storing."""
+    if any(error.get("loc", ("",))[0] == "path" for error in errors):
+        return not_found_page(request)
+    fields = sorted({str(error["loc"][-1]) for error in errors if error.get("loc")})
+    return error_page(
+        request,
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        "Uppgifterna kunde inte tas emot",
+        "Formuläret innehöll något som inte går att ta emot (till exempel en alldeles för lång "
+        "text), så ingenting har sparats.",
+        f"Det gäller fältet: {', '.join(fields)}." if fields else "",
+        "Gå tillbaka, rätta uppgiften och försök igen.",
+        link=("/", "Till startsidan"),
+    )
+
+
+def ids_in_range(request: Request) -> None:
+    """An id in a page's address beyond what the database holds is simply not there (404).
+
+    Runs before the page: PostgreSQL would refuse such a number in a query (a 500).
+    """
+    for name, value in request.path_params.items():
+        number = int(value) if isinstance(value, str) and value.isdigit() else value
+        if name.endswith("_id") and isinstance(number, int) and not 1 <= number <= MAX_ID:
+            raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
+
+
 def install_portal(app: FastAPI) -> None:
     """Add the pages, their static files, security headers and error pages to ``app``."""
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PORTAL_DIR / "static"), name="static")
     for router in PAGE_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(ids_in_range)])
 
     @app.exception_handler(SignInRequiredError)
     async def _sign_in(request: Request, _exc: SignInRequiredError) -> Response:

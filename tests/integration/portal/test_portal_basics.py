@@ -309,3 +309,37 @@ def test_a_part_of_a_page_asked_for_after_the_session_ended_sends_the_tab_to_log
         )
     assert answer.status_code == 204
     assert answer.headers["HX-Redirect"] == "/logga-in?nasta=%2Farrangor%2Fbatchar%2F7"
+
+
+def test_unreadable_addresses_and_forms_get_swedish_pages_not_machine_answers(
+    portal: Portal, page: Any
+) -> None:
+    portal.add_organiser()
+    with httpx.Client(base_url=portal.base_url) as client:
+        form = client.get("/logga-in")
+        client.post(
+            "/logga-in",
+            data={
+                "csrf_token": _csrf(form.text),
+                "anvandarnamn": "arrangor",
+                "losenord": ORGANISER_PASSWORD,
+            },
+        )
+        for path in ("/arrangor/moten/abc", "/arrangor/moten/99999999999999999999"):
+            answer = client.get(path)
+            assert answer.status_code == 404, path
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "Sidan finns inte" in answer.text
+        statement = client.get("/tillganglighet")
+        too_long = client.post(
+            "/tillganglighet/rapport",
+            data={"csrf_token": _csrf(statement.text), "beskrivning": "x", "sida": "å" * 5000},
+        )
+    assert too_long.status_code == 422
+    assert "Uppgifterna kunde inte tas emot" in too_long.text
+    assert "Det gäller fältet: sida." in too_long.text
+    with portal.runtime.sessions() as session:
+        assert session.scalar(select(func.count(m.AccessibilityReport.id))) == 0
+    page.goto(portal.url("/finns/inte"))
+    assert page.locator("h1").inner_text() == "Sidan finns inte"
+    check_accessibility(page, "404 page")
