@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -147,6 +148,11 @@ def _end_sessions_of(session: Session, user: m.OrganiserUser) -> None:
         portal_session.ended_at = portal_session.last_seen_at
 
 
+def _printable(text: str) -> str:
+    """Text with control characters (NUL included) and lone surrogates replaced by U+FFFD."""
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+
+
 def _failures_since(session: Session, *column_matches: object, since: dt.datetime) -> int:
     return (
         session.scalar(
@@ -174,8 +180,9 @@ def authenticate(
     Raises TooManyAttemptsError before checking anything when the account or the client has
     failed too often within the window, LoginRefusedError for a wrong name or password.
     """
-    name = normalise_username(username)[:100]
-    client = client[:100]
+    # Whatever was typed is kept for counting, but never a character a database refuses.
+    name = _printable(normalise_username(username))[:100]
+    client = _printable(client)[:100]
     since = now - limits.window
     session.execute(
         delete(m.LoginAttempt).where(m.LoginAttempt.attempted_at < now - _KEEP_ATTEMPTS)

@@ -343,3 +343,71 @@ def test_unreadable_addresses_and_forms_get_swedish_pages_not_machine_answers(
     page.goto(portal.url("/finns/inte"))
     assert page.locator("h1").inner_text() == "Sidan finns inte"
     check_accessibility(page, "404 page")
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("<script>alert(1)</script>", "x"),
+        ("{{ 7*7 }}", "{% raw %}"),
+        ("anna\x00\x07", "lösen\x1b[31m"),
+        ("åsa 🙂", "🙂" * 300),
+        ("a" * 150, "b" * 1500),
+    ],
+    ids=["markup", "template", "control", "emoji", "long"],
+)
+def test_hostile_logins_are_refused_in_swedish_and_shown_escaped(
+    portal: Portal, username: str, password: str
+) -> None:
+    with httpx.Client(base_url=portal.base_url) as client:
+        form = client.get("/logga-in")
+        answer = client.post(
+            "/logga-in",
+            data={"csrf_token": _csrf(form.text), "anvandarnamn": username, "losenord": password},
+        )
+    assert answer.status_code == 401
+    assert "Fel användarnamn eller lösenord" in answer.text
+    assert "<script>alert(1)</script>" not in answer.text
+    assert "49" not in answer.text.split("<main", 1)[1]
+    with portal.runtime.sessions() as session:
+        assert session.scalar(select(func.count(m.PortalSession.id))) == 0
+
+
+def test_a_nul_character_in_any_organiser_form_field_is_answered_never_a_server_error(
+    portal: Portal,
+) -> None:
+    """PostgreSQL refuses NUL in text: every form must refuse it first, in Swedish."""
+    portal.add_organiser()
+    askersund = portal.organisation_id("askersund")
+    with portal.runtime.sessions() as session:
+        bm2 = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+    nul = "före\x00efter"
+    forms = {
+        f"/arrangor/lankar/ny/{askersund}": {"etikett": nul, "dagar": nul},
+        f"/arrangor/moten/{bm2}/brev/{askersund}": {"noted": nul, "ideas": nul},
+        f"/arrangor/moten/{bm2}/generera": {
+            "sort": nul, "omfattning": nul, "organisation": nul, "pdf": nul, "starta_anda": nul,
+        },
+        "/arrangor/regenerering": {"atgard": nul, "mote": nul},
+        "/tillganglighet/rapport": {"beskrivning": nul, "sida": nul, "kontakt": nul},
+    }  # fmt: skip
+    with httpx.Client(base_url=portal.base_url) as client:
+        form = client.get("/logga-in")
+        client.post(
+            "/logga-in",
+            data={
+                "csrf_token": _csrf(form.text),
+                "anvandarnamn": "arrangor",
+                "losenord": ORGANISER_PASSWORD,
+            },
+        )
+        token = _csrf(client.get("/arrangor").text)
+        for target, fields in forms.items():
+            answer = client.post(target, data={"csrf_token": token, **fields})
+            assert answer.status_code < 500, f"{target}: {answer.status_code}"
+            assert answer.status_code in (303, 404, 422), f"{target}: {answer.status_code}"
+    with portal.runtime.sessions() as session:
+        assert session.scalar(select(func.count(m.AccessibilityReport.id))) == 0
+        assert session.scalar(select(func.count(m.Batch.id))) == 0
+        letter = session.scalars(select(m.FeedbackLetter)).first()
+        assert letter is None or letter.noted is None
