@@ -164,10 +164,21 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    refused: list[str] = []
+    tab.csp_refusals = refused  # a test that provokes a refusal on purpose clears it
+    tab.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         yield tab
     finally:
         context.close()
+    # Our own pages must never need what the policy forbids (an inline script or style).
+    if refused:
+        pytest.fail("the content security policy refused something:\n" + "\n".join(refused))
 
 
 def check_accessibility(page: Any, what: str = "") -> None:

@@ -234,6 +234,9 @@ def test_pages_forbid_framing_and_inline_scripts(portal: Portal, page: Any) -> N
                    s.textContent = 'window.ran = true'; document.body.append(s); }"""
     )
     assert page.evaluate("window.ran === true") is False
+    page.wait_for_timeout(100)
+    assert any("script-src" in text for text in page.csp_refusals)
+    page.csp_refusals.clear()  # provoked on purpose
     # Framed by another site, the page stays empty.
     page.goto("about:blank")
     page.set_content(f'<iframe title="ram" src="{portal.url("/logga-in")}"></iframe>')
