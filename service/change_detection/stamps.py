@@ -155,6 +155,14 @@ NOT_STAMPED = frozenset(
         "regeneration_run",
         "access_token",
         "score_snapshot",
+        # The portal's accounts, sessions and reports.
+        "organiser_user",
+        "portal_session",
+        "login_attempt",
+        "accessibility_report",
+        # Templates reach a document through their hash in its fingerprint, not its data.
+        "template_version",
+        "active_template",
     }
 )
 

@@ -43,7 +43,13 @@ from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec, PrivateData
-from service.domain.kinds import AttendanceStatus, DocumentKind, DocumentStatus, UploadKind
+from service.domain.kinds import (
+    AttendanceStatus,
+    DocumentKind,
+    DocumentStatus,
+    PortalRole,
+    UploadKind,
+)
 from service.errors import GenerationError, NotFoundError
 from service.intake.sample import sample_database
 
@@ -216,6 +222,38 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
         )
     )
     session.add(m.RegenerationRun(run_key="manual:probe", trigger="manual"))
+    # The portal's own rows, and a template version (templates reach documents by their hash,
+    # in the fingerprint, not through the stamp).
+    user = m.OrganiserUser(username="anna", display_name="Anna", password_hash="$argon2id$x")
+    session.add(user)
+    session.flush()
+    session.add(
+        m.PortalSession(
+            cookie_sha256="6" * 64,
+            role=PortalRole.ORGANISER,
+            user_id=user.id,
+            csrf_token="c" * 43,
+            expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+        )
+    )
+    session.add(m.LoginAttempt(username="anna", client="127.0.0.1", succeeded=True))
+    session.add(m.AccessibilityReport(page="/mina-dokument", description="Kontrasten är låg."))
+    version = m.TemplateVersion(
+        kind=DocumentKind.DECK,
+        number=1,
+        file_name="deck.pptx",
+        file_key="templates/deck/1.pptx",
+        size_bytes=100,
+        sha256="7" * 64,
+        uploaded_by="Anna",
+    )
+    session.add(version)
+    session.flush()
+    session.add(
+        m.ActiveTemplate(
+            kind=DocumentKind.DECK, template_version_id=version.id, activated_by="Anna"
+        )
+    )
     # Attendance of two organisations' participants, and a draft and a released letter.
     for org, status in ((organisations[1], AttendanceStatus.ATTENDED), (organisations[2], None)):
         for participant in org.participants[:2]:
@@ -327,8 +365,11 @@ def _delete_and_copy(table: Table, row: Any) -> list[Change]:
         for name, value in row.items()
         if name != pk.name
     }
+    deleted = Change(f"{table.name} row {probe} deleted", [delete(table).where(pk == probe)])
+    if not pk.autoincrement or not isinstance(pk.type, Integer):
+        return [deleted]  # a natural key (active_template's kind): a copy needs a new one
     return [
-        Change(f"{table.name} row {probe} deleted", [delete(table).where(pk == probe)]),
+        deleted,
         Change(f"{table.name} row {probe} copied", [insert(table).values(copy)], False),
     ]
 

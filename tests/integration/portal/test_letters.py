@@ -20,7 +20,7 @@ from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind
-from tests.integration.conftest import render_meeting_documents
+from tests.integration.conftest import render_meeting_documents, wait_until
 from tests.integration.portal.conftest import Portal, check_accessibility, screenshot
 
 pytestmark = pytest.mark.integration
@@ -145,7 +145,10 @@ def test_release_all_releases_only_the_letters_that_lack_nothing(portal: Portal,
     assert "2 brev är klara att släppa." in page.locator("main").inner_text()
     page.get_by_role("button", name="Släpp alla som är klara").click()
     page.wait_for_url(re.compile(r"\?klart=brev-alla-slappta"))
-    assert page.get_by_role("status").inner_text() == "Alla brev som var klara har släppts."
+    assert page.get_by_role("status").inner_text() == (
+        "Alla brev som var klara har släppts och skapas nu på nytt. Organisationerna ser dem "
+        "så snart de är klara."
+    )
     check_accessibility(page, "after releasing all")
     with portal.runtime.sessions() as session:
         released = {
@@ -159,6 +162,18 @@ def test_release_all_releases_only_the_letters_that_lack_nothing(portal: Portal,
         }
     assert released == set(ready)
     assert "Inga brev är klara att släppa just nu." in page.locator("main").inner_text()
+
+    # The released letters are queued to be made anew (and only they).
+    def queued() -> list[Any]:
+        with portal.runtime.sessions() as session:
+            return sorted(
+                session.execute(
+                    select(m.GeneratedDocument.kind, m.GeneratedDocument.organisation_id)
+                ).all()
+            )
+
+    wait_until(lambda: bool(queued()), what="the released letters' batch")
+    assert queued() == sorted((DocumentKind.FEEDBACK_LETTER, org) for org in ready)
 
 
 def test_letters_of_unknown_meetings_and_foreign_organisations_are_not_found(
