@@ -116,3 +116,25 @@ def preflight(
             for placeholder in placeholders_in(context)
         )
     return gaps
+
+
+def meeting_fact_gaps(session: Session, *, meeting_id: int) -> list[Gap]:
+    """The meeting facts still missing, checked on one document of each kind.
+
+    For an overview (the organisers' start page): a missing meeting fact prints the same
+    placeholder in every organisation's copy, so the first organisation's documents stand for
+    all of them, at the cost of one document per kind instead of one per organisation.
+    """
+    meeting = session.get(m.Meeting, meeting_id)
+    if meeting is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    first = session.scalar(
+        select(m.Organisation.id)
+        .where(m.Organisation.network_id == meeting.network_id)
+        .order_by(m.Organisation.id)
+        .limit(1)
+    )
+    documents = [
+        (kind, first if spec_for(kind).per_organisation else None) for kind in CHECKED_KINDS
+    ]
+    return preflight(session, meeting_id=meeting_id, documents=documents)

@@ -9,6 +9,7 @@ so that none reaches a participant unnoticed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -210,6 +211,7 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
         else f"Tack för att ni deltog i {full_title} den {swedish.long_date(meeting.date)}{place}."
     )
     proper_names = [o.organisation_name for o in facts.others_transferable] + [org.name]
+    aliases = _aliases(proper_names)
     return {
         "network": _network(facts.network),
         "meeting": meeting_block(meeting),
@@ -240,8 +242,8 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
         "noted": facts.noted.strip() if facts.noted and facts.noted.strip() else ph.NOTED,
         "movement": _movement(facts.checklist, facts.previous_round, facts.current_round),
         "ideas": _or_placeholder(facts.ideas, ph.IDEAS),
-        "own_transferable": [_transferable(t, proper_names) for t in facts.own_transferable],
-        "others_transferable": [_transferable(t, proper_names) for t in facts.others_transferable],
+        "own_transferable": [_transferable(t, aliases) for t in facts.own_transferable],
+        "others_transferable": [_transferable(t, aliases) for t in facts.others_transferable],
         "plan": plan_rows(facts.plan),
         "next_meeting": _next_meeting(facts.next_meeting),
     }
@@ -311,6 +313,7 @@ def build_feedback_summary_context(facts: FeedbackSummaryFacts) -> dict[str, Any
 _GENERIC_WORDS = frozenset({"kommun", "region", "landsting", "stad"})
 
 
+@functools.lru_cache(maxsize=4096)
 def organisation_aliases(name: str) -> tuple[str, ...]:
     """How an agenda names an organisation: ``Askersunds kommun`` → also ``Askersund``.
 
@@ -449,9 +452,13 @@ def _by_role(people: Iterable[PersonFacts]) -> list[PersonFacts]:
     )
 
 
-def _transferable(t: TransferableFacts, proper_names: Sequence[str]) -> dict[str, str]:
+def _aliases(proper_names: Sequence[str]) -> list[str]:
+    """Every way the letter may name an organisation (kept capitalised mid-sentence)."""
+    return [alias for name in proper_names for alias in organisation_aliases(name)]
+
+
+def _transferable(t: TransferableFacts, names: Sequence[str]) -> dict[str, str]:
     # Printed mid-sentence ("– kan överföras till alla nämnder"): no capital unless a name.
-    names = [alias for name in proper_names for alias in organisation_aliases(name)]
     return {
         "organisation": t.organisation_name,
         "title": t.title,

@@ -16,13 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.access.letters import letter_states
 from service.access.visible_documents import Viewer, upload_file
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.downloads import file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, STOCKHOLM, local_time, page
-from service.batches.preflight import preflight
+from service.batches.preflight import meeting_fact_gaps
 from service.clock import utcnow
 from service.database import models as m
 from service.database.submission_status import (
@@ -128,13 +127,23 @@ def _waiting_letters(session: Session, meeting_id: int) -> list[str]:
             )
         )
     )
-    if not written and not generated:
+    waiting = (written | generated) - set(
+        session.scalars(
+            select(m.FeedbackLetter.organisation_id).where(
+                m.FeedbackLetter.meeting_id == meeting_id,
+                m.FeedbackLetter.released_at.is_not(None),
+            )
+        )
+    )
+    if not waiting:
         return []
-    return [
-        state.organisation_name
-        for state in letter_states(session, meeting_id)
-        if state.released_at is None and state.organisation_id in written | generated
-    ]
+    return list(
+        session.scalars(
+            select(m.Organisation.name)
+            .where(m.Organisation.id.in_(waiting))
+            .order_by(m.Organisation.id)
+        )
+    )
 
 
 def meeting_attention(
@@ -175,7 +184,7 @@ def meeting_attention(
                 tuple(waiting),
             )
         )
-    gaps = preflight(session, meeting_id=meeting.id)
+    gaps = meeting_fact_gaps(session, meeting_id=meeting.id)
     if gaps:
         placeholders = tuple(dict.fromkeys(gap.placeholder for gap in gaps))
         items.append(
