@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,16 +30,18 @@ from service.access.letters import (
     release_letter,
 )
 from service.access.portal_sessions import PortalCaller
+from service.access.visible_documents import Viewer, document_file
 from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.downloads import file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
 from service.batches.control import start_batch
 from service.clock import utcnow
 from service.database import models as m
-from service.database.versions import file_source, latest_numbered
+from service.database.versions import latest_numbered
 from service.documents import placeholders as ph
 from service.domain import limits
-from service.domain.kinds import DocumentKind, DocumentStatus
+from service.domain.kinds import DocumentKind
 from service.errors import BenchdocsError, NotFoundError
 from service.intake.entities import MAX_ID
 from service.intake.text_rules import FORBIDDEN_CONTROL, normalise_line_breaks
@@ -406,25 +407,7 @@ def letter_file(
         or doc.kind != DocumentKind.FEEDBACK_LETTER
         or doc.meeting_id != meeting_id
         or doc.organisation_id != organisation_id
-        or doc.status != DocumentStatus.DONE
     ):
         raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
-    source = file_source(session, doc)
-    if source is None or source.file_key is None:
-        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
-    try:
-        data = runtime.files.get(source.file_key)
-    except NotFoundError as exc:
-        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND) from exc
-    name = doc.file_name or source.file_name or f"brev-{doc.id}.{doc.format}"
-    ascii_name = "".join(c for c in name if " " <= c <= "~" and c not in '"\\') or f"brev-{doc.id}"
-    return Response(
-        content=data,
-        media_type=doc.content_type or source.content_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-            ),
-            "Cache-Control": "private, no-store",
-        },
-    )
+    found = document_file(session, runtime.files, Viewer(), document_id)
+    return file_response(found, fallback_name=f"brev-{document_id}.{doc.format}")

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service.access.portal_sessions import PortalCaller
 from service.api.body import read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.downloads import attachment
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.names import KIND_NAMES
 from service.api.portal.rendering import NOTICES, page
@@ -346,11 +347,10 @@ def preview_file(
     else:
         raise NotFoundError(f"no preview .{suffix}")
     data = runtime.files.get(key)
-    headers = {"Cache-Control": "no-store"}
-    if suffix != "png":
-        name = f"forhandsgranskning-{spec.kind.value}-version-{number}.{suffix}"
-        headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return Response(data, media_type=MEDIA_TYPES[suffix], headers=headers)
+    if suffix == "png":  # shown in the page, not downloaded
+        return Response(data, media_type=MEDIA_TYPES[suffix], headers={"Cache-Control": "no-store"})
+    name = f"forhandsgranskning-{spec.kind.value}-version-{number}.{suffix}"
+    return attachment(data, name=name, content_type=MEDIA_TYPES[suffix], default=name)
 
 
 @router.get("/arrangor/mallar/{kind}/versioner/{version}/fil")
@@ -362,14 +362,8 @@ def version_file(
     number = _number(version)
     row = get_version(session, spec.kind, number)
     name = f"{spec.kind.value}-version-{number}.{spec.office_format}"
-    return Response(
-        runtime.files.get(row.file_key),
-        media_type=MEDIA_TYPES[spec.office_format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    data = runtime.files.get(row.file_key)
+    return attachment(data, name=name, content_type=MEDIA_TYPES[spec.office_format], default=name)
 
 
 def _chosen(session: Any, spec: DocumentSpec, version: str) -> int | None:
