@@ -163,6 +163,10 @@ NOT_STAMPED = frozenset(
         # Templates reach a document through their hash in its fingerprint, not its data.
         "template_version",
         "active_template",
+        # E-mail: messages say what documents hold, documents never show messages.
+        "outbox_message",
+        "message_template",
+        "reminder_opt_out",
     }
 )
 

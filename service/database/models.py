@@ -36,6 +36,8 @@ from service.domain.kinds import (
     DocumentKind,
     DocumentStatus,
     IndicatorPopulation,
+    MessageKind,
+    MessageState,
     ParticipantRole,
     PortalRole,
     UploadKind,
@@ -743,3 +745,82 @@ class AccessibilityReport(Base):
     contact: Mapped[str | None] = mapped_column(String(320))
     reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxMessage(Base):
+    """One e-mail to one recipient, built from a message template, kept until and after sending.
+
+    ``purpose`` names why it exists (``invitation:m3:p17:s0``) and is unique, so a schedule run
+    twice, or a day caught up, finds the message already there and sends nothing new. The
+    ``message_id`` header is fixed when the message is built: a resend after a worker died
+    mid-send carries the same one. ``token_id`` is the access token behind the personal link in
+    the body; the link is blanked out of the stored body once the message is sent.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_meeting", "meeting_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MessageKind] = mapped_column(_str_enum(MessageKind))
+    purpose: Mapped[str] = mapped_column(String(200), unique=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL")
+    )
+    recipient_name: Mapped[str | None] = mapped_column(String(limits.SHORT_TEXT))
+    recipient_email: Mapped[str] = mapped_column(String(limits.EMAIL))
+    cc: Mapped[list[str]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(String(limits.MEDIUM_TEXT))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    # An iCalendar (METHOD:REQUEST) for invitations and meeting changes; its SEQUENCE apart.
+    calendar: Mapped[str | None] = mapped_column(Text)
+    calendar_sequence: Mapped[int | None] = mapped_column(Integer)
+    # What the event said (digest of time and place), to notice a changed meeting.
+    calendar_digest: Mapped[str | None] = mapped_column(String(64))
+    # Documents attached because an organiser chose to: [{"document_id": 1}, ...].
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[MessageState] = mapped_column(
+        _str_enum(MessageState), default=MessageState.QUEUED, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("access_token.id", ondelete="SET NULL"))
+    # sha256 of the key in the message's "no more reminders" link.
+    opt_out_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(300), default="schema")
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    sending_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    meeting: Mapped[Meeting] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    participant: Mapped[Participant | None] = relationship()
+
+
+class MessageTemplate(Base):
+    """An organiser's edited text for one kind of message; no row means the built-in text."""
+
+    __tablename__ = "message_template"
+    kind: Mapped[MessageKind] = mapped_column(_str_enum(MessageKind), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(limits.MEDIUM_TEXT))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(300))
+
+
+class ReminderOptOut(Base):
+    """A participant who asked (by the link in a reminder) to get no more reminders.
+
+    Apart from the participant's row so that opting out changes no document's inputs.
+    """
+
+    __tablename__ = "reminder_opt_out"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), unique=True
+    )
+    opted_out_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -80,3 +80,24 @@ class PortalRole(enum.StrEnum):
 
     ORGANISER = "organiser"
     PARTICIPANT = "participant"
+
+
+class MessageKind(enum.StrEnum):
+    """E-mails benchdocs sends; each has an editable Swedish template (doc_templates/messages)."""
+
+    INVITATION = "invitation"  # to each participant, 14 days before the meeting
+    UPLOAD_REMINDER = "upload_reminder"  # to organisations missing an upload, 3 days before
+    LATE_UPLOADS = "late_uploads"  # to the organiser, the day after the upload deadline
+    LETTER_READY = "letter_ready"  # to the organisation's participants, when a letter is released
+    MEETING_CHANGED = "meeting_changed"  # a calendar update when the meeting's time or place moved
+
+
+class MessageState(enum.StrEnum):
+    """Life of an outbox message: the database is the truth, not the broker or the server."""
+
+    HELD = "held"  # waits for an organiser to send it (or was stopped by one)
+    QUEUED = "queued"  # handed to the broker for sending
+    SENDING = "sending"  # a worker is talking to the SMTP server (or was, when it died)
+    SENT = "sent"  # the server accepted it (or it was written to the outbox folder)
+    FAILED = "failed"  # refused for good (5xx, no address) or retries ran out
+    CANCELLED = "cancelled"  # an organiser decided it should not go

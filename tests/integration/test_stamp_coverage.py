@@ -47,6 +47,7 @@ from service.domain.kinds import (
     AttendanceStatus,
     DocumentKind,
     DocumentStatus,
+    MessageKind,
     PortalRole,
     UploadKind,
 )
@@ -254,6 +255,27 @@ def _add_rows_the_sample_lacks(session: Session) -> None:
             kind=DocumentKind.DECK, template_version_id=version.id, activated_by="Anna"
         )
     )
+    # E-mail: an edited message template, a message, and a participant who opted out.
+    session.add(
+        m.MessageTemplate(
+            kind=MessageKind.INVITATION, subject="Välkommen", body="Hej!", updated_by="Anna"
+        )
+    )
+    session.add(
+        m.OutboxMessage(
+            kind=MessageKind.INVITATION,
+            purpose="invitation:probe",
+            meeting_id=meeting.id,
+            organisation_id=organisations[0].id,
+            participant_id=organisations[0].participants[0].id,
+            recipient_email="anna@example.se",
+            subject="Inbjudan",
+            body_text="Hej",
+            body_html="<p>Hej</p>",
+            message_id="<probe@benchdocs>",
+        )
+    )
+    session.add(m.ReminderOptOut(participant_id=organisations[0].participants[0].id))
     # Attendance of two organisations' participants, and a draft and a released letter.
     for org, status in ((organisations[1], AttendanceStatus.ATTENDED), (organisations[2], None)):
         for participant in org.participants[:2]:
