@@ -116,3 +116,15 @@ class RenderError(GenerationError):
 
 class TransientError(GenerationError):
     """A passing failure (broker, converter); the task may be retried."""
+
+
+class DeliveryError(BenchdocsError):
+    """An e-mail could not be handed to the mail server."""
+
+
+class DeliveryDeferredError(DeliveryError):
+    """The server could not take the message now (no connection, a 4xx answer): try later."""
+
+
+class DeliveryRefusedError(DeliveryError):
+    """The server refused the message for good (a 5xx answer, a bad address): do not retry."""
