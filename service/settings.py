@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     reminder_days_before_deadline: int = Field(default=3, ge=0, le=60)
     # Attempts at a message whose server answers "try later" (4xx, no connection) before it fails.
     mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    # The first retry of such a message waits this long; each next one twice as long.
+    mail_retry_seconds: float = Field(default=15.0, gt=0, le=3600)
     # A message left "sending" this long (its worker died mid-send) is sent again, same Message-ID.
     mail_resend_after_seconds: int = Field(default=300, ge=10)
     # True: the daily run builds messages but holds them until an organiser sends them.

@@ -141,6 +141,16 @@ class MailSender:
                 row.queued_at = now
 
 
+def retry_delay(retries: int, *, first_seconds: float, resend_after_seconds: float) -> float:
+    """Seconds before the next try of a deferred message: doubling from ``first_seconds``.
+
+    Always under half of ``resend_after_seconds``: a deferred message waits ``queued``, and one
+    waiting longer than that is taken for lost by ``resend_stalled``, which would queue it a
+    second time and use up its attempts twice as fast.
+    """
+    return min(first_seconds * 2 ** min(retries, 32), resend_after_seconds / 2)
+
+
 def resend_stalled(
     sessions: sessionmaker[Session],
     queue: MessageQueue,
