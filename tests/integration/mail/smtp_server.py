@@ -75,12 +75,8 @@ class SmtpServer:
         self._stall_next = False
         self.stalled = threading.Event()  # set when a delivery is being held
         self._released = threading.Event()
-        extra: dict[str, Any] = {}
-        if tls_context is not None:
-            extra = {"tls_context": tls_context, "require_starttls": True}
-        self._controller = Controller(
-            _Handler(self), hostname=self.host, port=self.port, ready_timeout=10, **extra
-        )
+        self._tls_context = tls_context
+        self._controller: Controller | None = None
 
     # -- the script ------------------------------------------------------------------------
 
@@ -162,12 +158,21 @@ class SmtpServer:
         return "250 2.0.0 OK"
 
     def start(self) -> SmtpServer:
+        """Listen (a server never started is a port where nothing listens)."""
+        extra: dict[str, Any] = {}
+        if self._tls_context is not None:
+            extra = {"tls_context": self._tls_context, "require_starttls": True}
+        self._controller = Controller(
+            _Handler(self), hostname=self.host, port=self.port, ready_timeout=10, **extra
+        )
         self._controller.start()
         return self
 
     def stop(self) -> None:
         self._released.set()
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller.loop.close()
 
 
 @contextmanager

@@ -1,0 +1,116 @@
+"""The calendar event in each invitation, parsed back with icalendar; a moved meeting's update."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import redis
+from icalendar import Calendar
+from sqlalchemy import select
+
+from service.database import models as m
+from service.database.session import unit_of_work
+from service.domain.kinds import MessageKind
+from service.mail.daily import DailyOutcome, DueRules, run_daily
+from service.mail_content.calendar import meeting_uid
+from service.runtime import Runtime
+from tests.integration.mail.conftest import (
+    INVITATION_DAY,
+    STOCKHOLM,
+    building,
+    invite,
+    mail_sender,
+    meeting_id,
+    send_all,
+)
+from tests.integration.mail.smtp_server import Received, SmtpServer
+
+RULES = DueRules(invitation_days_before=14, reminder_days_before_deadline=3)
+
+
+def event_of(received: Received) -> tuple[Calendar, Calendar]:
+    """The calendar in the text/calendar part and the VEVENT in it (checked equal to the .ics)."""
+    calendar = Calendar.from_ical(received.text("text/calendar"))
+    attached = received.part("application/ics").get_content()
+    assert Calendar.from_ical(attached).to_ical() == calendar.to_ical()
+    (event,) = calendar.walk("VEVENT")
+    return calendar, event
+
+
+def daily(runtime: Runtime, broker_url: str, now: dt.datetime) -> DailyOutcome:
+    client = redis.Redis.from_url(broker_url)
+    try:
+        return run_daily(
+            sessions=runtime.sessions,
+            queue=runtime.queue,
+            redis_client=client,
+            rules=RULES,
+            settings=building(runtime.settings, now),
+        )
+    finally:
+        client.close()
+
+
+def test_the_invitations_event_has_the_meetings_time_place_link_and_organiser(
+    mail_runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    report = invite(mail_runtime)
+    send_all(mail_sender(mail_runtime), report.added)
+
+    received = smtp_server.wait_for(28)
+    uid = meeting_uid(meeting_id(mail_runtime.sessions), "mkmr_2019_exempel")
+    for got in received:
+        calendar, event = event_of(got)
+        assert calendar["METHOD"] == "REQUEST"
+        assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Stockholm"]
+        assert str(event["UID"]) == uid
+        assert event["SEQUENCE"] == 0
+        start = event["DTSTART"]
+        assert start.params["TZID"] == "Europe/Stockholm"
+        assert start.dt == dt.datetime(2019, 9, 26, 9, 30, tzinfo=STOCKHOLM)
+        assert start.dt.utcoffset() == dt.timedelta(hours=2)  # summer time
+        assert event["DTEND"].dt == dt.datetime(2019, 9, 26, 16, 30, tzinfo=STOCKHOLM)
+        assert str(event["LOCATION"]) == (
+            "Stadshuset, konferensrum Täljehallen (exempel), Campusgatan 26, 151 89 Södertälje"
+        )
+        assert str(event["URL"]) == "https://möte.example/bm2-sodertalje"
+        assert str(event["ORGANIZER"]) == "mailto:karin.dahl@skr.example"
+        assert event["ORGANIZER"].params["CN"] == "Karin Dahl"
+        assert str(event["SUMMARY"]).startswith("Benchmarking 2 – Modellkommuner")
+        (recipient,) = got.rcpt_tos
+        assert str(event["ATTENDEE"]) == f"mailto:{recipient}"
+
+
+def test_a_moved_meeting_sends_an_update_with_the_same_uid_and_the_next_sequence_once(
+    mail_runtime: Runtime, smtp_server: SmtpServer, broker_url: str
+) -> None:
+    sender = mail_sender(mail_runtime)
+    first = daily(mail_runtime, broker_url, INVITATION_DAY)
+    send_all(sender, first.report.added)
+    invited = smtp_server.wait_for(28)
+    uid = str(event_of(invited[0])[1]["UID"])
+    with unit_of_work(mail_runtime.sessions) as session:
+        meeting = session.scalars(select(m.Meeting).where(m.Meeting.ref == "bm2")).one()
+        meeting.start_time = dt.time(10, 0)
+    next_day = INVITATION_DAY + dt.timedelta(days=1)
+
+    changed = daily(mail_runtime, broker_url, next_day)
+    send_all(sender, changed.report.added, next_day)
+    again = daily(mail_runtime, broker_url, next_day + dt.timedelta(days=1))
+
+    assert first.ran and changed.ran and again.ran
+    assert len(changed.report.added) == 28
+    assert again.report.added == []
+    updates = smtp_server.received[28:]
+    assert len(updates) == 28
+    assert sorted(r.rcpt_tos for r in updates) == sorted(r.rcpt_tos for r in invited)
+    for got in updates:
+        assert got.message["Subject"] == "Ändrat: Benchmarking 2 den 26 september 2019"
+        assert "- Tid: 10.00–16.30" in got.text()
+        _calendar, event = event_of(got)
+        assert str(event["UID"]) == uid
+        assert event["SEQUENCE"] == 1
+        assert event["DTSTART"].dt == dt.datetime(2019, 9, 26, 10, 0, tzinfo=STOCKHOLM)
+    with mail_runtime.sessions() as session:
+        kinds = session.scalars(select(m.OutboxMessage.kind)).all()
+    assert kinds.count(MessageKind.MEETING_CHANGED) == 28

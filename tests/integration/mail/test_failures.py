@@ -1,0 +1,106 @@
+"""What the sender does with a server's "try later", a refusal, and no server at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from service.domain.kinds import MessageState
+from service.errors import DeliveryDeferredError
+from service.mail.sending import retry_delay
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+from tests.conftest import RecordingQueue
+from tests.integration.mail.conftest import (
+    INVITATION_DAY,
+    invite,
+    mail_sender,
+    mail_settings_for,
+    outbox,
+    send_all,
+)
+from tests.integration.mail.smtp_server import SmtpServer
+
+
+def test_a_server_that_answers_421_then_accepts_gets_the_message_once(
+    mail_runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    (first, *_) = invite(mail_runtime).added
+    sender = mail_sender(mail_runtime)
+    smtp_server.defer(2)
+
+    for _ in range(2):
+        with pytest.raises(DeliveryDeferredError, match="421"):
+            sender.send(first, now=INVITATION_DAY)
+        (waiting,) = outbox(mail_runtime.sessions, id=first)
+        assert waiting.state is MessageState.QUEUED
+        assert "421" in (waiting.last_error or "")
+    outcome = send_all(sender, [first])
+
+    (row,) = outbox(mail_runtime.sessions, id=first)
+    assert outcome == ["sent"]
+    assert smtp_server.data_commands == 3
+    assert [r.message_id for r in smtp_server.received] == [row.message_id]
+    assert row.state is MessageState.SENT
+    assert row.attempts == 3
+    assert row.last_error is None
+
+
+def test_a_550_fails_the_message_with_the_servers_answer_and_it_is_not_tried_again(
+    mail_runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    (first, second, *_) = invite(mail_runtime).added
+    sender = mail_sender(mail_runtime)
+    smtp_server.refuse("550 5.1.1 Mottagaren finns inte")
+
+    outcomes = send_all(sender, [first, first])
+    smtp_server.refuse(None)
+    later = send_all(sender, [first, second])
+
+    (row,) = outbox(mail_runtime.sessions, id=first)
+    assert outcomes == ["failed", "skipped"]
+    assert later == ["skipped", "sent"]
+    assert row.state is MessageState.FAILED
+    assert row.attempts == 1
+    assert row.last_error == (
+        "e-postservern tog inte emot meddelandet: "
+        "the server answered 550 5.1.1 Mottagaren finns inte"
+    )
+    assert smtp_server.data_commands == 2
+    assert len(smtp_server.received) == 1
+
+
+def test_no_server_at_all_is_tried_again_until_the_attempts_run_out(
+    sample_imported: Settings, tmp_path: Path
+) -> None:
+    closed = SmtpServer()  # a free port that nothing listens on: connection refused
+    runtime = build_runtime(
+        mail_settings_for(sample_imported, closed, tmp_path / "outbox"), queue=RecordingQueue()
+    )
+    try:
+        (first, *_) = invite(runtime).added
+        sender = mail_sender(runtime, max_attempts=3)
+
+        for _ in range(2):
+            with pytest.raises(DeliveryDeferredError, match="127.0.0.1"):
+                sender.send(first, now=INVITATION_DAY)
+        outcome = send_all(sender, [first])
+
+        (row,) = outbox(runtime.sessions, id=first)
+        assert outcome == ["failed"]
+        assert row.state is MessageState.FAILED
+        assert row.attempts == 3
+        assert (row.last_error or "").startswith("gav upp efter 3 försök: smtp://127.0.0.1:")
+        assert "Connection refused" in (row.last_error or "")
+    finally:
+        runtime.close()
+
+
+def test_retries_wait_longer_each_time_but_never_as_long_as_the_resend_of_lost_messages() -> None:
+    delays = [retry_delay(n, first_seconds=15, resend_after_seconds=300) for n in range(8)]
+
+    assert delays == [15, 30, 60, 120, 150, 150, 150, 150]
+    assert retry_delay(10_000, first_seconds=15, resend_after_seconds=300) == 150
+    assert dt.timedelta(seconds=sum(delays)) < dt.timedelta(minutes=20)
