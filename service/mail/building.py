@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.access.tokens import issue_token
@@ -276,6 +276,9 @@ class _Builder:
             now=self.settings.now,
         )
         if row is None:
+            # Another run recorded this purpose a moment ago: its link went out, not this one.
+            if token_id is not None:
+                self.session.execute(delete(m.AccessToken).where(m.AccessToken.id == token_id))
             self.report.already_there += 1
         else:
             self.report.added.append(row.id)

@@ -83,15 +83,23 @@ def meeting_id(sessions: sessionmaker[Session], ref: str = "bm2") -> int:
         return session.scalars(select(m.Meeting.id).where(m.Meeting.ref == ref)).one()
 
 
-def building(settings: Settings, now: dt.datetime = INVITATION_DAY) -> BuildSettings:
-    return build_settings(settings, by="test", now=now.astimezone(dt.UTC))
+def building(
+    settings: Settings, now: dt.datetime = INVITATION_DAY, *, hold: bool | None = None
+) -> BuildSettings:
+    return build_settings(settings, by="test", now=now.astimezone(dt.UTC), hold=hold)
 
 
-def invite(runtime: Runtime, ref: str = "bm2", now: dt.datetime = INVITATION_DAY) -> BuildReport:
+def invite(
+    runtime: Runtime,
+    ref: str = "bm2",
+    now: dt.datetime = INVITATION_DAY,
+    *,
+    hold: bool | None = None,
+) -> BuildReport:
     """Build the meeting's invitations, committed."""
     with unit_of_work(runtime.sessions) as session:
         return build_invitations(
-            session, meeting_id(runtime.sessions, ref), building(runtime.settings, now)
+            session, meeting_id(runtime.sessions, ref), building(runtime.settings, now, hold=hold)
         )
 
 

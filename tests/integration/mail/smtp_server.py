@@ -47,8 +47,9 @@ class Received:
         raise AssertionError(f"no {content_type} part in {self.message_id}")
 
     def text(self, content_type: str = "text/plain") -> str:
+        """A text part's content, with the lines ended as Python ends them."""
         content: str = self.part(content_type).get_content()
-        return content
+        return content.replace("\r\n", "\n")
 
 
 class _Handler:
