@@ -1,0 +1,104 @@
+"""Real Celery workers sending through the real SMTP server: retries, and a worker killed mid-send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from service.cli.local_cluster import WorkerProcess
+from service.clock import utcnow
+from service.database.session import unit_of_work
+from service.domain.kinds import MessageState
+from service.mail.outbox import release
+from service.mail.sending import resend_stalled
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+from tests.integration.conftest import wait_until
+from tests.integration.mail.conftest import invite, mail_settings_for, outbox
+from tests.integration.mail.smtp_server import SmtpServer
+
+
+@pytest.fixture
+def worker_settings(
+    sample_imported: Settings, broker_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> Settings:
+    """The sample programme, a real broker, the test's SMTP server, quick retries."""
+    settings = mail_settings_for(sample_imported, smtp_server, tmp_path / "outbox")
+    return settings.model_copy(update={"redis_url": broker_url, "mail_retry_seconds": 0.2})
+
+
+@pytest.fixture
+def worker_runtime(worker_settings: Settings) -> Iterator[Runtime]:
+    """The runtime of an entry point: its queue is the real broker."""
+    runtime = build_runtime(worker_settings)
+    yield runtime
+    runtime.close()
+
+
+def one_queued_invitation(runtime: Runtime) -> int:
+    """Benchmarking 2's invitations built and held; one of them queued to the workers."""
+    report = invite(runtime, hold=True)
+    chosen = report.added[0]
+    with unit_of_work(runtime.sessions) as session:
+        release(session, chosen, now=utcnow())
+    runtime.queue.send_message(chosen)
+    return chosen
+
+
+def state_is(runtime: Runtime, message_id: int, state: MessageState) -> Callable[[], bool]:
+    return lambda: outbox(runtime.sessions, id=message_id)[0].state is state
+
+
+def test_a_worker_retries_a_421_and_the_server_gets_the_message_once(
+    worker_runtime: Runtime,
+    smtp_server: SmtpServer,
+    start_worker: Callable[..., WorkerProcess],
+    worker_settings: Settings,
+) -> None:
+    start_worker(worker_settings, concurrency=1)
+    smtp_server.defer(2)
+
+    message = one_queued_invitation(worker_runtime)
+
+    wait_until(state_is(worker_runtime, message, MessageState.SENT), what="the message sent")
+    (row,) = outbox(worker_runtime.sessions, id=message)
+    assert smtp_server.data_commands == 3
+    assert [r.message_id for r in smtp_server.received] == [row.message_id]
+    assert row.attempts == 3
+    assert row.last_error is None
+
+
+def test_a_worker_killed_while_the_server_holds_data_leads_to_one_delivery(
+    worker_runtime: Runtime,
+    smtp_server: SmtpServer,
+    start_worker: Callable[..., WorkerProcess],
+    worker_settings: Settings,
+) -> None:
+    first_worker = start_worker(worker_settings, concurrency=1)
+    smtp_server.stall_next()
+    message = one_queued_invitation(worker_runtime)
+    assert smtp_server.stalled.wait(30), "the worker never reached DATA"
+
+    first_worker.kill()
+    wait_until(lambda: len(smtp_server.dropped) == 1, timeout=10, what="the server to drop it")
+    smtp_server.release()
+    (stalled,) = outbox(worker_runtime.sessions, id=message)
+    resent = resend_stalled(
+        worker_runtime.sessions, worker_runtime.queue, older_than=dt.timedelta(0), now=utcnow()
+    )
+    start_worker(worker_settings, concurrency=1)
+
+    wait_until(state_is(worker_runtime, message, MessageState.SENT), what="the message sent")
+    time.sleep(1.0)  # room for a second delivery, if anything were to make one
+    (row,) = outbox(worker_runtime.sessions, id=message)
+    assert stalled.state is MessageState.SENDING
+    assert stalled.attempts == 1
+    assert resent == [message]
+    assert len(smtp_server.with_message_id(row.message_id)) == 1
+    assert len(smtp_server.received) == 1
+    assert row.attempts == 2
+    assert row.message_id == stalled.message_id
