@@ -194,6 +194,7 @@ def resend_stalled_messages() -> int:
             runtime.sessions,
             runtime.queue,
             older_than=dt.timedelta(seconds=runtime.settings.mail_resend_after_seconds),
+            max_attempts=runtime.settings.mail_max_attempts,
             now=runtime.clock.now(),
         )
     )
