@@ -39,6 +39,11 @@ class Received:
     def message_id(self) -> str:
         return str(self.message["Message-ID"])
 
+    def header(self, name: str) -> str | None:
+        """A header's value; one folded onto its own line (valid RFC 5322) keeps no space."""
+        value = self.message[name]
+        return None if value is None else str(value).strip()
+
     def part(self, content_type: str) -> EmailMessage:
         """The first part of this type (``text/plain``, ``text/calendar``, ...)."""
         for part in self.message.walk():

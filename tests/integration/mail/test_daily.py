@@ -243,8 +243,7 @@ def test_reminders_go_to_organisations_missing_an_upload_except_who_opted_out(
     assert "saknar vi fortfarande från Hedemora kommun:\n- presentationen\n" in text
     (opt_out,) = [r.opt_out_url for r in outbox(mail_runtime.sessions, recipient_email="lena.holm@hedemora.example", kind=MessageKind.UPLOAD_REMINDER)]
     assert opt_out is not None and opt_out in text
-    # Folded onto its own line when long (RFC 5322 folding white space, valid).
-    assert str(got.message["List-Unsubscribe"]).strip() == f"<{opt_out}>"
+    assert got.header("List-Unsubscribe") == f"<{opt_out}>"
     assert got.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 

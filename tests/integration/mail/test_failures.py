@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from service.database import models as m
+from service.database.session import unit_of_work
 from service.domain.kinds import MessageState
 from service.errors import DeliveryDeferredError
-from service.mail.sending import retry_delay
+from service.mail.sending import resend_stalled, retry_delay
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import RecordingQueue
@@ -104,3 +106,70 @@ def test_retries_wait_longer_each_time_but_never_as_long_as_the_resend_of_lost_m
     assert delays == [15, 30, 60, 120, 150, 150, 150, 150]
     assert retry_delay(10_000, first_seconds=15, resend_after_seconds=300) == 150
     assert dt.timedelta(seconds=sum(delays)) < dt.timedelta(minutes=20)
+
+
+class BrokenTransport:
+    """A transport with a bug in it: neither deferred nor refused."""
+
+    description = "broken"
+
+    def deliver(self, message: object) -> str:
+        raise RuntimeError("a bug")
+
+
+def test_an_unexpected_error_fails_the_message_once_instead_of_leaving_it_sending(
+    mail_runtime: Runtime,
+) -> None:
+    (first, *_) = invite(mail_runtime).added
+    sender = mail_sender(mail_runtime)
+    sender.transport = BrokenTransport()
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        sender.send(first, now=INVITATION_DAY)
+
+    (row,) = outbox(mail_runtime.sessions, id=first)
+    assert row.state is MessageState.FAILED
+    assert row.last_error == "oväntat fel när meddelandet skulle skickas (RuntimeError)"
+    assert resend_stalled(
+        mail_runtime.sessions,
+        mail_runtime.queue,
+        older_than=dt.timedelta(0),
+        max_attempts=3,
+        now=INVITATION_DAY,
+    ) == [i for i in invite_ids(mail_runtime) if i != first]
+
+
+def invite_ids(runtime: Runtime) -> list[int]:
+    return [row.id for row in outbox(runtime.sessions)]
+
+
+def test_a_message_whose_worker_died_on_every_attempt_fails_instead_of_going_round(
+    mail_runtime: Runtime,
+) -> None:
+    (first, second, *rest) = invite(mail_runtime).added
+    with unit_of_work(mail_runtime.sessions) as session:
+        for message_id, attempts in ((first, 3), (second, 2)):
+            row = session.get_one(m.OutboxMessage, message_id)
+            row.state = MessageState.SENDING
+            row.attempts = attempts
+            row.sending_since = INVITATION_DAY
+        for message_id in rest:
+            session.get_one(m.OutboxMessage, message_id).state = MessageState.SENT
+
+    resent = resend_stalled(
+        mail_runtime.sessions,
+        mail_runtime.queue,
+        older_than=dt.timedelta(minutes=5),
+        max_attempts=3,
+        now=INVITATION_DAY + dt.timedelta(minutes=10),
+    )
+
+    (given_up,) = outbox(mail_runtime.sessions, id=first)
+    (again,) = outbox(mail_runtime.sessions, id=second)
+    assert resent == [second]
+    assert given_up.state is MessageState.FAILED
+    assert given_up.last_error == "gav upp efter 3 försök: arbetaren som skickade försvann"
+    assert again.state is MessageState.QUEUED
+    assert again.last_error == "skickas igen: arbetaren som skickade försvann"
+    assert isinstance(mail_runtime.queue, RecordingQueue)
+    assert mail_runtime.queue.messages == [second]

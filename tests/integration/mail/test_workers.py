@@ -88,7 +88,11 @@ def test_a_worker_killed_while_the_server_holds_data_leads_to_one_delivery(
     smtp_server.release()
     (stalled,) = outbox(worker_runtime.sessions, id=message)
     resent = resend_stalled(
-        worker_runtime.sessions, worker_runtime.queue, older_than=dt.timedelta(0), now=utcnow()
+        worker_runtime.sessions,
+        worker_runtime.queue,
+        older_than=dt.timedelta(0),
+        max_attempts=worker_settings.mail_max_attempts,
+        now=utcnow(),
     )
     start_worker(worker_settings, concurrency=1)
 
