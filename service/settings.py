@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, FilePath, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigurationError
@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Certificates (PEM) to trust for the SMTP server besides the system's: a private CA's.
+    smtp_ca_file: FilePath | None = None
     mail_from: str = Field(
         default="benchdocs <benchdocs@localhost>",
         description="The sender, as 'Name <address>' or an address.",

@@ -41,6 +41,7 @@ class SmtpTransport:
         username: str | None,
         password: str | None,
         timeout: float,
+        ca_file: Path | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -48,6 +49,7 @@ class SmtpTransport:
         self._username = username
         self._password = password
         self._timeout = timeout
+        self._ca_file = ca_file
 
     @property
     def description(self) -> str:
@@ -78,19 +80,26 @@ class SmtpTransport:
             return f"{self.description}; not accepted for {', '.join(refused)} ({code})"
         return self.description
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """The system's trusted certificates and the configured CA file's; host names checked."""
+        context = ssl.create_default_context()
+        if self._ca_file is not None:
+            context.load_verify_locations(cafile=self._ca_file)
+        return context
+
     def _connect(self) -> smtplib.SMTP:
         if self._security == "tls":
             return smtplib.SMTP_SSL(
                 self._host,
                 self._port,
                 timeout=self._timeout,
-                context=ssl.create_default_context(),
+                context=self._tls_context(),
             )
         smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         try:
             smtp.ehlo()
             if self._security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=self._tls_context())
                 smtp.ehlo()
         except BaseException:
             smtp.close()
@@ -148,6 +157,7 @@ def transport_for(settings: Settings) -> MailTransport:
                 settings.smtp_password.get_secret_value() if settings.smtp_password else None
             ),
             timeout=settings.smtp_timeout_seconds,
+            ca_file=settings.smtp_ca_file,
         )
     return FolderTransport(settings.mail_outbox_dir)
 
