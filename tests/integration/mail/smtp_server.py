@@ -34,6 +34,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     message: EmailMessage
+    tls: bool  # the conversation had switched to TLS (STARTTLS) before DATA
 
     @property
     def message_id(self) -> str:
@@ -62,7 +63,7 @@ class _Handler:
         self._server = server
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        return await self._server._data(server, envelope)
+        return await self._server._data(server, session, envelope)
 
 
 class SmtpServer:
@@ -129,7 +130,7 @@ class SmtpServer:
 
     # -- the server's side -----------------------------------------------------------------
 
-    async def _data(self, server: Any, envelope: Any) -> str:
+    async def _data(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
             self.data_commands += 1
             if self._defer_left > 0:
@@ -158,6 +159,7 @@ class SmtpServer:
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=content,
             message=parsed,
+            tls=session.ssl is not None,
         )
         with self._lock:
             self.received.append(received)
