@@ -154,7 +154,7 @@ def retry_delay(retries: int, *, first_seconds: float, resend_after_seconds: flo
     waiting longer than that is taken for lost by ``resend_stalled``, which would queue it a
     second time and use up its attempts twice as fast.
     """
-    return min(first_seconds * 2 ** min(retries, 32), resend_after_seconds / 2)
+    return min(first_seconds * 2.0 ** min(retries, 32), resend_after_seconds / 2)
 
 
 def resend_stalled(
