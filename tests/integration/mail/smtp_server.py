@@ -62,7 +62,7 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         return await self._server._data(server, session, envelope)
 
 
@@ -87,7 +87,9 @@ class SmtpServer:
 
     # -- the script ------------------------------------------------------------------------
 
-    def defer(self, count: int, answer: str = "421 4.3.2 Tjänsten är tillfälligt otillgänglig") -> None:
+    def defer(
+        self, count: int, answer: str = "421 4.3.2 Tjänsten är tillfälligt otillgänglig"
+    ) -> None:
         """Answer the next ``count`` deliveries with a 4xx, then accept again."""
         with self._lock:
             self._defer_left = count
@@ -196,12 +198,13 @@ def running_smtp_server(*, tls_context: ssl.SSLContext | None = None) -> Iterato
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, made by openssl; (certificate, key)."""
     certificate, key = folder / "smtp-cert.pem", folder / "smtp-key.pem"
-    subprocess.run(  # noqa: S603 - fixed program and arguments
-        [  # noqa: S607 - openssl from PATH, as the tests' other tools
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],  # fmt: skip
+    command = [
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1",
+    ]  # fmt: skip
+    subprocess.run(
+        command,
         check=True,
         capture_output=True,
         timeout=30,

@@ -57,9 +57,14 @@ def queued(runtime: Runtime) -> list[int]:
 
 def count(runtime: Runtime, kind: MessageKind) -> int:
     with runtime.sessions() as session:
-        return session.scalar(
-            select(func.count()).select_from(m.OutboxMessage).where(m.OutboxMessage.kind == kind)
-        ) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(m.OutboxMessage)
+                .where(m.OutboxMessage.kind == kind)
+            )
+            or 0
+        )
 
 
 def test_the_daily_run_twice_on_the_same_day_builds_and_queues_nothing_new(
@@ -205,7 +210,9 @@ def uploaded_deck(runtime: Runtime, organisation_ref: str) -> None:
 
 def opted_out(runtime: Runtime, email: str) -> None:
     with unit_of_work(runtime.sessions) as session:
-        participant = session.scalars(select(m.Participant).where(m.Participant.email == email)).one()
+        participant = session.scalars(
+            select(m.Participant).where(m.Participant.email == email)
+        ).one()
         session.add(m.ReminderOptOut(participant_id=participant.id))
 
 
@@ -241,7 +248,14 @@ def test_reminders_go_to_organisations_missing_an_upload_except_who_opted_out(
     )
     text = got.text()
     assert "saknar vi fortfarande från Hedemora kommun:\n- presentationen\n" in text
-    (opt_out,) = [r.opt_out_url for r in outbox(mail_runtime.sessions, recipient_email="lena.holm@hedemora.example", kind=MessageKind.UPLOAD_REMINDER)]
+    (opt_out,) = [
+        r.opt_out_url
+        for r in outbox(
+            mail_runtime.sessions,
+            recipient_email="lena.holm@hedemora.example",
+            kind=MessageKind.UPLOAD_REMINDER,
+        )
+    ]
     assert opt_out is not None and opt_out in text
     assert got.header("List-Unsubscribe") == f"<{opt_out}>"
     assert got.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -259,7 +273,8 @@ def test_the_process_leader_hears_of_late_uploads_the_day_after_the_deadline_onc
 
     assert count(mail_runtime, MessageKind.LATE_UPLOADS) == 1
     assert not any(
-        row.kind is MessageKind.LATE_UPLOADS for row in outbox(mail_runtime.sessions)
+        row.kind is MessageKind.LATE_UPLOADS
+        for row in outbox(mail_runtime.sessions)
         if row.id in on_deadline.report.added
     )
     assert again.report.added == []

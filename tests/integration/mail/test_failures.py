@@ -11,7 +11,7 @@ from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import MessageState
 from service.errors import DeliveryDeferredError
-from service.mail.sending import resend_stalled, retry_delay
+from service.mail.sending import resend_stalled
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import RecordingQueue
@@ -86,7 +86,7 @@ def test_no_server_at_all_is_tried_again_until_the_attempts_run_out(
         sender = mail_sender(runtime, max_attempts=3)
 
         for _ in range(2):
-            with pytest.raises(DeliveryDeferredError, match="127.0.0.1"):
+            with pytest.raises(DeliveryDeferredError, match=r"127\.0\.0\.1"):
                 sender.send(first, now=INVITATION_DAY)
         outcome = send_all(sender, [first])
 
@@ -98,14 +98,6 @@ def test_no_server_at_all_is_tried_again_until_the_attempts_run_out(
         assert "Connection refused" in (row.last_error or "")
     finally:
         runtime.close()
-
-
-def test_retries_wait_longer_each_time_but_never_as_long_as_the_resend_of_lost_messages() -> None:
-    delays = [retry_delay(n, first_seconds=15, resend_after_seconds=300) for n in range(8)]
-
-    assert delays == [15, 30, 60, 120, 150, 150, 150, 150]
-    assert retry_delay(10_000, first_seconds=15, resend_after_seconds=300) == 150
-    assert dt.timedelta(seconds=sum(delays)) < dt.timedelta(minutes=20)
 
 
 class BrokenTransport:

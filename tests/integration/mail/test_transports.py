@@ -100,7 +100,9 @@ def test_without_smtp_the_invitations_are_eml_files_any_mail_program_opens(
     sample_imported: Settings, tmp_path: Path
 ) -> None:
     folder = tmp_path / "outbox"
-    runtime = build_runtime(mail_settings_for(sample_imported, None, folder), queue=RecordingQueue())
+    runtime = build_runtime(
+        mail_settings_for(sample_imported, None, folder), queue=RecordingQueue()
+    )
     try:
         report = invite(runtime)
         outcomes = send_all(mail_sender(runtime), report.added)
@@ -138,4 +140,6 @@ def test_writing_a_message_again_replaces_its_file(tmp_path: Path) -> None:
     reread = email.message_from_bytes(Path(first).read_bytes(), policy=email.policy.default)
     assert reread["Subject"] == "Inbjudan till Benchmarking 2"
     body = reread.get_body(preferencelist=("plain",))
-    assert body is not None and body.get_content().replace("\r\n", "\n") == "Hej Åsa!\n\nVälkommen.\n"
+    assert (
+        body is not None and body.get_content().replace("\r\n", "\n") == "Hej Åsa!\n\nVälkommen.\n"
+    )

@@ -1,4 +1,4 @@
-"""Real Celery workers sending through the real SMTP server: retries, and a worker killed mid-send."""
+"""Real Celery workers sending through the real SMTP server: a retry, a worker killed mid-send."""
 
 from __future__ import annotations
 
