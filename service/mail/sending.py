@@ -69,10 +69,11 @@ class MailSender:
             return SendOutcome.FAILED
         except DeliveryDeferredError as exc:
             if attempts >= self.max_attempts:
-                reason = f"gav upp efter {attempts} försök: {exc}"
+                reason = f"gav upp efter {attempts} försök: {exc.swedish}"
                 self._finish(message_id, MessageState.FAILED, error=reason, now=now)
                 return SendOutcome.FAILED
-            self._finish(message_id, MessageState.QUEUED, error=str(exc), now=now)
+            reason = f"försöker igen senare: {exc.swedish}"
+            self._finish(message_id, MessageState.QUEUED, error=reason, now=now)
             raise
         except Exception as exc:
             # Bad data or a bug, not the server: fail once, loudly (the log has the trace),
@@ -206,4 +207,5 @@ def _swedish_reason(exc: Exception) -> str:
     if isinstance(exc, AddressError):
         shown = " ".join(exc.address.split())[:320]
         return f"”{shown}” är inte en e-postadress som går att skicka till"
-    return f"e-postservern tog inte emot meddelandet: {exc}"
+    swedish = exc.swedish if isinstance(exc, DeliveryRefusedError) else str(exc)
+    return f"e-postservern tog inte emot meddelandet: {swedish}"

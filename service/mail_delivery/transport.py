@@ -69,10 +69,16 @@ class SmtpTransport:
             # SMTPSenderRefused, SMTPDataError, SMTPAuthenticationError, SMTPHeloError...
             raise _refusal((exc.smtp_code, exc.smtp_error)) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryRefusedError(f"the server cannot take this message: {exc}") from exc
+            raise DeliveryRefusedError(
+                f"the server cannot take this message: {exc}",
+                swedish=f"servern kan inte ta emot meddelandet ({_words(exc)})",
+            ) from exc
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             # Connection refused, reset or timed out; the server went away mid-conversation.
-            raise DeliveryDeferredError(f"{self.description}: {_words(exc)}") from exc
+            raise DeliveryDeferredError(
+                f"{self.description}: {_words(exc)}",
+                swedish=f"fick ingen kontakt med {self.description} ({_words(exc)})",
+            ) from exc
         if refused:
             # Accepted for some recipients and refused for others (a Cc): sending again would
             # give the others a second copy, so it counts as sent, with the refusal noted.
@@ -141,7 +147,10 @@ class FolderTransport:
                 Path(temporary).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise DeliveryDeferredError(f"could not write {target}: {_words(exc)}") from exc
+            raise DeliveryDeferredError(
+                f"could not write {target}: {_words(exc)}",
+                swedish=f"kunde inte skriva {target} ({_words(exc)})",
+            ) from exc
         return str(target)
 
 
@@ -169,10 +178,11 @@ def _first_answer(answers: dict[str, tuple[int, bytes]]) -> tuple[int, bytes]:
 def _refusal(answer: tuple[int, bytes | str]) -> DeliveryDeferredError | DeliveryRefusedError:
     code, text = answer
     said = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    words = f"the server answered {code} {' '.join(said.split())}".strip()
+    spoken = f"{code} {' '.join(said.split())}".strip()
+    words, swedish = f"the server answered {spoken}", f"servern svarade {spoken}"
     if 400 <= code < 500 or code == -1:
-        return DeliveryDeferredError(words)
-    return DeliveryRefusedError(words)
+        return DeliveryDeferredError(words, swedish=swedish)
+    return DeliveryRefusedError(words, swedish=swedish)
 
 
 def _words(exc: BaseException) -> str:
