@@ -7,6 +7,7 @@ address the server will never take: stop and say why). Both carry the server's o
 
 from __future__ import annotations
 
+import email.policy
 import os
 import smtplib
 import socket
@@ -141,7 +142,7 @@ class FolderTransport:
             handle, temporary = tempfile.mkstemp(dir=self._folder, suffix=".part")
             try:
                 with os.fdopen(handle, "wb") as file:
-                    file.write(message.as_bytes())
+                    file.write(_as_bytes(message))
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
@@ -152,6 +153,22 @@ class FolderTransport:
                 swedish=f"kunde inte skriva {target} ({_words(exc)})",
             ) from exc
         return str(target)
+
+
+def _as_bytes(message: EmailMessage) -> bytes:
+    """The message as a file; with UTF-8 headers (RFC 6532) when an address needs them.
+
+    An address with å, ä or ö cannot be written in ASCII: encoded-words are not allowed in
+    an address, so it is written as it is, as smtplib does for a server that takes SMTPUTF8.
+    """
+    addresses = [
+        address.addr_spec
+        for name in ("From", "To", "Cc", "Reply-To")
+        for address in getattr(message[name], "addresses", ())
+    ]
+    if all(address.isascii() for address in addresses):
+        return message.as_bytes()
+    return message.as_bytes(policy=email.policy.SMTPUTF8)
 
 
 def transport_for(settings: Settings) -> MailTransport:
