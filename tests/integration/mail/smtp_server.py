@@ -154,7 +154,11 @@ class SmtpServer:
             if server.transport is None or server.transport.is_closing():
                 self.dropped.append(content)
                 return "421 4.4.2 Anslutningen bröts"
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
+        if envelope.smtp_utf8:
+            # RFC 6532: headers in UTF-8, which the bytes parser would leave as surrogates.
+            parsed = email.message_from_string(content.decode("utf-8"), policy=email.policy.default)
+        else:
+            parsed = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         received = Received(
             mail_from=envelope.mail_from,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,30 @@ def test_writing_a_message_again_replaces_its_file(tmp_path: Path) -> None:
     assert (
         body is not None and body.get_content().replace("\r\n", "\n") == "Hej Åsa!\n\nVälkommen.\n"
     )
+
+
+def test_an_address_with_swedish_letters_reaches_the_server_and_the_folder_intact(
+    smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    outgoing = replace(a_message(), recipient_email="åsa.öberg@exempel.se")
+    mime = compose(outgoing, Sender(MAIL_FROM), date=INVITATION_DAY)
+    smtp = SmtpTransport(
+        host=smtp_server.host,
+        port=smtp_server.port,
+        security="none",
+        username=None,
+        password=None,
+        timeout=10,
+    )
+
+    smtp.deliver(mime)
+    written = FolderTransport(tmp_path / "outbox").deliver(mime)
+
+    (got,) = smtp_server.wait_for(1)
+    assert got.rcpt_tos == ("åsa.öberg@exempel.se",)
+    assert got.message["To"].addresses[0].addr_spec == "åsa.öberg@exempel.se"
+    raw = Path(written).read_bytes()
+    assert "To: Åsa Öberg <åsa.öberg@exempel.se>\r\n".encode() in raw  # no encoded-words
+    reread = email.message_from_string(raw.decode("utf-8"), policy=email.policy.default)
+    assert reread["To"].addresses[0].addr_spec == "åsa.öberg@exempel.se"
+    assert reread["Subject"] == "Inbjudan till Benchmarking 2"
