@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from celery import Celery
 
 from service.cli.local_cluster import WorkerProcess
 from service.clock import utcnow
@@ -17,8 +18,15 @@ from service.mail.outbox import release
 from service.mail.sending import resend_stalled
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.task_queue import MAIL_DAILY_TASK, MAIL_QUEUE, celery_config
 from tests.integration.conftest import wait_until
-from tests.integration.mail.conftest import invite, mail_settings_for, outbox
+from tests.integration.mail.conftest import (
+    INVITATION_DAY,
+    PORTAL_URL,
+    invite,
+    mail_settings_for,
+    outbox,
+)
 from tests.integration.mail.smtp_server import SmtpServer
 
 
@@ -106,3 +114,34 @@ def test_a_worker_killed_while_the_server_holds_data_leads_to_one_delivery(
     assert len(smtp_server.received) == 1
     assert row.attempts == 2
     assert row.message_id == stalled.message_id
+
+
+def test_the_daily_task_on_a_worker_builds_and_sends_the_days_invitations_once(
+    worker_runtime: Runtime,
+    smtp_server: SmtpServer,
+    start_worker: Callable[..., WorkerProcess],
+    worker_settings: Settings,
+) -> None:
+    start_worker(worker_settings, concurrency=2)
+    app = Celery("test-sender")
+    app.conf.update(celery_config(worker_settings))
+    day = INVITATION_DAY.isoformat()
+
+    try:
+        app.send_task(MAIL_DAILY_TASK, kwargs={"now": day}, queue=MAIL_QUEUE)
+        smtp_server.wait_for(28, timeout=60)
+        app.send_task(MAIL_DAILY_TASK, kwargs={"now": day}, queue=MAIL_QUEUE)
+        wait_until(
+            lambda: all(r.state is MessageState.SENT for r in outbox(worker_runtime.sessions)),
+            what="every invitation sent",
+        )
+        time.sleep(2.0)  # the second run's time to (not) build and send anything
+    finally:
+        app.close()
+
+    rows = outbox(worker_runtime.sessions)
+    assert len(rows) == 28
+    assert len(smtp_server.received) == 28
+    assert {r.message_id for r in smtp_server.received} == {row.message_id for row in rows}
+    assert all(row.created_by == "schema" for row in rows)
+    assert f"{PORTAL_URL}/lank/bdt_" in smtp_server.to("eva.nordin@fagersta.example")[0].text()
