@@ -83,6 +83,10 @@ class _Collector:
     def __call__(self, value: Any) -> str:
         if value is None:
             return ""
+        if isinstance(value, jinja2.Undefined):
+            # Printing a missing name must fail here, inside the render (StrictUndefined
+            # raises on str()), not later when the kept value is put back outside it.
+            str(value)
         self.values.append(value)
         return f"{_OPEN}{len(self.values) - 1}{_CLOSE}"
 
