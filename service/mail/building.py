@@ -36,8 +36,9 @@ from service.intake.entities import get_entity
 from service.mail.message_templates import current_text
 from service.mail.outbox import MessageDraft, add_message, purpose_taken
 from service.mail_content.calendar import MeetingEvent, build_invitation, meeting_uid
+from service.mail_content.catalogue import MESSAGE_SPECS
 from service.mail_content.composing import new_message_id, sender_domain
-from service.mail_content.templates import Link, render_message
+from service.mail_content.templates import Link, MessageTemplateError, render_message
 from service.settings import Settings
 
 # Where `benchdocs serve` answers by default: links point there when no address is configured.
@@ -238,7 +239,19 @@ class _Builder:
         if extra is not None:
             values = extra(values)
         text = current_text(self.session, self.settings.templates_dir, kind)
-        rendered = render_message(text, values, filters=SWEDISH_FILTERS)
+        try:
+            rendered = render_message(text, values, filters=SWEDISH_FILTERS)
+        except MessageTemplateError as exc:
+            # An edited text that passed the check with the example data can still fail on
+            # real data (a name that is empty for this recipient): skip this one message,
+            # say why, and build everyone else's.
+            if token_id is not None:
+                self.session.execute(delete(m.AccessToken).where(m.AccessToken.id == token_id))
+            who = recipient.name or recipient.email
+            self.report.skipped.append(
+                f"{MESSAGE_SPECS[kind].name} till {who} kunde inte skapas: {exc}"
+            )
+            return
         ics = None
         if calendar is not None:
             event, sequence = calendar
