@@ -430,3 +430,10 @@ def test_without_a_venue_the_digital_link_is_the_location_and_a_bad_attendee_is_
     assert str(found["LOCATION"]) == "https://möte.example/bm2"
     assert "ATTENDEE" not in found
     assert "ORGANIZER" not in found
+
+
+def test_printing_a_missing_name_fails_inside_the_render_naming_the_part() -> None:
+    with pytest.raises(MessageTemplateError, match="texten: kunde inte fyllas i"):
+        render("Hej {{ organisation.name }}", organisation=None)
+    with pytest.raises(MessageTemplateError, match="ämnesraden: kunde inte fyllas i"):
+        render("Hej", subject="{{ okänd }}")

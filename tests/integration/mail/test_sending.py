@@ -11,16 +11,22 @@ from sqlalchemy import select
 
 from service.api.app import create_app
 from service.database import models as m
+from service.database.session import unit_of_work
 from service.domain.kinds import MessageKind, MessageState
+from service.mail.building import BuildReport, build_letter_ready
+from service.mail.message_templates import save_text
 from service.mail.outbox import SENT_TOKEN_MARK
+from service.mail_content.templates import MessageText
 from service.runtime import Runtime
 from tests.integration.mail.conftest import (
     INVITATION_DAY,
     MAIL_FROM,
     PORTAL_URL,
     REPLY_TO,
+    building,
     invite,
     mail_sender,
+    meeting_id,
     outbox,
     send_all,
 )
@@ -143,3 +149,67 @@ def test_an_invitation_is_sent_once_even_when_sent_again(
     assert len(smtp_server.received) == 1
     rows = outbox(mail_runtime.sessions, kind=MessageKind.INVITATION)
     assert len(rows) == 28
+
+
+def test_an_organisers_text_is_used_and_one_it_cannot_fill_skips_only_that_message(
+    mail_runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    edited = MessageText(
+        subject="Välkommen till {{ meeting.title }}, {{ recipient.name }}",
+        # Passes the check (the example has an organisation), but the SKR copy has none.
+        body="Hej {{ recipient.name }} på {{ organisation.name }}!\n\nEr länk: {{ link }}",
+    )
+    with unit_of_work(mail_runtime.sessions) as session:
+        save_text(session, MessageKind.INVITATION, edited, by="Anna Arrangör", now=INVITATION_DAY)
+
+    report = invite(mail_runtime)
+    send_all(mail_sender(mail_runtime), report.added)
+
+    assert len(report.added) == 27
+    assert report.skipped == [
+        "Inbjudan till Anna Wester kunde inte skapas: "
+        "texten: kunde inte fyllas i: 'None' has no attribute 'name'"
+    ]
+    (got,) = smtp_server.to("eva.nordin@fagersta.example")
+    assert got.header("Subject") == "Välkommen till Benchmarking 2, Eva Nordin"
+    assert got.text().startswith("Hej Eva Nordin på Fagersta kommun!\n\nEr länk: http://")
+    with mail_runtime.sessions() as session:
+        links = session.scalars(
+            select(m.AccessToken.label).where(m.AccessToken.label.like("E-post:%"))
+        ).all()
+    assert len(links) == 27
+
+
+def test_letter_ready_goes_to_each_participant_of_the_organisation_with_their_link(
+    mail_runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    with unit_of_work(mail_runtime.sessions) as session:
+        askersund = session.scalars(
+            select(m.Organisation.id).where(m.Organisation.ref == "askersund")
+        ).one()
+        report = build_letter_ready(
+            session, meeting_id(mail_runtime.sessions), askersund, building(mail_runtime.settings)
+        )
+    again = invite_letter_ready(mail_runtime, askersund)
+    send_all(mail_sender(mail_runtime), report.added)
+
+    assert len(report.added) == 4
+    assert again.added == [] and again.already_there == 4
+    received = smtp_server.wait_for(4)
+    assert {r for got in received for r in got.rcpt_tos} == {
+        "jonas.berg@askersund.example",
+        "maria.sandberg@askersund.example",
+        "sofia.lindqvist@askersund.example",
+        "ahmed.karimi@askersund.example",
+    }
+    for got in received:
+        assert got.header("Subject") == "Er återkoppling efter Benchmarking 2 är klar"
+        assert "Återkopplingen till Askersunds kommun efter Benchmarking 2" in got.text()
+        assert LINK.search(got.text())
+
+
+def invite_letter_ready(runtime: Runtime, organisation_id: int) -> BuildReport:
+    with unit_of_work(runtime.sessions) as session:
+        return build_letter_ready(
+            session, meeting_id(runtime.sessions), organisation_id, building(runtime.settings)
+        )
