@@ -407,13 +407,12 @@ def build_meeting_changes(
             if message.organisation_id
             else None
         )
-        if organisation is not None:
-            context = {**context, "organisation": {"name": organisation.name}}
+        named = {"name": organisation.name} if organisation is not None else None
         builder.add(
             MessageKind.MEETING_CHANGED,
             f"meeting_changed:m{meeting_id}:s{sequence + 1}:{_address_key(address)}",
             _Recipient(message.recipient_name, message.recipient_email, message.participant_id),
-            context,
+            {**context, "organisation": named},
             calendar=(event, sequence + 1),
         )
     return builder.report
