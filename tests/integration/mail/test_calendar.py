@@ -12,7 +12,9 @@ from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import MessageKind
 from service.mail.daily import DailyOutcome, DueRules, run_daily
+from service.mail.message_templates import save_text
 from service.mail_content.calendar import meeting_uid
+from service.mail_content.templates import MessageText
 from service.runtime import Runtime
 from tests.integration.mail.conftest import (
     INVITATION_DAY,
@@ -114,3 +116,31 @@ def test_a_moved_meeting_sends_an_update_with_the_same_uid_and_the_next_sequence
     with mail_runtime.sessions() as session:
         kinds = session.scalars(select(m.OutboxMessage.kind)).all()
     assert kinds.count(MessageKind.MEETING_CHANGED) == 28
+
+
+def test_each_update_names_its_own_recipients_organisation_and_the_skr_copy_none(
+    mail_runtime: Runtime, smtp_server: SmtpServer, broker_url: str
+) -> None:
+    edited = MessageText(
+        subject="Ändrat: {{ meeting.title }}",
+        body="Hej!\n\nGäller {% if organisation %}{{ organisation.name }}"
+        "{% else %}ingen organisation{% endif %}.",
+    )
+    with unit_of_work(mail_runtime.sessions) as session:
+        save_text(session, MessageKind.MEETING_CHANGED, edited, by="test", now=INVITATION_DAY)
+    sender = mail_sender(mail_runtime)
+    send_all(sender, daily(mail_runtime, broker_url, INVITATION_DAY).report.added)
+    with unit_of_work(mail_runtime.sessions) as session:
+        meeting = session.scalars(select(m.Meeting).where(m.Meeting.ref == "bm2")).one()
+        meeting.venue_address = "Nygatan 1, 151 89 Södertälje"
+    next_day = INVITATION_DAY + dt.timedelta(days=1)
+
+    send_all(sender, daily(mail_runtime, broker_url, next_day).report.added, next_day)
+
+    updates = smtp_server.received[28:]
+    (skr,) = [got for got in updates if got.rcpt_tos == ("anna.wester@skr.example",)]
+    (askersund,) = [got for got in updates if got.rcpt_tos == ("jonas.berg@askersund.example",)]
+    assert "Gäller ingen organisation." in skr.text()
+    assert "Gäller Askersunds kommun." in askersund.text()
+    (event,) = Calendar.from_ical(skr.text("text/calendar")).walk("VEVENT")
+    assert "Nygatan 1" in str(event["LOCATION"])
