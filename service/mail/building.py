@@ -391,7 +391,10 @@ def build_meeting_changes(
         .where(
             m.OutboxMessage.meeting_id == meeting_id,
             m.OutboxMessage.kind.in_([MessageKind.INVITATION, MessageKind.MEETING_CHANGED]),
-            m.OutboxMessage.state == MessageState.SENT,
+            # Also those not sent yet (held, failed, waiting to be retried): they carry the old
+            # time, and released later they would say nothing else. The update's higher
+            # sequence wins in the calendar whichever of the two arrives first.
+            m.OutboxMessage.state != MessageState.CANCELLED,
         )
         .order_by(m.OutboxMessage.id)
     ).all()
