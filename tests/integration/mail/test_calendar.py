@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.domain.kinds import MessageKind
+from service.domain.kinds import MessageKind, MessageState
 from service.mail.daily import DailyOutcome, DueRules, run_daily
 from service.mail.message_templates import save_text
+from service.mail.outbox import release
 from service.mail_content.calendar import meeting_uid
 from service.mail_content.templates import MessageText
-from service.runtime import Runtime
+from service.runtime import Runtime, build_runtime
+from tests.conftest import RecordingQueue
 from tests.integration.mail.conftest import (
     INVITATION_DAY,
     STOCKHOLM,
@@ -23,6 +25,7 @@ from tests.integration.mail.conftest import (
     invite,
     mail_sender,
     meeting_id,
+    outbox,
     send_all,
 )
 from tests.integration.mail.smtp_server import Received, SmtpServer
@@ -144,3 +147,31 @@ def test_each_update_names_its_own_recipients_organisation_and_the_skr_copy_none
     assert "Gäller Askersunds kommun." in askersund.text()
     (event,) = Calendar.from_ical(skr.text("text/calendar")).walk("VEVENT")
     assert "Nygatan 1" in str(event["LOCATION"])
+
+
+def test_invitations_held_when_the_meeting_moves_get_their_update_too(
+    mail_runtime: Runtime, smtp_server: SmtpServer, broker_url: str
+) -> None:
+    held = mail_runtime.settings.model_copy(update={"mail_hold_new": True})
+    runtime = build_runtime(held, queue=RecordingQueue())
+    try:
+        daily(runtime, broker_url, INVITATION_DAY)
+        with unit_of_work(runtime.sessions) as session:
+            meeting = session.scalars(select(m.Meeting).where(m.Meeting.ref == "bm2")).one()
+            meeting.start_time = dt.time(13, 0)
+        daily(runtime, broker_url, INVITATION_DAY + dt.timedelta(days=1))
+        waiting = outbox(runtime.sessions, state=MessageState.HELD)
+        with unit_of_work(runtime.sessions) as session:
+            for row in waiting:
+                release(session, row.id, now=INVITATION_DAY)
+        send_all(mail_sender(runtime), [row.id for row in waiting])
+    finally:
+        runtime.close()
+
+    assert len(waiting) == 56
+    for address in ("jonas.berg@askersund.example", "anna.wester@skr.example"):
+        sequences = {
+            int(event_of(got)[1]["SEQUENCE"]): event_of(got)[1]["DTSTART"].dt.hour
+            for got in smtp_server.to(address)
+        }
+        assert sequences == {0: 9, 1: 13}  # the higher sequence has the new time
