@@ -7,6 +7,7 @@ address the server will never take: stop and say why). Both carry the server's o
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import os
 import smtplib
@@ -62,7 +63,7 @@ class SmtpTransport:
         try:
             with self._connect() as smtp:
                 if self._username:
-                    smtp.login(self._username, self._password or "")
+                    self._login(smtp, self._username, self._password or "")
                 refused = smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise _refusal(_first_answer(exc.recipients)) from exc
@@ -86,6 +87,20 @@ class SmtpTransport:
             code, _answer = _first_answer(refused)
             return f"{self.description}; not accepted for {', '.join(refused)} ({code})"
         return self.description
+
+    @staticmethod
+    def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+        """Log in; credentials with å, ä or ö by AUTH PLAIN in UTF-8 (RFC 4616).
+
+        smtplib encodes every mechanism's answer as ASCII, so its login() fails on them.
+        """
+        if (username + password).isascii():
+            smtp.login(username, password)
+            return
+        answer = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+        code, said = smtp.docmd("AUTH", f"PLAIN {answer}")
+        if code != 235:
+            raise smtplib.SMTPAuthenticationError(code, said)
 
     def _tls_context(self) -> ssl.SSLContext:
         """The system's trusted certificates and the configured CA file's; host names checked."""
