@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from service.cli.local_cluster import free_port
 
@@ -69,7 +70,12 @@ class _Handler:
 class SmtpServer:
     """The server and what it saw; the script methods change how it answers from now on."""
 
-    def __init__(self, *, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.received: list[Received] = []
@@ -83,6 +89,7 @@ class SmtpServer:
         self.stalled = threading.Event()  # set when a delivery is being held
         self._released = threading.Event()
         self._tls_context = tls_context
+        self._credentials = credentials
         self._controller: Controller | None = None
 
     # -- the script ------------------------------------------------------------------------
@@ -171,11 +178,21 @@ class SmtpServer:
             self.received.append(received)
         return "250 2.0.0 OK"
 
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        # handled=False: aiosmtpd answers (235 or 535) itself.
+        return AuthResult(success=given == self._credentials, handled=False)
+
     def start(self) -> SmtpServer:
         """Listen (a server never started is a port where nothing listens)."""
         extra: dict[str, Any] = {}
         if self._tls_context is not None:
             extra = {"tls_context": self._tls_context, "require_starttls": True}
+        if self._credentials is not None:
+            # Only after STARTTLS, as a real submission server (port 587) allows it.
+            extra |= {"authenticator": self._authenticate, "auth_required": True}
         self._controller = Controller(
             _Handler(self), hostname=self.host, port=self.port, ready_timeout=10, **extra
         )
@@ -190,9 +207,11 @@ class SmtpServer:
 
 
 @contextmanager
-def running_smtp_server(*, tls_context: ssl.SSLContext | None = None) -> Iterator[SmtpServer]:
+def running_smtp_server(
+    *, tls_context: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None
+) -> Iterator[SmtpServer]:
     """A started server, stopped afterwards."""
-    server = SmtpServer(tls_context=tls_context).start()
+    server = SmtpServer(tls_context=tls_context, credentials=credentials).start()
     try:
         yield server
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.domain.kinds import MessageState
-from service.errors import DeliveryDeferredError
+from service.errors import DeliveryDeferredError, DeliveryRefusedError
 from service.mail_content.composing import OutgoingMessage, Sender, compose
 from service.mail_delivery.transport import FolderTransport, SmtpTransport
 from service.runtime import build_runtime
@@ -39,10 +39,14 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
+CREDENTIALS = ("benchdocs", "Lösenord med åäö")
+
+
 @pytest.fixture
 def tls_server(certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
-    """A server that takes mail only after STARTTLS, with a certificate no system trusts."""
-    with running_smtp_server(tls_context=server_tls_context(*certificate)) as server:
+    """A submission server: STARTTLS, then AUTH, with a certificate no system trusts."""
+    context = server_tls_context(*certificate)
+    with running_smtp_server(tls_context=context, credentials=CREDENTIALS) as server:
         yield server
 
 
@@ -57,13 +61,15 @@ def a_message(number: int = 1) -> OutgoingMessage:
     )
 
 
-def starttls(server: SmtpServer, ca_file: Path | None) -> SmtpTransport:
+def starttls(
+    server: SmtpServer, ca_file: Path | None, credentials: tuple[str, str] = CREDENTIALS
+) -> SmtpTransport:
     return SmtpTransport(
         host=server.host,
         port=server.port,
         security="starttls",
-        username=None,
-        password=None,
+        username=credentials[0],
+        password=credentials[1],
         timeout=10,
         ca_file=ca_file,
     )
@@ -79,6 +85,19 @@ def test_starttls_to_a_server_whose_certificate_the_ca_file_vouches_for(
     (got,) = tls_server.wait_for(1)
     assert got.tls
     assert got.message_id == "<test-1@skr.example>"
+
+
+def test_a_wrong_password_is_refused_with_the_servers_answer(
+    tls_server: SmtpServer, certificate: tuple[Path, Path]
+) -> None:
+    mime = compose(a_message(), Sender(MAIL_FROM), date=INVITATION_DAY)
+    transport = starttls(tls_server, ca_file=certificate[0], credentials=("benchdocs", "fel"))
+
+    with pytest.raises(DeliveryRefusedError, match="535") as refused:
+        transport.deliver(mime)
+
+    assert refused.value.swedish.startswith("servern svarade 535")
+    assert tls_server.received == []
 
 
 def test_starttls_refuses_a_certificate_nobody_vouches_for(tls_server: SmtpServer) -> None:
