@@ -78,8 +78,7 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             # Connection refused, reset or timed out; the server went away mid-conversation.
             raise DeliveryDeferredError(
-                f"{self.description}: {_words(exc)}",
-                swedish=f"fick ingen kontakt med {self.description} ({_words(exc)})",
+                f"{self.description}: {_words(exc)}", swedish=self._swedish(exc)
             ) from exc
         if refused:
             # Accepted for some recipients and refused for others (a Cc): sending again would
@@ -87,6 +86,15 @@ class SmtpTransport:
             code, _answer = _first_answer(refused)
             return f"{self.description}; not accepted for {', '.join(refused)} ({code})"
         return self.description
+
+    def _swedish(self, exc: BaseException) -> str:
+        """Why the conversation failed, for the outbox."""
+        if _timed_out(exc):
+            unit = "sekund" if self._timeout == 1 else "sekunder"
+            return f"{self.description} svarade inte inom {self._timeout:g} {unit}"
+        if isinstance(exc, ConnectionRefusedError | socket.gaierror):
+            return f"fick ingen kontakt med {self.description} ({_words(exc)})"
+        return f"kunde inte lämna över meddelandet till {self.description} ({_words(exc)})"
 
     @staticmethod
     def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
@@ -217,7 +225,12 @@ def _refusal(answer: tuple[int, bytes | str]) -> DeliveryDeferredError | Deliver
     return DeliveryRefusedError(words, swedish=swedish)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """A timeout, also when smtplib reports it as a closed connection (its context)."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+
+
 def _words(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
+    if _timed_out(exc):
         return "no answer in time"
     return " ".join(str(exc).split()) or type(exc).__name__
