@@ -168,3 +168,33 @@ def test_a_message_whose_worker_died_on_every_attempt_fails_instead_of_going_rou
     assert again.last_error == "skickas igen: arbetaren som skickade försvann"
     assert isinstance(mail_runtime.queue, RecordingQueue)
     assert mail_runtime.queue.messages == [second]
+
+
+def test_a_server_silent_past_the_timeout_is_tried_again_and_gets_the_message_once(
+    mail_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    impatient = mail_settings.model_copy(update={"smtp_timeout_seconds": 1.0})
+    runtime = build_runtime(impatient, queue=RecordingQueue())
+    try:
+        (first, *_) = invite(runtime).added
+        sender = mail_sender(runtime)
+        smtp_server.stall_next()
+
+        with pytest.raises(DeliveryDeferredError, match="no answer in time"):
+            sender.send(first, now=INVITATION_DAY)
+        (waiting,) = outbox(runtime.sessions, id=first)
+        smtp_server.release()
+        outcome = send_all(sender, [first])
+
+        (row,) = outbox(runtime.sessions, id=first)
+    finally:
+        runtime.close()
+    assert waiting.state is MessageState.QUEUED
+    assert waiting.last_error == (
+        f"försöker igen senare: smtp://127.0.0.1:{smtp_server.port} (none) "
+        "svarade inte inom 1 sekund"
+    )
+    assert outcome == ["sent"]
+    assert len(smtp_server.dropped) == 1
+    assert [r.message_id for r in smtp_server.received] == [row.message_id]
+    assert row.attempts == 2
