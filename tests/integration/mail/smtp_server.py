@@ -75,6 +75,7 @@ class SmtpServer:
         *,
         tls_context: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
+        implicit_tls: bool = False,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
@@ -90,6 +91,7 @@ class SmtpServer:
         self._released = threading.Event()
         self._tls_context = tls_context
         self._credentials = credentials
+        self._implicit_tls = implicit_tls  # TLS from the first byte (port 465), not STARTTLS
         self._controller: Controller | None = None
 
     # -- the script ------------------------------------------------------------------------
@@ -172,7 +174,7 @@ class SmtpServer:
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=content,
             message=parsed,
-            tls=session.ssl is not None,
+            tls=session.ssl is not None or self._implicit_tls,
         )
         with self._lock:
             self.received.append(received)
@@ -188,7 +190,9 @@ class SmtpServer:
     def start(self) -> SmtpServer:
         """Listen (a server never started is a port where nothing listens)."""
         extra: dict[str, Any] = {}
-        if self._tls_context is not None:
+        if self._tls_context is not None and self._implicit_tls:
+            extra = {"ssl_context": self._tls_context}
+        elif self._tls_context is not None:
             extra = {"tls_context": self._tls_context, "require_starttls": True}
         if self._credentials is not None:
             # Only after STARTTLS, as a real submission server (port 587) allows it.
@@ -208,10 +212,15 @@ class SmtpServer:
 
 @contextmanager
 def running_smtp_server(
-    *, tls_context: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None
+    *,
+    tls_context: ssl.SSLContext | None = None,
+    credentials: tuple[str, str] | None = None,
+    implicit_tls: bool = False,
 ) -> Iterator[SmtpServer]:
     """A started server, stopped afterwards."""
-    server = SmtpServer(tls_context=tls_context, credentials=credentials).start()
+    server = SmtpServer(
+        tls_context=tls_context, credentials=credentials, implicit_tls=implicit_tls
+    ).start()
     try:
         yield server
     finally:

@@ -190,3 +190,23 @@ def test_an_address_with_swedish_letters_reaches_the_server_and_the_folder_intac
     reread = email.message_from_string(raw.decode("utf-8"), policy=email.policy.default)
     assert reread["To"].addresses[0].addr_spec == "åsa.öberg@exempel.se"
     assert reread["Subject"] == "Inbjudan till Benchmarking 2"
+
+
+def test_tls_from_the_first_byte_as_on_port_465(certificate: tuple[Path, Path]) -> None:
+    context = server_tls_context(*certificate)
+    mime = compose(a_message(), Sender(MAIL_FROM), date=INVITATION_DAY)
+
+    with running_smtp_server(tls_context=context, implicit_tls=True) as server:
+        SmtpTransport(
+            host=server.host,
+            port=server.port,
+            security="tls",
+            username=None,
+            password=None,
+            timeout=10,
+            ca_file=certificate[0],
+        ).deliver(mime)
+        (got,) = server.wait_for(1)
+
+    assert got.tls
+    assert got.message_id == "<test-1@skr.example>"
