@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.domain.kinds import MessageKind, UploadKind
+from service.domain.kinds import MessageKind, ParticipantRole, UploadKind
 from service.locks import ExpiringLock
 from service.mail.daily import MAIL_LOCK_KEY, DailyOutcome, DueRules, build_due, run_daily
 from service.mail.opt_out import opt_out_of_reminders
@@ -323,3 +323,37 @@ def test_the_opt_out_link_of_a_reminder_stops_the_next_meetings_reminders(
     }
     assert "lena.holm@hedemora.example" not in reminded
     assert "elin.jakobsson@kalmar.example" in reminded
+
+
+def test_someone_added_later_is_invited_the_next_day_and_no_one_without_an_address(
+    mail_runtime: Runtime, redis_client: redis.Redis
+) -> None:
+    daily(mail_runtime, redis_client, INVITATION_DAY)
+    with unit_of_work(mail_runtime.sessions) as session:
+        kalmar = session.scalars(select(m.Organisation).where(m.Organisation.ref == "kalmar")).one()
+        session.add_all(
+            [
+                m.Participant(
+                    organisation_id=kalmar.id,
+                    ref="p28",
+                    name="Nina Ny",
+                    role=ParticipantRole.STRATEG,
+                    email="nina.ny@kalmar.example",
+                ),
+                m.Participant(
+                    organisation_id=kalmar.id,
+                    ref="p29",
+                    name="Olle Utanadress",
+                    role=ParticipantRole.STRATEG,
+                    email=None,
+                ),
+            ]
+        )
+
+    next_day = daily(mail_runtime, redis_client, INVITATION_DAY + dt.timedelta(days=1))
+
+    (added,) = outbox(mail_runtime.sessions, id=next_day.report.added[0])
+    assert len(next_day.report.added) == 1
+    assert added.recipient_email == "nina.ny@kalmar.example"
+    assert "Olle Utanadress (Kalmar kommun) har ingen e-postadress." in next_day.report.skipped
+    assert count(mail_runtime, MessageKind.INVITATION) == 29
