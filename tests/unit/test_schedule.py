@@ -158,6 +158,12 @@ def test_beat_sends_these_tasks_by_name_at_these_intervals_and_this_local_time()
             "options": {"expires": 60.0},
         },
         NIGHTLY: {"task": "benchdocs.regenerate_nightly", "schedule": crontab(minute=15, hour=3)},
+        "resend-stalled-messages": {
+            "task": "benchdocs.resend_stalled_messages",
+            "schedule": 150.0,
+        },
+        # The mail's 08:00 in Stockholm (its own zone) is 09:00 in the app's Helsinki.
+        "mail-daily": {"task": "benchdocs.mail_daily", "schedule": crontab(minute=0, hour=9)},
     }
     assert app.conf.timezone == "Europe/Helsinki"
     assert crontab(minute=15, hour=3) != crontab(minute=0, hour=3)  # the comparison is sharp
@@ -184,8 +190,21 @@ def test_every_task_beat_sends_is_one_the_worker_registers() -> None:
         "benchdocs.resend_pending",
         "benchdocs.refresh_regeneration_runs",
         "benchdocs.regenerate_nightly",
+        "benchdocs.resend_stalled_messages",
+        "benchdocs.mail_daily",
     }
     assert sent <= set(app.tasks)
+
+
+def test_the_daily_mail_task_is_never_retried_and_has_its_locks_time_limit() -> None:
+    from service.mail.daily import MAIL_LOCK_SECONDS
+    from workers.celery_app import app
+
+    task = app.tasks["benchdocs.mail_daily"]
+
+    assert task.max_retries == 0
+    assert task.time_limit == MAIL_LOCK_SECONDS
+    assert task.soft_time_limit < task.time_limit
 
 
 def test_the_nightly_task_is_never_retried_and_outlives_no_lock() -> None:
