@@ -67,6 +67,23 @@ def mail_runtime(mail_settings: Settings) -> Iterator[Runtime]:
     runtime.close()
 
 
+@pytest.fixture
+def worker_settings(
+    sample_imported: Settings, broker_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> Settings:
+    """The sample programme, a real broker, the test's SMTP server, quick retries."""
+    settings = mail_settings_for(sample_imported, smtp_server, tmp_path / "outbox")
+    return settings.model_copy(update={"redis_url": broker_url, "mail_retry_seconds": 0.2})
+
+
+@pytest.fixture
+def worker_runtime(worker_settings: Settings) -> Iterator[Runtime]:
+    """The runtime of an entry point: its queue is the real broker."""
+    runtime = build_runtime(worker_settings)
+    yield runtime
+    runtime.close()
+
+
 def mail_sender(runtime: Runtime, *, max_attempts: int | None = None) -> MailSender:
     settings = runtime.settings
     return MailSender(

@@ -18,9 +18,6 @@ from tests.integration.conftest import wait_until
 from tests.integration.mail.conftest import PORTAL_URL, invite, outbox
 from tests.integration.mail.smtp_server import SmtpServer
 
-# The fixtures of the worker tests: a real broker, quick retries.
-from tests.integration.mail.test_workers import worker_runtime, worker_settings  # noqa: F401
-
 MARKUP = "<script>alert(1)</script> {{ 7*7 }} {% raw %}x{% endraw %}"
 INJECTED = "Maria\r\nBcc: evil@x.example"
 FRIENDLY = "Sofia 😀 Ängström-Öberg"
@@ -45,8 +42,8 @@ def make_askersund_hostile(runtime: Runtime) -> None:
 
 
 def test_hostile_data_is_sent_as_text_and_a_bad_address_fails_alone(
-    worker_runtime: Runtime,  # noqa: F811
-    worker_settings: Settings,  # noqa: F811
+    worker_runtime: Runtime,
+    worker_settings: Settings,
     smtp_server: SmtpServer,
     start_worker: Callable[..., WorkerProcess],
 ) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from celery import Celery
 
 from service.cli.local_cluster import WorkerProcess
@@ -16,7 +14,7 @@ from service.database.session import unit_of_work
 from service.domain.kinds import MessageState
 from service.mail.outbox import release
 from service.mail.sending import resend_stalled
-from service.runtime import Runtime, build_runtime
+from service.runtime import Runtime
 from service.settings import Settings
 from service.task_queue import MAIL_DAILY_TASK, MAIL_QUEUE, celery_config
 from tests.integration.conftest import wait_until
@@ -24,27 +22,9 @@ from tests.integration.mail.conftest import (
     INVITATION_DAY,
     PORTAL_URL,
     invite,
-    mail_settings_for,
     outbox,
 )
 from tests.integration.mail.smtp_server import SmtpServer
-
-
-@pytest.fixture
-def worker_settings(
-    sample_imported: Settings, broker_url: str, smtp_server: SmtpServer, tmp_path: Path
-) -> Settings:
-    """The sample programme, a real broker, the test's SMTP server, quick retries."""
-    settings = mail_settings_for(sample_imported, smtp_server, tmp_path / "outbox")
-    return settings.model_copy(update={"redis_url": broker_url, "mail_retry_seconds": 0.2})
-
-
-@pytest.fixture
-def worker_runtime(worker_settings: Settings) -> Iterator[Runtime]:
-    """The runtime of an entry point: its queue is the real broker."""
-    runtime = build_runtime(worker_settings)
-    yield runtime
-    runtime.close()
 
 
 def one_queued_invitation(runtime: Runtime) -> int:
