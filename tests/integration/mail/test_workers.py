@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from celery import Celery
 
@@ -125,3 +128,42 @@ def test_the_daily_task_on_a_worker_builds_and_sends_the_days_invitations_once(
     assert {r.message_id for r in smtp_server.received} == {row.message_id for row in rows}
     assert all(row.created_by == "schema" for row in rows)
     assert f"{PORTAL_URL}/lank/bdt_" in smtp_server.to("eva.nordin@fagersta.example")[0].text()
+
+
+def test_a_pool_process_killed_mid_send_is_not_sent_twice_by_the_redelivered_task(
+    worker_runtime: Runtime,
+    smtp_server: SmtpServer,
+    start_worker: Callable[..., WorkerProcess],
+    worker_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    worker = start_worker(worker_settings, concurrency=1)
+    smtp_server.stall_next()
+    message = one_queued_invitation(worker_runtime)
+    assert smtp_server.stalled.wait(30), "the worker never reached DATA"
+
+    # Only the process running the task dies: Celery rejects the task, which comes back at
+    # once (task_reject_on_worker_lost) to a new pool process.
+    for pid in worker.pool_pids():
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: len(smtp_server.dropped) == 1, timeout=10, what="the server to drop it")
+    smtp_server.release()
+    time.sleep(2.0)  # the redelivered task's time to find the message taken
+    (after_redelivery,) = outbox(worker_runtime.sessions, id=message)
+    resend_stalled(
+        worker_runtime.sessions,
+        worker_runtime.queue,
+        older_than=dt.timedelta(0),
+        max_attempts=worker_settings.mail_max_attempts,
+        now=utcnow(),
+    )
+
+    wait_until(state_is(worker_runtime, message, MessageState.SENT), what="the message sent")
+    (row,) = outbox(worker_runtime.sessions, id=message)
+    assert after_redelivery.state is MessageState.SENDING
+    assert after_redelivery.attempts == 1
+    log = (tmp_path / "worker0.log").read_text(encoding="utf-8")
+    assert "WorkerLostError" in log
+    assert "succeeded in" in log and ": 'skipped'" in log  # the redelivered task
+    assert len(smtp_server.with_message_id(row.message_id)) == 1
+    assert row.attempts == 2
