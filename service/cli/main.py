@@ -35,6 +35,7 @@ from service.cli.base import (
     open_runtime,
     resolve_meeting,
 )
+from service.cli.demo_mail import write_invitations
 from service.cli.local_cluster import WorkerProcess, embedded_redis, settings_environment
 from service.cli.templates import templates_app
 from service.clock import utcnow
@@ -352,6 +353,13 @@ def demo(
                 documents = export_batch(runtime, batch_id, out)
                 failed = report(documents, out)
                 _print_summary(documents, out, started)
+                written = write_invitations(
+                    runtime, resolve_meeting(runtime, meeting), out / "outbox"
+                )
+                console.print(
+                    f"[bold green]{written} invitations[/] (e-mail with calendar events) in "
+                    f"{out}/outbox/ : open the .eml files in any mail program"
+                )
                 if serve:
                     # The worker stays up: the portal's organiser can generate again.
                     _serve_portal(runtime, host=host, port=port)

@@ -162,6 +162,20 @@ def resend_stalled(
     return ids
 
 
+def send_inline(sender: MailSender, ids: list[int], *, now: dt.datetime) -> dict[SendOutcome, int]:
+    """Send messages in this process, without a worker (the demo, an operator's command).
+
+    A deferred delivery stays queued for the workers (or the next inline run) to try again.
+    """
+    outcomes = dict.fromkeys(SendOutcome, 0)
+    for message_id in ids:
+        try:
+            outcomes[sender.send(message_id, now=now)] += 1
+        except DeliveryDeferredError:
+            outcomes[SendOutcome.DEFERRED] += 1
+    return outcomes
+
+
 def queue_messages(sessions: sessionmaker[Session], queue: MessageQueue, ids: list[int]) -> None:
     """Hand queued messages to the workers (after the transaction that queued them)."""
     with sessions() as session:

@@ -107,7 +107,6 @@ def compose(message: OutgoingMessage, sender: Sender, *, date: dt.datetime) -> E
     mime["Subject"] = _one_line(message.subject)
     mime["Date"] = email.utils.format_datetime(date.astimezone(dt.UTC))
     mime["Message-ID"] = message.message_id
-    mime["Content-Language"] = "sv"
     mime["Auto-Submitted"] = "auto-generated"
     mime["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     if message.opt_out_url:
@@ -136,6 +135,8 @@ def compose(message: OutgoingMessage, sender: Sender, *, date: dt.datetime) -> E
             subtype=subtype or "octet-stream",
             filename=attachment.file_name,
         )
+    # After the content: setting content clears every Content-* header.
+    mime["Content-Language"] = "sv"
     return mime
 
 
