@@ -17,9 +17,11 @@ from service.database import models as m
 from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.kinds import MessageKind
 from service.errors import InvalidInputError, Problem
-from service.intake.text_rules import normalise_line_breaks
+from service.intake.text_rules import normalise_line_breaks, reject_control_characters
 from service.mail_content.catalogue import MESSAGE_SPECS, TEMPLATE_FOLDER, example_context
 from service.mail_content.templates import (
+    BODY_LOCATION,
+    SUBJECT_LOCATION,
     MessageText,
     RenderedMessage,
     check_message_template,
@@ -60,9 +62,9 @@ def save_text(
     """Store an organiser's text after checking it; InvalidInputError lists what is wrong."""
     text = MessageText(
         subject=normalise_line_breaks(text.subject).strip(),
-        body=normalise_line_breaks(text.body),
+        body=normalise_line_breaks(text.body).replace("\r\n", "\n"),
     )
-    problems = check_text(kind, text)
+    problems = _control_characters(text) or check_text(kind, text)
     if problems:
         raise InvalidInputError(problems)
     row = session.get(m.MessageTemplate, kind)
@@ -75,6 +77,16 @@ def save_text(
     row.updated_by = by[:300]
     session.flush()
     return row
+
+
+def _control_characters(text: MessageText) -> list[Problem]:
+    problems = []
+    for location, value in ((SUBJECT_LOCATION, text.subject), (BODY_LOCATION, text.body)):
+        try:
+            reject_control_characters(value)
+        except ValueError as exc:
+            problems.append(Problem(location, f"innehåller ett otillåtet tecken ({exc})"))
+    return problems
 
 
 def reset_text(session: Session, kind: MessageKind) -> None:
