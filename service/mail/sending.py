@@ -118,7 +118,9 @@ class MailSender:
                 row.queued_at = now
 
 
-def outgoing_message(session: Session, row: m.OutboxMessage, *, files: FileStore) -> OutgoingMessage:
+def outgoing_message(
+    session: Session, row: m.OutboxMessage, *, files: FileStore
+) -> OutgoingMessage:
     """Everything the outbox row says, as composing wants it (attachments read from the store).
 
     The sender and an organiser's ``.eml`` download compose the same message from it.
