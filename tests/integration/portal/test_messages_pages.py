@@ -327,3 +327,39 @@ def test_a_participant_opts_out_of_reminders_by_the_link_and_by_one_click(
     assert any(s.endswith("har avslutat påminnelser.") for s in report.skipped)
     key = path.rsplit("/", 1)[1]
     assert not any(key in line for line in portal.access_log)
+
+
+def test_hostile_forms_are_refused_in_swedish_and_store_nothing(portal: Portal, page: Any) -> None:
+    bm2 = meeting_id(portal)
+    sign_in(portal, page, "/arrangor/meddelandemallar/invitation")
+    token = page.locator("input[name=csrf_token]").first.input_value()
+
+    def post(path: str, form: dict[str, Any]) -> Any:
+        return page.request.post(portal.url(path), form={"csrf_token": token, **form})
+
+    # Kinds that do not exist, alone or beside a real one: nothing is built.
+    for kinds in ("spam", "invitation&slag=../../etc"):
+        answer = post(f"/arrangor/moten/{bm2}/utskick", {"slag": kinds, "vanta": "ja"})
+        assert answer.status == 422
+        assert "Välj minst ett slags utskick att skapa." in answer.text()
+    assert post("/arrangor/moten/1/utskick/skicka-alla", {"slag": "spam"}).status == 404
+    # A template far too long for the form, just too long for a letter, and with a NUL.
+    too_long = post("/arrangor/meddelandemallar/invitation", {"amne": "Hej", "text": "x" * 200_001})
+    assert too_long.status == 422
+    assert "Det gäller fältet: text." in too_long.text()
+    letter_sized = post(
+        "/arrangor/meddelandemallar/invitation", {"amne": "Hej", "text": "x" * 20_001}
+    )
+    assert letter_sized.status == 422
+    assert "texten är längre än 20000 tecken" in letter_sized.text()
+    nul = post("/arrangor/meddelandemallar/invitation", {"amne": "Hej", "text": "a\x00b"})
+    assert nul.status == 422
+    assert "styrtecken (U+0000)" in nul.text()
+    # Without the form's token nothing happens at all.
+    forged = page.request.post(
+        portal.url("/arrangor/meddelandemallar/invitation/aterstall"), form={"csrf_token": "x"}
+    )
+    assert forged.status == 403
+    with portal.runtime.sessions() as session:
+        assert session.scalars(select(m.OutboxMessage)).all() == []
+    assert template_rows(portal) == []

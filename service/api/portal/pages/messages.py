@@ -10,7 +10,7 @@ its text is, and the whole message downloads as an ``.eml`` file any mail progra
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -63,6 +63,7 @@ from service.mail_content.templates import (
     MessageText,
     RenderedMessage,
 )
+from service.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 
@@ -343,7 +344,7 @@ def _act(
     session: Session,
     message_id: int,
     back: str,
-    action: Any,
+    action: Callable[[m.OutboxMessage], object],
     notice: str,
 ) -> Response:
     row = _message(session, message_id)
@@ -480,7 +481,7 @@ def _template_page(
     request: Request,
     caller: PortalCaller,
     session: Session,
-    runtime: Any,
+    runtime: Runtime,
     kind: MessageKind,
     *,
     form: MessageText | None = None,
