@@ -461,19 +461,33 @@ def template_names(context: Mapping[str, Any], prefix: str = "") -> list[tuple[s
     return names
 
 
-def _problem_rows(problems: list[Problem]) -> list[tuple[str, str]]:
-    """(field id, Swedish sentence) for each problem of a text."""
+@dataclass(frozen=True)
+class TextProblem:
+    """One problem of a text as the error summary shows it."""
+
+    field: str  # the id of the form field it is in
+    place: str  # "Text (rad 3): "
+    words: str
+    english: bool  # the checker said it in English (shown with lang="en")
+
+
+def _problem_rows(problems: list[Problem]) -> list[TextProblem]:
+    """Each problem of a text, in Swedish where it can be said in Swedish, with its field."""
     rows = []
     for problem in problems:
         place = problem.location
         field = next((fid for where, fid in _FIELD_IDS.items() if place.startswith(where)), "text")
-        text, _ = swedish_problem(problem.message)
+        text, translated = swedish_problem(problem.message)
         for english, in_swedish in _MORE_PROBLEMS:
             if english in text:
-                text = in_swedish
+                text, translated = in_swedish, True
+        # The text checks of the e-mail core speak Swedish and begin with the part they name.
+        swedish = translated or text.startswith((SUBJECT_LOCATION, BODY_LOCATION))
         label = SUBJECT_LABEL if field == "amne" else BODY_LABEL
         where = place.removeprefix(SUBJECT_LOCATION).removeprefix(BODY_LOCATION).strip(", ")
-        rows.append((field, f"{label}{f' ({where})' if where else ''}: {text}"))
+        rows.append(
+            TextProblem(field, f"{label}{f' ({where})' if where else ''}: ", text, not swedish)
+        )
     return rows
 
 
@@ -487,7 +501,7 @@ def _template_page(
     form: MessageText | None = None,
     preview: RenderedMessage | None = None,
     unsaved: bool = False,
-    errors: list[tuple[str, str]] | None = None,
+    errors: list[TextProblem] | None = None,
     error_heading: str = "",
     status_code: int = 200,
 ) -> Response:
