@@ -24,6 +24,7 @@ from service.api.routes import (
     access,
     batches,
     entities,
+    messages,
     programmes,
     regenerations,
     roster,
@@ -100,8 +101,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         if is_portal_request(request):
             return invalid_request_page(request, exc.errors())
+        # The location starts with where the value came from ("body"); a field may itself be
+        # called "body" (a message template's), so only the first is dropped.
         problems = [
-            (json_path([p for p in err["loc"] if p != "body"]), str(err["msg"]))
+            (
+                json_path(list(err["loc"][1:] if err["loc"][:1] == ("body",) else err["loc"])),
+                str(err["msg"]),
+            )
             for err in exc.errors()
         ]
         detail = message("upload.invalid").render(request_language(request))
@@ -147,7 +153,16 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Liveness for load balancers and compose health checks."""
         return {"status": "ok", "version": __version__}
 
-    for module in (programmes, entities, batches, access, uploads, roster, regenerations):
+    for module in (
+        programmes,
+        entities,
+        batches,
+        access,
+        uploads,
+        roster,
+        regenerations,
+        messages,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     install_portal(app)
     # Added last, so it is outermost and times everything the app does.

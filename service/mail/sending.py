@@ -100,30 +100,7 @@ class MailSender:
             return self._outgoing(session, row), row.attempts
 
     def _outgoing(self, session: Session, row: m.OutboxMessage) -> OutgoingMessage:
-        attachments = []
-        for chosen in row.attachments:
-            document = session.get(m.GeneratedDocument, int(chosen.get("document_id", 0)))
-            if document is None or document.file_key is None:
-                continue
-            attachments.append(
-                Attachment(
-                    file_name=document.file_name or f"dokument-{document.id}",
-                    content_type=document.content_type or "application/octet-stream",
-                    data=self.files.get(document.file_key),
-                )
-            )
-        return OutgoingMessage(
-            message_id=row.message_id,
-            recipient_name=row.recipient_name,
-            recipient_email=row.recipient_email,
-            subject=row.subject,
-            text=row.body_text,
-            html=row.body_html,
-            cc=tuple(row.cc),
-            calendar=row.calendar.encode() if row.calendar else None,
-            attachments=tuple(attachments),
-            opt_out_url=row.opt_out_url,
-        )
+        return outgoing_message(session, row, files=self.files)
 
     def _finish(
         self, message_id: int, state: MessageState, *, error: str | None, now: dt.datetime
@@ -139,6 +116,39 @@ class MailSender:
                 row.body_html = blank_tokens(row.body_html)
             if state is MessageState.QUEUED:
                 row.queued_at = now
+
+
+def outgoing_message(
+    session: Session, row: m.OutboxMessage, *, files: FileStore
+) -> OutgoingMessage:
+    """Everything the outbox row says, as composing wants it (attachments read from the store).
+
+    The sender and an organiser's ``.eml`` download compose the same message from it.
+    """
+    attachments = []
+    for chosen in row.attachments:
+        document = session.get(m.GeneratedDocument, int(chosen.get("document_id", 0)))
+        if document is None or document.file_key is None:
+            continue
+        attachments.append(
+            Attachment(
+                file_name=document.file_name or f"dokument-{document.id}",
+                content_type=document.content_type or "application/octet-stream",
+                data=files.get(document.file_key),
+            )
+        )
+    return OutgoingMessage(
+        message_id=row.message_id,
+        recipient_name=row.recipient_name,
+        recipient_email=row.recipient_email,
+        subject=row.subject,
+        text=row.body_text,
+        html=row.body_html,
+        cc=tuple(row.cc),
+        calendar=row.calendar.encode() if row.calendar else None,
+        attachments=tuple(attachments),
+        opt_out_url=row.opt_out_url,
+    )
 
 
 def resend_stalled(
