@@ -43,7 +43,7 @@ from service.errors import (
 from service.intake.programme_import import json_path
 from service.messages import Language, message, place
 from service.runtime import Runtime
-from service.settings import require_secret_api_key
+from service.settings import require_portal_address, require_secret_api_key
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     """Build the app around an already wired runtime (tests pass their own)."""
     # Settings copied with model_copy skip get_settings' checks: the key is checked here too.
     require_secret_api_key(runtime.settings)
+    require_portal_address(runtime.settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -126,7 +126,7 @@ def test_messages_are_built_held_shown_sent_and_cancelled_by_hand(
     assert len(outbox(mail_settings)) == 1
     again = mail(mail_settings, "send", str(invitation.id))
     assert again.returncode == 1
-    assert f"meddelande {invitation.id} kan inte skickas" in again.stderr
+    assert f"Meddelande {invitation.id} kan inte skickas: det är redan skickat" in again.stderr
     assert len(outbox(mail_settings)) == 1
 
     held = mail(mail_settings, "hold", str(late.id))

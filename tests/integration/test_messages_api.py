@@ -102,8 +102,8 @@ def test_invitations_are_built_held_then_sent_held_and_cancelled_by_hand(
     for action in ("send", "hold", "cancel"):
         refused = imported_client.post(f"/api/v1/messages/{first['id']}/{action}")
         assert refused.status_code == 409
-        assert refused.json()["detail"].startswith(f"meddelande {first['id']} kan inte")
-        assert "stoppad" in refused.json()["detail"]
+        assert refused.json()["detail"].startswith(f"Meddelande {first['id']} kan inte")
+        assert refused.json()["detail"].endswith("det är stoppat.")
     assert recording_queue.messages == [first["id"]]
 
     again = _build(imported_client, bm2, kinds=["invitation", "invitation"], hold=True)
