@@ -147,6 +147,7 @@ def get_settings() -> Settings:
             "BENCHDOCS_TASK_SOFT_TIME_LIMIT_SECONDS"
         )
     require_secret_api_key(settings)
+    require_portal_address(settings)
     return settings
 
 
@@ -159,4 +160,18 @@ def require_secret_api_key(settings: Settings) -> None:
             f"invalid configuration: BENCHDOCS_API_KEY is the default {DEFAULT_API_KEY!r}, "
             f"which anyone can read in the README; with BENCHDOCS_ENVIRONMENT="
             f"{settings.environment} set BENCHDOCS_API_KEY to a secret of your own"
+        )
+
+
+def require_portal_address(settings: Settings) -> None:
+    """Refuse production without the portal's public address: e-mail needs it for every link.
+
+    In development links point to ``benchdocs serve``'s own address; in production a link to
+    the wrong host would reach participants' inboxes and fail only when they click it.
+    """
+    if settings.environment != "development" and not settings.participant_url:
+        raise ConfigurationError(
+            "invalid configuration: BENCHDOCS_PARTICIPANT_URL is not set; with "
+            f"BENCHDOCS_ENVIRONMENT={settings.environment} set it to the portal's public "
+            "address (such as https://benchdocs.example.se), which every link in e-mail uses"
         )

@@ -30,7 +30,7 @@ from service.documents import swedish
 from service.documents.catalogue import CATALOGUE
 from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.deadlines import upload_deadline
-from service.domain.kinds import DocumentStatus, MessageKind, MessageState
+from service.domain.kinds import DocumentKind, DocumentStatus, MessageKind, MessageState
 from service.errors import ConfigurationError
 from service.intake.entities import get_entity
 from service.mail.message_templates import current_text
@@ -59,10 +59,18 @@ class BuildSettings:
     hold: bool  # new messages wait for an organiser
     by: str  # who asked: "schema" or an organiser's name
     now: dt.datetime
+    # Documents an organiser chose to attach to invitations, as (kind, format): the newest
+    # done version for the recipient's organisation (or the meeting's, for a meeting kind).
+    attach: tuple[tuple[DocumentKind, str], ...] = ()
 
 
 def build_settings(
-    settings: Settings, *, by: str, now: dt.datetime, hold: bool | None = None
+    settings: Settings,
+    *,
+    by: str,
+    now: dt.datetime,
+    hold: bool | None = None,
+    attach: tuple[tuple[DocumentKind, str], ...] = (),
 ) -> BuildSettings:
     """Building's settings from benchdocs' own; links need to know where the portal is."""
     base_url = settings.participant_url
@@ -82,6 +90,7 @@ def build_settings(
         hold=settings.mail_hold_new if hold is None else hold,
         by=by,
         now=now,
+        attach=attach,
     )
 
 
@@ -215,6 +224,7 @@ class _Builder:
         extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         calendar: tuple[MeetingEvent, int] | None = None,
         cc: tuple[str, ...] = (),
+        attachments: tuple[dict[str, Any], ...] = (),
     ) -> None:
         """Render and record one message, unless its purpose is taken."""
         if purpose_taken(self.session, purpose):
@@ -283,6 +293,7 @@ class _Builder:
                 token_id=token_id,
                 opt_out_url=opt_out[0] if opt_out else None,
                 opt_out_sha256=opt_out[1] if opt_out else None,
+                attachments=attachments,
             ),
             hold=self.settings.hold,
             by=self.settings.by,
@@ -332,9 +343,41 @@ def _document_titles(session: Session, meeting_id: int, organisation_id: int) ->
         {
             spec.title
             for spec in shown
-            if spec.per_organisation and spec.kind.value != "feedback_letter"
+            if spec.per_organisation and spec.kind is not DocumentKind.FEEDBACK_LETTER
         }
     )
+
+
+def _chosen_documents(
+    session: Session,
+    meeting_id: int,
+    organisation_id: int,
+    attach: tuple[tuple[DocumentKind, str], ...],
+) -> tuple[dict[str, Any], ...]:
+    """The newest done document of each chosen (kind, format) the organisation may see."""
+    chosen = []
+    for kind, file_format in attach:
+        spec = CATALOGUE.get(kind)
+        if spec is None or kind is DocumentKind.FEEDBACK_LETTER:
+            continue  # letters go out when released, never with an invitation
+        owner = organisation_id if spec.per_organisation else None
+        document_id = session.scalar(
+            select(m.GeneratedDocument.id)
+            .where(
+                m.GeneratedDocument.meeting_id == meeting_id,
+                m.GeneratedDocument.kind == kind,
+                m.GeneratedDocument.format == file_format,
+                m.GeneratedDocument.status == DocumentStatus.DONE,
+                m.GeneratedDocument.organisation_id.is_(None)
+                if owner is None
+                else m.GeneratedDocument.organisation_id == owner,
+            )
+            .order_by(m.GeneratedDocument.id.desc())
+            .limit(1)
+        )
+        if document_id is not None:
+            chosen.append({"document_id": int(document_id)})
+    return tuple(chosen)
 
 
 def build_invitations(session: Session, meeting_id: int, settings: BuildSettings) -> BuildReport:
@@ -356,6 +399,7 @@ def build_invitations(session: Session, meeting_id: int, settings: BuildSettings
             continue
         organisations += 1
         titles = _document_titles(session, meeting.id, organisation.id)
+        chosen = _chosen_documents(session, meeting.id, organisation.id, settings.attach)
         for recipient in recipients:
             participants += 1
             builder.add(
@@ -365,6 +409,7 @@ def build_invitations(session: Session, meeting_id: int, settings: BuildSettings
                 {**context, "documents": titles},
                 link_label=f"E-post: inbjudan till {meeting.title} – {recipient.name}",
                 calendar=(event, sequence),
+                attachments=chosen,
             )
     if meeting.skr_contact_email and participants:
         builder.add(

@@ -17,9 +17,11 @@ from service.database import models as m
 from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.kinds import MessageKind
 from service.errors import InvalidInputError, Problem
-from service.intake.text_rules import normalise_line_breaks
+from service.intake.text_rules import FORBIDDEN_CONTROL, normalise_line_breaks
 from service.mail_content.catalogue import MESSAGE_SPECS, TEMPLATE_FOLDER, example_context
 from service.mail_content.templates import (
+    BODY_LOCATION,
+    SUBJECT_LOCATION,
     MessageText,
     RenderedMessage,
     check_message_template,
@@ -50,6 +52,18 @@ def is_edited(session: Session, kind: MessageKind) -> bool:
 
 def check_text(kind: MessageKind, text: MessageText) -> list[Problem]:
     """Every problem of a text for a kind, as Problems an API or page can show."""
+    # A control character would be stripped from every message without a word: refuse it.
+    controls = [
+        Problem(
+            location,
+            f"{location} innehåller ett osynligt styrtecken (U+{ord(found.group()):04X}) som "
+            "inte går att skicka; ta bort det",
+        )
+        for location, value in ((SUBJECT_LOCATION, text.subject), (BODY_LOCATION, text.body))
+        if (found := FORBIDDEN_CONTROL.search(normalise_line_breaks(value)))
+    ]
+    if controls:
+        return controls
     problems = check_message_template(text, example_context(kind), filters=SWEDISH_FILTERS)
     return [Problem(problem.location, problem.message) for problem in problems]
 
@@ -60,7 +74,8 @@ def save_text(
     """Store an organiser's text after checking it; InvalidInputError lists what is wrong."""
     text = MessageText(
         subject=normalise_line_breaks(text.subject).strip(),
-        body=normalise_line_breaks(text.body),
+        # A browser's textarea sends CRLF line ends.
+        body=normalise_line_breaks(text.body).replace("\r\n", "\n"),
     )
     problems = check_text(kind, text)
     if problems:

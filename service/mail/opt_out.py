@@ -1,7 +1,9 @@
-"""Opting out of reminders by the link in a reminder (RFC 8058 one-click, or a page's button).
+"""A participant's "no more reminders", by the key in a reminder's opt-out link.
 
-The link's key is 32 random characters, stored only as its sha256 on the reminder it came in.
-Opting out twice is the same as once; an unknown or malformed key changes nothing.
+The key is the capability: 24 random bytes, only its SHA-256 stored with the message. Whoever
+holds the link may stop that participant's reminders (the participant, or a mail client
+acting for them by RFC 8058's one-click POST); nothing else is needed, and nothing else is
+told. Opting out also stops the participant's reminders that are built but not yet sent.
 """
 
 from __future__ import annotations
@@ -11,46 +13,90 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.domain.kinds import MessageKind, MessageState
 
-# secrets.token_urlsafe(24), as building makes them.
-_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
+# What building makes (``secrets.token_urlsafe(24)``: 32 characters); anything else is unknown.
+_KEY = re.compile(r"[A-Za-z0-9_-]{20,100}")
+_NOT_SENT = (MessageState.HELD, MessageState.QUEUED)
 
 
 @dataclass(frozen=True)
-class OptedOut:
-    """Who opted out, for the confirmation page."""
+class OptOutTarget:
+    """Whom a key stands for, as the confirmation page names them."""
 
     participant_id: int
-    participant_name: str
-    already: bool  # they had opted out before
+    recipient_email: str
+    network_name: str
+    already: bool
 
 
-def opt_out_of_reminders(session: Session, key: str, *, now: dt.datetime) -> OptedOut | None:
-    """Record that the reminder's recipient wants no more reminders; None for an unknown key."""
-    if _KEY_SHAPE.fullmatch(key) is None:
+def _message_for(session: Session, key: str) -> m.OutboxMessage | None:
+    if not _KEY.fullmatch(key):
         return None
     digest = hashlib.sha256(key.encode()).hexdigest()
-    participant_id = session.scalar(
-        select(m.OutboxMessage.participant_id).where(m.OutboxMessage.opt_out_sha256 == digest)
+    return session.scalar(
+        select(m.OutboxMessage)
+        .where(
+            m.OutboxMessage.opt_out_sha256 == digest,
+            m.OutboxMessage.kind == MessageKind.UPLOAD_REMINDER,
+            m.OutboxMessage.participant_id.is_not(None),
+        )
+        .limit(1)
     )
-    participant = session.get(m.Participant, participant_id) if participant_id else None
-    if participant is None:
+
+
+def opt_out_target(session: Session, key: str) -> OptOutTarget | None:
+    """Whom an opt-out key stands for; None for a key no reminder carried (or malformed)."""
+    message = _message_for(session, key)
+    if message is None or message.participant_id is None:
         return None
+    network = session.scalar(
+        select(m.Network.name)
+        .join(m.Meeting, m.Meeting.network_id == m.Network.id)
+        .where(m.Meeting.id == message.meeting_id)
+    )
     already = (
         session.scalar(
-            select(m.ReminderOptOut.id).where(m.ReminderOptOut.participant_id == participant.id)
+            select(m.ReminderOptOut.id).where(
+                m.ReminderOptOut.participant_id == message.participant_id
+            )
         )
         is not None
     )
-    if not already:
+    return OptOutTarget(
+        participant_id=message.participant_id,
+        recipient_email=message.recipient_email,
+        network_name=network or "",
+        already=already,
+    )
+
+
+def opt_out(session: Session, key: str, *, now: dt.datetime) -> OptOutTarget | None:
+    """Record the opt-out (once) and stop unsent reminders; None for an unknown key."""
+    target = opt_out_target(session, key)
+    if target is None:
+        return None
+    if not target.already:
         try:
             with session.begin_nested():
-                session.add(m.ReminderOptOut(participant_id=participant.id, opted_out_at=now))
-        except IntegrityError:  # the same link, clicked twice at once
-            already = True
-    return OptedOut(participant.id, participant.name, already)
+                session.add(
+                    m.ReminderOptOut(participant_id=target.participant_id, opted_out_at=now)
+                )
+        except IntegrityError:
+            pass  # a second click at the same moment recorded it first
+    session.execute(
+        update(m.OutboxMessage)
+        .where(
+            m.OutboxMessage.participant_id == target.participant_id,
+            m.OutboxMessage.kind == MessageKind.UPLOAD_REMINDER,
+            m.OutboxMessage.state.in_(_NOT_SENT),
+        )
+        .values(state=MessageState.CANCELLED, last_error="mottagaren har avslutat påminnelser")
+        .execution_options(synchronize_session=False)
+    )
+    return target

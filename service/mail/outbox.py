@@ -191,11 +191,19 @@ def cancel(session: Session, message_id: int) -> m.OutboxMessage:
     return row
 
 
+# Why an action is refused, by the message's state: "Meddelande 5 kan inte stoppas: det …".
+_STATE_REASONS = {
+    MessageState.HELD: "väntar redan på att du skickar det",
+    MessageState.QUEUED: "ligger redan i kön för att skickas",
+    MessageState.SENDING: "skickas just nu",
+    MessageState.SENT: "är redan skickat",
+    MessageState.FAILED: "har misslyckats; skicka det igen i stället",
+    MessageState.CANCELLED: "är stoppat",
+}
+
+
 def _refusal(row: m.OutboxMessage, what: str) -> str:
-    return (
-        f"meddelande {row.id} kan inte {what}: det är "
-        f"{STATE_WORDS[MessageState(row.state)].lower()}"
-    )
+    return f"Meddelande {row.id} kan inte {what}: det {_STATE_REASONS[MessageState(row.state)]}."
 
 
 def blank_tokens(text: str) -> str:

@@ -107,30 +107,7 @@ class MailSender:
             return self._outgoing(session, row), row.attempts
 
     def _outgoing(self, session: Session, row: m.OutboxMessage) -> OutgoingMessage:
-        attachments = []
-        for chosen in row.attachments:
-            document = session.get(m.GeneratedDocument, int(chosen.get("document_id", 0)))
-            if document is None or document.file_key is None:
-                continue
-            attachments.append(
-                Attachment(
-                    file_name=document.file_name or f"dokument-{document.id}",
-                    content_type=document.content_type or "application/octet-stream",
-                    data=self.files.get(document.file_key),
-                )
-            )
-        return OutgoingMessage(
-            message_id=row.message_id,
-            recipient_name=row.recipient_name,
-            recipient_email=row.recipient_email,
-            subject=row.subject,
-            text=row.body_text,
-            html=row.body_html,
-            cc=tuple(row.cc),
-            calendar=row.calendar.encode() if row.calendar else None,
-            attachments=tuple(attachments),
-            opt_out_url=row.opt_out_url,
-        )
+        return outgoing_message(session, row, files=self.files)
 
     def _finish(
         self, message_id: int, state: MessageState, *, error: str | None, now: dt.datetime
@@ -156,6 +133,39 @@ def retry_delay(retries: int, *, first_seconds: float, resend_after_seconds: flo
     second time and use up its attempts twice as fast.
     """
     return min(first_seconds * 2.0 ** min(retries, 32), resend_after_seconds / 2)
+
+
+def outgoing_message(
+    session: Session, row: m.OutboxMessage, *, files: FileStore
+) -> OutgoingMessage:
+    """Everything the outbox row says, as composing wants it (attachments read from the store).
+
+    The sender and an organiser's ``.eml`` download compose the same message from it.
+    """
+    attachments = []
+    for chosen in row.attachments:
+        document = session.get(m.GeneratedDocument, int(chosen.get("document_id", 0)))
+        if document is None or document.file_key is None:
+            continue
+        attachments.append(
+            Attachment(
+                file_name=document.file_name or f"dokument-{document.id}",
+                content_type=document.content_type or "application/octet-stream",
+                data=files.get(document.file_key),
+            )
+        )
+    return OutgoingMessage(
+        message_id=row.message_id,
+        recipient_name=row.recipient_name,
+        recipient_email=row.recipient_email,
+        subject=row.subject,
+        text=row.body_text,
+        html=row.body_html,
+        cc=tuple(row.cc),
+        calendar=row.calendar.encode() if row.calendar else None,
+        attachments=tuple(attachments),
+        opt_out_url=row.opt_out_url,
+    )
 
 
 def resend_stalled(
@@ -189,6 +199,20 @@ def resend_stalled(
     for message_id in ids:
         queue.send_message(message_id)
     return ids
+
+
+def send_inline(sender: MailSender, ids: list[int], *, now: dt.datetime) -> dict[SendOutcome, int]:
+    """Send messages in this process, without a worker (the demo, an operator's command).
+
+    A deferred delivery stays queued for the workers (or the next inline run) to try again.
+    """
+    outcomes = dict.fromkeys(SendOutcome, 0)
+    for message_id in ids:
+        try:
+            outcomes[sender.send(message_id, now=now)] += 1
+        except DeliveryDeferredError:
+            outcomes[SendOutcome.DEFERRED] += 1
+    return outcomes
 
 
 def queue_messages(sessions: sessionmaker[Session], queue: MessageQueue, ids: list[int]) -> None:

@@ -140,3 +140,35 @@ def _plain_address(text: str | None) -> str | None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """What an invitation's event says, read back for an organiser's page."""
+
+    title: str
+    start: dt.datetime | dt.date | None
+    end: dt.datetime | dt.date | None
+    location: str | None
+    url: str | None
+    sequence: int
+
+
+def describe_invitation(ics: str) -> EventDetails | None:
+    """The first event of an iCalendar text; None when there is none or it cannot be read."""
+    try:
+        calendar = Calendar.from_ical(ics)
+    except ValueError:
+        return None
+    for component in calendar.walk("VEVENT"):
+        start = component.get("dtstart")
+        end = component.get("dtend")
+        return EventDetails(
+            title=str(component.get("summary", "")),
+            start=start.dt if start is not None else None,
+            end=end.dt if end is not None else None,
+            location=str(component["location"]) if "location" in component else None,
+            url=str(component["url"]) if "url" in component else None,
+            sequence=int(component.get("sequence", 0)),
+        )
+    return None

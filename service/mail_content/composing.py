@@ -139,7 +139,7 @@ def compose(message: OutgoingMessage, sender: Sender, *, date: dt.datetime) -> E
             subtype=subtype or "octet-stream",
             filename=attachment.file_name,
         )
-    # Last: set_content() and the step to multipart/mixed drop or move Content-* headers.
+    # After the content: setting content clears every Content-* header.
     mime["Content-Language"] = "sv"
     return mime
 
