@@ -7,10 +7,13 @@ BenchdocsError
 ├── InvalidInputError           input that breaks a rule (422); carries per-field problems
 │   ├── ImportRejectedError     a programme import with one or more bad records
 │   └── FileRejectedError       an uploaded file refused before or while reading it (413/415/422)
-└── GenerationError             a document could not be produced
-    ├── TemplateError           the template itself is broken (fail once, do not retry)
-    ├── RenderError             data and template do not fit (fail once, do not retry)
-    └── TransientError          worth retrying: broker hiccup, converter crash
+├── GenerationError             a document could not be produced
+│   ├── TemplateError           the template itself is broken (fail once, do not retry)
+│   ├── RenderError             data and template do not fit (fail once, do not retry)
+│   └── TransientError          worth retrying: broker hiccup, converter crash
+└── DeliveryError               an e-mail not handed over; ``swedish`` says why, for organisers
+    ├── DeliveryDeferredError   no connection, a 4xx answer: try again later
+    └── DeliveryRefusedError    a 5xx answer: fail with the server's words, never retry
 """
 
 from __future__ import annotations
@@ -119,7 +122,15 @@ class TransientError(GenerationError):
 
 
 class DeliveryError(BenchdocsError):
-    """An e-mail could not be handed to the mail server."""
+    """An e-mail could not be handed to the mail server.
+
+    ``swedish`` is what the outbox shows the organiser (the server's own answer included);
+    the English message is for the log.
+    """
+
+    def __init__(self, message: str, *, swedish: str | None = None) -> None:
+        super().__init__(message)
+        self.swedish = swedish or message
 
 
 class DeliveryDeferredError(DeliveryError):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, AliasChoices, Field, FilePath, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigurationError
@@ -14,6 +15,20 @@ from service.errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Printed in the README for the demo: anyone may know it, so production refuses it.
 DEFAULT_API_KEY = "change-me"
+
+
+def _mailbox(value: str) -> str:
+    """A From or Reply-To: ``Name <address>`` or an address, on one line."""
+    _name, address = email.utils.parseaddr(value)
+    local, _at, domain = address.rpartition("@")
+    one_line = "\r" not in value and "\n" not in value
+    if not (one_line and local and domain) or any(c.isspace() for c in address):
+        raise ValueError("expected 'Name <address>' or an e-mail address, on one line")
+    return value
+
+
+# Checked at start-up: a sender no server takes would fail every message, one by one.
+Mailbox = Annotated[str, AfterValidator(_mailbox)]
 
 
 class Settings(BaseSettings):
@@ -90,11 +105,13 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
-    mail_from: str = Field(
+    # Certificates (PEM) to trust for the SMTP server besides the system's: a private CA's.
+    smtp_ca_file: FilePath | None = None
+    mail_from: Mailbox = Field(
         default="benchdocs <benchdocs@localhost>",
         description="The sender, as 'Name <address>' or an address.",
     )
-    mail_reply_to: str | None = None
+    mail_reply_to: Mailbox | None = None
     mail_outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
     # The daily run that builds due invitations, reminders and late-upload notices.
     mail_time: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -103,6 +120,8 @@ class Settings(BaseSettings):
     reminder_days_before_deadline: int = Field(default=3, ge=0, le=60)
     # Attempts at a message whose server answers "try later" (4xx, no connection) before it fails.
     mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    # The first retry of such a message waits this long; each next one twice as long.
+    mail_retry_seconds: float = Field(default=15.0, gt=0, le=3600)
     # A message left "sending" this long (its worker died mid-send) is sent again, same Message-ID.
     mail_resend_after_seconds: int = Field(default=300, ge=10)
     # True: the daily run builds messages but holds them until an organiser sends them.

@@ -11,6 +11,7 @@ from celery import Celery
 from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 
+from service.mail.daily import MAIL_LOCK_SECONDS
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
     REFRESH_RUNS_EVERY_SECONDS,
@@ -98,9 +99,23 @@ def create_celery_app(settings: Settings) -> Celery:
         # Write last-run times after every sent task, not every 3 minutes: a beat killed just
         # after 02:00 must not send the night again on restart (the run key would stop it).
         beat_sync_every=1,
-        task_annotations={NIGHTLY_TASK: nightly_time_limits(settings)},
+        task_annotations={
+            NIGHTLY_TASK: nightly_time_limits(settings),
+            MAIL_DAILY_TASK: mail_daily_time_limits(),
+        },
     )
     return app
+
+
+def mail_daily_time_limits() -> dict[str, float]:
+    """The daily e-mail run's limits: its lock's expiry, as the nightly run's.
+
+    It builds every due message of every meeting in one transaction (a link, a text and a
+    calendar each: about 4 ms a message here). Under the tasks' default soft limit a large
+    programme would be stopped, rolled back and stopped again every day.
+    """
+    seconds = float(MAIL_LOCK_SECONDS)
+    return {"soft_time_limit": seconds * 0.9, "time_limit": seconds}
 
 
 def nightly_time_limits(settings: Settings) -> dict[str, float]:

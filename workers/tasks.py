@@ -18,7 +18,7 @@ from service.batches.render_job import RenderJob
 from service.errors import DeliveryDeferredError, TransientError
 from service.mail.building import build_settings
 from service.mail.daily import DueRules, run_daily
-from service.mail.sending import MailSender, resend_stalled
+from service.mail.sending import MailSender, resend_stalled, retry_delay
 from service.mail_content.composing import Sender
 from service.mail_delivery.transport import transport_for
 from service.pdf.libreoffice import converter_for
@@ -173,10 +173,15 @@ def refresh_regeneration_runs() -> int:
 @app.task(name=SEND_MESSAGE_TASK, bind=True, max_retries=None)
 def send_message(self: Task, message_id: int) -> str:
     """Send one outbox message by id; a deferred delivery is tried again with back-off."""
+    settings = _runtime().settings
     try:
         return _mail_sender().send(message_id, now=_runtime().clock.now()).value
     except DeliveryDeferredError as exc:
-        countdown = min(900, 15 * 2**self.request.retries)
+        countdown = retry_delay(
+            self.request.retries,
+            first_seconds=settings.mail_retry_seconds,
+            resend_after_seconds=settings.mail_resend_after_seconds,
+        )
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
@@ -189,6 +194,7 @@ def resend_stalled_messages() -> int:
             runtime.sessions,
             runtime.queue,
             older_than=dt.timedelta(seconds=runtime.settings.mail_resend_after_seconds),
+            max_attempts=runtime.settings.mail_max_attempts,
             now=runtime.clock.now(),
         )
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.access.tokens import issue_token
@@ -36,8 +36,9 @@ from service.intake.entities import get_entity
 from service.mail.message_templates import current_text
 from service.mail.outbox import MessageDraft, add_message, purpose_taken
 from service.mail_content.calendar import MeetingEvent, build_invitation, meeting_uid
+from service.mail_content.catalogue import MESSAGE_SPECS
 from service.mail_content.composing import new_message_id, sender_domain
-from service.mail_content.templates import Link, render_message
+from service.mail_content.templates import Link, MessageTemplateError, render_message
 from service.settings import Settings
 
 # Where `benchdocs serve` answers by default: links point there when no address is configured.
@@ -248,7 +249,19 @@ class _Builder:
         if extra is not None:
             values = extra(values)
         text = current_text(self.session, self.settings.templates_dir, kind)
-        rendered = render_message(text, values, filters=SWEDISH_FILTERS)
+        try:
+            rendered = render_message(text, values, filters=SWEDISH_FILTERS)
+        except MessageTemplateError as exc:
+            # An edited text that passed the check with the example data can still fail on
+            # real data (a name that is empty for this recipient): skip this one message,
+            # say why, and build everyone else's.
+            if token_id is not None:
+                self.session.execute(delete(m.AccessToken).where(m.AccessToken.id == token_id))
+            who = recipient.name or recipient.email
+            self.report.skipped.append(
+                f"{MESSAGE_SPECS[kind].name} till {who} kunde inte skapas: {exc}"
+            )
+            return
         ics = None
         if calendar is not None:
             event, sequence = calendar
@@ -287,6 +300,9 @@ class _Builder:
             now=self.settings.now,
         )
         if row is None:
+            # Another run recorded this purpose a moment ago: its link went out, not this one.
+            if token_id is not None:
+                self.session.execute(delete(m.AccessToken).where(m.AccessToken.id == token_id))
             self.report.already_there += 1
         else:
             self.report.added.append(row.id)
@@ -420,7 +436,10 @@ def build_meeting_changes(
         .where(
             m.OutboxMessage.meeting_id == meeting_id,
             m.OutboxMessage.kind.in_([MessageKind.INVITATION, MessageKind.MEETING_CHANGED]),
-            m.OutboxMessage.state == MessageState.SENT,
+            # Also those not sent yet (held, failed, waiting to be retried): they carry the old
+            # time, and released later they would say nothing else. The update's higher
+            # sequence wins in the calendar whichever of the two arrives first.
+            m.OutboxMessage.state != MessageState.CANCELLED,
         )
         .order_by(m.OutboxMessage.id)
     ).all()
@@ -436,13 +455,12 @@ def build_meeting_changes(
             if message.organisation_id
             else None
         )
-        if organisation is not None:
-            context = {**context, "organisation": {"name": organisation.name}}
+        named = {"name": organisation.name} if organisation is not None else None
         builder.add(
             MessageKind.MEETING_CHANGED,
             f"meeting_changed:m{meeting_id}:s{sequence + 1}:{_address_key(address)}",
             _Recipient(message.recipient_name, message.recipient_email, message.participant_id),
-            context,
+            {**context, "organisation": named},
             calendar=(event, sequence + 1),
         )
     return builder.report

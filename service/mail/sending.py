@@ -69,10 +69,17 @@ class MailSender:
             return SendOutcome.FAILED
         except DeliveryDeferredError as exc:
             if attempts >= self.max_attempts:
-                reason = f"gav upp efter {attempts} försök: {exc}"
+                reason = f"gav upp efter {attempts} försök: {exc.swedish}"
                 self._finish(message_id, MessageState.FAILED, error=reason, now=now)
                 return SendOutcome.FAILED
-            self._finish(message_id, MessageState.QUEUED, error=str(exc), now=now)
+            reason = f"försöker igen senare: {exc.swedish}"
+            self._finish(message_id, MessageState.QUEUED, error=reason, now=now)
+            raise
+        except Exception as exc:
+            # Bad data or a bug, not the server: fail once, loudly (the log has the trace),
+            # instead of staying "sending" for resend_stalled to queue again and again.
+            reason = f"oväntat fel när meddelandet skulle skickas ({type(exc).__name__})"
+            self._finish(message_id, MessageState.FAILED, error=reason, now=now)
             raise
         self._finish(message_id, MessageState.SENT, error=None, now=now)
         log.info("message %s sent to %s", message_id, where)
@@ -118,6 +125,16 @@ class MailSender:
                 row.queued_at = now
 
 
+def retry_delay(retries: int, *, first_seconds: float, resend_after_seconds: float) -> float:
+    """Seconds before the next try of a deferred message: doubling from ``first_seconds``.
+
+    Always under half of ``resend_after_seconds``: a deferred message waits ``queued``, and one
+    waiting longer than that is taken for lost by ``resend_stalled``, which would queue it a
+    second time and use up its attempts twice as fast.
+    """
+    return min(first_seconds * 2.0 ** min(retries, 32), resend_after_seconds / 2)
+
+
 def outgoing_message(
     session: Session, row: m.OutboxMessage, *, files: FileStore
 ) -> OutgoingMessage:
@@ -156,17 +173,29 @@ def resend_stalled(
     queue: MessageQueue,
     *,
     older_than: dt.timedelta,
+    max_attempts: int,
     now: dt.datetime,
 ) -> list[int]:
-    """Queue again what a dead worker left sending, or a lost task left queued; their ids."""
+    """Queue again what a dead worker left sending, or a lost task left queued; their ids.
+
+    A message whose worker died on each of its ``max_attempts`` attempts fails instead: it may
+    be what kills them.
+    """
     with unit_of_work(sessions) as session:
         stalled = stalled_messages(session, older_than=older_than, now=now)
-        ids = [row.id for row in stalled]
+        ids = []
         for row in stalled:
             if row.state is MessageState.SENDING:
+                if row.attempts >= max_attempts:
+                    row.state = MessageState.FAILED
+                    row.last_error = (
+                        f"gav upp efter {row.attempts} försök: arbetaren som skickade försvann"
+                    )
+                    continue
                 row.last_error = "skickas igen: arbetaren som skickade försvann"
             row.state = MessageState.QUEUED
             row.queued_at = now
+            ids.append(row.id)
     for message_id in ids:
         queue.send_message(message_id)
     return ids
@@ -200,5 +229,7 @@ def queue_messages(sessions: sessionmaker[Session], queue: MessageQueue, ids: li
 
 def _swedish_reason(exc: Exception) -> str:
     if isinstance(exc, AddressError):
-        return f"e-postadressen går inte att skicka till ({exc})"
-    return f"e-postservern tog inte emot meddelandet: {exc}"
+        shown = " ".join(exc.address.split())[:320]
+        return f"”{shown}” är inte en e-postadress som går att skicka till"
+    swedish = exc.swedish if isinstance(exc, DeliveryRefusedError) else str(exc)
+    return f"e-postservern tog inte emot meddelandet: {swedish}"

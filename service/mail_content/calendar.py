@@ -106,24 +106,36 @@ def build_invitation(
     vevent.add("description", event.description)
     vevent.add("status", "CONFIRMED")
     vevent.add("transp", "OPAQUE")
-    if event.organiser_email:
-        organiser = vCalAddress(f"mailto:{event.organiser_email}")
+    organiser_email = _plain_address(event.organiser_email)
+    if organiser_email:
+        organiser = vCalAddress(f"mailto:{organiser_email}")
         if event.organiser_name:
             organiser.params["cn"] = vText(_one_line(event.organiser_name))
         vevent.add("organizer", organiser)
-    attendee = vCalAddress(f"mailto:{attendee_email}")
-    if attendee_name:
-        attendee.params["cn"] = vText(_one_line(attendee_name))
-    attendee.params["role"] = vText("REQ-PARTICIPANT")
-    attendee.params["partstat"] = vText("NEEDS-ACTION")
-    attendee.params["rsvp"] = vText("FALSE")
-    vevent.add("attendee", attendee)
+    # A malformed address (the message itself will fail to send, naming it) is left out
+    # rather than breaking the calendar of everyone else's invitation.
+    if _plain_address(attendee_email):
+        attendee = vCalAddress(f"mailto:{attendee_email.strip()}")
+        if attendee_name:
+            attendee.params["cn"] = vText(_one_line(attendee_name))
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["partstat"] = vText("NEEDS-ACTION")
+        attendee.params["rsvp"] = vText("FALSE")
+        vevent.add("attendee", attendee)
     calendar.add_component(vevent)
     # The zone's rules for a span around the meeting: short, and right for that date.
     calendar.add_missing_timezones(
         first_date=dt.date(event.date.year - 1, 1, 1), last_date=dt.date(event.date.year + 2, 1, 1)
     )
     return bytes(calendar.to_ical())
+
+
+def _plain_address(text: str | None) -> str | None:
+    """The address if it could be one (an @, no spaces or control characters), else None."""
+    address = (text or "").strip()
+    if "@" not in address or any(c.isspace() or ord(c) < 32 for c in address):
+        return None
+    return address
 
 
 def _one_line(text: str) -> str:

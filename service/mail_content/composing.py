@@ -29,7 +29,11 @@ POLICY = email.policy.SMTP
 
 
 class AddressError(ValueError):
-    """An e-mail address that no server could deliver to."""
+    """An e-mail address that no server could deliver to; ``address`` as it was given."""
+
+    def __init__(self, address: str, reason: str = "") -> None:
+        super().__init__(f"not an e-mail address: {address!r}" + (f" ({reason})" if reason else ""))
+        self.address = address
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,11 @@ def mailbox(name: str | None, address: str) -> Address:
     """A recipient as a header value; a malformed address is an AddressError."""
     local, at, domain = address.strip().rpartition("@")
     if not at or not local or not domain or any(c.isspace() for c in address.strip()):
-        raise AddressError(f"not an e-mail address: {address!r}")
+        raise AddressError(address)
     try:
         return Address(display_name=_one_line(name or ""), username=local, domain=domain)
     except (ValueError, IndexError) as exc:
-        raise AddressError(f"not an e-mail address: {address!r} ({exc})") from exc
+        raise AddressError(address, str(exc)) from exc
 
 
 def parse_mailbox(text: str) -> Address:

@@ -15,8 +15,11 @@ digital meeting room) become ``<a href>``, and only for http(s) addresses.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import html
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +83,10 @@ class _Collector:
     def __call__(self, value: Any) -> str:
         if value is None:
             return ""
+        if isinstance(value, jinja2.Undefined):
+            # Printing a missing name must fail here, inside the render (StrictUndefined
+            # raises on str()), not later when the kept value is put back outside it.
+            str(value)
         self.values.append(value)
         return f"{_OPEN}{len(self.values) - 1}{_CLOSE}"
 
@@ -130,16 +137,44 @@ def render_message(
     )
 
 
+# The collector of the render in progress (each thread and task has its own), so that one
+# environment and each compiled template serve every render: compiling a template costs ten
+# times what rendering it does, and building a meeting's invitations renders one per person.
+_COLLECTOR: contextvars.ContextVar[_Collector] = contextvars.ContextVar("message_collector")
+# Environments by their filters (kept, so the id is never reused), and compiled templates.
+_ENVIRONMENTS: dict[int, tuple[Filters, jinja2.Environment]] = {}
+_ENVIRONMENTS_LOCK = threading.Lock()
+
+
+def _collect(value: Any) -> str:
+    return _COLLECTOR.get()(value)
+
+
+def _environment(filters: Filters) -> jinja2.Environment:
+    with _ENVIRONMENTS_LOCK:
+        found = _ENVIRONMENTS.get(id(filters))
+        if found is None:
+            environment = make_environment(filters=filters, finalize=_collect)
+            # A tag on a line of its own leaves no empty line behind (written by hand).
+            environment.trim_blocks = True
+            environment.lstrip_blocks = True
+            found = _ENVIRONMENTS[id(filters)] = (filters, environment)
+        return found[1]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(filters_id: int, source: str) -> jinja2.Template:
+    return _ENVIRONMENTS[filters_id][1].from_string(source)
+
+
 def _render(
     source: str, context: Mapping[str, Any], filters: Filters, location: str
 ) -> tuple[str, list[Any]]:
     collector = _Collector()
-    environment = make_environment(filters=filters, finalize=collector)
-    # A tag on a line of its own leaves no empty line behind (templates are written by hand).
-    environment.trim_blocks = True
-    environment.lstrip_blocks = True
+    _environment(filters)
+    reset = _COLLECTOR.set(collector)
     try:
-        template = environment.from_string(_clean(source))
+        template = _compiled(id(filters), _clean(source))
         rendered = template.render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise MessageTemplateError(
@@ -149,6 +184,8 @@ def _render(
         raise MessageTemplateError(
             [TemplateProblem(location, f"kunde inte fyllas i: {exc}")]
         ) from exc
+    finally:
+        _COLLECTOR.reset(reset)
     return rendered, collector.values
 
 

@@ -196,6 +196,17 @@ def test_every_task_beat_sends_is_one_the_worker_registers() -> None:
     assert sent <= set(app.tasks)
 
 
+def test_the_daily_mail_task_is_never_retried_and_has_its_locks_time_limit() -> None:
+    from service.mail.daily import MAIL_LOCK_SECONDS
+    from workers.celery_app import app
+
+    task = app.tasks["benchdocs.mail_daily"]
+
+    assert task.max_retries == 0
+    assert task.time_limit == MAIL_LOCK_SECONDS
+    assert task.soft_time_limit < task.time_limit
+
+
 def test_the_nightly_task_is_never_retried_and_outlives_no_lock() -> None:
     from workers.celery_app import app
     from workers.tasks import regenerate_nightly

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from service.api.app import create_app
 from service.cli.local_cluster import settings_environment
@@ -145,3 +145,21 @@ def test_a_child_process_gets_the_same_settings_unset_ones_left_unset(
         environment.setenv(name, value)
     get_settings.cache_clear()
     assert get_settings() == settings
+
+
+@pytest.mark.parametrize("setting", ["mail_from", "mail_reply_to"])
+@pytest.mark.parametrize(
+    "value", ["inte en adress", "a@b.se\r\nBcc: x@y.se", "Namn <>", "<a b@c.se>", "@skr.se"]
+)
+def test_a_sender_no_server_would_take_is_refused_at_start_naming_the_setting(
+    setting: str, value: str
+) -> None:
+    with pytest.raises(ValidationError, match=setting):
+        Settings(**{setting: value})
+
+
+@pytest.mark.parametrize(
+    "value", ["benchdocs@skr.se", "Benchmarking SKR <b@skr.se>", '"Dahl, Karin" <k@skr.se>']
+)
+def test_a_sender_as_name_and_address_or_an_address_is_taken(value: str) -> None:
+    assert Settings(mail_from=value, mail_reply_to=value).mail_from == value
