@@ -15,7 +15,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
 from service.batches.render_job import RenderJob
-from service.errors import TransientError
+from service.errors import InputsNotReadyError, TransientError
 from service.pdf.libreoffice import converter_for
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
@@ -29,6 +29,11 @@ from service.task_queue import RENDER_TASK, RESEND_TASK
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
+
+# A pack whose documents are still being made comes back after a short wait, for up to about
+# two hours (well below the broker's visibility timeout per wait), instead of holding a worker.
+PACK_WAIT_SECONDS = 5
+PACK_WAIT_RETRIES = 1440
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +98,14 @@ def render_document(self: Task, document_id: int) -> str:
     job = _render_job()
     try:
         return job.run(document_id).value
+    except InputsNotReadyError as exc:
+        if self.request.retries >= PACK_WAIT_RETRIES:
+            job.give_up(document_id, exc, attempts=self.request.retries + 1)
+            return "failed"
+        log.info("document %s: %s; trying again in %d s", document_id, exc, PACK_WAIT_SECONDS)
+        raise self.retry(
+            exc=exc, countdown=PACK_WAIT_SECONDS, max_retries=PACK_WAIT_RETRIES
+        ) from exc
     except TransientError as exc:
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:
