@@ -17,7 +17,7 @@ from pptx import Presentation
 from sqlalchemy import select
 
 from service.access.visible_documents import Viewer, latest_visible, visible_document
-from service.batches.control import create_batch, start_batch
+from service.batches.control import create_batch, dispatch
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -159,13 +159,17 @@ def test_workers_build_the_pack_and_archives_after_the_documents_they_gather(
         *PACKS,
     ]
 
-    # Packs first on purpose: their rows still come after the documents they gather.
-    batch_id = start_batch(
+    with unit_of_work(runtime.sessions) as session:
+        batch = create_batch(
+            session, meeting_id=meeting_id(runtime, "bm2"), kinds=kinds, with_pdf=True
+        )
+        batch_id = batch.id
+        rows = [(d.id, d.kind) for d in batch.documents]
+    # The packs reach the workers first (a resend could do that): they wait for the rest.
+    dispatch(
         runtime.sessions,
         runtime.queue,
-        meeting_id=meeting_id(runtime, "bm2"),
-        kinds=[*PACKS, *kinds[:3]],
-        with_pdf=True,
+        [i for i, kind in rows if kind in PACKS] + [i for i, kind in rows if kind not in PACKS],
     )
     wait_until(batch_complete(runtime, batch_id), timeout=BATCH_SECONDS, what="the packs")
 
