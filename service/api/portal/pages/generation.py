@@ -59,7 +59,7 @@ FORMAT_WORDS = {
     "docx": "Word",
     "xlsx": "Excel",
     "pdf": "PDF",
-    "zip": "en zip-fil",
+    "zip": "Zip",
 }
 # Status in words and the style that goes with it (never colour alone).
 STATUS_WORDS: dict[DocumentStatus, tuple[str, str]] = {
@@ -191,7 +191,8 @@ def _kind_options(*, per_organisation: bool) -> list[KindOption]:
         label, hint = KIND_WORDS.get(kind, (kind.value, ""))
         formats = "Blir " + FORMAT_WORDS[main_format(kind)]
         if isinstance(spec, PackSpec):
-            formats += ", av de dokument som är klara (skapas efter dem)"
+            file_word = "PDF-fil" if main_format(kind) == "pdf" else "zip-fil"
+            formats = f"Blir en {file_word} av dokumenten som är klara eller skapas i samma omgång"
         elif spec.offers_pdf:
             formats += ", och PDF om du väljer det"
         options.append(KindOption(value=kind.value, label=label, hint=hint, formats=formats))
