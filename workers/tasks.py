@@ -59,6 +59,7 @@ def _render_job() -> RenderJob:
         files=runtime.files,
         maker=maker,
         debug_delay_seconds=runtime.settings.debug_render_delay_seconds,
+        pack_budget_seconds=runtime.settings.task_soft_time_limit_seconds / 2,
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -39,7 +40,7 @@ from service.documents.meeting_pack import (
 from service.domain.kinds import DocumentKind, DocumentStatus, UploadKind
 from service.errors import InputsNotReadyError, NotFoundError, RenderError
 from service.file_safety.external_links import without_external_links
-from service.pdf.converter import PdfConverter
+from service.pdf.converter import PdfConverter, UnavailableConverter
 from service.storage.file_store import FileStore
 
 log = logging.getLogger(__name__)
@@ -359,15 +360,23 @@ def wait_if_needed(inputs: PackInputs) -> None:
         )
 
 
-def build(inputs: PackInputs, *, files: FileStore, pdf: PdfConverter | None) -> BuiltPack:
+def build(
+    inputs: PackInputs,
+    *,
+    files: FileStore,
+    pdf: PdfConverter | None,
+    until: float | None = None,
+) -> BuiltPack:
     """The pack's bytes from its stored inputs.
 
     An uploaded deck LibreOffice cannot convert leaves its organisation out of the meeting
     pack with a note on the cover (the meeting goes on); a converter that crashed is a
-    TransientError and the whole pack is tried again.
+    TransientError and the whole pack is tried again. Converted decks are kept
+    (``converted_key``): past ``until`` (``time.monotonic()``) no more are converted in this
+    run, and InputsNotReadyError lets the next attempt go on from there.
     """
     if inputs.kind == DocumentKind.MEETING_PACK:
-        return _build_meeting_pack(inputs, files=files, pdf=pdf)
+        return _build_meeting_pack(inputs, files=files, pdf=pdf, until=until)
     members = [ZipMember(name=f.name, file_key=f.file_key, made_at=f.made_at) for f in inputs.files]
     missing = [f.name for f in inputs.files if not files.exists(f.file_key)]
     if missing:
@@ -384,22 +393,28 @@ class BuiltPack:
 
 
 def _build_meeting_pack(
-    inputs: PackInputs, *, files: FileStore, pdf: PdfConverter | None
+    inputs: PackInputs, *, files: FileStore, pdf: PdfConverter | None, until: float | None
 ) -> BuiltPack:
+    converts = any(item.source != "document" for item in inputs.files)
+    if converts and (pdf is None or isinstance(pdf, UnavailableConverter)):
+        # Not one deck's fault: the whole pack fails, saying why, rather than leave all out.
+        reason = pdf.reason if isinstance(pdf, UnavailableConverter) else "no converter here"
+        raise RenderError(f"the meeting pack needs PDF conversion: {reason}")
     decks: list[PackDeck] = []
     left_out = [LeftOut(name, "") for name in inputs.missing]
     for item in inputs.files:
-        data = files.get(item.file_key)
         if item.source == "document":
-            decks.append(PackDeck(item.name, data))
+            decks.append(PackDeck(item.name, files.get(item.file_key)))
             continue
-        if pdf is None:
-            raise RenderError("PDF conversion is not available here")
         uploaded = item.source == "upload"
+        key = converted_key(item.sha256)
+        if until is not None and time.monotonic() > until and not files.exists(key):
+            raise InputsNotReadyError(
+                f"meeting pack: {len(decks)} of {len(inputs.files)} decks ready; "
+                "converting the rest in the next attempt"
+            )
         try:
-            # LibreOffice must not follow an uploaded deck's links to URLs or local files.
-            source = without_external_links(data) if uploaded else data
-            decks.append(PackDeck(item.name, pdf.convert(source, source_format="pptx")))
+            decks.append(PackDeck(item.name, _converted(item, files=files, pdf=pdf)))
         except (RenderError, ValueError) as exc:
             log.warning("deck of %s left out of the meeting pack: %s", item.name, exc)
             what = "den inskickade presentationen" if uploaded else "presentationen"
@@ -410,6 +425,30 @@ def _build_meeting_pack(
         meeting_title=inputs.meeting_title, decks=decks, left_out=_in_order(left_out, inputs)
     )
     return BuiltPack(data=data, left_out=left_out)
+
+
+def converted_key(sha256: str) -> str:
+    """Where a deck's PDF is kept, by the deck's digest and the converter that made it.
+
+    A pack built again (a new upload the night before the meeting) converts only the decks
+    it has not converted before, and a pack stopped by its time limit keeps what it did.
+    """
+    converter = value_digest(pdf_converter_identity())[:16]
+    return f"packs/converted/{sha256}-{converter}.pdf"
+
+
+def _converted(item: PackFile, *, files: FileStore, pdf: PdfConverter | None) -> bytes:
+    """A pptx deck as PDF: kept from an earlier pack, else converted now (and kept)."""
+    key = converted_key(item.sha256)
+    if files.exists(key):
+        return files.get(key)
+    assert pdf is not None  # checked for the whole pack first
+    data = files.get(item.file_key)
+    # LibreOffice must not follow an uploaded deck's links to URLs or local files.
+    source = without_external_links(data) if item.source == "upload" else data
+    converted = pdf.convert(source, source_format="pptx")
+    files.put(key, converted)
+    return converted
 
 
 def _in_order(left_out: list[LeftOut], inputs: PackInputs) -> list[LeftOut]:

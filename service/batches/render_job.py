@@ -64,6 +64,9 @@ class RenderJob:
     files: FileStore
     maker: DocumentMaker
     debug_delay_seconds: float = 0.0
+    # How long a pack may convert decks in one run before it hands over to its next attempt
+    # (the task's soft time limit would otherwise stop a first pack of 300 uploaded decks).
+    pack_budget_seconds: float | None = None
 
     def run(self, document_id: int) -> Outcome:
         """Render, store and record one document; safe to run twice for the same id."""
@@ -181,7 +184,14 @@ class RenderJob:
                     reused_from_id=latest.id,
                 )
             return Outcome.REUSED
-        built = packs.build(inputs, files=self.files, pdf=self.maker.pdf)
+        built = packs.build(
+            inputs,
+            files=self.files,
+            pdf=self.maker.pdf,
+            until=None
+            if self.pack_budget_seconds is None
+            else time.monotonic() + self.pack_budget_seconds,
+        )
         render_ms = (time.perf_counter() - started) * 1000
         with unit_of_work(self.sessions) as session:
             row = session.get(m.GeneratedDocument, document_id, with_for_update=True)

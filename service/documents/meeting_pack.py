@@ -202,11 +202,12 @@ def assemble_meeting_pack(
         pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
         with pdf.open_outline() as outline:
             outline.root.extend(bookmarks)
-        pdf.docinfo[Name.Title] = String(title)
-        pdf.docinfo[Name.Producer] = String("benchdocs")
         with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
             meta["dc:title"] = title
             meta["dc:language"] = [PACK_LANGUAGE]
+        # After the metadata, which rewrites the document information from XMP.
+        pdf.docinfo[Name.Title] = String(title)
+        pdf.docinfo[Name.Producer] = String("benchdocs")
         out = io.BytesIO()
         # Fixed ID and no timestamps beyond the metadata: the same inputs give the same bytes.
         pdf.save(out, deterministic_id=True, compress_streams=True, min_version="1.7")

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,12 +18,13 @@ from pptx import Presentation
 from sqlalchemy import select
 
 from service.access.visible_documents import Viewer, latest_visible, visible_document
+from service.batches import packs
 from service.batches.control import create_batch, dispatch
 from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind, DocumentStatus, UploadKind
-from service.errors import NotFoundError
+from service.errors import InputsNotReadyError, NotFoundError
 from service.file_safety.file_inspection import limits_from_settings
 from service.intake.programme_import import ImportSummary
 from service.pdf.converter import PdfConverter
@@ -48,7 +50,11 @@ AGENDA_ORDER = [
     "Norrtälje kommun",
 ]
 BATCH_SECONDS = 300
-PACKS = [DocumentKind.MEETING_PACK, DocumentKind.ORGANISATION_ARCHIVE, DocumentKind.MEETING_ARCHIVE]
+PACK_KINDS = [
+    DocumentKind.MEETING_PACK,
+    DocumentKind.ORGANISATION_ARCHIVE,
+    DocumentKind.MEETING_ARCHIVE,
+]
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +162,7 @@ def test_workers_build_the_pack_and_archives_after_the_documents_they_gather(
         DocumentKind.DECK,
         DocumentKind.ORGANISATION_AGENDA,
         DocumentKind.AGENDA,
-        *PACKS,
+        *PACK_KINDS,
     ]
 
     with unit_of_work(runtime.sessions) as session:
@@ -169,7 +175,8 @@ def test_workers_build_the_pack_and_archives_after_the_documents_they_gather(
     dispatch(
         runtime.sessions,
         runtime.queue,
-        [i for i, kind in rows if kind in PACKS] + [i for i, kind in rows if kind not in PACKS],
+        [i for i, kind in rows if kind in PACK_KINDS]
+        + [i for i, kind in rows if kind not in PACK_KINDS],
     )
     wait_until(batch_complete(runtime, batch_id), timeout=BATCH_SECONDS, what="the packs")
 
@@ -243,7 +250,7 @@ def test_workers_build_the_pack_and_archives_after_the_documents_they_gather(
             visible_document(session, viewer, archive_row.id)
         seen = {item.document.kind for item in latest_visible(session, viewer)}
     assert DocumentKind.DECK in seen
-    assert not seen & set(PACKS)
+    assert not seen & set(PACK_KINDS)
 
 
 # -- built here, as a worker would ---------------------------------------------------------------
@@ -267,7 +274,8 @@ def test_an_upload_replaces_the_prefilled_deck_and_makes_the_nightly_run_rebuild
         inline=True,
         pdf=converter,
     )
-    upload(runtime, "Kalmar kommun", with_title(deck, "Kalmars slutversion"))
+    finished = with_title(deck, "Kalmars slutversion")
+    upload(runtime, "Kalmar kommun", finished)
     changed = regenerate_here(
         runtime,
         trigger="manual",
@@ -301,6 +309,15 @@ def test_an_upload_replaces_the_prefilled_deck_and_makes_the_nightly_run_rebuild
         str(kalmar["Region Värmland"] - 1),
     )
     assert "Kalmars slutversion" in text
+
+    # The archive keeps both: the prefilled deck and the one sent back, as it came.
+    make_here(runtime, [DocumentKind.ORGANISATION_ARCHIVE], converter)
+    archive = latest_file(runtime, DocumentKind.ORGANISATION_ARCHIVE, "Kalmar kommun")
+    with zipfile.ZipFile(io.BytesIO(archive)) as package:
+        assert package.read("Benchmarking 2 - Kalmar kommun - Presentation (inskickad).pptx") == (
+            finished
+        )
+        assert package.read("Benchmarking 2 - Kalmar kommun - Presentation.pptx") == deck
 
 
 @pytest.mark.parametrize("database_backend", ["postgresql"])
@@ -381,3 +398,24 @@ def _unconvertible_deck() -> bytes:
         )
         package.writestr("ppt/presentation.xml", b"\x00\x01 not xml at all")
     return out.getvalue()
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"])
+def test_a_pack_out_of_time_goes_on_where_it_stopped(
+    runtime: Runtime, sample: ImportSummary, converter: PdfConverter
+) -> None:
+    make_here(runtime, [DocumentKind.DECK], converter)  # pptx only: the pack converts each
+    with runtime.sessions() as session:
+        inputs = packs.gather(
+            session, DocumentKind.MEETING_PACK, meeting_id=meeting_id(runtime, "bm2"),
+            organisation_id=None,
+        )  # fmt: skip
+    past = time.monotonic() - 1
+
+    with pytest.raises(InputsNotReadyError, match="0 of 8 decks ready"):
+        packs.build(inputs, files=runtime.files, pdf=converter, until=past)
+    first = packs.build(inputs, files=runtime.files, pdf=converter)
+    again = packs.build(inputs, files=runtime.files, pdf=converter, until=past)
+
+    assert first.left_out == [] and again.data == first.data
+    assert all(runtime.files.exists(packs.converted_key(f.sha256)) for f in inputs.files)
