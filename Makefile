@@ -64,12 +64,13 @@ previews: $(STAMP)
 
 ## Render times against floors, 300-organisation batches through real workers, cold vs warm PDF,
 ## the nightly regeneration over 10,000 documents (unchanged, and with 1% changed), the upload
-## gate on real files and zip bombs.
+## gate on real files and zip bombs, the meeting pack and archives for 300 organisations.
 bench: $(STAMP)
 	$(BIN)/python -m bench.render_and_pipeline
 	$(BIN)/python -m bench.pdf_conversion
 	$(BIN)/python -m bench.regeneration
 	$(BIN)/python -m bench.upload_gate
+	$(BIN)/python -m bench.meeting_pack
 
 ## The README's pictures of the portal, taken by its browser tests (needs Chromium).
 screenshots: $(STAMP) readers

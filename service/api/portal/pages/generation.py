@@ -83,6 +83,13 @@ def failure_cause(error: str | None) -> str:
             "Ett oväntat fel inträffade i tjänsten. Försök igen; händer det igen, kontakta "
             "den som driver tjänsten."
         )
+    if " waits for " in text:
+        return (
+            "Dokumenten som paketet samlar blev inte klara. Försök igen när de är klara "
+            "(eller skapa dem först)."
+        )
+    if text.startswith("stored files are missing"):
+        return "Några sparade filer saknas. Skapa dokumenten igen och sedan paketet."
     if re.match(r"^failed \d+ times", text):
         return (
             "Det gick inte trots flera försök, troligen ett tillfälligt fel. Försök igen om "
