@@ -5,7 +5,8 @@
 The sample programme is cloned up to ``--organisations``; every deck is made (pptx and PDF)
 through real workers first (not timed). Then, through the same workers, one batch of the
 meeting pack, every organisation's archive and the meeting's archive is timed (built), and a
-second one (every pack reused: nothing changed); then the merge alone, in this process, over
+second one (every pack reused: nothing changed); then the nightly check of the meeting
+(dry: its plan), then the merge alone, in this process, over
 the stored deck PDFs (median of ``--repeat``). With ``--convert``, the decks' PDFs are left out
 first, so the pack converts every pptx itself (as for uploaded decks). The machine is shared:
 compare ratios within one run.
@@ -33,6 +34,7 @@ from service.documents.catalogue import PACKS
 from service.documents.meeting_pack import PackDeck, assemble_meeting_pack
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.intake.programme_import import import_programme
+from service.regeneration.planning import plan_regeneration
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 
@@ -106,6 +108,15 @@ def main() -> None:
                 describe("built", wall, built)
                 wall, again = run_batch(runtime, meeting, list(PACKS), with_pdf=False)
                 describe("again, nothing changed", wall, again)
+            started = time.perf_counter()
+            plan = plan_regeneration(
+                runtime.sessions, runtime.templates.directory, meeting_ids=[meeting]
+            )
+            print(
+                f"  nightly check of the meeting (decks and packs): {plan.checked} slots, "
+                f"{plan.unchanged} unchanged, {len(plan.changes)} changed in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
             merge_alone(runtime, meeting, decks, args.repeat)
             runtime.close()
 

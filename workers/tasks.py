@@ -30,8 +30,9 @@ from workers.celery_app import app
 
 log = logging.getLogger(__name__)
 
-# A pack whose documents are still being made comes back after a short wait, for up to about
-# two hours (well below the broker's visibility timeout per wait), instead of holding a worker.
+# A pack whose documents are still being made comes back after a short wait (1 s, then longer
+# up to 5 s), for up to about two hours (each wait far below the broker's visibility
+# timeout), instead of holding a worker.
 PACK_WAIT_SECONDS = 5
 PACK_WAIT_RETRIES = 1440
 
@@ -103,10 +104,9 @@ def render_document(self: Task, document_id: int) -> str:
         if self.request.retries >= PACK_WAIT_RETRIES:
             job.give_up(document_id, exc, attempts=self.request.retries + 1)
             return "failed"
-        log.info("document %s: %s; trying again in %d s", document_id, exc, PACK_WAIT_SECONDS)
-        raise self.retry(
-            exc=exc, countdown=PACK_WAIT_SECONDS, max_retries=PACK_WAIT_RETRIES
-        ) from exc
+        wait = min(PACK_WAIT_SECONDS, 1 + self.request.retries)
+        log.info("document %s: %s; trying again in %d s", document_id, exc, wait)
+        raise self.retry(exc=exc, countdown=wait, max_retries=PACK_WAIT_RETRIES) from exc
     except TransientError as exc:
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:

@@ -61,7 +61,9 @@ class PackFile:
     name: str  # its name in a zip, or the organisation's name in the meeting pack
     file_key: str
     sha256: str
-    source: str  # "document" (a finished document), "upload" (sent back), "pptx" (to convert)
+    # "document": taken as stored (a finished document, or an upload in an archive);
+    # "upload" and "pptx": a deck the meeting pack converts (sent back, or prefilled).
+    source: str
     made_at: dt.datetime | None = None
 
 

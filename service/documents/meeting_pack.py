@@ -143,7 +143,11 @@ def assemble_meeting_pack(
     Each deck keeps its own pages, links and structure elements: its structure tree becomes
     a section (titled with the organisation) of one document tree, with the parent tree
     renumbered, so the whole stays tagged. One bookmark per organisation; page labels count
-    per organisation (``Askersunds kommun 3``), the cover pages read ``Innehåll``.
+    per organisation (``Askersunds kommun 3``), so the viewer's page box says whose slide is
+    on the projector and "go to Kalmar's third slide" is typed, not counted; the cover pages
+    read ``Innehåll``. An organisation without a deck gets no placeholder slide: at the
+    projector that is one more page to click past, while the cover names at once whose deck
+    is missing or could not be taken in (``left_out``), so the organiser can ask for it.
     """
     title = f"Mötespaket – {meeting_title}"
     pdf = pikepdf.new()
