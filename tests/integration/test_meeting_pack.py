@@ -32,7 +32,12 @@ from service.pdf.libreoffice import make_pdf_converter
 from service.runtime import Runtime
 from service.uploads.deck_upload import upload_deck
 from service.uploads.stored_uploads import Uploader, store_file
-from tests.integration.conftest import batch_complete, meeting_id, wait_until
+from tests.integration.conftest import (
+    batch_complete,
+    change_askersunds_scores,
+    meeting_id,
+    wait_until,
+)
 from tests.integration.use_cases import regenerate_here, render_here
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_tools("soffice", "pdftotext")]
@@ -419,3 +424,29 @@ def test_a_pack_out_of_time_goes_on_where_it_stopped(
 
     assert first.left_out == [] and again.data == first.data
     assert all(runtime.files.exists(packs.converted_key(f.sha256)) for f in inputs.files)
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"])
+def test_a_deck_made_again_by_the_nightly_run_is_followed_by_the_pack(
+    runtime: Runtime, sample: ImportSummary, converter: PdfConverter
+) -> None:
+    make_here(runtime, [DocumentKind.DECK, DocumentKind.MEETING_PACK], converter)
+    first = latest_row(runtime, DocumentKind.MEETING_PACK)
+    change_askersunds_scores(runtime)
+
+    run = regenerate_here(
+        runtime, trigger="manual", run_key=None, dry_run=False, meeting_ids=None,
+        today=dt.date(2019, 9, 20), inline=True, pdf=converter,
+    )  # fmt: skip
+
+    # At planning time the pack's files were still the old deck's: it follows the deck.
+    assert [(c["kind"], c["organisation_id"] is None) for c in run.changes] == [
+        ("deck", False),
+        ("meeting_pack", True),
+    ]
+    second = latest_row(runtime, DocumentKind.MEETING_PACK)
+    assert second.status == DocumentStatus.DONE and second.reused_from_id is None
+    assert second.fingerprint != first.fingerprint
+    askersund = latest_row(runtime, DocumentKind.DECK, "Askersunds kommun")
+    files = (second.inputs or {})["pack"]["files"]
+    assert ["Askersunds kommun", "pptx", askersund.sha256] in files
