@@ -281,6 +281,7 @@ def test_an_upload_replaces_the_prefilled_deck_and_makes_the_nightly_run_rebuild
     )
     finished = with_title(deck, "Kalmars slutversion")
     upload(runtime, "Kalmar kommun", finished)
+    assert latest_row(runtime, DocumentKind.MEETING_PACK).stale_since is not None
     changed = regenerate_here(
         runtime,
         trigger="manual",
@@ -298,6 +299,7 @@ def test_an_upload_replaces_the_prefilled_deck_and_makes_the_nightly_run_rebuild
     ]
     second = latest_row(runtime, DocumentKind.MEETING_PACK)
     assert second.id != first.id and second.status == DocumentStatus.DONE
+    assert second.stale_since is None
     assert second.fingerprint != first.fingerprint
     before = runtime.files.get(first.file_key or "")
     after = runtime.files.get(second.file_key or "")
