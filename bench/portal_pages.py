@@ -43,6 +43,7 @@ from service.database import models as m
 from service.database.session import migrate, unit_of_work
 from service.domain.kinds import DocumentKind
 from service.intake.programme_import import import_programme
+from service.mail.building import build_invitations, build_settings
 from service.runtime import build_runtime
 from service.settings import Settings
 
@@ -57,6 +58,7 @@ class World:
     meeting_id: int
     batch_id: int
     links: list[str]
+    message_id: int
 
 
 def build_world(settings: Settings, organisations: int) -> World:
@@ -94,9 +96,16 @@ def build_world(settings: Settings, organisations: int) -> World:
             files=runtime.files,
             templates=runtime.templates,
         )
+        # The meeting's invitations, waiting for the organiser: the e-mail pages have rows.
+        with unit_of_work(runtime.sessions) as session:
+            built = build_invitations(
+                session,
+                meeting_id,
+                build_settings(settings, by="bench", now=utcnow(), hold=True),
+            )
     finally:
         runtime.close()
-    return World(meeting_id=meeting_id, batch_id=batch_id, links=links)
+    return World(meeting_id=meeting_id, batch_id=batch_id, links=links, message_id=built.added[0])
 
 
 def organiser_pages(world: World) -> list[str]:
@@ -110,6 +119,10 @@ def organiser_pages(world: World) -> list[str]:
         "/arrangor/lankar",
         "/arrangor/regenerering",
         "/arrangor/mallar",
+        f"/arrangor/moten/{meeting}/utskick",
+        f"/arrangor/utskick/{world.message_id}",
+        "/arrangor/meddelandemallar",
+        "/arrangor/meddelandemallar/invitation",
     ]
 
 
@@ -174,7 +187,8 @@ def p95(values: list[float]) -> float:
 
 def _label(path: str, world: World) -> str:
     return (
-        path.replace(str(world.batch_id), "{batch}")
+        path.replace(f"/batchar/{world.batch_id}", "/batchar/{batch}")
+        .replace(f"/utskick/{world.message_id}", "/utskick/{message}")
         .replace(f"/{world.meeting_id}", "/{meeting}")
         .replace(world.links[0], "/lank/{token}")
     )

@@ -125,3 +125,15 @@ class InputsNotReadyError(TransientError):
     Not a failure: the task comes back later (a countdown), rather than holding a worker
     while the documents it waits for need that worker.
     """
+
+
+class DeliveryError(BenchdocsError):
+    """An e-mail could not be handed to the mail server."""
+
+
+class DeliveryDeferredError(DeliveryError):
+    """The server could not take the message now (no connection, a 4xx answer): try later."""
+
+
+class DeliveryRefusedError(DeliveryError):
+    """The server refused the message for good (a 5xx answer, a bad address): do not retry."""

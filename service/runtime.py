@@ -15,7 +15,7 @@ from service.clock import Clock, SystemClock
 from service.database.session import make_engine, make_session_factory
 from service.settings import Settings
 from service.storage.file_store import FileStore, LocalFileStore
-from service.task_queue import CeleryDocumentQueue, DocumentQueue
+from service.task_queue import CeleryDocumentQueue, WorkQueue
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     files: FileStore
-    queue: DocumentQueue
+    queue: WorkQueue
     templates: TemplateLibrary
     clock: Clock = field(default_factory=SystemClock)
 
@@ -35,7 +35,7 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, *, queue: DocumentQueue | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, queue: WorkQueue | None = None) -> Runtime:
     """Wire the real adapters from settings; a caller may pass its own queue."""
     engine = make_engine(settings.database_url)
     files = LocalFileStore(settings.file_store_dir)

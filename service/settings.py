@@ -81,6 +81,32 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_client: int = Field(default=20, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # E-mail. Without an SMTP host (the embedded default) messages are written as .eml files
+    # to mail_outbox_dir instead of being sent; any mail program opens them.
+    smtp_host: str | None = Field(default=None, max_length=253)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # starttls: plain connection upgraded (port 587); tls: TLS from the start (465); none: local.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = Field(
+        default="benchdocs <benchdocs@localhost>",
+        description="The sender, as 'Name <address>' or an address.",
+    )
+    mail_reply_to: str | None = None
+    mail_outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
+    # The daily run that builds due invitations, reminders and late-upload notices.
+    mail_time: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    mail_timezone: str = "Europe/Stockholm"
+    invitation_days_before: int = Field(default=14, ge=1, le=120)
+    reminder_days_before_deadline: int = Field(default=3, ge=0, le=60)
+    # Attempts at a message whose server answers "try later" (4xx, no connection) before it fails.
+    mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    # A message left "sending" this long (its worker died mid-send) is sent again, same Message-ID.
+    mail_resend_after_seconds: int = Field(default=300, ge=10)
+    # True: the daily run builds messages but holds them until an organiser sends them.
+    mail_hold_new: bool = False
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 
@@ -102,6 +128,7 @@ def get_settings() -> Settings:
             "BENCHDOCS_TASK_SOFT_TIME_LIMIT_SECONDS"
         )
     require_secret_api_key(settings)
+    require_portal_address(settings)
     return settings
 
 
@@ -114,4 +141,18 @@ def require_secret_api_key(settings: Settings) -> None:
             f"invalid configuration: BENCHDOCS_API_KEY is the default {DEFAULT_API_KEY!r}, "
             f"which anyone can read in the README; with BENCHDOCS_ENVIRONMENT="
             f"{settings.environment} set BENCHDOCS_API_KEY to a secret of your own"
+        )
+
+
+def require_portal_address(settings: Settings) -> None:
+    """Refuse production without the portal's public address: e-mail needs it for every link.
+
+    In development links point to ``benchdocs serve``'s own address; in production a link to
+    the wrong host would reach participants' inboxes and fail only when they click it.
+    """
+    if settings.environment != "development" and not settings.participant_url:
+        raise ConfigurationError(
+            "invalid configuration: BENCHDOCS_PARTICIPANT_URL is not set; with "
+            f"BENCHDOCS_ENVIRONMENT={settings.environment} set it to the portal's public "
+            "address (such as https://benchdocs.example.se), which every link in e-mail uses"
         )

@@ -455,9 +455,13 @@ class RecordingQueue:
 
     def __init__(self) -> None:
         self.sent: list[int] = []
+        self.messages: list[int] = []
 
     def send_render(self, document_id: int) -> None:
         self.sent.append(document_id)
+
+    def send_message(self, message_id: int) -> None:
+        self.messages.append(message_id)
 
 
 @pytest.fixture

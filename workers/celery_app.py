@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from celery import Celery
 from celery.beat import PersistentScheduler
@@ -16,7 +18,12 @@ from service.regeneration.schedule import (
     NightlySchedule,
 )
 from service.settings import PROJECT_ROOT, Settings, get_settings
-from service.task_queue import RESEND_TASK, celery_config
+from service.task_queue import (
+    MAIL_DAILY_TASK,
+    RESEND_MESSAGES_TASK,
+    RESEND_TASK,
+    celery_config,
+)
 
 # Where beat keeps its last-run times when no --schedule is given: never the working directory.
 DEFAULT_BEAT_SCHEDULE_FILE = PROJECT_ROOT / "var" / "celerybeat-schedule"
@@ -34,6 +41,7 @@ class BeatScheduler(PersistentScheduler):  # type: ignore[misc]  # Celery has no
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """The periodic tasks: re-send strays, fold finished runs in, the nightly regeneration."""
     nightly = NightlySchedule.from_settings(settings)
+    mail_at = mail_time_in_app_zone(settings)
     return {
         "resend-stale-documents": {
             "task": RESEND_TASK,
@@ -45,12 +53,35 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             # With workers down these pile up; the next one does the same work.
             "options": {"expires": REFRESH_RUNS_EVERY_SECONDS},
         },
+        "resend-stalled-messages": {
+            "task": RESEND_MESSAGES_TASK,
+            "schedule": max(30.0, settings.mail_resend_after_seconds / 2),
+        },
+        "mail-daily": {
+            "task": MAIL_DAILY_TASK,
+            # Crontab entries are read in the app's time zone (the regeneration's); the daily
+            # run's own zone may differ, so its local time is converted for today.
+            "schedule": crontab(hour=mail_at.hour, minute=mail_at.minute),
+        },
         "regenerate-nightly": {
             "task": NIGHTLY_TASK,
             # In the app's time zone (below), so 02:00 stays 02:00 local across DST.
             "schedule": crontab(hour=nightly.at.hour, minute=nightly.at.minute),
         },
     }
+
+
+def mail_time_in_app_zone(settings: Settings) -> dt.time:
+    """The daily mail time (mail_timezone) as a wall time in the app's zone, for crontab.
+
+    Both zones are Europe/Stockholm by default, and then this is the configured time.
+    """
+    hour, minute = (int(part) for part in settings.mail_time.split(":"))
+    mail_zone = ZoneInfo(settings.mail_timezone)
+    app_zone = ZoneInfo(settings.regeneration_timezone)
+    today = dt.datetime.now(mail_zone).date()
+    moment = dt.datetime.combine(today, dt.time(hour, minute), tzinfo=mail_zone)
+    return moment.astimezone(app_zone).time()
 
 
 def create_celery_app(settings: Settings) -> Celery:

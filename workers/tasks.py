@@ -15,7 +15,12 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
 from service.batches.render_job import RenderJob
-from service.errors import InputsNotReadyError, TransientError
+from service.errors import DeliveryDeferredError, InputsNotReadyError, TransientError
+from service.mail.building import build_settings
+from service.mail.daily import DueRules, run_daily
+from service.mail.sending import MailSender, resend_stalled
+from service.mail_content.composing import Sender
+from service.mail_delivery.transport import transport_for
 from service.pdf.libreoffice import converter_for
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
@@ -25,7 +30,13 @@ from service.regeneration.schedule import (
 )
 from service.runtime import Runtime, build_runtime
 from service.settings import get_settings
-from service.task_queue import RENDER_TASK, RESEND_TASK
+from service.task_queue import (
+    MAIL_DAILY_TASK,
+    RENDER_TASK,
+    RESEND_MESSAGES_TASK,
+    RESEND_TASK,
+    SEND_MESSAGE_TASK,
+)
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -64,12 +75,26 @@ def _render_job() -> RenderJob:
     )
 
 
+@lru_cache(maxsize=1)
+def _mail_sender() -> MailSender:
+    runtime = _runtime()
+    settings = runtime.settings
+    return MailSender(
+        sessions=runtime.sessions,
+        transport=transport_for(settings),
+        sender=Sender(from_address=settings.mail_from, reply_to=settings.mail_reply_to),
+        files=runtime.files,
+        max_attempts=settings.mail_max_attempts,
+    )
+
+
 def reset_process_state() -> None:
     """Forget the parent's engine after a fork; templates are parsed again lazily."""
     if _runtime.cache_info().currsize:
         _runtime().engine.dispose(close=False)
     _runtime.cache_clear()
     _render_job.cache_clear()
+    _mail_sender.cache_clear()
     _redis.cache_clear()
 
 
@@ -156,3 +181,51 @@ def regenerate_nightly(now: str | None = None) -> str:
 def refresh_regeneration_runs() -> int:
     """Periodic: fold finished regeneration batches into their runs (counts, finished_at)."""
     return refresh_unfinished_runs(_runtime().sessions)
+
+
+# Retries count against mail_max_attempts in the outbox (the message's attempts), not here.
+@app.task(name=SEND_MESSAGE_TASK, bind=True, max_retries=None)
+def send_message(self: Task, message_id: int) -> str:
+    """Send one outbox message by id; a deferred delivery is tried again with back-off."""
+    try:
+        return _mail_sender().send(message_id, now=_runtime().clock.now()).value
+    except DeliveryDeferredError as exc:
+        countdown = min(900, 15 * 2**self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@app.task(name=RESEND_MESSAGES_TASK)
+def resend_stalled_messages() -> int:
+    """Periodic: queue again messages whose worker died mid-send or whose task was lost."""
+    runtime = _runtime()
+    return len(
+        resend_stalled(
+            runtime.sessions,
+            runtime.queue,
+            older_than=dt.timedelta(seconds=runtime.settings.mail_resend_after_seconds),
+            now=runtime.clock.now(),
+        )
+    )
+
+
+# Never retried: the next run (tomorrow, or by hand) builds whatever is still due.
+@app.task(name=MAIL_DAILY_TASK, max_retries=0)
+def mail_daily(now: str | None = None) -> int:
+    """Beat, daily: build and queue the invitations, reminders and notices due today.
+
+    ``now`` (ISO 8601 with offset) stands for the current time, to run a given day by hand.
+    """
+    runtime = _runtime()
+    settings = runtime.settings
+    moment = dt.datetime.fromisoformat(now) if now else runtime.clock.now()
+    outcome = run_daily(
+        sessions=runtime.sessions,
+        queue=runtime.queue,
+        redis_client=_redis(),
+        rules=DueRules(
+            invitation_days_before=settings.invitation_days_before,
+            reminder_days_before_deadline=settings.reminder_days_before_deadline,
+        ),
+        settings=build_settings(settings, by="schema", now=moment),
+    )
+    return len(outcome.report.added)

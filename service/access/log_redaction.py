@@ -3,7 +3,7 @@
 A link in an e-mail carries its token as ``?token=`` (downloads) or in the path (the portal's
 ``/lank/<token>``); uvicorn's access log writes the whole path. This filter replaces the
 token before the line is written; any text shaped like a token (``bdt_`` and 43 characters)
-is replaced wherever it stands.
+is replaced wherever it stands, and so is the key of a reminder's opt-out link.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import re
 
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
 _TOKEN_ANYWHERE = re.compile(r"bdt_[A-Za-z0-9_-]{20,}")
+# The key of a reminder's opt-out link (``/e-post/avsluta/<key>``) is a capability too.
+_OPT_OUT_KEY = re.compile(r"(/e-post/avsluta/)[A-Za-z0-9_-]+")
 REDACTED = "[redacted]"
 
 
 def redact_tokens(text: str) -> str:
     """The text with every ``token=`` query value and every token-shaped word replaced."""
+    text = _OPT_OUT_KEY.sub(rf"\g<1>{REDACTED}", text)
     return _TOKEN_ANYWHERE.sub(REDACTED, _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text))
 
 

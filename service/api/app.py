@@ -24,6 +24,7 @@ from service.api.routes import (
     access,
     batches,
     entities,
+    messages,
     programmes,
     regenerations,
     roster,
@@ -42,7 +43,7 @@ from service.errors import (
 from service.intake.programme_import import json_path
 from service.messages import Language, message, place
 from service.runtime import Runtime
-from service.settings import require_secret_api_key
+from service.settings import require_portal_address, require_secret_api_key
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     """Build the app around an already wired runtime (tests pass their own)."""
     # Settings copied with model_copy skip get_settings' checks: the key is checked here too.
     require_secret_api_key(runtime.settings)
+    require_portal_address(runtime.settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -100,8 +102,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         if is_portal_request(request):
             return invalid_request_page(request, exc.errors())
+        # The location starts with where the value came from ("body"); a field may itself be
+        # called "body" (a message template's), so only the first is dropped.
         problems = [
-            (json_path([p for p in err["loc"] if p != "body"]), str(err["msg"]))
+            (
+                json_path(list(err["loc"][1:] if err["loc"][:1] == ("body",) else err["loc"])),
+                str(err["msg"]),
+            )
             for err in exc.errors()
         ]
         detail = message("upload.invalid").render(request_language(request))
@@ -147,7 +154,16 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Liveness for load balancers and compose health checks."""
         return {"status": "ok", "version": __version__}
 
-    for module in (programmes, entities, batches, access, uploads, roster, regenerations):
+    for module in (
+        programmes,
+        entities,
+        batches,
+        access,
+        uploads,
+        roster,
+        regenerations,
+        messages,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     install_portal(app)
     # Added last, so it is outermost and times everything the app does.

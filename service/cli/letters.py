@@ -20,11 +20,20 @@ from service.access.letters import (
     put_letter,
     release_letter,
 )
-from service.cli.base import console, fail, open_runtime, resolve_meeting, resolve_organisation
+from service.cli.base import (
+    console,
+    err_console,
+    fail,
+    open_runtime,
+    resolve_meeting,
+    resolve_organisation,
+)
 from service.clock import utcnow
 from service.database.session import unit_of_work
-from service.errors import BenchdocsError, InvalidInputError, Problem
+from service.errors import BenchdocsError, InvalidInputError, Problem, TransientError
 from service.intake.programme_import import problems_from_validation
+from service.mail.manual import announce_released_letters
+from service.mail.sending import queue_messages
 
 letters_app = typer.Typer(
     help="Feedback letters: write what was noted and the ideas, then release each one.",
@@ -119,20 +128,37 @@ def edit(
 
 @letters_app.command("release")
 def release(meeting: MeetingOption, organisation: OrganisationOption) -> None:
-    """Release a letter to its organisation; it is dated today and its files are made anew."""
+    """Release a letter to its organisation; it is dated today and its files are made anew.
+
+    Its participants get "your feedback letter is ready" (once), handed to the workers.
+    """
     runtime = open_runtime()
+    by = "benchdocs letters release"
     try:
         meeting_id = resolve_meeting(runtime, meeting)
         organisation_id = resolve_organisation(runtime, organisation)
+        now = utcnow()
         with unit_of_work(runtime.sessions) as session:
-            state = release_letter(
-                session, meeting_id, organisation_id, by="benchdocs letters release", now=utcnow()
+            state = release_letter(session, meeting_id, organisation_id, by=by, now=now)
+            report = announce_released_letters(
+                session, meeting_id, [organisation_id], settings=runtime.settings, by=by, now=now
+            )
+        _print(state)
+        console.print(f"  messages: {len(report.added)} new", markup=False, highlight=False)
+        for sentence in report.skipped:
+            console.print(f"  skipped: {sentence}", markup=False, highlight=False)
+        try:
+            queue_messages(runtime.sessions, runtime.queue, report.added)
+        except TransientError as exc:
+            err_console.print(
+                f"the messages stay queued; the workers' resend picks them up: {exc}",
+                markup=False,
+                highlight=False,
             )
     except BenchdocsError as exc:
         raise fail(exc) from exc
     finally:
         runtime.close()
-    _print(state)
 
 
 @letters_app.command("show")

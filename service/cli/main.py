@@ -24,7 +24,7 @@ from service.batches.control import batch_progress, resend_stale, start_batch
 from service.batches.document_maker import DocumentMaker
 from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.batches.template_library import TemplateLibrary
-from service.cli import access, attendance, letters, regenerate, roster, uploads, users
+from service.cli import access, attendance, letters, mail, regenerate, roster, uploads, users
 from service.cli.base import (
     EXIT_ERROR,
     EXIT_FAILED_DOCUMENTS,
@@ -35,6 +35,7 @@ from service.cli.base import (
     open_runtime,
     resolve_meeting,
 )
+from service.cli.demo_mail import write_invitations
 from service.cli.local_cluster import WorkerProcess, embedded_redis, settings_environment
 from service.cli.templates import templates_app
 from service.clock import utcnow
@@ -62,7 +63,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(templates_app, name="templates")
-for _module in (uploads, access, roster, regenerate, letters, attendance, users):
+for _module in (uploads, access, roster, regenerate, letters, attendance, users, mail):
     _module.register(app)
 
 
@@ -355,6 +356,13 @@ def demo(
                     runtime, resolve_meeting(runtime, meeting), out, with_pdf=with_pdf
                 )
                 _print_summary(documents, out, started)
+                written = write_invitations(
+                    runtime, resolve_meeting(runtime, meeting), out / "outbox"
+                )
+                console.print(
+                    f"[bold green]{written} invitations[/] (e-mail with calendar events) in "
+                    f"{out}/outbox/ : open the .eml files in any mail program"
+                )
                 if serve:
                     # The worker stays up: the portal's organiser can generate again.
                     _serve_portal(runtime, host=host, port=port)

@@ -789,7 +789,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("access_token.id", ondelete="SET NULL"))
-    # sha256 of the key in the message's "no more reminders" link.
+    # The message's "no more reminders" link (RFC 8058 List-Unsubscribe) and its key's sha256.
+    opt_out_url: Mapped[str | None] = mapped_column(String(limits.URL))
     opt_out_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(300), default="schema")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.errors import ConfigurationError, ConflictError, TransientError
+from service.locks import ExpiringLock
 from service.pdf.converter import PdfConverter
 from service.regeneration.runs import RENDERING, refresh_run, run_regeneration
 from service.settings import Settings
@@ -49,15 +49,6 @@ LOCK_KEY = "benchdocs:regeneration:lock"
 EARLY_TOLERANCE = dt.timedelta(minutes=10)
 # Folding batch outcomes into their runs: often enough that finished_at is near the truth.
 REFRESH_RUNS_EVERY_SECONDS = 60.0
-
-# Delete the key only if it still holds our token: an expired lock taken over by another run
-# must survive our release. One script, so nothing can happen between GET and DEL.
-_RELEASE_SCRIPT = """
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-    return redis.call("DEL", KEYS[1])
-end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -106,29 +97,11 @@ def nightly_run_key(now: dt.datetime, settings: Settings) -> str:
     return NightlySchedule.from_settings(settings).run_key(now)
 
 
-class RunLock:
-    """A lock in Redis that expires by itself and that only its holder can release."""
+class RunLock(ExpiringLock):
+    """The regeneration's lock: one run at a time, across beats and hands."""
 
     def __init__(self, client: redis.Redis, *, expire_seconds: int, key: str = LOCK_KEY) -> None:
-        self._client = client
-        self._key = key
-        self._expire_seconds = expire_seconds
-        self._release = client.register_script(_RELEASE_SCRIPT)
-
-    def acquire(self) -> str | None:
-        """Take the lock; its token, or None if another run holds it."""
-        token = secrets.token_hex(16)
-        taken = self._client.set(self._key, token, nx=True, ex=self._expire_seconds)
-        return token if taken else None
-
-    def release(self, token: str) -> bool:
-        """Give the lock back if it is still ours; False if it had expired meanwhile."""
-        return bool(self._release(keys=[self._key], args=[token]))
-
-    def holder(self) -> str | None:
-        """The current holder's token, if any (for logs and tests)."""
-        value = self._client.get(self._key)
-        return value.decode() if isinstance(value, bytes) else value
+        super().__init__(client, key=key, expire_seconds=expire_seconds)
 
 
 class NightlyResult(enum.StrEnum):

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from service.database import models as m
 from service.database.session import unit_of_work
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.task_queue import MAIL_QUEUE
 from tests.conftest import CHILD_TIMEOUT, TEST_API_KEY, RecordingQueue
 
 pytestmark = pytest.mark.integration
@@ -229,7 +231,11 @@ def test_generate_prints_the_missing_facts_and_refuses_without_allow_placeholder
     assert "queued" not in generate.stdout
 
 
-def test_the_letter_commands_edit_list_and_release(sample_imported: Settings) -> None:
+def test_the_letter_commands_edit_list_and_release(
+    sample_imported: Settings, broker_url: str
+) -> None:
+    # Releasing hands "your letter is ready" to the workers: through the tests' own broker.
+    sample_imported = sample_imported.model_copy(update={"redis_url": broker_url})
     release_early = run_cli(
         sample_imported, "letters", "release", "--meeting", "bm2", "--organisation", "fagersta"
     )
@@ -256,5 +262,7 @@ def test_the_letter_commands_edit_list_and_release(sample_imported: Settings) ->
     assert edit.returncode == 0, edit.stderr
     assert release.returncode == 0, release.stderr
     assert "released" in release.stdout
+    assert "messages: 3 new" in release.stdout
+    assert redis.Redis.from_url(broker_url).llen(MAIL_QUEUE) == 3
     assert "Fagersta kommun" in listing.stdout
     assert listing.stdout.count("draft") == 7

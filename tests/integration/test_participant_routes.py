@@ -66,10 +66,10 @@ class Boundary:
 
     world: World
     token: str
-    ids: dict[str, int]
-    other_ids: dict[str, int]
+    ids: dict[str, int | str]
+    other_ids: dict[str, int | str]
 
-    def path(self, template: str, *, ids: dict[str, int] | None = None) -> str:
+    def path(self, template: str, *, ids: dict[str, int | str] | None = None) -> str:
         """The route's path with every ``{name}`` replaced by a real id (KeyError if unknown)."""
         chosen = ids or self.ids
         return re.sub(r"\{(\w+)\}", lambda found: str(chosen[found.group(1)]), template)
@@ -130,6 +130,12 @@ def boundary(sample_imported: Settings) -> Iterator[Boundary]:
         assert [u.status_code for u in uploads.values()] == [201, 201]
         run = world.client.post(f"{API}/regenerations", json={"dry_run": True}, headers=ORGANISER)
         assert run.status_code == 202, run.text
+        built = world.client.post(
+            f"{API}/meetings/{world.meeting_id}/messages",
+            json={"kinds": ["invitation"], "hold": True},
+            headers=ORGANISER,
+        )
+        assert built.status_code == 200, built.text
         with unit_of_work(world.runtime.sessions) as session:
             issued = issue_token(
                 session,
@@ -163,6 +169,8 @@ def boundary(sample_imported: Settings) -> Iterator[Boundary]:
                 ),
                 "upload_id": uploads["askersund"].json()["upload"]["id"],
                 "run_id": run.json()["id"],
+                "message_id": built.json()["added"][0],
+                "kind": "invitation",
             }
             other_ids = {
                 **ids,

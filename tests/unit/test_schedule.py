@@ -157,6 +157,12 @@ def test_beat_sends_these_tasks_by_name_at_these_intervals_and_this_local_time()
             "schedule": 60.0,
             "options": {"expires": 60.0},
         },
+        "resend-stalled-messages": {
+            "task": "benchdocs.resend_stalled_messages",
+            "schedule": 150.0,
+        },
+        # 08:00 in Stockholm (the mail's zone) is 09:00 in Helsinki (the app's).
+        "mail-daily": {"task": "benchdocs.mail_daily", "schedule": crontab(minute=0, hour=9)},
         NIGHTLY: {"task": "benchdocs.regenerate_nightly", "schedule": crontab(minute=15, hour=3)},
     }
     assert app.conf.timezone == "Europe/Helsinki"
@@ -184,6 +190,8 @@ def test_every_task_beat_sends_is_one_the_worker_registers() -> None:
         "benchdocs.resend_pending",
         "benchdocs.refresh_regeneration_runs",
         "benchdocs.regenerate_nightly",
+        "benchdocs.resend_stalled_messages",
+        "benchdocs.mail_daily",
     }
     assert sent <= set(app.tasks)
 

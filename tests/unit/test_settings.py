@@ -45,11 +45,22 @@ def test_production_refuses_the_default_key_naming_the_variable(
 def test_production_starts_with_a_key_of_its_own(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("BENCHDOCS_ENVIRONMENT", "production")
     environment.setenv("BENCHDOCS_API_KEY", "a-long-secret-of-our-own")
+    environment.setenv("BENCHDOCS_PARTICIPANT_URL", "https://benchdocs.example.se")
 
     settings = get_settings()
 
     assert settings.environment == "production"
     assert settings.api_key.get_secret_value() == "a-long-secret-of-our-own"
+
+
+def test_production_refuses_to_start_without_the_portal_address_that_e_mail_links_need(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("BENCHDOCS_ENVIRONMENT", "production")
+    environment.setenv("BENCHDOCS_API_KEY", "a-long-secret-of-our-own")
+
+    with pytest.raises(ConfigurationError, match="BENCHDOCS_PARTICIPANT_URL is not set"):
+        get_settings()
 
 
 def test_the_demo_runs_with_the_default_key_in_development(
@@ -74,7 +85,12 @@ def test_the_app_refuses_to_be_built_with_the_default_key_in_production(tmp_path
     database_url = f"sqlite:///{tmp_path / 'benchdocs.sqlite3'}"
     # model_copy does not validate: the app must check on its own.
     copied = Settings(database_url=database_url).model_copy(update={"environment": "production"})
-    own_key = copied.model_copy(update={"api_key": SecretStr("a-long-secret-of-our-own")})
+    own_key = copied.model_copy(
+        update={
+            "api_key": SecretStr("a-long-secret-of-our-own"),
+            "participant_url": "https://benchdocs.example.se",
+        }
+    )
 
     with pytest.raises(ConfigurationError, match=REFUSED):
         create_app(build_runtime(copied, queue=RecordingQueue()))

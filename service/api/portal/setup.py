@@ -22,6 +22,8 @@ from service.api.portal.pages import (
     imports,
     letters,
     links,
+    messages,
+    opt_out,
     organiser,
     participant,
     public,
@@ -43,6 +45,8 @@ PAGE_ROUTERS = [
     links.router,
     regeneration.router,
     templates.router,
+    messages.router,
+    opt_out.router,
 ]
 
 

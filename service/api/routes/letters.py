@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from pydantic import BaseModel, Field
 
 from service.access.letters import (
@@ -18,8 +18,10 @@ from service.access.letters import (
     put_letter,
     release_letter,
 )
-from service.api.dependencies import CallerDep, SessionDep
+from service.api.after_commit import queue_after_commit
+from service.api.dependencies import CallerDep, RuntimeDep, SessionDep
 from service.clock import utcnow
+from service.mail.manual import announce_released_letters
 
 router = APIRouter(tags=["letters"])
 
@@ -78,8 +80,22 @@ def write_letter(
 
 @router.post("/meetings/{meeting_id}/letters/{organisation_id}/release")
 def release(
-    meeting_id: int, organisation_id: int, session: SessionDep, caller: CallerDep
+    meeting_id: int,
+    organisation_id: int,
+    session: SessionDep,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    after_commit: BackgroundTasks,
 ) -> LetterOut:
-    """Release the letter to its organisation; it is dated today. 422 lists what is missing."""
-    state = release_letter(session, meeting_id, organisation_id, by=caller.label, now=utcnow())
+    """Release the letter to its organisation; it is dated today. 422 lists what is missing.
+
+    Its participants get "your feedback letter is ready" (once, however often it is released),
+    queued after the release is committed unless new messages wait for an organiser.
+    """
+    now = utcnow()
+    state = release_letter(session, meeting_id, organisation_id, by=caller.label, now=now)
+    report = announce_released_letters(
+        session, meeting_id, [organisation_id], settings=runtime.settings, by=caller.label, now=now
+    )
+    after_commit.add_task(queue_after_commit, runtime, list(report.added))
     return LetterOut.of(state)

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("token_id", sa.Integer(), nullable=True),
+        sa.Column("opt_out_url", sa.String(length=2000), nullable=True),
         sa.Column("opt_out_sha256", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=300), nullable=False),

@@ -10,6 +10,7 @@ escaped; a character no document can hold is refused with a Swedish message.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from service.access.letters import (
 )
 from service.access.portal_sessions import PortalCaller
 from service.access.visible_documents import Viewer, document_file
+from service.api.after_commit import queue_after_commit
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.downloads import file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
@@ -45,6 +47,7 @@ from service.domain.kinds import DocumentKind
 from service.errors import BenchdocsError, NotFoundError
 from service.intake.entities import MAX_ID
 from service.intake.text_rules import FORBIDDEN_CONTROL, normalise_line_breaks
+from service.mail.manual import announce_released_letters
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -191,6 +194,7 @@ def release_all(
             released.append(state.organisation_id)
     if released:
         _make_released_letters(session, runtime, after_commit, meeting.id, released)
+        _announce(session, runtime, after_commit, meeting.id, released, caller=caller, now=now)
     notice = "brev-alla-slappta" if released else "brev-inga-klara"
     return RedirectResponse(f"{_base(meeting.id)}?klart={notice}", status.HTTP_303_SEE_OTHER)
 
@@ -224,6 +228,28 @@ def _make_released_letters(
     after_commit.add_task(
         _start_letter_batch, runtime, meeting_id, sorted(organisation_ids), with_pdf
     )
+
+
+def _announce(
+    session: Session,
+    runtime: RuntimeDep,
+    after_commit: BackgroundTasks,
+    meeting_id: int,
+    organisation_ids: list[int],
+    *,
+    caller: PortalCaller,
+    now: dt.datetime,
+) -> None:
+    """Tell the released letters' participants (in this transaction), sent after the commit."""
+    report = announce_released_letters(
+        session,
+        meeting_id,
+        organisation_ids,
+        settings=runtime.settings,
+        by=_released_by(caller),
+        now=now,
+    )
+    after_commit.add_task(queue_after_commit, runtime, list(report.added))
 
 
 def _start_letter_batch(
@@ -382,10 +408,18 @@ def release(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     if state.released_at is None:
-        release_letter(
-            session, meeting.id, state.organisation_id, by=_released_by(caller), now=utcnow()
-        )
+        now = utcnow()
+        release_letter(session, meeting.id, state.organisation_id, by=_released_by(caller), now=now)
         _make_released_letters(session, runtime, after_commit, meeting.id, [state.organisation_id])
+        _announce(
+            session,
+            runtime,
+            after_commit,
+            meeting.id,
+            [state.organisation_id],
+            caller=caller,
+            now=now,
+        )
     return RedirectResponse(
         f"{_base(meeting.id)}/{state.organisation_id}?klart=brev-slappt", status.HTTP_303_SEE_OTHER
     )

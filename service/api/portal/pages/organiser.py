@@ -2,8 +2,9 @@
 
 The start page gathers, per meeting, what an organiser has to act on: organisations past the
 upload deadline without their checklist or deck, failed documents, letters waiting to be
-released, facts the participants' documents would still print as ``[Fyll i …]``, and the
-accessibility reports nobody has handled yet. Each item links to the page where it is fixed.
+released, e-mail that failed or waits for the organiser, facts the participants' documents would
+still print as ``[Fyll i …]``, and the accessibility reports nobody has handled yet. Each item
+links to the page where it is fixed.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from service.database.submission_status import (
     load_submission_status,
 )
 from service.domain.deadlines import is_on_time
-from service.domain.kinds import DocumentKind, DocumentStatus
+from service.domain.kinds import DocumentKind, DocumentStatus, MessageState
 from service.errors import NotFoundError
+from service.mail.building import count_messages
 
 router = APIRouter(include_in_schema=False)
 
@@ -182,6 +184,23 @@ def meeting_attention(
                 f"{base}/brev",
                 "Till breven",
                 tuple(waiting),
+            )
+        )
+    messages = count_messages(session, meeting.id)
+    if messages.get(MessageState.FAILED):
+        items.append(
+            Attention(
+                f"{messages[MessageState.FAILED]} utskick kunde inte skickas.",
+                f"{base}/utskick",
+                "Till utskicken",
+            )
+        )
+    if messages.get(MessageState.HELD):
+        items.append(
+            Attention(
+                f"{messages[MessageState.HELD]} utskick väntar på att du skickar dem.",
+                f"{base}/utskick",
+                "Granska och skicka",
             )
         )
     gaps = meeting_fact_gaps(session, meeting_id=meeting.id)

@@ -1,0 +1,1 @@
+"""Pure message content: templates, calendar events and MIME messages (no IO)."""
