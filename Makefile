@@ -65,13 +65,15 @@ previews: $(STAMP)
 ## Render times against floors, 300-organisation batches through real workers, cold vs warm PDF,
 ## the nightly regeneration over 10,000 documents (unchanged, and with 1% changed), the upload
 ## gate on real files and zip bombs, one meeting's invitations for 300 organisations built and
-## sent (SMTP to a local aiosmtpd, .eml files, real workers).
+## sent (SMTP to a local aiosmtpd, .eml files, real workers), the meeting pack and archives for
+## 300 organisations.
 bench: $(STAMP)
 	$(BIN)/python -m bench.render_and_pipeline
 	$(BIN)/python -m bench.pdf_conversion
 	$(BIN)/python -m bench.regeneration
 	$(BIN)/python -m bench.upload_gate
 	$(BIN)/python -m bench.mail
+	$(BIN)/python -m bench.meeting_pack
 
 ## The README's pictures of the portal, taken by its browser tests (needs Chromium).
 screenshots: $(STAMP) readers

@@ -11,6 +11,7 @@ BenchdocsError
 │   ├── TemplateError           the template itself is broken (fail once, do not retry)
 │   ├── RenderError             data and template do not fit (fail once, do not retry)
 │   └── TransientError          worth retrying: broker hiccup, converter crash
+│       └── InputsNotReadyError a pack's documents are still being made: try again later
 └── DeliveryError               an e-mail not handed over; ``swedish`` says why, for organisers
     ├── DeliveryDeferredError   no connection, a 4xx answer: try again later
     └── DeliveryRefusedError    a 5xx answer: fail with the server's words, never retry
@@ -119,6 +120,14 @@ class RenderError(GenerationError):
 
 class TransientError(GenerationError):
     """A passing failure (broker, converter); the task may be retried."""
+
+
+class InputsNotReadyError(TransientError):
+    """A pack gathers documents that are still pending, queued or running.
+
+    Not a failure: the task comes back later (a countdown), rather than holding a worker
+    while the documents it waits for need that worker.
+    """
 
 
 class DeliveryError(BenchdocsError):

@@ -15,7 +15,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
 from service.batches.render_job import RenderJob
-from service.errors import DeliveryDeferredError, TransientError
+from service.errors import DeliveryDeferredError, InputsNotReadyError, TransientError
 from service.mail.building import build_settings
 from service.mail.daily import DueRules, run_daily
 from service.mail.sending import MailSender, resend_stalled, retry_delay
@@ -41,6 +41,12 @@ from workers.celery_app import app
 
 log = logging.getLogger(__name__)
 
+# A pack whose documents are still being made comes back after a short wait (1 s, then longer
+# up to 5 s), for up to about two hours (each wait far below the broker's visibility
+# timeout), instead of holding a worker.
+PACK_WAIT_SECONDS = 5
+PACK_WAIT_RETRIES = 1440
+
 
 @lru_cache(maxsize=1)
 def _runtime() -> Runtime:
@@ -65,6 +71,7 @@ def _render_job() -> RenderJob:
         files=runtime.files,
         maker=maker,
         debug_delay_seconds=runtime.settings.debug_render_delay_seconds,
+        pack_budget_seconds=runtime.settings.task_soft_time_limit_seconds / 2,
     )
 
 
@@ -118,6 +125,13 @@ def render_document(self: Task, document_id: int) -> str:
     job = _render_job()
     try:
         return job.run(document_id).value
+    except InputsNotReadyError as exc:
+        if self.request.retries >= PACK_WAIT_RETRIES:
+            job.give_up(document_id, exc, attempts=self.request.retries + 1)
+            return "failed"
+        wait = min(PACK_WAIT_SECONDS, 1 + self.request.retries)
+        log.info("document %s: %s; trying again in %d s", document_id, exc, wait)
+        raise self.retry(exc=exc, countdown=wait, max_retries=PACK_WAIT_RETRIES) from exc
     except TransientError as exc:
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:

@@ -5,6 +5,10 @@ participant's token in the API, or a participant's session in the portal). An or
 sees only its own documents, and its feedback letter only once released (see
 ``service.access.letters``). Anything outside its reach is not found, exactly as an id that
 does not exist. The JSON API and the portal's pages both call these functions.
+
+The packs (the meeting pack and the archives, ``catalogue.PACKS``) are organiser material:
+an organisation's archive gathers its letters whatever their release, so no participant sees
+any pack, not even its own organisation's archive.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from service.database.versions import (
     numbered,
     slot_versions,
 )
+from service.documents.catalogue import PACKS
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
@@ -47,6 +52,8 @@ class Viewer:
 
 
 ORGANISER = Viewer()
+# Kinds only organisers see (see the module's docstring).
+ORGANISER_ONLY = frozenset(PACKS)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ def visible_document(session: Session, viewer: Viewer, document_id: int) -> m.Ge
     doc = session.get(m.GeneratedDocument, document_id) if in_range else None
     if doc is None or not viewer.may_see(doc.organisation_id):
         raise document_not_found(document_id)
+    if not viewer.is_organiser and doc.kind in ORGANISER_ONLY:
+        raise document_not_found(document_id)
     if not viewer.is_organiser and hidden_letter_documents(session, [doc]):
         raise document_not_found(document_id)
     return doc
@@ -99,6 +108,7 @@ def for_viewer(
     found = list(found)
     if viewer.is_organiser:
         return found
+    found = [item for item in found if item.document.kind not in ORGANISER_ONLY]
     hidden = hidden_letter_documents(session, (item.document for item in found))
     return [item for item in found if item.document.id not in hidden]
 

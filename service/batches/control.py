@@ -19,7 +19,13 @@ from service.batches.preflight import PlaceholdersError, preflight
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.documents.catalogue import CONTENT_TYPES, available_kinds, spec_for
+from service.documents.catalogue import (
+    CONTENT_TYPES,
+    PACKS,
+    available_kinds,
+    batch_kinds,
+    output_spec,
+)
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
 from service.task_queue import DocumentQueue
@@ -35,12 +41,16 @@ def create_batch(
     organisation_ids: Sequence[int] | None = None,
     with_pdf: bool = False,
 ) -> m.Batch:
-    """Record a batch and one pending document per wanted (kind, organisation)."""
+    """Record a batch and one pending document per wanted (kind, organisation).
+
+    ``kinds`` defaults to every rendered kind; packs (``catalogue.PACKS``) are made only when
+    asked for, after the documents they gather (their rows come last, in ``PACKS`` order).
+    """
     meeting = session.get(m.Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
     wanted_kinds = list(dict.fromkeys(kinds)) if kinds else available_kinds()
-    unavailable = [k for k in wanted_kinds if k not in available_kinds()]
+    unavailable = [k for k in wanted_kinds if k not in batch_kinds()]
     if unavailable:
         raise InvalidInputError(
             [
@@ -73,8 +83,10 @@ def create_batch(
         organisations = list(network_orgs)
     batch = m.Batch(meeting_id=meeting_id, requested_kinds=[k.value for k in wanted_kinds])
     session.add(batch)
-    for kind in wanted_kinds:
-        spec = spec_for(kind)
+    pack_order = list(PACKS)
+    ordered = sorted(wanted_kinds, key=lambda k: pack_order.index(k) + 1 if k in PACKS else 0)
+    for kind in ordered:
+        spec = output_spec(kind)
         targets: list[m.Organisation | None] = (
             list(organisations) if spec.per_organisation else [None]
         )
@@ -110,7 +122,7 @@ def pending_document(
         kind=kind,
         format=file_format,
         status=DocumentStatus.PENDING,
-        file_name=spec_for(kind).file_name(
+        file_name=output_spec(kind).file_name(
             meeting_title=meeting_title,
             organisation_name=organisation_name,
             file_format=file_format,

@@ -12,11 +12,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches import packs
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
@@ -24,7 +26,7 @@ from service.change_detection.stamps import consistent_read, document_stamp
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.documents.catalogue import spec_for
+from service.documents.catalogue import PACKS, spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, TransientError
 from service.pdf.converter import PdfConverter
@@ -62,6 +64,9 @@ class RenderJob:
     files: FileStore
     maker: DocumentMaker
     debug_delay_seconds: float = 0.0
+    # How long a pack may convert decks in one run before it hands over to its next attempt
+    # (the task's soft time limit would otherwise stop a first pack of 300 uploaded decks).
+    pack_budget_seconds: float | None = None
 
     def run(self, document_id: int) -> Outcome:
         """Render, store and record one document; safe to run twice for the same id."""
@@ -79,7 +84,10 @@ class RenderJob:
         if self.debug_delay_seconds:
             time.sleep(self.debug_delay_seconds)
         try:
-            outcome = self._render_and_store(document_id, target)
+            if target.kind in PACKS:
+                outcome = self._assemble_and_store(document_id, target)
+            else:
+                outcome = self._render_and_store(document_id, target)
         except TransientError:
             raise
         except GenerationError as exc:
@@ -142,8 +150,69 @@ class RenderJob:
             )
         return Outcome.RENDERED
 
-    def _reuse(self, document_id: int, target: _Target, inputs: DocumentInputs) -> Outcome | None:
-        """Keep the slot's latest version's file if it was made from the same inputs."""
+    def _assemble_and_store(self, document_id: int, target: _Target) -> Outcome:
+        """A pack: gathered from finished files, kept when they are the same as last time."""
+        started = time.perf_counter()
+        with consistent_read(self.sessions) as session:
+            inputs = packs.gather(
+                session,
+                target.kind,
+                meeting_id=target.meeting_id,
+                organisation_id=target.organisation_id,
+                document_id=document_id,
+            )
+        packs.wait_if_needed(inputs)
+        recorded = {"format": target.file_format, "pack": inputs.digests()}
+        latest = self._latest_version(document_id, target)
+        if (
+            latest is not None
+            and latest.fingerprint == inputs.fingerprint
+            and latest.file_key is not None
+            and self.files.exists(latest.file_key)
+        ):
+            with unit_of_work(self.sessions) as session:
+                row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
+                if row is None:
+                    return Outcome.MISSING
+                source = session.get_one(m.GeneratedDocument, latest.id)
+                _mark_pack_done(
+                    row,
+                    file=StoredFile(latest.file_key, latest.size_bytes, latest.sha256),
+                    fingerprint=inputs.fingerprint,
+                    inputs={**recorded, "left_out": (source.inputs or {}).get("left_out", [])},
+                    render_ms=None,
+                    reused_from_id=latest.id,
+                )
+            return Outcome.REUSED
+        built = packs.build(
+            inputs,
+            files=self.files,
+            pdf=self.maker.pdf,
+            until=None
+            if self.pack_budget_seconds is None
+            else time.monotonic() + self.pack_budget_seconds,
+        )
+        render_ms = (time.perf_counter() - started) * 1000
+        with unit_of_work(self.sessions) as session:
+            row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
+            if row is None:
+                return Outcome.MISSING
+            key = f"meetings/{target.meeting_id}/documents/{document_id}/{row.file_name}"
+            _mark_pack_done(
+                row,
+                file=self.files.put(key, built.data),
+                fingerprint=inputs.fingerprint,
+                inputs={
+                    **recorded,
+                    "left_out": [[item.organisation, item.reason] for item in built.left_out],
+                },
+                render_ms=render_ms,
+                reused_from_id=None,
+            )
+        return Outcome.RENDERED
+
+    def _latest_version(self, document_id: int, target: _Target) -> Any:
+        """The slot's latest done version other than this row: id, fingerprint and file."""
         doc = m.GeneratedDocument
         same_organisation = (
             doc.organisation_id.is_(None)
@@ -151,7 +220,7 @@ class RenderJob:
             else doc.organisation_id == target.organisation_id
         )
         with self.sessions() as session:
-            latest = session.execute(
+            return session.execute(
                 select(doc.id, doc.fingerprint, doc.file_key, doc.size_bytes, doc.sha256)
                 .where(
                     doc.meeting_id == target.meeting_id,
@@ -164,6 +233,11 @@ class RenderJob:
                 .order_by(doc.id.desc())
                 .limit(1)
             ).first()
+
+    def _reuse(self, document_id: int, target: _Target, inputs: DocumentInputs) -> Outcome | None:
+        """Keep the slot's latest version's file if it was made from the same inputs."""
+        doc = m.GeneratedDocument
+        latest = self._latest_version(document_id, target)
         fingerprint = inputs.fingerprint
         if latest is None or latest.fingerprint != fingerprint or latest.file_key is None:
             return None
@@ -226,6 +300,29 @@ def _mark_done(
     doc.error = None
     doc.fingerprint = inputs.fingerprint
     doc.inputs = inputs.to_json()
+    doc.reused_from_id = reused_from_id
+
+
+def _mark_pack_done(
+    doc: m.GeneratedDocument,
+    *,
+    file: StoredFile,
+    fingerprint: str,
+    inputs: dict[str, Any],
+    render_ms: float | None,
+    reused_from_id: int | None,
+) -> None:
+    """Record a finished pack: no template, its input files' digests as its inputs."""
+    doc.status = DocumentStatus.DONE
+    doc.template_id = None
+    doc.file_key = file.key
+    doc.size_bytes = file.size_bytes
+    doc.sha256 = file.sha256
+    doc.render_ms = render_ms
+    doc.finished_at = utcnow()
+    doc.error = None
+    doc.fingerprint = fingerprint
+    doc.inputs = inputs
     doc.reused_from_id = reused_from_id
 
 

@@ -134,3 +134,31 @@ def _latest_candidates(
         (doc_id, meeting_id, org_id, kind, (inputs or {}).get("context"), bool(was_stale))
         for doc_id, meeting_id, org_id, kind, inputs, was_stale in rows
     ]
+
+
+def mark_packs_stale(
+    session: Session, *, meeting_id: int, organisation_id: int, now: dt.datetime
+) -> int:
+    """Mark stale the packs a deck sent back for the meeting changes; how many were marked.
+
+    Packs have no context to compare: a new deck changes the meeting pack and the archives
+    that gather it (the meeting's, and the organisation's own) for sure. The nightly run
+    makes them again (``service.batches.packs``); the mark says so until then.
+    """
+    meeting_wide = [DocumentKind.MEETING_PACK, DocumentKind.MEETING_ARCHIVE]
+    result = session.execute(
+        update(_DOC)
+        .where(
+            _DOC.meeting_id == meeting_id,
+            _DOC.status == DocumentStatus.DONE,
+            _DOC.stale_since.is_(None),
+            or_(
+                _DOC.kind.in_(meeting_wide),
+                (_DOC.kind == DocumentKind.ORGANISATION_ARCHIVE)
+                & (_DOC.organisation_id == organisation_id),
+            ),
+        )
+        .values(stale_since=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

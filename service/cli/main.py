@@ -41,7 +41,7 @@ from service.cli.templates import templates_app
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.documents.catalogue import CATALOGUE
+from service.documents.catalogue import CATALOGUE, PACKS
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import BenchdocsError, InvalidInputError, NotFoundError, Problem
 from service.intake.programme_import import import_programme
@@ -352,6 +352,9 @@ def demo(
                 wait_for_batch(runtime, batch_id, timeout=600)
                 documents = export_batch(runtime, batch_id, out)
                 failed = report(documents, out)
+                failed += _make_packs(
+                    runtime, resolve_meeting(runtime, meeting), out, with_pdf=with_pdf
+                )
                 _print_summary(documents, out, started)
                 written = write_invitations(
                     runtime, resolve_meeting(runtime, meeting), out / "outbox"
@@ -368,6 +371,41 @@ def demo(
         raise fail(exc) from exc
     if failed:
         raise typer.Exit(EXIT_FAILED_DOCUMENTS)
+
+
+def _make_packs(runtime: Runtime, meeting_id: int, out: Path, *, with_pdf: bool) -> int:
+    """Build the meeting pack (with PDFs) and the archives, say where they are; failures."""
+    kinds = [k for k in PACKS if with_pdf or k != DocumentKind.MEETING_PACK]
+    batch_id = start_batch(runtime.sessions, runtime.queue, meeting_id=meeting_id, kinds=kinds)
+    wait_for_batch(runtime, batch_id, timeout=600)
+    documents = export_batch(runtime, batch_id, out)
+    done = {d.kind: d for d in documents if d.status == DocumentStatus.DONE}
+    failed = [d for d in documents if d.status == DocumentStatus.FAILED]
+    for doc in failed:
+        err_console.print(f"failed: {doc.file_name}: {doc.error}", markup=False, highlight=False)
+    meeting_pack = done.get(DocumentKind.MEETING_PACK)
+    if meeting_pack is not None:
+        console.print(
+            f"Mötespaket (PDF), every deck in agenda order: {out / (meeting_pack.file_name or '')}"
+        )
+    elif not with_pdf:
+        console.print(
+            "Mötespaket (PDF): not made without PDFs (install LibreOffice, or pass --pdf)"
+        )
+    meeting_archive = done.get(DocumentKind.MEETING_ARCHIVE)
+    if meeting_archive is not None:
+        console.print(
+            f"Alla dokument (zip), the whole meeting: {out / (meeting_archive.file_name or '')}"
+        )
+    archives = sum(
+        d.kind == DocumentKind.ORGANISATION_ARCHIVE
+        for d in documents
+        if d.status == DocumentStatus.DONE
+    )
+    console.print(
+        f"Alla dokument (zip), one per organisation: {archives} in {out}/ (… - Alla dokument.zip)"
+    )
+    return len(failed)
 
 
 def _print_summary(documents: list[m.GeneratedDocument], out: Path, started: float) -> None:

@@ -25,6 +25,7 @@ CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }
 
 
@@ -176,6 +177,56 @@ CATALOGUE: dict[DocumentKind, DocumentSpec] = {
     ),
 }
 
+
+@dataclass(frozen=True)
+class PackSpec:
+    """How one kind is assembled from documents already made, without a template.
+
+    The meeting pack and the archives (``service.documents.meeting_pack``) are recorded,
+    fingerprinted and regenerated like rendered documents, but their inputs are finished
+    files (their sha256s), not a context: change detection checks them apart
+    (``service.batches.packs``), and nothing that reads templates ever sees them.
+    """
+
+    kind: DocumentKind
+    title: str
+    per_organisation: bool
+    file_format: str
+
+    def formats(self, *, with_pdf: bool) -> list[str]:
+        """The one file a pack is: ``pdf`` or ``zip`` (``with_pdf`` does not apply)."""
+        return [self.file_format]
+
+    def file_name(
+        self, *, meeting_title: str, organisation_name: str | None, file_format: str
+    ) -> str:
+        """The name people give it: ``Benchmarking 2 - Askersunds kommun - Alla dokument.zip``."""
+        parts = [meeting_title, *([organisation_name] if organisation_name else []), self.title]
+        return f"{safe_file_name(' - '.join(parts))}.{file_format}"
+
+
+# In the order a batch makes them: the meeting's archive holds the meeting pack.
+PACKS: dict[DocumentKind, PackSpec] = {
+    DocumentKind.MEETING_PACK: PackSpec(
+        kind=DocumentKind.MEETING_PACK,
+        title="Mötespaket",
+        per_organisation=False,
+        file_format="pdf",
+    ),
+    DocumentKind.ORGANISATION_ARCHIVE: PackSpec(
+        kind=DocumentKind.ORGANISATION_ARCHIVE,
+        title="Alla dokument",
+        per_organisation=True,
+        file_format="zip",
+    ),
+    DocumentKind.MEETING_ARCHIVE: PackSpec(
+        kind=DocumentKind.MEETING_ARCHIVE,
+        title="Alla dokument",
+        per_organisation=False,
+        file_format="zip",
+    ),
+}
+
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 
 
@@ -194,3 +245,19 @@ def spec_for(kind: DocumentKind) -> DocumentSpec:
 def available_kinds() -> list[DocumentKind]:
     """Kinds with a template and a context builder, in catalogue order."""
     return list(CATALOGUE)
+
+
+def output_spec(kind: DocumentKind) -> DocumentSpec | PackSpec:
+    """How a kind is made, rendered or assembled: what batches and listings need of it."""
+    return PACKS[kind] if kind in PACKS else CATALOGUE[kind]
+
+
+def batch_kinds() -> list[DocumentKind]:
+    """Every kind a batch can ask for: the rendered ones, then the packs (made from them)."""
+    return [*CATALOGUE, *PACKS]
+
+
+def main_format(kind: DocumentKind) -> str:
+    """The format a kind is made in first: its template's, or its pack's one format."""
+    spec = output_spec(kind)
+    return spec.file_format if isinstance(spec, PackSpec) else spec.office_format

@@ -336,6 +336,12 @@ def mentions_organisation(text: str, name: str) -> bool:
     return bool(_mention_pattern(name).search(text))
 
 
+def mention_position(text: str, name: str) -> int | None:
+    """Where ``text`` first names the organisation (as ``mentions_organisation``), or None."""
+    found = _mention_pattern(name).search(text)
+    return found.start() if found else None
+
+
 def _mention_pattern(name: str) -> re.Pattern[str]:
     alternatives = "|".join(
         re.escape(a) for a in sorted(organisation_aliases(name), key=len, reverse=True)

@@ -33,6 +33,10 @@ class DocumentKind(enum.StrEnum):
     FEEDBACK_SUMMARY = "feedback_summary"  # per meeting: Plus – Minus – Intressant to SKR (docx)
     NETWORK_OVERVIEW = "network_overview"  # per meeting: the network's self-assessment (pptx)
     NETWORK_OVERVIEW_WORKBOOK = "network_overview_workbook"  # the same figures (xlsx)
+    # Assembled from documents already made, not rendered (catalogue.PACKS):
+    MEETING_PACK = "meeting_pack"  # per meeting: every deck in agenda order, one PDF
+    ORGANISATION_ARCHIVE = "organisation_archive"  # per organisation: all its documents (zip)
+    MEETING_ARCHIVE = "meeting_archive"  # per meeting: every document of the meeting (zip)
 
 
 class IndicatorPopulation(enum.StrEnum):

@@ -11,6 +11,11 @@ documents). Each slot is compared with its latest done version in two steps:
    version's fingerprint means unchanged (and the newly verified stamp is stored on that
    version, so the next run takes step 1 again), different means the slot is re-rendered.
 
+Packs (``catalogue.PACKS``: the meeting pack, the archives) have no context: each is compared
+by the fingerprint of the files it gathers (``service.batches.packs.gather``), and is made
+again too when a document it gathers is re-rendered by the same run (its worker then waits
+for that document).
+
 Stamps and contexts are read in one snapshot (``stamps.consistent_read``).
 """
 
@@ -27,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.packs import REASON_INPUTS, gather, takes_in
 from service.batches.template_library import active_version
 from service.change_detection.fingerprints import (
     REASON_NEW,
@@ -39,7 +45,7 @@ from service.change_detection.stamps import consistent_read, load_digests
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import unit_of_work
-from service.documents.catalogue import spec_for
+from service.documents.catalogue import PACKS, output_spec, spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError
 
@@ -146,9 +152,13 @@ def plan_regeneration(
         to_verify: dict[tuple[int, int | None, DocumentKind], list[tuple[_Slot, str]]] = (
             defaultdict(list)
         )
+        pack_slots: list[_Slot] = []
         for slot in scope.slots:
             if slot in scope.in_flight:
                 in_progress += 1
+                continue
+            if slot.kind in PACKS:
+                pack_slots.append(slot)
                 continue
             template = templates[slot.kind]
             if isinstance(template, Exception):
@@ -207,6 +217,7 @@ def plan_regeneration(
                         description=_description(scope, slot),
                     )
                 )
+        unchanged += _plan_packs(session, scope, pack_slots, changes, failures)
     if verified:
         _store_stamps(sessions, verified)
     return RegenerationPlan(
@@ -217,6 +228,50 @@ def plan_regeneration(
         in_progress=in_progress,
         contexts_built=len(to_verify),
     )
+
+
+def _plan_packs(
+    session: Session,
+    scope: _Scope,
+    slots: Sequence[_Slot],
+    changes: list[PlannedChange],
+    failures: list[tuple[str, str]],
+) -> int:
+    """Add the packs whose files changed, or that gather a document changed now; unchanged."""
+    unchanged = 0
+    order = list(PACKS)
+    # The meeting's archive holds the meeting pack: packs are checked in PACKS order.
+    for slot in sorted(
+        slots, key=lambda s: (order.index(s.kind), s.meeting_id, s.organisation_id or 0)
+    ):
+        try:
+            inputs = gather(
+                session, slot.kind, meeting_id=slot.meeting_id, organisation_id=slot.organisation_id
+            )
+        except (GenerationError, NotFoundError) as exc:
+            failures.append((_description(scope, slot), str(exc)))
+            continue
+        latest = scope.latest.get(slot)
+        fed = any(
+            change.meeting_id == slot.meeting_id
+            and takes_in(slot.kind, slot.organisation_id, change.kind, change.organisation_id)
+            for change in changes
+        )
+        if latest is not None and latest.fingerprint == inputs.fingerprint and not fed:
+            unchanged += 1
+            continue
+        changes.append(
+            PlannedChange(
+                document_id=latest.id if latest else None,
+                meeting_id=slot.meeting_id,
+                organisation_id=slot.organisation_id,
+                kind=slot.kind,
+                format=slot.format,
+                reasons=(REASON_INPUTS,) if latest else (REASON_NEW,),
+                description=_description(scope, slot),
+            )
+        )
+    return unchanged
 
 
 def _load_scope(session: Session, meeting_ids: Sequence[int]) -> _Scope:
@@ -245,7 +300,7 @@ def _load_scope(session: Session, meeting_ids: Sequence[int]) -> _Scope:
     ).all()
     slots: list[_Slot] = []
     for meeting_id, kind, file_format in sorted(pairs, key=lambda p: (p[0], p[1].value, p[2])):
-        if spec_for(kind).per_organisation:
+        if output_spec(kind).per_organisation:
             network = meetings[meeting_id][0]
             slots.extend(
                 _Slot(meeting_id, org, kind, file_format) for org, _ in organisations[network]
@@ -315,7 +370,7 @@ def _template_digests(
     """
     digests: dict[DocumentKind, str | Exception] = {}
     by_file: dict[str, str | Exception] = {}
-    for kind in {slot.kind for slot in slots}:
+    for kind in {slot.kind for slot in slots if slot.kind not in PACKS}:
         active = active_version(session, kind)
         if active is not None:
             digests[kind] = active.sha256

@@ -1,7 +1,8 @@
 """An organisation's finished presentation for a meeting: kept as an upload, judged on time.
 
 The deck is inspected (a real pptx, no macros, within the limits) and stored as it came; it is
-never opened further or converted. Every version stays listed; the latest one counts.
+not opened further here (the meeting pack converts it later, its external links cut). Every
+version stays listed; the latest one counts, and the packs that gather it are marked stale.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from service.change_detection.staleness import mark_packs_stale
 from service.database import models as m
 from service.domain.deadlines import is_on_time, upload_deadline
 from service.domain.kinds import UploadKind
@@ -84,6 +86,7 @@ def upload_deck(
         meeting_id=meeting.id,
     )
     store_file(files, upload, inspected.data)
+    mark_packs_stale(session, meeting_id=meeting.id, organisation_id=organisation.id, now=now)
     deadline = upload_deadline(meeting.date, meeting.upload_deadline_override)
     return DeckUploadResult(
         upload=upload,

@@ -59,6 +59,29 @@ def test_by_default_a_batch_wants_every_kind_for_every_organisation(
     assert "Agenda - Benchmarking 2 - Askersunds kommun.pdf" in agendas
 
 
+def test_packs_are_asked_for_by_name_and_queued_after_what_they_gather(
+    imported_client: TestClient, recording_queue: RecordingQueue
+) -> None:
+    response = imported_client.post(
+        f"/api/v1/meetings/{meeting_id(imported_client)}/batches",
+        json={"kinds": ["meeting_archive", "meeting_pack", "organisation_archive", "deck"]},
+    )
+
+    assert response.status_code == 202, response.text
+    documents = {d["id"]: d for d in response.json()["documents"]}
+    sent = [(documents[i]["kind"], documents[i]["format"]) for i in recording_queue.sent]
+    assert sent == (
+        [("deck", "pptx")] * 8
+        + [("meeting_pack", "pdf")]
+        + [("organisation_archive", "zip")] * 8
+        + [("meeting_archive", "zip")]
+    )
+    names = {d["file_name"] for d in documents.values() if d["kind"] != "deck"}
+    assert "Benchmarking 2 - Mötespaket.pdf" in names
+    assert "Benchmarking 2 - Askersunds kommun - Alla dokument.zip" in names
+    assert "Benchmarking 2 - Alla dokument.zip" in names
+
+
 def test_a_batch_can_be_limited_to_some_organisations(
     imported_client: TestClient, recording_queue: RecordingQueue
 ) -> None:

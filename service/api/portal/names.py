@@ -39,6 +39,18 @@ KIND_WORDS: dict[DocumentKind, tuple[str, str]] = {
         "Sammanställning för nätverket (Excel)",
         "Samma siffror som presentationen, att räkna vidare med.",
     ),
+    DocumentKind.MEETING_PACK: (
+        "Mötespaket (PDF)",
+        "Alla organisationers presentationer i agendans ordning, i en fil för projektorn.",
+    ),
+    DocumentKind.ORGANISATION_ARCHIVE: (
+        "Alla dokument (zip)",
+        "Organisationens alla dokument i en zip-fil. Bara för arrangörer.",
+    ),
+    DocumentKind.MEETING_ARCHIVE: (
+        "Alla dokument för träffen (zip)",
+        "Träffens alla dokument, en mapp per organisation, och mötespaketet.",
+    ),
 }
 
 KIND_NAMES = {kind: words[0] for kind, words in KIND_WORDS.items()}

@@ -392,3 +392,35 @@ def test_a_batch_with_pdf_has_both_files_in_its_zip(
     with portal.runtime.sessions() as session:
         statuses = set(session.scalars(select(m.GeneratedDocument.status)))
     assert statuses == {DocumentStatus.DONE}
+
+
+@pytest.mark.timeout(240)  # LibreOffice starts cold in the worker
+def test_the_organiser_asks_for_the_meeting_pack_and_archives_by_their_swedish_names(
+    portal: Portal,
+    page: Any,
+    start_worker: Callable[..., WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed")
+    bm2 = meeting_id(portal)
+    sign_in(portal, page, f"/arrangor/moten/{bm2}/generera")
+    check_accessibility(page, "generate page with the packs")
+    page.get_by_label("Presentation", exact=True).check()
+    page.get_by_label("Mötespaket (PDF)", exact=True).check()
+    page.get_by_label("Alla dokument (zip)", exact=True).check()
+    page.get_by_role("button", name="Skapa dokumenten").click()
+    page.wait_for_url(re.compile(r"/arrangor/batchar/\d+\?klart=startad$"))
+    start_worker()
+    wait_for_summary(page, "Klart", timeout=180_000)
+
+    assert summary(page) == "Klart: alla 17 dokument är skapade."
+    assert row_of(page, "Hela träffen", "Mötespaket (PDF)").count() == 1
+    assert row_of(page, "Askersunds kommun", "Alla dokument (zip)").count() == 1
+    check_accessibility(page, "batch with the packs")
+    with portal.runtime.sessions() as session:
+        pack = session.scalars(
+            select(m.GeneratedDocument).where(m.GeneratedDocument.kind == "meeting_pack")
+        ).one()
+    data = portal.runtime.files.get(pack.file_key or "")
+    assert data.startswith(b"%PDF") and pack.file_name == "Benchmarking 2 - Mötespaket.pdf"

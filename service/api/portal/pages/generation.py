@@ -32,7 +32,13 @@ from service.batches.control import BatchProgress, batch_progress, retry_failed,
 from service.batches.exports import batch_zip, stream_zip
 from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.database import models as m
-from service.documents.catalogue import available_kinds, spec_for
+from service.documents.catalogue import (
+    PackSpec,
+    available_kinds,
+    batch_kinds,
+    main_format,
+    output_spec,
+)
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
@@ -48,7 +54,13 @@ NOTICES.update(
 )
 
 # Each kind in words an organiser knows, with a hint of what it is.
-FORMAT_WORDS = {"pptx": "PowerPoint", "docx": "Word", "xlsx": "Excel", "pdf": "PDF"}
+FORMAT_WORDS = {
+    "pptx": "PowerPoint",
+    "docx": "Word",
+    "xlsx": "Excel",
+    "pdf": "PDF",
+    "zip": "Zip",
+}
 # Status in words and the style that goes with it (never colour alone).
 STATUS_WORDS: dict[DocumentStatus, tuple[str, str]] = {
     DocumentStatus.PENDING: ("I kö", "neutral"),
@@ -71,6 +83,13 @@ def failure_cause(error: str | None) -> str:
             "Ett oväntat fel inträffade i tjänsten. Försök igen; händer det igen, kontakta "
             "den som driver tjänsten."
         )
+    if " waits for " in text:
+        return (
+            "Dokumenten som paketet samlar blev inte klara. Försök igen när de är klara "
+            "(eller skapa dem först)."
+        )
+    if text.startswith("stored files are missing"):
+        return "Några sparade filer saknas. Skapa dokumenten igen och sedan paketet."
     if re.match(r"^failed \d+ times", text):
         return (
             "Det gick inte trots flera försök, troligen ett tillfälligt fel. Försök igen om "
@@ -172,13 +191,17 @@ class GapGroup:
 
 def _kind_options(*, per_organisation: bool) -> list[KindOption]:
     options = []
-    for kind in available_kinds():
-        spec = spec_for(kind)
+    for kind in batch_kinds():
+        spec = output_spec(kind)
         if spec.per_organisation != per_organisation:
             continue
         label, hint = KIND_WORDS.get(kind, (kind.value, ""))
-        formats = "Blir " + FORMAT_WORDS[spec.office_format]
-        formats += ", och PDF om du väljer det" if spec.offers_pdf else ""
+        formats = "Blir " + FORMAT_WORDS[main_format(kind)]
+        if isinstance(spec, PackSpec):
+            file_word = "PDF-fil" if main_format(kind) == "pdf" else "zip-fil"
+            formats = f"Blir en {file_word} av dokumenten som är klara eller skapas i samma omgång"
+        elif spec.offers_pdf:
+            formats += ", och PDF om du väljer det"
         options.append(KindOption(value=kind.value, label=label, hint=hint, formats=formats))
     return options
 
@@ -195,7 +218,7 @@ def gap_groups(gaps: Sequence[Gap], organisation_count: int) -> list[GapGroup]:
         documents = []
         for kind, names in kinds.items():
             label = kind_label(kind)
-            if not spec_for(kind).per_organisation:
+            if not output_spec(kind).per_organisation:
                 documents.append(label)
             elif len(names) == organisation_count and organisation_count > 3:
                 documents.append(f"{label} (alla {organisation_count} organisationer)")
@@ -295,7 +318,7 @@ def read_choice(
     """The organiser's choice from the form, and every problem with it (in Swedish)."""
     errors: list[FieldError] = []
     choice = Choice()
-    known_kinds = {k.value: k for k in available_kinds()}
+    known_kinds = {k.value: k for k in batch_kinds()}
     first_kind = f"sort-{available_kinds()[0].value}"
     for value in form.getlist("sort"):
         kind = known_kinds.get(value) if isinstance(value, str) else None
@@ -348,7 +371,7 @@ def read_choice(
                 "Välj Bara de organisationer jag kryssar i, eller ta bort kryssen.",
             )
         )
-    wants_organisations = any(spec_for(k).per_organisation for k in choice.kinds)
+    wants_organisations = any(output_spec(k).per_organisation for k in choice.kinds)
     if (
         scope == ["valda"]
         and wants_organisations
@@ -461,8 +484,8 @@ def _rows(progress: BatchProgress) -> list[DocumentRow]:
             d.organisation is not None,
             d.organisation.name.casefold() if d.organisation else "",
             d.organisation_id or 0,
-            available_kinds().index(d.kind) if d.kind in available_kinds() else 99,
-            d.format != spec_for(d.kind).office_format,
+            batch_kinds().index(d.kind) if d.kind in batch_kinds() else 99,
+            d.format != main_format(d.kind),
             d.id,
         ),
     )
