@@ -329,8 +329,10 @@ def _change(message_id: int, action: str) -> None:
     runtime = open_runtime()
     try:
         with unit_of_work(runtime.sessions) as session:
-            change = hold if action == "hold" else cancel
-            row = change(session, message_id)
+            if action == "hold":
+                row = hold(session, message_id)
+            else:
+                row = cancel(session, message_id, now=utcnow())
             final = f"{row.state.value} ({STATE_WORDS[MessageState(row.state)]})"
     except BenchdocsError as exc:
         raise fail(exc) from exc

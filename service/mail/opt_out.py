@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.domain.kinds import MessageKind, MessageState
+from service.mail.outbox import revoke_unsent_links
 
 # What building makes (``secrets.token_urlsafe(24)``: 32 characters); anything else is unknown.
 _KEY = re.compile(r"[A-Za-z0-9_-]{20,100}")
@@ -89,14 +90,20 @@ def opt_out(session: Session, key: str, *, now: dt.datetime) -> OptOutTarget | N
                 )
         except IntegrityError:
             pass  # a second click at the same moment recorded it first
+    unsent = list(
+        session.scalars(
+            select(m.OutboxMessage.id).where(
+                m.OutboxMessage.participant_id == target.participant_id,
+                m.OutboxMessage.kind == MessageKind.UPLOAD_REMINDER,
+                m.OutboxMessage.state.in_(_NOT_SENT),
+            )
+        )
+    )
     session.execute(
         update(m.OutboxMessage)
-        .where(
-            m.OutboxMessage.participant_id == target.participant_id,
-            m.OutboxMessage.kind == MessageKind.UPLOAD_REMINDER,
-            m.OutboxMessage.state.in_(_NOT_SENT),
-        )
+        .where(m.OutboxMessage.id.in_(unsent))
         .values(state=MessageState.CANCELLED, last_error="mottagaren har avslutat påminnelser")
         .execution_options(synchronize_session=False)
     )
+    revoke_unsent_links(session, unsent, now=now)
     return target

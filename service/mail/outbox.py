@@ -176,8 +176,8 @@ def hold(session: Session, message_id: int) -> m.OutboxMessage:
     return row
 
 
-def cancel(session: Session, message_id: int) -> m.OutboxMessage:
-    """Decide a message should never go."""
+def cancel(session: Session, message_id: int, *, now: dt.datetime) -> m.OutboxMessage:
+    """Decide a message should never go; the personal link it would have carried is revoked."""
     row = get_message(session, message_id)
     result = session.execute(
         update(m.OutboxMessage)
@@ -188,7 +188,27 @@ def cancel(session: Session, message_id: int) -> m.OutboxMessage:
     session.refresh(row)
     if not getattr(result, "rowcount", 0):
         raise ConflictError(_refusal(row, "stoppas"))
+    revoke_unsent_links(session, [row.id], now=now)
     return row
+
+
+def revoke_unsent_links(session: Session, message_ids: Sequence[int], *, now: dt.datetime) -> None:
+    """Revoke the tokens of cancelled messages: a link nobody was sent must not stay open."""
+    session.execute(
+        update(m.AccessToken)
+        .where(
+            m.AccessToken.id.in_(
+                select(m.OutboxMessage.token_id).where(
+                    m.OutboxMessage.id.in_(message_ids),
+                    m.OutboxMessage.state == MessageState.CANCELLED,
+                    m.OutboxMessage.token_id.is_not(None),
+                )
+            ),
+            m.AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # Why an action is refused, by the message's state: "Meddelande 5 kan inte stoppas: det …".

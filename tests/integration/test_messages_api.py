@@ -57,6 +57,18 @@ def _template_rows(settings: Settings) -> list[m.MessageTemplate]:
         engine.dispose()
 
 
+def _link_revoked(settings: Settings, message_id: int) -> bool:
+    """Whether the personal link in a message has been revoked."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            message = session.get_one(m.OutboxMessage, message_id)
+            token = session.get_one(m.AccessToken, message.token_id)
+            return token.revoked_at is not None
+    finally:
+        engine.dispose()
+
+
 def _build(client: TestClient, meeting: int, **body: Any) -> Any:
     answer = client.post(f"/api/v1/meetings/{meeting}/messages", json=body)
     assert answer.status_code == 200, answer.text
@@ -97,8 +109,12 @@ def test_invitations_are_built_held_then_sent_held_and_cancelled_by_hand(
 
     held = imported_client.post(f"/api/v1/messages/{first['id']}/hold").json()
     assert held["state"] == "held"
+    assert not _link_revoked(sample_imported, first["id"])
     cancelled = imported_client.post(f"/api/v1/messages/{first['id']}/cancel").json()
     assert cancelled["state"] == "cancelled"
+    # The link nobody was sent is closed; the others stay open.
+    assert _link_revoked(sample_imported, first["id"])
+    assert not _link_revoked(sample_imported, listed["items"][-2]["id"])
     for action in ("send", "hold", "cancel"):
         refused = imported_client.post(f"/api/v1/messages/{first['id']}/{action}")
         assert refused.status_code == 409

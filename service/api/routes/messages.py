@@ -284,7 +284,7 @@ def hold_message(message_id: int, session: SessionDep) -> MessageOut:
 @router.post("/messages/{message_id}/cancel")
 def cancel_message(message_id: int, session: SessionDep) -> MessageOut:
     """Decide a message never goes (held, queued or failed); 409 once sending or sent."""
-    return MessageOut.of(cancel(session, message_id))
+    return MessageOut.of(cancel(session, message_id, now=utcnow()))
 
 
 @router.get("/message-templates")

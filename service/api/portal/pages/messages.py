@@ -424,7 +424,7 @@ def cancel_message(
         session,
         message_id,
         back,
-        lambda row: cancel(session, row.id),
+        lambda row: cancel(session, row.id, now=utcnow()),
         "utskick-stoppat",
     )
 
