@@ -208,6 +208,11 @@ def resend_stalled_messages() -> int:
             runtime.sessions,
             runtime.queue,
             older_than=dt.timedelta(seconds=runtime.settings.mail_resend_after_seconds),
+            # A queued task is lost only with the broker's data; waiting behind a slow server
+            # is not lost. The broker itself re-delivers unacknowledged tasks after this.
+            queued_older_than=dt.timedelta(
+                seconds=runtime.settings.broker_visibility_timeout_seconds
+            ),
             max_attempts=runtime.settings.mail_max_attempts,
             now=runtime.clock.now(),
         )

@@ -89,7 +89,8 @@ def build_settings(
         timezone=settings.mail_timezone,
         hold=settings.mail_hold_new if hold is None else hold,
         by=by,
-        now=now,
+        # Stored as UTC: SQLite keeps a time's wall clock and drops its zone.
+        now=now.astimezone(dt.UTC),
         attach=attach,
     )
 

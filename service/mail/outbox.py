@@ -232,10 +232,19 @@ def blank_tokens(text: str) -> str:
 
 
 def stalled_messages(
-    session: Session, *, older_than: dt.timedelta, now: dt.datetime
+    session: Session,
+    *,
+    older_than: dt.timedelta,
+    now: dt.datetime,
+    queued_older_than: dt.timedelta | None = None,
 ) -> list[m.OutboxMessage]:
-    """Messages a worker took or was given but never finished: sending or queued too long."""
+    """Messages a worker took or was given but never finished: sending or queued too long.
+
+    ``queued_older_than`` (default ``older_than``) may be longer: a queued message may only be
+    waiting its turn behind a slow server, and sending its task again would only grow the queue.
+    """
     cutoff = now - older_than
+    queued_cutoff = now - (older_than if queued_older_than is None else queued_older_than)
     return list(
         session.scalars(
             select(m.OutboxMessage)
@@ -246,7 +255,7 @@ def stalled_messages(
                 )
                 | (
                     (m.OutboxMessage.state == MessageState.QUEUED)
-                    & (m.OutboxMessage.queued_at <= cutoff)
+                    & (m.OutboxMessage.queued_at <= queued_cutoff)
                 )
             )
             .order_by(m.OutboxMessage.id)

@@ -57,6 +57,7 @@ class MailSender:
 
     def send(self, message_id: int, *, now: dt.datetime) -> SendOutcome:
         """One attempt; raises DeliveryDeferredError when the caller should retry later."""
+        now = now.astimezone(dt.UTC)  # stored as UTC (SQLite drops the zone)
         outgoing = self._claim(message_id, now=now)
         if outgoing is None:
             return SendOutcome.SKIPPED
@@ -175,14 +176,18 @@ def resend_stalled(
     older_than: dt.timedelta,
     max_attempts: int,
     now: dt.datetime,
+    queued_older_than: dt.timedelta | None = None,
 ) -> list[int]:
     """Queue again what a dead worker left sending, or a lost task left queued; their ids.
 
     A message whose worker died on each of its ``max_attempts`` attempts fails instead: it may
     be what kills them.
     """
+    now = now.astimezone(dt.UTC)  # stored as UTC (SQLite drops the zone)
     with unit_of_work(sessions) as session:
-        stalled = stalled_messages(session, older_than=older_than, now=now)
+        stalled = stalled_messages(
+            session, older_than=older_than, now=now, queued_older_than=queued_older_than
+        )
         ids = []
         for row in stalled:
             if row.state is MessageState.SENDING:

@@ -25,7 +25,8 @@ from tests.integration.mail.smtp_server import SmtpServer, running_smtp_server
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Benchmarking 2 of the sample is on 2019-09-26: its invitations are due 14 days before.
 BM2_DATE = dt.date(2019, 9, 26)
-INVITATION_DAY = dt.datetime(2019, 9, 12, 8, 0, tzinfo=STOCKHOLM)
+# 08:00 in Stockholm, as UTC: every stored time is UTC (SQLite would keep a zone's wall clock).
+INVITATION_DAY = dt.datetime(2019, 9, 12, 8, 0, tzinfo=STOCKHOLM).astimezone(dt.UTC)
 MAIL_FROM = "Benchmarking SKR <benchmarking@skr.example>"
 REPLY_TO = "Karin Dahl <karin.dahl@skr.example>"
 PORTAL_URL = "http://testserver"  # Starlette's TestClient answers there

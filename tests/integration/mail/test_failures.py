@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from service.access.tokens import aware
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import MessageState
@@ -168,6 +169,39 @@ def test_a_message_whose_worker_died_on_every_attempt_fails_instead_of_going_rou
     assert again.last_error == "skickas igen: arbetaren som skickade försvann"
     assert isinstance(mail_runtime.queue, RecordingQueue)
     assert mail_runtime.queue.messages == [second]
+
+
+def test_a_message_waiting_its_turn_is_not_queued_again_until_the_broker_would_have_lost_it(
+    mail_runtime: Runtime,
+) -> None:
+    (waiting, lost, sending, *rest) = invite(mail_runtime).added
+    with unit_of_work(mail_runtime.sessions) as session:
+        for message_id, minutes_ago in ((waiting, 10), (lost, 90)):
+            row = session.get_one(m.OutboxMessage, message_id)
+            row.state = MessageState.QUEUED
+            row.queued_at = INVITATION_DAY - dt.timedelta(minutes=minutes_ago)
+        row = session.get_one(m.OutboxMessage, sending)
+        row.state = MessageState.SENDING
+        row.attempts = 1
+        row.sending_since = INVITATION_DAY - dt.timedelta(minutes=10)
+        for message_id in rest:
+            session.get_one(m.OutboxMessage, message_id).state = MessageState.SENT
+
+    resent = resend_stalled(
+        mail_runtime.sessions,
+        mail_runtime.queue,
+        older_than=dt.timedelta(minutes=5),
+        queued_older_than=dt.timedelta(hours=1),
+        max_attempts=3,
+        now=INVITATION_DAY,
+    )
+
+    # A dead worker's message goes again after five minutes; a queued one only after an hour
+    # (behind a slow server it is only waiting, and a second task would only grow the queue).
+    assert resent == [lost, sending]
+    (still_waiting,) = outbox(mail_runtime.sessions, id=waiting)
+    assert still_waiting.queued_at is not None
+    assert aware(still_waiting.queued_at) == INVITATION_DAY - dt.timedelta(minutes=10)
 
 
 def test_a_server_silent_past_the_timeout_is_tried_again_and_gets_the_message_once(
