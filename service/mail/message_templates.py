@@ -8,6 +8,7 @@ place it is in, and the stored text stays as it was.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +51,10 @@ def is_edited(session: Session, kind: MessageKind) -> bool:
     return session.get(m.MessageTemplate, kind) is not None
 
 
+# A reminder must tell its reader how to stop reminders (the link, not only the header).
+_OPT_OUT_NAME = re.compile(r"\{\{[^}]*\bopt_out_link\b[^}]*\}\}")
+
+
 def check_text(kind: MessageKind, text: MessageText) -> list[Problem]:
     """Every problem of a text for a kind, as Problems an API or page can show."""
     # A control character would be stripped from every message without a word: refuse it.
@@ -65,7 +70,16 @@ def check_text(kind: MessageKind, text: MessageText) -> list[Problem]:
     if controls:
         return controls
     problems = check_message_template(text, example_context(kind), filters=SWEDISH_FILTERS)
-    return [Problem(problem.location, problem.message) for problem in problems]
+    found = [Problem(problem.location, problem.message) for problem in problems]
+    if MESSAGE_SPECS[kind].with_opt_out and not _OPT_OUT_NAME.search(text.body):
+        found.append(
+            Problem(
+                BODY_LOCATION,
+                "texten måste ha med {{ opt_out_link }}, länken där mottagaren avslutar "
+                "påminnelser",
+            )
+        )
+    return found
 
 
 def save_text(

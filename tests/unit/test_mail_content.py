@@ -437,3 +437,22 @@ def test_printing_a_missing_name_fails_inside_the_render_naming_the_part() -> No
         render("Hej {{ organisation.name }}", organisation=None)
     with pytest.raises(MessageTemplateError, match="ämnesraden: kunde inte fyllas i"):
         render("Hej", subject="{{ okänd }}")
+
+
+def test_a_reminder_text_without_the_opt_out_link_is_refused_naming_the_body() -> None:
+    from service.mail.message_templates import check_text
+
+    without = check_text(MessageKind.UPLOAD_REMINDER, MessageText("Påminnelse", "Hej {{ link }}"))
+    with_link = check_text(
+        MessageKind.UPLOAD_REMINDER, MessageText("Påminnelse", "Sluta: {{ opt_out_link }}")
+    )
+    # Other kinds have no opt-out: their texts need no such link.
+    invitation = check_text(MessageKind.INVITATION, MessageText("Inbjudan", "Hej {{ link }}"))
+
+    assert [(p.location, p.message) for p in without] == [
+        (
+            "texten",
+            "texten måste ha med {{ opt_out_link }}, länken där mottagaren avslutar påminnelser",
+        )
+    ]
+    assert with_link == [] and invitation == []
