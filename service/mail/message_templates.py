@@ -70,16 +70,16 @@ def check_text(kind: MessageKind, text: MessageText) -> list[Problem]:
     if controls:
         return controls
     problems = check_message_template(text, example_context(kind), filters=SWEDISH_FILTERS)
-    found = [Problem(problem.location, problem.message) for problem in problems]
+    listed = [Problem(problem.location, problem.message) for problem in problems]
     if MESSAGE_SPECS[kind].with_opt_out and not _OPT_OUT_NAME.search(text.body):
-        found.append(
+        listed.append(
             Problem(
                 BODY_LOCATION,
                 "texten måste ha med {{ opt_out_link }}, länken där mottagaren avslutar "
                 "påminnelser",
             )
         )
-    return found
+    return listed
 
 
 def save_text(
