@@ -17,26 +17,20 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import pikepdf
-from sqlalchemy import select
 
-from bench.render_and_pipeline import median_ms, programme_with
+from bench.render_and_pipeline import median_ms, network_of
 from service.batches.control import batch_progress, start_batch
 from service.batches.packs import agenda_organisations
-from service.cli.local_cluster import WorkerProcess, embedded_redis
+from service.cli.local_cluster import WorkerProcess
 from service.database import models as m
-from service.database.session import migrate, unit_of_work
 from service.documents.catalogue import PACKS
 from service.documents.meeting_pack import PackDeck, assemble_meeting_pack
 from service.domain.kinds import DocumentKind, DocumentStatus
-from service.intake.programme_import import import_programme
 from service.regeneration.planning import plan_regeneration
-from service.runtime import Runtime, build_runtime
-from service.settings import Settings
+from service.runtime import Runtime
 
 
 def run_batch(
@@ -81,44 +75,30 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--convert", action="store_true", help="decks without PDFs")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        with embedded_redis(work / "redis") as redis_url:
-            settings = Settings(
-                database_url=f"sqlite:///{work / 'bench.sqlite3'}",
-                redis_url=redis_url,
-                file_store_dir=work / "files",
+    with network_of(args.organisations) as (settings, runtime, meeting):
+        print(
+            f"Meeting pack and archives: {args.organisations} organisations, "
+            f"{args.workers} worker processes, embedded Redis, SQLite"
+        )
+        with WorkerProcess(settings, concurrency=args.workers, name="bench"):
+            wall, decks = run_batch(
+                runtime, meeting, [DocumentKind.DECK], with_pdf=not args.convert
             )
-            runtime = build_runtime(settings)
-            migrate(runtime.engine)
-            with unit_of_work(runtime.sessions) as session:
-                import_programme(session, programme_with(args.organisations), max_bytes=100_000_000)
-            with runtime.sessions() as session:
-                meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
-            print(
-                f"Meeting pack and archives: {args.organisations} organisations, "
-                f"{args.workers} worker processes, embedded Redis, SQLite"
-            )
-            with WorkerProcess(settings, concurrency=args.workers, name="bench"):
-                wall, decks = run_batch(
-                    runtime, meeting, [DocumentKind.DECK], with_pdf=not args.convert
-                )
-                print(f"  decks made first (not the pack's time): {len(decks)} in {wall:.1f} s")
-                wall, built = run_batch(runtime, meeting, list(PACKS), with_pdf=False)
-                describe("built", wall, built)
-                wall, again = run_batch(runtime, meeting, list(PACKS), with_pdf=False)
-                describe("again, nothing changed", wall, again)
-            started = time.perf_counter()
-            plan = plan_regeneration(
-                runtime.sessions, runtime.templates.directory, meeting_ids=[meeting]
-            )
-            print(
-                f"  nightly check of the meeting (decks and packs): {plan.checked} slots, "
-                f"{plan.unchanged} unchanged, {len(plan.changes)} changed in "
-                f"{time.perf_counter() - started:.1f} s"
-            )
-            merge_alone(runtime, meeting, decks, args.repeat)
-            runtime.close()
+            print(f"  decks made first (not the pack's time): {len(decks)} in {wall:.1f} s")
+            wall, built = run_batch(runtime, meeting, list(PACKS), with_pdf=False)
+            describe("built", wall, built)
+            wall, again = run_batch(runtime, meeting, list(PACKS), with_pdf=False)
+            describe("again, nothing changed", wall, again)
+        started = time.perf_counter()
+        plan = plan_regeneration(
+            runtime.sessions, runtime.templates.directory, meeting_ids=[meeting]
+        )
+        print(
+            f"  nightly check of the meeting (decks and packs): {plan.checked} slots, "
+            f"{plan.unchanged} unchanged, {len(plan.changes)} changed in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        merge_alone(runtime, meeting, decks, args.repeat)
 
 
 def merge_alone(

@@ -14,7 +14,8 @@ import statistics
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_PROGRAMME, find_id, sample_database
-from service.runtime import build_runtime
+from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "doc_templates"
@@ -190,7 +191,10 @@ def programme_with(organisations: int) -> bytes:
     return json.dumps(result, ensure_ascii=False).encode()
 
 
-def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
+@contextmanager
+def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
+    """A throw-away SQLite database and embedded Redis holding a network of this size; its
+    settings, a runtime on it and the id of its Benchmarking 2."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with embedded_redis(work / "redis") as redis_url:
@@ -200,25 +204,36 @@ def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
                 file_store_dir=work / "files",
             )
             runtime = build_runtime(settings)
-            migrate(runtime.engine)
-            with unit_of_work(runtime.sessions) as session:
-                import_programme(session, programme_with(organisations), max_bytes=100_000_000)
+            try:
+                migrate(runtime.engine)
+                with unit_of_work(runtime.sessions) as session:
+                    import_programme(session, programme_with(organisations), max_bytes=100_000_000)
+                with runtime.sessions() as session:
+                    meeting = session.scalars(
+                        select(m.Meeting.id).where(m.Meeting.ref == "bm2")
+                    ).one()
+                yield settings, runtime, meeting
+            finally:
+                runtime.close()
+
+
+def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
+    with (
+        network_of(organisations) as (settings, runtime, meeting),
+        WorkerProcess(settings, concurrency=workers, name="bench"),
+    ):
+        started = time.perf_counter()
+        batch_id = start_batch(
+            runtime.sessions, runtime.queue, meeting_id=meeting, with_pdf=with_pdf
+        )
+        while True:
             with runtime.sessions() as session:
-                meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
-            with WorkerProcess(settings, concurrency=workers, name="bench"):
-                started = time.perf_counter()
-                batch_id = start_batch(
-                    runtime.sessions, runtime.queue, meeting_id=meeting, with_pdf=with_pdf
-                )
-                while True:
-                    with runtime.sessions() as session:
-                        progress = batch_progress(session, batch_id)
-                        if progress.is_complete:
-                            documents = list(progress.batch.documents)
-                            break
-                    time.sleep(0.1)
-                wall = time.perf_counter() - started
-            runtime.close()
+                progress = batch_progress(session, batch_id)
+                if progress.is_complete:
+                    documents = list(progress.batch.documents)
+                    break
+            time.sleep(0.1)
+        wall = time.perf_counter() - started
     pdfs = [d.render_ms or 0 for d in documents if d.format == "pdf"]
     office = [d.render_ms or 0 for d in documents if d.format != "pdf"]
     label = "Office files and PDFs" if with_pdf else "Office files only"

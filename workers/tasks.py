@@ -19,8 +19,6 @@ from service.errors import DeliveryDeferredError, InputsNotReadyError, Transient
 from service.mail.building import build_settings
 from service.mail.daily import DueRules, run_daily
 from service.mail.sending import MailSender, resend_stalled, retry_delay
-from service.mail_content.composing import Sender
-from service.mail_delivery.transport import transport_for
 from service.pdf.libreoffice import converter_for
 from service.regeneration.schedule import (
     NIGHTLY_TASK,
@@ -78,13 +76,8 @@ def _render_job() -> RenderJob:
 @lru_cache(maxsize=1)
 def _mail_sender() -> MailSender:
     runtime = _runtime()
-    settings = runtime.settings
-    return MailSender(
-        sessions=runtime.sessions,
-        transport=transport_for(settings),
-        sender=Sender(from_address=settings.mail_from, reply_to=settings.mail_reply_to),
-        files=runtime.files,
-        max_attempts=settings.mail_max_attempts,
+    return MailSender.from_settings(
+        runtime.settings, sessions=runtime.sessions, files=runtime.files
     )
 
 

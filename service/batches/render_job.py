@@ -175,7 +175,7 @@ class RenderJob:
                 if row is None:
                     return Outcome.MISSING
                 source = session.get_one(m.GeneratedDocument, latest.id)
-                _mark_pack_done(
+                _mark_file_done(
                     row,
                     file=StoredFile(latest.file_key, latest.size_bytes, latest.sha256),
                     fingerprint=inputs.fingerprint,
@@ -198,7 +198,7 @@ class RenderJob:
             if row is None:
                 return Outcome.MISSING
             key = f"meetings/{target.meeting_id}/documents/{document_id}/{row.file_name}"
-            _mark_pack_done(
+            _mark_file_done(
                 row,
                 file=self.files.put(key, built.data),
                 fingerprint=inputs.fingerprint,
@@ -290,20 +290,18 @@ def _mark_done(
     reused_from_id: int | None,
 ) -> None:
     """Record a finished document: its file, template, inputs and, if reused, its source."""
-    doc.status = DocumentStatus.DONE
+    _mark_file_done(
+        doc,
+        file=file,
+        fingerprint=inputs.fingerprint,
+        inputs=inputs.to_json(),
+        render_ms=render_ms,
+        reused_from_id=reused_from_id,
+    )
     doc.template_id = template_id
-    doc.file_key = file.key
-    doc.size_bytes = file.size_bytes
-    doc.sha256 = file.sha256
-    doc.render_ms = render_ms
-    doc.finished_at = utcnow()
-    doc.error = None
-    doc.fingerprint = inputs.fingerprint
-    doc.inputs = inputs.to_json()
-    doc.reused_from_id = reused_from_id
 
 
-def _mark_pack_done(
+def _mark_file_done(
     doc: m.GeneratedDocument,
     *,
     file: StoredFile,
@@ -312,7 +310,8 @@ def _mark_pack_done(
     render_ms: float | None,
     reused_from_id: int | None,
 ) -> None:
-    """Record a finished pack: no template, its input files' digests as its inputs."""
+    """Record a finished file and what it was made from (a pack: no template, its input files'
+    digests as its inputs; a rendered document sets its template after)."""
     doc.status = DocumentStatus.DONE
     doc.template_id = None
     doc.file_key = file.key

@@ -8,7 +8,6 @@ from service.clock import utcnow
 from service.database.session import unit_of_work
 from service.mail.building import build_invitations, build_settings
 from service.mail.sending import MailSender, SendOutcome, send_inline
-from service.mail_content.composing import Sender
 from service.mail_delivery.transport import FolderTransport
 from service.runtime import Runtime
 
@@ -25,12 +24,11 @@ def write_invitations(runtime: Runtime, meeting_id: int, folder: Path) -> int:
         report = build_invitations(
             session, meeting_id, build_settings(settings, by="benchdocs demo", now=now, hold=False)
         )
-    sender = MailSender(
+    sender = MailSender.from_settings(
+        settings,
         sessions=runtime.sessions,
-        transport=FolderTransport(folder),
-        sender=Sender(from_address=settings.mail_from, reply_to=settings.mail_reply_to),
         files=runtime.files,
-        max_attempts=settings.mail_max_attempts,
+        transport=FolderTransport(folder),
     )
     outcomes = send_inline(sender, report.added, now=now)
     return outcomes[SendOutcome.SENT]

@@ -130,13 +130,7 @@ class InlineSending:
 def _inline(runtime: Runtime) -> InlineSending:
     settings = runtime.settings
     return InlineSending(
-        MailSender(
-            sessions=runtime.sessions,
-            transport=transport_for(settings),
-            sender=Sender(from_address=settings.mail_from, reply_to=settings.mail_reply_to),
-            files=runtime.files,
-            max_attempts=settings.mail_max_attempts,
-        )
+        MailSender.from_settings(settings, sessions=runtime.sessions, files=runtime.files)
     )
 
 

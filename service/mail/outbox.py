@@ -163,32 +163,36 @@ def release(session: Session, message_id: int, *, now: dt.datetime) -> m.OutboxM
 
 def hold(session: Session, message_id: int) -> m.OutboxMessage:
     """Stop a queued message before a worker takes it; it waits until released."""
-    row = get_message(session, message_id)
-    result = session.execute(
-        update(m.OutboxMessage)
-        .where(m.OutboxMessage.id == row.id, m.OutboxMessage.state.in_(CAN_HOLD))
-        .values(state=MessageState.HELD)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(row)
-    if not getattr(result, "rowcount", 0):
-        raise ConflictError(_refusal(row, "hållas kvar"))
-    return row
+    return _move(session, message_id, CAN_HOLD, MessageState.HELD, what="hållas kvar")
 
 
 def cancel(session: Session, message_id: int, *, now: dt.datetime) -> m.OutboxMessage:
     """Decide a message should never go; the personal link it would have carried is revoked."""
+    row = _move(session, message_id, CAN_CANCEL, MessageState.CANCELLED, what="stoppas")
+    revoke_unsent_links(session, [row.id], now=now)
+    return row
+
+
+def _move(
+    session: Session,
+    message_id: int,
+    allowed: frozenset[MessageState],
+    to: MessageState,
+    *,
+    what: str,
+) -> m.OutboxMessage:
+    """One conditional update, so a worker claiming the message at the same time wins or loses
+    cleanly; ConflictError (in Swedish, saying why) when the state does not allow it."""
     row = get_message(session, message_id)
     result = session.execute(
         update(m.OutboxMessage)
-        .where(m.OutboxMessage.id == row.id, m.OutboxMessage.state.in_(CAN_CANCEL))
-        .values(state=MessageState.CANCELLED)
+        .where(m.OutboxMessage.id == row.id, m.OutboxMessage.state.in_(allowed))
+        .values(state=to)
         .execution_options(synchronize_session=False)
     )
     session.refresh(row)
     if not getattr(result, "rowcount", 0):
-        raise ConflictError(_refusal(row, "stoppas"))
-    revoke_unsent_links(session, [row.id], now=now)
+        raise ConflictError(_refusal(row, what))
     return row
 
 

@@ -29,7 +29,8 @@ from service.mail_content.composing import (
     Sender,
     compose,
 )
-from service.mail_delivery.transport import MailTransport
+from service.mail_delivery.transport import MailTransport, transport_for
+from service.settings import Settings
 from service.storage.file_store import FileStore
 from service.task_queue import MessageQueue
 
@@ -54,6 +55,24 @@ class MailSender:
     sender: Sender
     files: FileStore
     max_attempts: int
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        sessions: sessionmaker[Session],
+        files: FileStore,
+        transport: MailTransport | None = None,
+    ) -> MailSender:
+        """A sender as the settings describe it (SMTP or the outbox folder, unless given)."""
+        return cls(
+            sessions=sessions,
+            transport=transport if transport is not None else transport_for(settings),
+            sender=Sender(from_address=settings.mail_from, reply_to=settings.mail_reply_to),
+            files=files,
+            max_attempts=settings.mail_max_attempts,
+        )
 
     def send(self, message_id: int, *, now: dt.datetime) -> SendOutcome:
         """One attempt; raises DeliveryDeferredError when the caller should retry later."""

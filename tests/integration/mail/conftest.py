@@ -15,8 +15,6 @@ from service.database import models as m
 from service.database.session import unit_of_work
 from service.mail.building import BuildReport, BuildSettings, build_invitations, build_settings
 from service.mail.sending import MailSender
-from service.mail_content.composing import Sender
-from service.mail_delivery.transport import transport_for
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import RecordingQueue
@@ -86,14 +84,12 @@ def worker_runtime(worker_settings: Settings) -> Iterator[Runtime]:
 
 
 def mail_sender(runtime: Runtime, *, max_attempts: int | None = None) -> MailSender:
-    settings = runtime.settings
-    return MailSender(
-        sessions=runtime.sessions,
-        transport=transport_for(settings),
-        sender=Sender(from_address=settings.mail_from, reply_to=settings.mail_reply_to),
-        files=runtime.files,
-        max_attempts=max_attempts or settings.mail_max_attempts,
+    sender = MailSender.from_settings(
+        runtime.settings, sessions=runtime.sessions, files=runtime.files
     )
+    if max_attempts is not None:
+        sender.max_attempts = max_attempts
+    return sender
 
 
 def meeting_id(sessions: sessionmaker[Session], ref: str = "bm2") -> int:
