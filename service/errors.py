@@ -11,7 +11,8 @@ BenchdocsError
 │   ├── TemplateError           the template itself is broken (fail once, do not retry)
 │   ├── RenderError             data and template do not fit (fail once, do not retry)
 │   └── TransientError          worth retrying: broker hiccup, converter crash
-│       └── InputsNotReadyError a pack's documents are still being made: try again later
+│       ├── InputsNotReadyError a pack's documents are still being made: try again later
+│       └── StoreUnavailableError the file store cannot be reached or written (503)
 └── DeliveryError               an e-mail not handed over; ``swedish`` says why, for organisers
     ├── DeliveryDeferredError   no connection, a 4xx answer: try again later
     └── DeliveryRefusedError    a 5xx answer: fail with the server's words, never retry
@@ -128,6 +129,10 @@ class InputsNotReadyError(TransientError):
     Not a failure: the task comes back later (a countdown), rather than holding a worker
     while the documents it waits for need that worker.
     """
+
+
+class StoreUnavailableError(TransientError):
+    """The file store cannot be reached or written: workers retry, the API answers 503."""
 
 
 class DeliveryError(BenchdocsError):

@@ -1,6 +1,6 @@
 """Where generated files live: an interface, and the local-directory implementation.
 
-An object store (S3, Azure Blob) can implement the same three methods later.
+An object store implements the same methods (``service.storage``).
 """
 
 from __future__ import annotations
@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
-from service.errors import NotFoundError
+from service.errors import NotFoundError, StoreUnavailableError
+
+CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,18 @@ class FileStore(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def stream(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The file in pieces, so no caller holds a whole file; NotFoundError before the first."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove a file; removing one that is not there is not an error."""
+        ...
+
+    def check(self) -> None:
+        """Raise StoreUnavailableError naming the cause when the store cannot be used."""
+        ...
 
 
 def _checked_key(key: str) -> PurePosixPath:
@@ -76,3 +91,33 @@ class LocalFileStore:
     def exists(self, key: str) -> bool:
         """Whether a file is stored under the key."""
         return self._path(key).is_file()
+
+    def stream(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """Read a stored file piece by piece (opened before the first piece is asked for)."""
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no stored file {key!r}") from exc
+        return _pieces(handle, chunk_bytes)
+
+    def delete(self, key: str) -> None:
+        """Remove a stored file, if there is one."""
+        self._path(key).unlink(missing_ok=True)
+
+    def check(self) -> None:
+        """The directory exists (or can be made) and takes a write."""
+        try:
+            self._root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self._root, prefix=".ready-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"file store {self._root} cannot be written: {exc}"
+            ) from exc
+
+
+def _pieces(handle: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    with handle:
+        while piece := handle.read(chunk_bytes):
+            yield piece
