@@ -82,8 +82,11 @@ screenshots: $(STAMP) readers
 serve: $(STAMP)
 	$(BIN)/benchdocs serve
 
+## A worker on every queue, or on some: make worker QUEUES=pdf CONCURRENCY=2
+QUEUES ?= render,pdf,mail
+CONCURRENCY ?= 2
 worker: $(STAMP)
-	$(BIN)/benchdocs worker
+	$(BIN)/benchdocs worker --queues $(QUEUES) --concurrency $(CONCURRENCY)
 
 clean:
 	rm -rf out var .pytest_cache .mypy_cache .ruff_cache

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import io
 import json
 import statistics
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pptx import Presentation
 from sqlalchemy import select
 
-from service.batches.control import batch_progress, start_batch
+from service.batches.control import BatchProgress, batch_progress, start_batch
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import WorkerProcess, embedded_redis
 from service.database import models as m
@@ -38,6 +39,7 @@ from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_PROGRAMME, find_id, sample_database
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.task_queue import PDF_QUEUE, RENDER_QUEUE, WORKER_QUEUES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "doc_templates"
 
@@ -192,9 +194,11 @@ def programme_with(organisations: int) -> bytes:
 
 
 @contextmanager
-def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
+def network_of(
+    organisations: int, *, settings_update: Mapping[str, Any] | None = None
+) -> Iterator[tuple[Settings, Runtime, int]]:
     """A throw-away SQLite database and embedded Redis holding a network of this size; its
-    settings, a runtime on it and the id of its Benchmarking 2."""
+    settings (with ``settings_update``), a runtime on it and the id of its Benchmarking 2."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with embedded_redis(work / "redis") as redis_url:
@@ -202,7 +206,7 @@ def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
                 database_url=f"sqlite:///{work / 'bench.sqlite3'}",
                 redis_url=redis_url,
                 file_store_dir=work / "files",
-            )
+            ).model_copy(update=dict(settings_update or {}))
             runtime = build_runtime(settings)
             try:
                 migrate(runtime.engine)
@@ -217,11 +221,23 @@ def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
                 runtime.close()
 
 
-def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
-    with (
-        network_of(organisations) as (settings, runtime, meeting),
-        WorkerProcess(settings, concurrency=workers, name="bench"),
-    ):
+def run_batch(
+    organisations: int,
+    workers: Sequence[tuple[Sequence[str], int]],
+    *,
+    with_pdf: bool,
+    settings_update: Mapping[str, Any] | None = None,
+) -> tuple[float, BatchProgress, list[m.GeneratedDocument]]:
+    """A fresh network's batch through real workers (one process per ``(queues, concurrency)``):
+    wall seconds from sending to the last document, the progress, and the rows."""
+    with ExitStack() as stack:
+        settings, runtime, meeting = stack.enter_context(
+            network_of(organisations, settings_update=settings_update)
+        )
+        for n, (queues, concurrency) in enumerate(workers):
+            stack.enter_context(
+                WorkerProcess(settings, concurrency=concurrency, name=f"bench{n}", queues=queues)
+            )
         started = time.perf_counter()
         batch_id = start_batch(
             runtime.sessions, runtime.queue, meeting_id=meeting, with_pdf=with_pdf
@@ -234,12 +250,19 @@ def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
                     break
             time.sleep(0.1)
         wall = time.perf_counter() - started
+    return wall, progress, documents
+
+
+def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
+    wall, progress, documents = run_batch(
+        organisations, [(WORKER_QUEUES, workers)], with_pdf=with_pdf
+    )
     pdfs = [d.render_ms or 0 for d in documents if d.format == "pdf"]
     office = [d.render_ms or 0 for d in documents if d.format != "pdf"]
     label = "Office files and PDFs" if with_pdf else "Office files only"
     print(
         f"\nBatch through the real queue: {organisations} organisations x every kind, "
-        f"{label}; {workers} worker processes, embedded Redis, SQLite"
+        f"{label}; {workers} worker processes on every queue, embedded Redis, SQLite"
     )
     print(
         f"  {progress.total} documents ({len(pdfs)} PDFs) in {wall:.1f} s wall = "
@@ -248,8 +271,58 @@ def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
     )
     print(
         f"  median per document in the worker: Office {statistics.median(office):.1f} ms"
-        + (f", PDF (render + warm conversion) {statistics.median(pdfs):.0f} ms" if pdfs else "")
+        + (
+            f", PDF (conversion of the stored Office file) {statistics.median(pdfs):.0f} ms"
+            if pdfs
+            else ""
+        )
     )
+
+
+def bench_pdf_workers(organisations: int, repeat: int) -> None:
+    """The batch with PDFs: one render worker, and one vs two PDF worker processes."""
+    print(
+        f"\nQueues by cost: {organisations} organisations x every kind with PDFs (a smaller "
+        f"network than above, so that {2 * repeat} batches fit in a few minutes); one render "
+        f"worker (--queues render --concurrency 1) and one or two PDF worker processes "
+        f"(--queues pdf --concurrency 1 each); median of {repeat} batches, each on a fresh "
+        f"network (LibreOffice's start in each PDF process included)"
+    )
+    medians: dict[int, float] = {}
+    for pdf_workers in (1, 2):
+        walls = []
+        for _ in range(repeat):
+            wall, progress, documents = run_batch(
+                organisations,
+                [([RENDER_QUEUE], 1), *[([PDF_QUEUE], 1)] * pdf_workers],
+                with_pdf=True,
+            )
+            if progress.counts["done"] != progress.total:
+                raise SystemExit(f"the batch left {progress.counts} documents")
+            walls.append(wall)
+        medians[pdf_workers] = statistics.median(walls)
+        pdfs = sum(1 for d in documents if d.format == "pdf")
+        print(
+            f"  {pdf_workers} PDF worker process{'es' if pdf_workers > 1 else ''}: "
+            f"{progress.total} documents ({pdfs} PDFs), median {medians[pdf_workers]:.1f} s "
+            f"wall ({', '.join(f'{w:.1f}' for w in walls)}) = "
+            f"{pdfs / medians[pdf_workers]:.1f} PDFs/s"
+        )
+    print(f"  two PDF processes vs one: {medians[1] / medians[2]:.2f}x faster")
+
+
+def bench_stores(organisations: int, workers: int) -> None:
+    """The Office batch with the local store and with the S3 store, and their ratio.
+
+    The hook for the S3 store (issue 13, item 1): it runs once ``service/storage/s3_store.py``
+    and the tests' S3 server (``tests/integration/s3_server.py``) are on this branch.
+    """
+    if importlib.util.find_spec("service.storage.s3_store") is None:
+        print(
+            "\nLocal store vs S3 store: not measured: the S3 store is not on this branch yet "
+            "(hook: bench.render_and_pipeline.bench_stores)"
+        )
+        return
 
 
 def main() -> None:
@@ -258,10 +331,30 @@ def main() -> None:
     parser.add_argument("--organisations", type=int, default=300)
     parser.add_argument("--pdf-organisations", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--split-organisations",
+        type=int,
+        default=40,
+        help="network size for one vs two PDF worker processes",
+    )
+    parser.add_argument("--split-repeat", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=["kinds", "batches", "pdf-workers", "stores"],
+        action="append",
+        help="run only these parts (default: all)",
+    )
     args = parser.parse_args()
-    bench_kinds(args.repeat)
-    bench_batch(args.organisations, args.workers, with_pdf=False)
-    bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
+    parts = set(args.only or ["kinds", "batches", "pdf-workers", "stores"])
+    if "kinds" in parts:
+        bench_kinds(args.repeat)
+    if "batches" in parts:
+        bench_batch(args.organisations, args.workers, with_pdf=False)
+        bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
+    if "pdf-workers" in parts:
+        bench_pdf_workers(args.split_organisations, args.split_repeat)
+    if "stores" in parts:
+        bench_stores(args.organisations, args.workers)
 
 
 if __name__ == "__main__":
