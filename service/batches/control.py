@@ -223,8 +223,8 @@ def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dic
                 routes[row.id] = _Route(row.status, None)  # handed on by its sibling's worker
             else:
                 routes[row.id] = _Route(row.status, step_of(row.format))
-    # An id that no longer exists is sent anyway: its task drops it (as before the split).
-    return {d: routes.get(d, _Route(DocumentStatus.PENDING, Step.RENDER)) for d in document_ids}
+    # An id that no longer exists (its batch deleted) is not sent: nobody wants it.
+    return {d: routes.get(d, _Route(DocumentStatus.PENDING, None)) for d in document_ids}
 
 
 def _claim(sessions: sessionmaker[Session], document_id: int, *, was: DocumentStatus) -> bool:
