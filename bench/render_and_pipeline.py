@@ -240,7 +240,13 @@ def run_batch(
             )
         started = time.perf_counter()
         batch_id = start_batch(
-            runtime.sessions, runtime.queue, meeting_id=meeting, with_pdf=with_pdf
+            runtime.sessions,
+            runtime.queue,
+            meeting_id=meeting,
+            with_pdf=with_pdf,
+            # The cloned organisations have no participants: their agendas print the
+            # placeholder, which the preflight would otherwise refuse.
+            allow_placeholders=True,
         )
         while True:
             with runtime.sessions() as session:

@@ -3,6 +3,9 @@
 Every document records its fingerprint (``service.change_detection.fingerprints``). When the
 slot's latest done version has the same fingerprint and its file is still stored, the row
 reuses that file (``reused_from_id``) instead of rendering and converting again.
+
+A PDF is converted from its Office file once that is stored, in a task of its own on the
+``pdf`` queue (``service.batches.pdf_step``): the Office file's job hands it on.
 """
 
 from __future__ import annotations

@@ -180,7 +180,11 @@ def test_a_pdf_worker_killed_mid_conversion_loses_no_pdf_and_makes_none_twice(
         )
 
     wait_until(a_pdf_converting, what="a PDF to start converting")
-    (killed,) = [d.id for d in rows(runtime, batch_id) if d.status == DocumentStatus.RUNNING]
+    (killed,) = [
+        d.id
+        for d in rows(runtime, batch_id)
+        if d.format == "pdf" and d.status == DocumentStatus.RUNNING
+    ]
     doomed.kill()  # the whole worker, SIGKILL: its unacknowledged messages stay with Redis
 
     start_worker(queues=[PDF_QUEUE], concurrency=1)
