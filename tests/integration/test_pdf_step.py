@@ -41,6 +41,7 @@ from service.domain.kinds import DocumentKind, DocumentStatus
 from service.pdf.converter import PdfConverter
 from service.pdf.libreoffice import make_pdf_converter
 from service.regeneration.planning import plan_regeneration
+from service.regeneration.runs import run_regeneration
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import RecordingQueue
@@ -408,3 +409,45 @@ def test_a_second_batch_reuses_the_pdf_instead_of_converting_again(letters: Lett
     assert letters.job().run(second_pdf, step=Step.PDF) == Outcome.REUSED
 
     assert letters.row(second_pdf).reused_from_id == pdf_id
+
+
+def test_a_regeneration_after_a_data_change_converts_each_new_office_file(
+    letters: Letters, tmp_path: Path
+) -> None:
+    batch_id, docx_id, pdf_id = letters.start()
+    letters.job().run(docx_id, step=Step.RENDER)
+    letters.job().run(pdf_id, step=Step.PDF)
+    with unit_of_work(letters.runtime.sessions) as session:
+        organisation = session.get_one(m.Organisation, letters.organisation_id)
+        organisation.name = "Askersunds kommun (ny nämndorganisation)"
+
+    run = run_regeneration(
+        sessions=letters.runtime.sessions,
+        queue=letters.queue,
+        files=letters.runtime.files,
+        templates=letters.runtime.templates,
+        days_after_meeting=30,
+        trigger="manual",
+        run_key=None,
+        dry_run=False,
+        meeting_ids=[letters.meeting_id],
+        today=dt.date(2019, 9, 1),
+        inline=True,
+        pdf=letters.converter,
+    )
+
+    assert run.status == "finished" and run.failed == 0
+    assert run.batch_id is not None and run.batch_id != batch_id
+    with letters.runtime.sessions() as session:
+        fresh = {
+            (d.organisation_id, d.format): d
+            for d in session.get_one(m.Batch, run.batch_id).documents
+        }
+    new_docx = fresh[(letters.organisation_id, "docx")]
+    new_pdf = fresh[(letters.organisation_id, "pdf")]
+    assert {d.status for d in fresh.values()} == {DocumentStatus.DONE}
+    assert new_pdf.reused_from_id is None and new_pdf.fingerprint != letters.row(pdf_id).fingerprint
+    office = letters.file(new_docx.id)
+    body, margins = docx_words(office)
+    assert "nämndorganisation)" in body + margins
+    assert_same_words(office, letters.file(new_pdf.id), tmp_path)
