@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -47,8 +48,11 @@ def settings_with(tmp_path: Path, **values: object) -> Settings:
     return Settings(**{**defaults, **values})  # type: ignore[arg-type]
 
 
+AppFor = Callable[[Settings], TestClient]
+
+
 @pytest.fixture
-def app_for(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+def app_for(tmp_path: Path) -> Iterator[AppFor]:
     """Build an API client for given settings; every runtime is closed after the test."""
     runtimes = []
 
@@ -79,14 +83,14 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield server
 
 
-def components(response: object) -> dict[str, str]:
-    body = response.json()  # type: ignore[attr-defined]
+def components(response: httpx2.Response) -> dict[str, str]:
+    body = response.json()
     assert set(body) == {"status", "components"}
     return dict(body["components"])
 
 
 def test_ready_until_postgresql_stops_then_503_naming_the_database_and_ready_again(
-    app_for, private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+    app_for: AppFor, private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     client = app_for(
         settings_with(tmp_path, database_url=private_postgres.url, redis_url=private_redis.url)
@@ -114,7 +118,7 @@ def test_ready_until_postgresql_stops_then_503_naming_the_database_and_ready_aga
 
 
 def test_503_naming_the_broker_when_redis_stops(
-    app_for, private_redis: PrivateRedis, tmp_path: Path
+    app_for: AppFor, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     client = app_for(settings_with(tmp_path, redis_url=private_redis.url))
     assert client.get("/readyz").status_code == 200
@@ -131,7 +135,7 @@ def test_503_naming_the_broker_when_redis_stops(
 
 
 def test_503_naming_the_store_when_its_directory_cannot_be_used(
-    app_for, private_redis: PrivateRedis, tmp_path: Path
+    app_for: AppFor, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     # Root ignores permissions, so the store is made unusable by a file where its directory goes.
     blocked = tmp_path / "not-a-directory"
@@ -148,7 +152,7 @@ def test_503_naming_the_store_when_its_directory_cannot_be_used(
     assert found["store"].startswith(f"file store {blocked / 'files'} cannot be written")
 
 
-def test_a_hung_broker_cannot_hang_the_probe(app_for, tmp_path: Path) -> None:
+def test_a_hung_broker_cannot_hang_the_probe(app_for: AppFor, tmp_path: Path) -> None:
     # A server that takes the connection and never says a word.
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -187,7 +191,7 @@ def test_a_hung_broker_cannot_hang_the_probe(app_for, tmp_path: Path) -> None:
     assert elapsed < 3 * (TIMEOUT + 1)
 
 
-def test_a_failing_probe_shows_no_password(app_for, tmp_path: Path) -> None:
+def test_a_failing_probe_shows_no_password(app_for: AppFor, tmp_path: Path) -> None:
     nothing = free_port()
     client = app_for(
         settings_with(
@@ -207,7 +211,7 @@ def test_a_failing_probe_shows_no_password(app_for, tmp_path: Path) -> None:
 
 
 def test_probes_take_hostile_requests_in_their_stride(
-    app_for, private_redis: PrivateRedis, tmp_path: Path
+    app_for: AppFor, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     client = app_for(settings_with(tmp_path, redis_url=private_redis.url))
     junk = "?" + "&".join(f"x{i}=%00%ff%3Cscript%3E{'A' * 200}" for i in range(50))
