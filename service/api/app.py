@@ -89,6 +89,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        release_observability()
         runtime.close()
 
     app = FastAPI(
@@ -169,7 +170,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/api/v1")
     install_portal(app)
-    install_observability(app, runtime)
+    release_observability = install_observability(app, runtime)
     # Added last, so it is outermost and times everything the app does.
     app.add_middleware(ServerTimingMiddleware)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -79,8 +80,8 @@ def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE)
 
 
-def install_observability(app: FastAPI, runtime: Runtime) -> None:
-    """Add the probes, the metrics and the request-id middleware to the app."""
+def install_observability(app: FastAPI, runtime: Runtime) -> Callable[[], None]:
+    """Add the probes, the metrics and the request-id middleware; returns what releases them."""
     settings = runtime.settings
     broker = broker_client(settings.redis_url, timeout_seconds=settings.readiness_timeout_seconds)
     app.state.readiness = standard_checker(
@@ -95,3 +96,4 @@ def install_observability(app: FastAPI, runtime: Runtime) -> None:
     )
     app.include_router(router)
     app.add_middleware(RequestIdMiddleware)
+    return broker.close

@@ -7,11 +7,16 @@ against LLEN.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,7 +31,7 @@ from sqlalchemy import func, select
 
 from service.api.app import create_app
 from service.batches.control import batch_progress
-from service.cli.local_cluster import WorkerProcess, free_port
+from service.cli.local_cluster import WorkerProcess, free_port, settings_environment
 from service.database import models as m
 from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
@@ -225,3 +230,43 @@ def test_json_log_lines_carry_request_and_batch_ids_and_never_a_token(
     assert any(e.get("request_id") == "req-obs-1" for e in access)
     warned = [e for e in events if e["logger"] == "service.test"]
     assert warned[0]["message"] == "a participant's link: /lank/[redacted]"
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite"])
+def test_benchdocs_serve_writes_only_json_lines_when_configured(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {**os.environ, **settings_environment(migrated), "BENCHDOCS_LOG_FORMAT": "json"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2).close()
+                break
+            except OSError:
+                assert server.poll() is None, "benchdocs serve exited"
+                assert time.monotonic() < deadline, "benchdocs serve never answered"
+                time.sleep(0.1)
+        probe = urllib.request.Request(f"{base}/healthz", headers={"X-Request-ID": "serve-1"})
+        urllib.request.urlopen(probe, timeout=5).close()
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{base}/api/v1/documents/1/file?token={TOKEN}", timeout=5)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+
+    events = [json.loads(line) for line in errors.splitlines() if line.strip()]
+    assert TOKEN not in errors
+    assert {e["logger"] for e in events} >= {"uvicorn.error", "uvicorn.access"}
+    probed = [e for e in events if e.get("request_id") == "serve-1"]
+    assert len(probed) == 1 and "/healthz" in probed[0]["message"]
+    assert any("token=[redacted]" in e["message"] for e in events)
