@@ -5,6 +5,7 @@ Connected to Celery's signals by ``workers.celery_app``:
 - ``setup_logging`` (worker and beat): benchdocs' own logging instead of Celery's;
 - ``worker_init`` (main process, before the pool forks): the metrics directory, emptied;
 - ``worker_ready`` / ``worker_shutdown``: the probe server on ``worker_probe_port``, if set;
+  from ``worker_shutting_down`` on, its ``/readyz`` answers 503 (``worker``: shutting down);
 - ``task_prerun`` / ``task_postrun`` (pool processes): the task's, document's or message's id
   on every log line the task writes.
 """
@@ -12,6 +13,7 @@ Connected to Celery's signals by ``workers.celery_app``:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -25,6 +27,7 @@ from service.observability.logs import configure_logging
 from service.observability.metrics import exposition, use_multiprocess_dir
 from service.observability.probe_server import ProbeServer
 from service.observability.readiness import (
+    ComponentCheck,
     ReadinessChecker,
     broker_client,
     secret_words,
@@ -40,11 +43,17 @@ log = logging.getLogger(__name__)
 _TASK_SUBJECTS = {RENDER_TASK: "document_id", SEND_MESSAGE_TASK: "message_id"}
 
 
-def worker_checker(settings: Settings) -> tuple[ReadinessChecker, redis.Redis]:
+class ShuttingDownError(Exception):
+    """The worker was told to stop: it finishes what it runs and takes nothing new."""
+
+
+def worker_checker(
+    settings: Settings, *, consuming: Callable[[], None]
+) -> tuple[ReadinessChecker, redis.Redis]:
     """Readiness checks for a worker's main process, which forks the pool.
 
     The database check opens a fresh connection each time (no pool), so no connection of the
-    parent's is ever inherited by a pool process.
+    parent's is ever inherited by a pool process. ``consuming`` raises once the worker stops.
     """
     broker = broker_client(settings.redis_url, timeout_seconds=settings.readiness_timeout_seconds)
     checker = standard_checker(
@@ -53,6 +62,7 @@ def worker_checker(settings: Settings) -> tuple[ReadinessChecker, redis.Redis]:
         broker=broker,
         timeout_seconds=settings.readiness_timeout_seconds,
         secrets=secret_words(settings.database_url, settings.redis_url),
+        extra=[ComponentCheck("worker", consuming)],
     )
     return checker, broker
 
@@ -63,12 +73,14 @@ class WorkerObservability:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.probes: ProbeServer | None = None
+        self.shutting_down: str | None = None
 
     def connect(self) -> None:
         """Connect every handler (strongly: they live as long as the app)."""
         signals.setup_logging.connect(self.setup_logging, weak=False)
         signals.worker_init.connect(self.worker_init, weak=False)
         signals.worker_ready.connect(self.worker_ready, weak=False)
+        signals.worker_shutting_down.connect(self.worker_shutting_down, weak=False)
         signals.worker_shutdown.connect(self.worker_shutdown, weak=False)
         signals.task_prerun.connect(self.task_prerun, weak=False)
         signals.task_postrun.connect(self.task_postrun, weak=False)
@@ -92,7 +104,7 @@ class WorkerObservability:
         port = self.settings.worker_probe_port
         if port is None:
             return
-        checker, _broker = worker_checker(self.settings)
+        checker, _broker = worker_checker(self.settings, consuming=self.consuming)
         metrics_dir = self.settings.metrics_dir
         self.probes = ProbeServer(
             host=self.settings.worker_probe_host,
@@ -100,6 +112,15 @@ class WorkerObservability:
             checker=checker,
             metrics=lambda: exposition(multiprocess_dir=metrics_dir),
         ).start()
+
+    def consuming(self) -> None:
+        """Raise once the worker was told to stop (its probe then answers 503)."""
+        if self.shutting_down is not None:
+            raise ShuttingDownError(self.shutting_down)
+
+    def worker_shutting_down(self, how: str = "Warm", sig: str = "TERM", **_: Any) -> None:
+        """Told to stop (in a signal handler: only a flag is set)."""
+        self.shutting_down = f"{how.lower()} shutdown ({sig}): finishing running tasks"
 
     def worker_shutdown(self, **_: Any) -> None:
         """Stop serving probes (after the running tasks finished: a warm shutdown)."""

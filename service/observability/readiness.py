@@ -198,10 +198,11 @@ def standard_checker(
     broker: redis.Redis,
     timeout_seconds: float,
     secrets: Sequence[str],
+    extra: Sequence[ComponentCheck] = (),
 ) -> ReadinessChecker:
-    """The database, broker and store checks every benchdocs process needs."""
+    """The database, broker and store checks every benchdocs process needs, and ``extra``."""
     return ReadinessChecker(
-        [database_check(engine), broker_check(broker), store_check(files)],
+        [database_check(engine), broker_check(broker), store_check(files), *extra],
         timeout_seconds=timeout_seconds,
         secrets=secrets,
     )

@@ -6,8 +6,11 @@ acknowledged; the one it had reserved goes back to the queue, where a second wor
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 import pytest
@@ -15,7 +18,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.cli.local_cluster import WorkerProcess
+from service.cli.local_cluster import WorkerProcess, free_port
 from service.database import models as m
 from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
@@ -35,6 +38,17 @@ def statuses(runtime: Runtime, batch_id: int) -> dict[int, tuple[DocumentStatus,
     return {row.id: (row.status, row.attempts) for row in rows}
 
 
+def readiness(port: int) -> tuple[int, str]:
+    """The worker probe's status and what it says of the worker itself (0: no answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status, json.loads(answer.read())["components"]["worker"]
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())["components"]["worker"]
+    except OSError:
+        return 0, "gone"
+
+
 @pytest.mark.parametrize("database_backend", ["postgresql"])
 def test_sigterm_mid_render_finishes_the_document_and_hands_back_the_rest(
     client: TestClient,
@@ -43,7 +57,10 @@ def test_sigterm_mid_render_finishes_the_document_and_hands_back_the_rest(
     pipeline_settings: Settings,
     start_worker: Callable[..., WorkerProcess],
 ) -> None:
-    slow = pipeline_settings.model_copy(update={"debug_render_delay_seconds": 4.0})
+    probe_port = free_port()
+    slow = pipeline_settings.model_copy(
+        update={"debug_render_delay_seconds": 4.0, "worker_probe_port": probe_port}
+    )
     worker = start_worker(slow, concurrency=1)
     with runtime.sessions() as session:
         meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
@@ -65,12 +82,20 @@ def test_sigterm_mid_render_finishes_the_document_and_hands_back_the_rest(
     ]
 
     assert worker.process is not None
+    assert readiness(probe_port) == (200, "ok")
     worker.process.send_signal(signal.SIGTERM)
     stopped_at = time.monotonic()
+    wait_until(lambda: readiness(probe_port)[0] != 200, what="the probe to say it stops")
+    while_stopping = readiness(probe_port)
     exit_code = worker.process.wait(timeout=60)
 
     after_stop = statuses(runtime, batch_id)
     assert exit_code == 0
+    assert while_stopping[0] == 503
+    assert (
+        while_stopping[1] == "ShuttingDownError: warm shutdown (SIGTERM): finishing running tasks"
+    )
+    assert readiness(probe_port) == (0, "gone")
     assert len(running) == 1
     assert after_stop[running[0]] == (DocumentStatus.DONE, 1)  # finished, not abandoned
     assert DocumentStatus.RUNNING not in {s for s, _ in after_stop.values()}

@@ -324,7 +324,7 @@ def test_a_worker_serves_its_probes_and_the_health_command_reads_them(
 
     assert readiness == {
         "status": "ready",
-        "components": {"database": "ok", "broker": "ok", "store": "ok"},
+        "components": {"database": "ok", "broker": "ok", "store": "ok", "worker": "ok"},
     }
     assert alive == {"status": "ok"}
     assert metrics_type.startswith("text/plain")
