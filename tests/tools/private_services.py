@@ -25,8 +25,19 @@ from types import TracebackType
 
 from service.cli.local_cluster import free_port, redis_server_binary, wait_for_redis
 
-POSTGRES_VERSION = "15"
 _START_TIMEOUT = 30.0
+
+
+def postgres_bindir() -> Path | None:
+    """Where ``initdb`` and ``pg_ctl`` live: on PATH, or Debian's newest versioned directory."""
+    found = shutil.which("initdb")
+    if found is not None:
+        return Path(found).resolve().parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return versions[-1].parent if versions else None
 
 
 def port_answers(port: int, host: str = "127.0.0.1") -> bool:
@@ -102,8 +113,8 @@ class PrivateRedis:
 
 def postgres_tools_absence() -> str | None:
     """Why a private PostgreSQL cannot be made here, or None."""
-    if not (Path("/usr/lib/postgresql") / POSTGRES_VERSION / "bin" / "initdb").is_file():
-        return f"PostgreSQL {POSTGRES_VERSION}'s initdb is not installed"
+    if postgres_bindir() is None:
+        return "PostgreSQL's initdb is not installed (Debian: apt-get install postgresql)"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -118,7 +129,10 @@ class PrivatePostgres:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        self._bin = Path("/usr/lib/postgresql") / POSTGRES_VERSION / "bin"
+        bindir = postgres_bindir()
+        if bindir is None:
+            raise RuntimeError(postgres_tools_absence())
+        self._bin = bindir
         self._root: Path | None = None
         self._owner: pwd.struct_passwd | None = None
 
