@@ -106,12 +106,23 @@ class WorkerObservability:
             return
         checker, _broker = worker_checker(self.settings, consuming=self.consuming)
         metrics_dir = self.settings.metrics_dir
-        self.probes = ProbeServer(
-            host=self.settings.worker_probe_host,
-            port=port,
-            checker=checker,
-            metrics=lambda: exposition(multiprocess_dir=metrics_dir),
-        ).start()
+        try:
+            server = ProbeServer(
+                host=self.settings.worker_probe_host,
+                port=port,
+                checker=checker,
+                metrics=lambda: exposition(multiprocess_dir=metrics_dir),
+            )
+        except OSError as exc:
+            # The worker still works; its probes fail, which is how an operator notices.
+            log.error(
+                "probes not served on %s:%d (BENCHDOCS_WORKER_PROBE_PORT): %s",
+                self.settings.worker_probe_host,
+                port,
+                exc,
+            )
+            return
+        self.probes = server.start()
 
     def consuming(self) -> None:
         """Raise once the worker was told to stop (its probe then answers 503)."""
