@@ -24,7 +24,17 @@ from service.batches.control import batch_progress, resend_stale, start_batch
 from service.batches.document_maker import DocumentMaker
 from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.batches.template_library import TemplateLibrary
-from service.cli import access, attendance, letters, mail, regenerate, roster, uploads, users
+from service.cli import (
+    access,
+    attendance,
+    letters,
+    mail,
+    regenerate,
+    roster,
+    storage,
+    uploads,
+    users,
+)
 from service.cli.base import (
     EXIT_ERROR,
     EXIT_FAILED_DOCUMENTS,
@@ -63,7 +73,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(templates_app, name="templates")
-for _module in (uploads, access, roster, regenerate, letters, attendance, users, mail):
+for _module in (uploads, access, roster, regenerate, letters, attendance, users, mail, storage):
     _module.register(app)
 
 
