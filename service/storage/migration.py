@@ -105,20 +105,20 @@ def migrate_directory(
 
 
 def _stored_files(source: Path) -> Iterator[Path]:
+    """Every file and symbolic link below ``source`` (a link is refused when it comes up)."""
     for path in sorted(source.rglob("*")):
         if path.name.startswith(_TEMPORARY_PREFIXES):
             continue
-        if path.is_symlink():
-            raise InvalidInputError(
-                [Problem(str(path), "a symbolic link: the file store never writes one")]
-            )
-        if path.is_file():
+        if path.is_symlink() or path.is_file():
             yield path
 
 
 def _migrate_one(
     path: Path, key: str, target: MigrationTarget, *, verify_existing: bool
 ) -> MigratedFile:
+    if path.is_symlink():
+        # The local store never writes one; following it could copy anything on the machine.
+        return MigratedFile(key, 0, Outcome.FAILED, "a symbolic link, not a stored file")
     size, sha256 = _local_checksum(path)
     there = target.stored(key)
     if there is not None and there.size_bytes == size:
