@@ -498,14 +498,14 @@ def settings(
         assert report.complete, report
         shutil.rmtree(files)
     yield on_s3
-    for key in list(store.keys()):
+    for key in list(store.list_keys()):
         store.delete(key)
 
 
 def stored_keys(settings: Settings) -> list[str]:
     """Every key in the test's store, sorted (the local directory's or the bucket prefix's)."""
     if settings.file_store == "s3":
-        return sorted(S3FileStore.from_settings(settings).keys())
+        return sorted(S3FileStore.from_settings(settings).list_keys())
     root = settings.file_store_dir
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 

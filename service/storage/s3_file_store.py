@@ -236,7 +236,7 @@ class S3FileStore:
         finally:
             body.close()
 
-    def keys(self) -> Iterator[str]:
+    def list_keys(self) -> Iterator[str]:
         """Every store key in the bucket under this store's prefix."""
         paginator = self._client.get_paginator("list_objects_v2")
         with self._translated(self._prefix or "/"):

@@ -126,7 +126,7 @@ def test_swedish_letters_and_emoji_in_keys_round_trip(store: FileStore) -> None:
     assert b"".join(store.stream(SWEDISH_KEY)) == data
     assert not store.exists(SWEDISH_KEY.replace("Åre", "Are"))
     if isinstance(store, S3FileStore):
-        assert list(store.keys()) == [SWEDISH_KEY]
+        assert list(store.list_keys()) == [SWEDISH_KEY]
     store.delete(SWEDISH_KEY)
     assert not store.exists(SWEDISH_KEY)
 

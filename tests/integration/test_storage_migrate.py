@@ -70,7 +70,7 @@ def report_lines(output: str) -> dict[str, tuple[int, int]]:
 
 
 def bucket_contents(store: S3FileStore) -> dict[str, bytes]:
-    return {key: store.get(key) for key in store.keys()}
+    return {key: store.get(key) for key in store.list_keys()}
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_an_interrupted_migration_left_no_half_object_and_resumes(
     # Ctrl+C in the middle of the large file's multipart upload (files go in name order).
     with pytest.raises(KeyboardInterrupt):
         migrate_directory(tmp_path / "files", interrupting)
-    copied_before = set(target.keys())
+    copied_before = set(target.list_keys())
     resumed = run_migrate(migrate_settings(s3_server, tmp_path / "files", prefix=prefix))
 
     assert "packs/mötespaket.pdf" not in copied_before  # no reader ever saw part of it
