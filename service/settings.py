@@ -27,6 +27,13 @@ def _mailbox(value: str) -> str:
     return value
 
 
+def _key_prefix(value: str) -> str:
+    """A key prefix of plain path segments: no ``.`` or ``..`` (some stores resolve them)."""
+    if any(part in (".", "..") for part in value.split("/")):
+        raise ValueError("expected path segments without '.' or '..'")
+    return value
+
+
 # Checked at start-up: a sender no server takes would fail every message, one by one.
 Mailbox = Annotated[str, AfterValidator(_mailbox)]
 
@@ -139,7 +146,7 @@ class Settings(BaseSettings):
     s3_access_key: str | None = Field(default=None, max_length=256)
     s3_secret_key: SecretStr | None = None
     # Keys are written under this prefix (several installations may share a bucket).
-    s3_key_prefix: str = Field(
+    s3_key_prefix: Annotated[str, AfterValidator(_key_prefix)] = Field(
         default="", max_length=200, pattern=r"^$|^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/?$"
     )
     # "path": http://host/bucket/key (SeaweedFS, MinIO); "virtual": http://bucket.host/key (AWS).

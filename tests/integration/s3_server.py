@@ -10,6 +10,7 @@ NAME)``).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import secrets
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
+PR_SET_PDEATHSIG = 1
 # The ports weed mini listens on besides S3's, each set so that nothing takes a default one.
 _OTHER_PORTS = (
     "master.port",
@@ -231,8 +233,15 @@ def _spawn(arguments: list[str], log_file: Path) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=log_file.parent,
-            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
+
+
+def _die_with_parent() -> None:
+    """In the child: end weed when the test process ends, however it ends (Linux)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_until_ready(server: S3Server, *, bucket: str | None, timeout: float) -> None:
