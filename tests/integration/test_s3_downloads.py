@@ -4,6 +4,7 @@ and a store that is down answers 503 in Swedish and loses nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tracemalloc
 import urllib.error
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from service.access.tokens import issue_token
 from service.api.app import create_app
 from service.batches.control import create_batch
 from service.database import models as m
@@ -284,6 +286,9 @@ def test_a_stopped_store_answers_503_in_swedish_and_loses_nothing(
         second_deck = a_deck(client, organisation="askersund")
         delegation = participant(client, "askersund")
         path = f"{API}/uploads/{upload['id']}/file"
+        browser = portal_participant(client, "askersund")
+        page_path = f"/mina-dokument/inskickat/{upload['id']}/fil"
+        assert browser.get(page_path).content == deck
         with runtime_of(client).sessions() as session:
             uploads_before = session.scalar(select(func.count()).select_from(m.Upload))
 
@@ -297,6 +302,7 @@ def test_a_stopped_store_answers_503_in_swedish_and_loses_nothing(
             "andra.pptx",
         )
         organiser_download = client.get(path)
+        page_download = browser.get(page_path)
 
         assert download.status_code == 503
         assert download.json()["detail"].startswith("Filerna kan inte hämtas eller sparas just nu")
@@ -305,9 +311,30 @@ def test_a_stopped_store_answers_503_in_swedish_and_loses_nothing(
         assert "Ingenting har gått förlorat" in sent.json()["detail"]
         assert organiser_download.status_code == 503
         assert "cannot be reached" in organiser_download.json()["detail"]
+        assert page_download.status_code == 503
+        assert "Filerna kan inte nås just nu" in page_download.text
+        assert "Ingenting har gått förlorat" in page_download.text
         with runtime_of(client).sessions() as session:
             assert session.scalar(select(func.count()).select_from(m.Upload)) == uploads_before
 
         own_s3_server.restart()
         again = delegation.get(path)
         assert again.status_code == 200 and again.content == deck
+        assert browser.get(page_path).content == deck
+
+
+def portal_participant(client: TestClient, organisation_ref: str) -> TestClient:
+    """A browser-like client signed in to the portal by the organisation's personal link."""
+    runtime = runtime_of(client)
+    with unit_of_work(runtime.sessions) as session:
+        issued = issue_token(
+            session,
+            organisation_id=id_of(client, m.Organisation, organisation_ref),
+            valid_for=dt.timedelta(days=30),
+            label="länken",
+            now=dt.datetime.now(dt.UTC),
+        )
+    browser = TestClient(client.app)
+    opened = browser.get(f"/lank/{issued.token}")
+    assert opened.status_code == 200 and opened.url.path == "/mina-dokument", opened.url
+    return browser
