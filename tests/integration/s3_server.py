@@ -129,6 +129,7 @@ class S3Server:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop weed (SIGTERM, then SIGKILL); its data folder stays for a restart."""
         if self.process.poll() is not None:
+            self._remove_sockets()
             return
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -136,8 +137,17 @@ class S3Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout)
+        self._remove_sockets()
 
-    def restart(self, timeout: float = 30.0) -> None:
+    def _remove_sockets(self) -> None:
+        """weed leaves ``/tmp/seaweedfs-<part>-grpc-<port>.sock`` behind, for ports of ours."""
+        ports = {a.rsplit("=", 1)[1] for a in self.arguments if a.startswith("-") and "port" in a}
+        for port in ports:
+            for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+
+    def restart(self, timeout: float = 60.0) -> None:
         """Start the same server again on the same ports and data (after ``stop``)."""
         self.stop()
         self.process = _spawn(self.arguments, self.log_file)
@@ -233,6 +243,8 @@ def _spawn(arguments: list[str], log_file: Path) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=log_file.parent,
+            # weed puts local sockets it has no flag for (the admin's) in the temporary folder.
+            env={**os.environ, "TMPDIR": str(log_file.parent)},
             preexec_fn=_die_with_parent,
         )
 
