@@ -83,6 +83,11 @@ class S3FileStore:
             read_timeout=settings.s3_read_timeout_seconds,
             retries={"max_attempts": settings.s3_max_attempts, "mode": "standard"},
             max_pool_connections=settings.s3_max_pool_connections,
+            # Checksums only where S3 requires them: since boto3 1.36 every upload otherwise
+            # carries a CRC trailer that several S3-compatible stores refuse. Integrity is kept
+            # by the sha256 each object records, which the migration reads back.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
         )
         # A session of its own: boto3's default session is shared and not thread-safe.
         session = boto3.session.Session(
