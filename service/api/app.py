@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from service import __version__
-from service.access.log_redaction import install_token_redaction
 from service.api.body import BodyTooLargeError
 from service.api.language import request_language
+from service.api.observability import install_observability
 from service.api.portal.setup import (
+    error_page,
     install_portal,
     invalid_request_page,
     is_portal_request,
@@ -39,9 +40,12 @@ from service.errors import (
     NotFoundError,
     Problem,
     RejectionReason,
+    StoreUnavailableError,
 )
 from service.intake.programme_import import json_path
 from service.messages import Language, message, place
+from service.observability.log_redaction import install_token_redaction
+from service.observability.metrics import count_refused_upload
 from service.runtime import Runtime
 from service.settings import require_portal_address, require_secret_api_key
 
@@ -87,6 +91,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        release_observability()
         runtime.close()
 
     app = FastAPI(
@@ -123,6 +128,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         language = request_language(request)
         errors = _problems_in(exc.problems, language)
         if isinstance(exc, FileRejectedError):
+            count_refused_upload(exc)
             code = _REJECTION_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_CONTENT)
             reason = message(f"upload.reason.{exc.reason.value}")
             detail = message("upload.refused", reason=reason).render(language)
@@ -143,6 +149,25 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(ConflictError)
     async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_unavailable(request: Request, exc: StoreUnavailableError) -> Response:
+        # Passing: the client may try again; the log names the store's own cause.
+        log.warning("file store unavailable: %s", exc)
+        headers = {"Retry-After": "30"}
+        if is_portal_request(request):
+            answer = error_page(
+                request,
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "Filerna kan inte nås just nu",
+                "Filerna kan inte hämtas eller sparas just nu. Ingenting har gått förlorat.",
+                "Försök igen om en stund.",
+                link=("/", "Till startsidan"),
+            )
+            answer.headers.update(headers)
+            return answer
+        detail = message("store.unavailable").render(request_language(request))
+        return JSONResponse({"detail": detail}, status.HTTP_503_SERVICE_UNAVAILABLE, headers)
 
     @app.exception_handler(BenchdocsError)
     async def _other(_r: Request, exc: BenchdocsError) -> JSONResponse:
@@ -166,6 +191,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/api/v1")
     install_portal(app)
+    release_observability = install_observability(app, runtime)
     # Added last, so it is outermost and times everything the app does.
     app.add_middleware(ServerTimingMiddleware)
     return app

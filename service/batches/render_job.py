@@ -44,6 +44,8 @@ from service.database.session import unit_of_work
 from service.documents.catalogue import PACKS, spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, RenderError, TransientError
+from service.observability.log_context import set_ids
+from service.observability.metrics import observe_render
 from service.pdf.converter import PdfConverter
 from service.storage.file_store import FileStore, StoredFile
 from service.task_queue import DocumentQueue
@@ -140,6 +142,7 @@ class RenderJob:
             if doc is None:
                 log.warning("document %s no longer exists; dropping its task", document_id)
                 return Outcome.MISSING
+            set_ids(batch_id=doc.batch_id, document_id=document_id)
             if doc.status in (DocumentStatus.DONE, DocumentStatus.FAILED):
                 return Outcome.ALREADY_DONE
             if step is not None and step_of(doc.format) != step and self.queue is not None:
@@ -219,6 +222,7 @@ class RenderJob:
             office_file, source_format=spec_for(target.kind).office_format
         )
         render_ms = (time.perf_counter() - started) * 1000
+        observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if doc is None:
@@ -277,6 +281,7 @@ class RenderJob:
         )
         data = made.data
         render_ms = (time.perf_counter() - started) * 1000
+        observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if doc is None:
@@ -338,6 +343,7 @@ class RenderJob:
             else time.monotonic() + self.pack_budget_seconds,
         )
         render_ms = (time.perf_counter() - started) * 1000
+        observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if row is None:
