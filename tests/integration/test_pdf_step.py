@@ -44,7 +44,7 @@ from service.regeneration.planning import plan_regeneration
 from service.regeneration.runs import run_regeneration
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from tests.conftest import RecordingQueue
+from tests.conftest import RecordingQueue, both_stores
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_tools("soffice", "pdftotext")]
 REAL_TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"
@@ -228,6 +228,7 @@ def test_the_pdf_has_the_stored_office_files_text(letters: Letters, tmp_path: Pa
     assert_same_words(office, letters.file(pdf_id), tmp_path)
 
 
+@both_stores
 def test_the_pdf_step_converts_the_stored_file_and_never_renders(
     letters: Letters, tmp_path: Path
 ) -> None:
@@ -303,6 +304,7 @@ def test_a_pdf_whose_office_file_failed_fails_saying_why(letters: Letters, tmp_p
         assert batch_progress(session, batch_id).is_complete
 
 
+@both_stores
 def test_resend_leaves_a_waiting_pdf_alone_and_brings_back_a_lost_hand_over(
     letters: Letters,
 ) -> None:

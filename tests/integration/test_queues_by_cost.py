@@ -39,7 +39,7 @@ from service.task_queue import (
     RENDER_TASK,
     celery_config,
 )
-from tests.conftest import CHILD_TIMEOUT
+from tests.conftest import CHILD_TIMEOUT, both_stores
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_tools("soffice", "pdftotext")]
@@ -161,6 +161,7 @@ def test_a_render_only_worker_leaves_every_pdf_to_a_pdf_worker(
     assert broker_queue_length(pipeline_settings, PDF_QUEUE) == 0
 
 
+@both_stores
 def test_a_pdf_worker_killed_mid_conversion_loses_no_pdf_and_makes_none_twice(
     runtime: Runtime,
     sample: ImportSummary,
