@@ -62,7 +62,8 @@ format: $(STAMP)
 previews: $(STAMP)
 	$(BIN)/benchdocs previews --out out/previews
 
-## Render times against floors, 300-organisation batches through real workers, cold vs warm PDF,
+## Render times against floors, 300-organisation batches through real workers, one vs two PDF
+## worker processes (--queues pdf), the local store vs the S3 store (SeaweedFS), cold vs warm PDF,
 ## the nightly regeneration over 10,000 documents (unchanged, and with 1% changed), the upload
 ## gate on real files and zip bombs, one meeting's invitations for 300 organisations built and
 ## sent (SMTP to a local aiosmtpd, .eml files, real workers), the meeting pack and archives for
