@@ -62,7 +62,8 @@ format: $(STAMP)
 previews: $(STAMP)
 	$(BIN)/benchdocs previews --out out/previews
 
-## Render times against floors, 300-organisation batches through real workers, cold vs warm PDF,
+## Render times against floors, 300-organisation batches through real workers, one vs two PDF
+## worker processes (--queues pdf), the local store vs the S3 store (SeaweedFS), cold vs warm PDF,
 ## the nightly regeneration over 10,000 documents (unchanged, and with 1% changed), the upload
 ## gate on real files and zip bombs, one meeting's invitations for 300 organisations built and
 ## sent (SMTP to a local aiosmtpd, .eml files, real workers), the meeting pack and archives for
@@ -82,8 +83,11 @@ screenshots: $(STAMP) readers
 serve: $(STAMP)
 	$(BIN)/benchdocs serve
 
+## A worker on every queue, or on some: make worker QUEUES=pdf CONCURRENCY=2
+QUEUES ?= render,pdf,mail
+CONCURRENCY ?= 2
 worker: $(STAMP)
-	$(BIN)/benchdocs worker
+	$(BIN)/benchdocs worker --queues $(QUEUES) --concurrency $(CONCURRENCY)
 
 clean:
 	rm -rf out var .pytest_cache .mypy_cache .ruff_cache

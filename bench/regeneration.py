@@ -70,6 +70,9 @@ class NoBroker:
     def send_render(self, document_id: int) -> None:
         raise AssertionError(f"document {document_id} was sent to a broker")
 
+    def send_pdf(self, document_id: int) -> None:
+        raise AssertionError(f"PDF {document_id} was sent to a broker")
+
     def send_message(self, message_id: int) -> None:
         raise AssertionError(f"message {message_id} was sent to a broker")
 

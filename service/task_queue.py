@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from celery import Celery
@@ -12,14 +13,33 @@ from service.errors import TransientError
 from service.settings import Settings
 
 RENDER_TASK = "benchdocs.render_document"
+CONVERT_TASK = "benchdocs.convert_pdf"
 RESEND_TASK = "benchdocs.resend_pending"
 SEND_MESSAGE_TASK = "benchdocs.send_message"
 RESEND_MESSAGES_TASK = "benchdocs.resend_stalled_messages"
 MAIL_DAILY_TASK = "benchdocs.mail_daily"
-DOCUMENTS_QUEUE = "documents"
-# E-mail has its own queue, so a long PDF batch never holds back an invitation; every worker
-# consumes both unless told otherwise (-Q).
+# Queues by cost: Office rendering (milliseconds, no LibreOffice) and PDF conversion (a warm
+# LibreOffice per process, a quarter of a second a file) are sized apart, so a PDF-heavy batch
+# never holds back the next organiser's Office files. A PDF is a second task, sent once its
+# Office file is stored (``service.batches.pdf_step``).
+RENDER_QUEUE = "render"
+PDF_QUEUE = "pdf"
+# E-mail has its own queue, so a long PDF batch never holds back an invitation.
 MAIL_QUEUE = "mail"
+# Where every document went before the split. A worker that consumes ``render`` drains it too,
+# so messages sent before an upgrade are not stranded; a PDF found there is handed on to
+# ``pdf`` (``RenderJob.run``), so a render-only worker still never converts.
+LEGACY_DOCUMENTS_QUEUE = "documents"
+WORKER_QUEUES = (RENDER_QUEUE, PDF_QUEUE, MAIL_QUEUE)
+
+
+def consumed_queues(queues: Sequence[str]) -> list[str]:
+    """The Celery queues a worker asked for ``queues`` consumes (``render`` brings the legacy
+    ``documents`` queue along)."""
+    consumed = list(dict.fromkeys(queues))
+    if RENDER_QUEUE in consumed:
+        consumed.append(LEGACY_DOCUMENTS_QUEUE)
+    return consumed
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -37,10 +57,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit_seconds,
         "task_time_limit": settings.task_time_limit_seconds,
-        "task_default_queue": DOCUMENTS_QUEUE,
+        # Beat's periodic tasks (resend, nightly planning) are cheap: they go with rendering.
+        "task_default_queue": RENDER_QUEUE,
         "task_queues": [
-            Queue(DOCUMENTS_QUEUE),  # type: ignore[no-untyped-call]
-            Queue(MAIL_QUEUE),  # type: ignore[no-untyped-call]
+            Queue(name)  # type: ignore[no-untyped-call]
+            for name in (*WORKER_QUEUES, LEGACY_DOCUMENTS_QUEUE)
         ],
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -50,9 +71,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 class DocumentQueue(Protocol):
-    """Hands documents to workers."""
+    """Hands documents to workers: Office files and zips to rendering, PDFs to conversion."""
 
     def send_render(self, document_id: int) -> None: ...
+
+    def send_pdf(self, document_id: int) -> None: ...
 
 
 class MessageQueue(Protocol):
@@ -73,12 +96,19 @@ class CeleryDocumentQueue:
         self._app.conf.update(celery_config(settings))
 
     def send_render(self, document_id: int) -> None:
-        """Queue one document by id; an unreachable broker is a TransientError."""
+        """Queue one document for rendering; an unreachable broker is a TransientError."""
+        self._send_document(RENDER_TASK, RENDER_QUEUE, document_id)
+
+    def send_pdf(self, document_id: int) -> None:
+        """Queue one PDF for conversion; an unreachable broker is a TransientError."""
+        self._send_document(CONVERT_TASK, PDF_QUEUE, document_id)
+
+    def _send_document(self, task: str, queue: str, document_id: int) -> None:
         try:
             self._app.send_task(
-                RENDER_TASK,
+                task,
                 args=[document_id],
-                queue=DOCUMENTS_QUEUE,
+                queue=queue,
                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
             )
         except (OperationalError, OSError) as exc:

@@ -545,11 +545,18 @@ class RecordingQueue:
     """A plain stand-in for the broker in API tests that do not run workers."""
 
     def __init__(self) -> None:
-        self.sent: list[int] = []
+        self.sent: list[int] = []  # every document sent, to either queue, in order
+        self.rendering: list[int] = []
+        self.pdfs: list[int] = []
         self.messages: list[int] = []
 
     def send_render(self, document_id: int) -> None:
         self.sent.append(document_id)
+        self.rendering.append(document_id)
+
+    def send_pdf(self, document_id: int) -> None:
+        self.sent.append(document_id)
+        self.pdfs.append(document_id)
 
     def send_message(self, message_id: int) -> None:
         self.messages.append(message_id)

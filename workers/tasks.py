@@ -14,6 +14,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
+from service.batches.pdf_step import Step
 from service.batches.render_job import RenderJob
 from service.errors import DeliveryDeferredError, InputsNotReadyError, TransientError
 from service.mail.building import build_settings
@@ -29,6 +30,7 @@ from service.regeneration.schedule import (
 from service.runtime import Runtime, build_runtime
 from service.settings import get_settings
 from service.task_queue import (
+    CONVERT_TASK,
     MAIL_DAILY_TASK,
     RENDER_TASK,
     RESEND_MESSAGES_TASK,
@@ -68,6 +70,7 @@ def _render_job() -> RenderJob:
         sessions=runtime.sessions,
         files=runtime.files,
         maker=maker,
+        queue=runtime.queue,
         debug_delay_seconds=runtime.settings.debug_render_delay_seconds,
         pack_budget_seconds=runtime.settings.task_soft_time_limit_seconds / 2,
     )
@@ -114,19 +117,29 @@ def _release_process_state(**_: Any) -> None:
 
 @app.task(name=RENDER_TASK, bind=True, max_retries=5)
 def render_document(self: Task, document_id: int) -> str:
-    """Render one document by id."""
+    """Render one Office file (or zip) by id; a PDF found here is forwarded to ``pdf``."""
+    return _make(self, document_id, Step.RENDER)
+
+
+@app.task(name=CONVERT_TASK, bind=True, max_retries=5)
+def convert_pdf(self: Task, document_id: int) -> str:
+    """Make one PDF by id: from its stored Office file, or rendered here if it has none."""
+    return _make(self, document_id, Step.PDF)
+
+
+def _make(task: Task, document_id: int, step: Step) -> str:
     job = _render_job()
     try:
-        return job.run(document_id).value
+        return job.run(document_id, step=step).value
     except InputsNotReadyError as exc:
-        if self.request.retries >= PACK_WAIT_RETRIES:
-            job.give_up(document_id, exc, attempts=self.request.retries + 1)
+        if task.request.retries >= PACK_WAIT_RETRIES:
+            job.give_up(document_id, exc, attempts=task.request.retries + 1)
             return "failed"
-        wait = min(PACK_WAIT_SECONDS, 1 + self.request.retries)
+        wait = min(PACK_WAIT_SECONDS, 1 + task.request.retries)
         log.info("document %s: %s; trying again in %d s", document_id, exc, wait)
-        raise self.retry(exc=exc, countdown=wait, max_retries=PACK_WAIT_RETRIES) from exc
+        raise task.retry(exc=exc, countdown=wait, max_retries=PACK_WAIT_RETRIES) from exc
     except TransientError as exc:
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:
         job.fail_unexpectedly(document_id, exc)
         return "failed"

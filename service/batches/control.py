@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.batches.pdf_step import (
+    Step,
+    converts_office_file,
+    office_failed_reason,
+    office_sibling_states,
+    step_of,
+    waits_for_office_file,
+)
 from service.batches.preflight import PlaceholdersError, preflight
 from service.clock import utcnow
 from service.database import models as m
@@ -135,26 +143,101 @@ def pending_document(
 def dispatch(
     sessions: sessionmaker[Session], queue: DocumentQueue, document_ids: Sequence[int]
 ) -> int:
-    """Hand documents to the queue; returns how many the broker took.
+    """Hand documents to the queue of their step; returns how many the broker took.
+
+    Office files and zips go to rendering, PDFs to conversion (``pdf_step``). A PDF whose
+    Office sibling is still on its way stays pending: the sibling's worker hands it on once
+    the Office file is stored. A PDF whose Office sibling failed is failed here, saying so.
 
     Each is marked queued before its message is sent, so a worker that starts at once never
-    has its ``running`` overwritten. If the broker is unreachable the document goes back to
+    has its ``running`` overwritten; a row that moved since it was read (a worker took it, or
+    handed it on) is left alone. If the broker is unreachable the document goes back to
     pending and sending stops: ``resend_stale`` (beat, or ``benchdocs resend``) picks it up.
     """
+    routes = _routes(sessions, document_ids)
+    to_send = [(document_id, routes[document_id]) for document_id in document_ids]
     sent = 0
-    for document_id in document_ids:
-        _set_status(sessions, document_id, DocumentStatus.QUEUED, only_if=None)
+    for position, (document_id, route) in enumerate(to_send):
+        if route.step is None:
+            continue
+        if not _claim(sessions, document_id, was=route.status):
+            continue
         try:
-            queue.send_render(document_id)
+            if route.step == Step.PDF:
+                queue.send_pdf(document_id)
+            else:
+                queue.send_render(document_id)
         except TransientError as exc:
-            log.warning(
-                "broker unavailable, %d document(s) left pending: %s", len(document_ids) - sent, exc
-            )
-            for unsent in document_ids[sent:]:
-                _set_status(sessions, unsent, DocumentStatus.PENDING, only_if=DocumentStatus.QUEUED)
+            unsent = [d for d, r in to_send[position:] if r.step is not None]
+            log.warning("broker unavailable, %d document(s) left pending: %s", len(unsent), exc)
+            for document_id_left in unsent:
+                _set_status(
+                    sessions,
+                    document_id_left,
+                    DocumentStatus.PENDING,
+                    only_if=DocumentStatus.QUEUED,
+                )
             break
         sent += 1
     return sent
+
+
+@dataclass(frozen=True)
+class _Route:
+    """Where dispatch sends a row (``step`` None: nowhere, it waits or has failed)."""
+
+    status: DocumentStatus
+    step: Step | None
+
+
+def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dict[int, _Route]:
+    """Each row's step, its status as read, and whether a PDF must wait or fail."""
+    doc = m.GeneratedDocument
+    routes: dict[int, _Route] = {}
+    with unit_of_work(sessions) as session:
+        rows = session.execute(
+            select(
+                doc.id, doc.batch_id, doc.meeting_id, doc.organisation_id, doc.kind, doc.format,
+                doc.status,
+            ).where(doc.id.in_(list(document_ids)))
+        ).all()  # fmt: skip
+        pdfs = [
+            (row.id, row.batch_id, row.meeting_id, row.organisation_id, row.kind)
+            for row in rows
+            if converts_office_file(row.kind, row.format)
+        ]
+        siblings = office_sibling_states(session, pdfs)
+        for row in rows:
+            sibling = siblings.get(row.id)
+            if sibling is not None and sibling.status == DocumentStatus.FAILED:
+                session.execute(
+                    update(doc)
+                    .where(doc.id == row.id, doc.status == row.status)
+                    .values(
+                        status=DocumentStatus.FAILED,
+                        error=office_failed_reason(sibling.format, sibling.error),
+                        finished_at=utcnow(),
+                    )
+                )
+                routes[row.id] = _Route(row.status, None)
+            elif sibling is not None and sibling.status != DocumentStatus.DONE:
+                routes[row.id] = _Route(row.status, None)  # handed on by its sibling's worker
+            else:
+                routes[row.id] = _Route(row.status, step_of(row.format))
+    # An id that no longer exists (its batch deleted) is not sent: nobody wants it.
+    return {d: routes.get(d, _Route(DocumentStatus.PENDING, None)) for d in document_ids}
+
+
+def _claim(sessions: sessionmaker[Session], document_id: int, *, was: DocumentStatus) -> bool:
+    """Mark a row queued if it is still as dispatch read it; whether it was."""
+    doc = m.GeneratedDocument
+    with unit_of_work(sessions) as session:
+        result = session.execute(
+            update(doc)
+            .where(doc.id == document_id, doc.status == was)
+            .values(status=DocumentStatus.QUEUED, enqueued_at=utcnow())
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _set_status(
@@ -256,7 +339,12 @@ def retry_failed(
 
 
 def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) -> list[int]:
-    """Documents the database still wants but that have not moved for too long."""
+    """Documents the database still wants but that have not moved for too long.
+
+    A PDF pending while its Office file is still on its way is not stray: it waits (the
+    Office file's worker hands it on). Once its Office file is done and the hand-over was lost
+    with a worker, it is found here like any other.
+    """
     cutoff = now - older_than
     doc = m.GeneratedDocument
     return list(
@@ -264,7 +352,9 @@ def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) 
             select(doc.id)
             .where(
                 or_(
-                    (doc.status == DocumentStatus.PENDING) & (doc.created_at < cutoff),
+                    (doc.status == DocumentStatus.PENDING)
+                    & (doc.created_at < cutoff)
+                    & ~waits_for_office_file(),
                     (doc.status == DocumentStatus.QUEUED) & (doc.enqueued_at < cutoff),
                     (doc.status == DocumentStatus.RUNNING) & (doc.started_at < cutoff),
                 )

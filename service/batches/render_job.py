@@ -3,6 +3,9 @@
 Every document records its fingerprint (``service.change_detection.fingerprints``). When the
 slot's latest done version has the same fingerprint and its file is still stored, the row
 reuses that file (``reused_from_id``) instead of rendering and converting again.
+
+A PDF is converted from its Office file once that is stored, in a task of its own on the
+``pdf`` queue (``service.batches.pdf_step``): the Office file's job hands it on.
 """
 
 from __future__ import annotations
@@ -19,20 +22,33 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches import packs
+from service.batches.control import dispatch
 from service.batches.document_maker import DocumentMaker
+from service.batches.pdf_step import (
+    PDF_STAMP,
+    OfficeSource,
+    Step,
+    converts_office_file,
+    office_failed_reason,
+    office_sibling,
+    pdf_inputs,
+    step_of,
+    waiting_pdfs,
+)
 from service.batches.template_library import TemplateLibrary
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
-from service.change_detection.stamps import consistent_read, document_stamp
+from service.change_detection.stamps import consistent_read, document_stamps
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.documents.catalogue import PACKS, spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
-from service.errors import GenerationError, NotFoundError, TransientError
+from service.errors import GenerationError, NotFoundError, RenderError, TransientError
 from service.observability.log_context import set_ids
 from service.observability.metrics import observe_render
 from service.pdf.converter import PdfConverter
 from service.storage.file_store import FileStore, StoredFile
+from service.task_queue import DocumentQueue
 
 log = logging.getLogger(__name__)
 _INLINE_ATTEMPTS = 3
@@ -46,6 +62,8 @@ class _Target:
     file_format: str
     meeting_id: int
     organisation_id: int | None
+    # A PDF's stored Office file (its sibling in the batch, done); None: render it here.
+    source: OfficeSource | None = None
 
 
 class Outcome(StrEnum):
@@ -56,39 +74,53 @@ class Outcome(StrEnum):
     ALREADY_DONE = "already_done"
     FAILED = "failed"
     MISSING = "missing"
+    WAITING = "waiting"  # a PDF whose Office file is still on its way: back to pending
+    FORWARDED = "forwarded"  # sent to the queue of its step (a message on the wrong queue)
 
 
 @dataclass
 class RenderJob:
-    """Collaborators a render needs; built once per worker process."""
+    """Collaborators a render needs; built once per worker process.
+
+    With a ``queue`` (a worker's), a finished Office file hands its waiting PDF on to the
+    ``pdf`` queue; without one (inline), the caller runs the PDF rows itself, after.
+    """
 
     sessions: sessionmaker[Session]
     files: FileStore
     maker: DocumentMaker
+    queue: DocumentQueue | None = None
     debug_delay_seconds: float = 0.0
     # How long a pack may convert decks in one run before it hands over to its next attempt
     # (the task's soft time limit would otherwise stop a first pack of 300 uploaded decks).
     pack_budget_seconds: float | None = None
 
-    def run(self, document_id: int) -> Outcome:
-        """Render, store and record one document; safe to run twice for the same id."""
-        with unit_of_work(self.sessions) as session:
-            doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if doc is None:
-                log.warning("document %s no longer exists; dropping its task", document_id)
-                return Outcome.MISSING
-            if doc.status in (DocumentStatus.DONE, DocumentStatus.FAILED):
-                return Outcome.ALREADY_DONE
-            doc.status = DocumentStatus.RUNNING
-            doc.started_at = utcnow()
-            doc.attempts += 1
-            target = _Target(doc.kind, doc.format, doc.meeting_id, doc.organisation_id)
-            set_ids(batch_id=doc.batch_id, document_id=document_id)
+    def run(self, document_id: int, *, step: Step | None = None) -> Outcome:
+        """Render (or convert), store and record one document; safe to run twice for an id.
+
+        ``step`` is the queue the task came from: a row of the other step is forwarded to its
+        own queue (a message from before the split), so a render-only worker never converts.
+        """
+        begun = self._begin(document_id, step)
+        if begun == Outcome.ALREADY_DONE:
+            # A worker that died after storing an Office file left its PDF waiting.
+            self._hand_on(document_id)
+        if begun == Outcome.FORWARDED:
+            assert self.queue is not None
+            if step == Step.RENDER:
+                self.queue.send_pdf(document_id)
+            else:
+                self.queue.send_render(document_id)
+        if isinstance(begun, Outcome):
+            return begun
+        target = begun
         if self.debug_delay_seconds:
             time.sleep(self.debug_delay_seconds)
         try:
             if target.kind in PACKS:
                 outcome = self._assemble_and_store(document_id, target)
+            elif target.source is not None:
+                outcome = self._convert_and_store(document_id, target, target.source)
             else:
                 outcome = self._render_and_store(document_id, target)
         except TransientError:
@@ -99,22 +131,134 @@ class RenderJob:
         except NotFoundError as exc:
             self._fail(document_id, str(exc))
             return Outcome.FAILED
+        if outcome in (Outcome.RENDERED, Outcome.REUSED):
+            self._hand_on(document_id)
         return outcome
+
+    def _begin(self, document_id: int, step: Step | None) -> _Target | Outcome:
+        """Mark the row running and read what it asks for, or say why it does not start."""
+        with unit_of_work(self.sessions) as session:
+            doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
+            if doc is None:
+                log.warning("document %s no longer exists; dropping its task", document_id)
+                return Outcome.MISSING
+            set_ids(batch_id=doc.batch_id, document_id=document_id)
+            if doc.status in (DocumentStatus.DONE, DocumentStatus.FAILED):
+                return Outcome.ALREADY_DONE
+            if step is not None and step_of(doc.format) != step and self.queue is not None:
+                doc.status = DocumentStatus.QUEUED
+                doc.enqueued_at = utcnow()
+                return Outcome.FORWARDED
+            source, not_now = self._office_source(session, doc)
+            if not_now is not None:
+                return not_now
+            doc.status = DocumentStatus.RUNNING
+            doc.started_at = utcnow()
+            doc.attempts += 1
+            return _Target(doc.kind, doc.format, doc.meeting_id, doc.organisation_id, source)
+
+    def _office_source(
+        self, session: Session, doc: m.GeneratedDocument
+    ) -> tuple[OfficeSource | None, Outcome | None]:
+        """For a PDF row: its Office sibling's stored file, or why it cannot start now."""
+        if not converts_office_file(doc.kind, doc.format):
+            return None, None
+        office = office_sibling(session, doc)
+        if office is None:
+            return None, None  # no Office row in its batch: render it here, then convert
+        if office.status == DocumentStatus.FAILED:
+            doc.status = DocumentStatus.FAILED
+            doc.error = office_failed_reason(office.format, office.error)[:2000]
+            doc.finished_at = utcnow()
+            return None, Outcome.FAILED
+        if office.status != DocumentStatus.DONE or office.file_key is None:
+            # Sent early (a duplicate, or a retried Office file): the sibling hands it on.
+            doc.status = DocumentStatus.PENDING
+            return None, Outcome.WAITING
+        return (
+            OfficeSource(
+                id=office.id,
+                file_key=office.file_key,
+                inputs=dict(office.inputs or {}),
+                template_id=office.template_id,
+            ),
+            None,
+        )
+
+    def _hand_on(self, document_id: int) -> None:
+        """Send the PDFs that wait for this (now stored) Office file to the ``pdf`` queue."""
+        if self.queue is None:
+            return
+        with self.sessions() as session:
+            office = session.get(m.GeneratedDocument, document_id)
+            waiting = waiting_pdfs(session, office) if office is not None else []
+        if waiting:
+            # Unsent (the broker away) they stay pending; resend_stale finds them.
+            dispatch(self.sessions, self.queue, waiting)
+
+    def _convert_and_store(
+        self, document_id: int, target: _Target, source: OfficeSource
+    ) -> Outcome:
+        """A PDF from its stored Office file: converted, never rendered again."""
+        started = time.perf_counter()
+        inputs = pdf_inputs(source.inputs)
+        if inputs is None:
+            return self._render_and_store(document_id, target)
+        reused = self._reuse(document_id, target, inputs)
+        if reused is not None:
+            return reused
+        try:
+            office_file = self.files.get(source.file_key)
+        except NotFoundError:
+            log.warning(
+                "document %s: Office file %r is gone; rendering it again",
+                document_id,
+                source.file_key,
+            )
+            return self._render_and_store(document_id, target)
+        if self.maker.pdf is None:
+            raise RenderError("PDF conversion is not available here")
+        data = self.maker.pdf.convert(
+            office_file, source_format=spec_for(target.kind).office_format
+        )
+        render_ms = (time.perf_counter() - started) * 1000
+        observe_render(target.kind, target.file_format, render_ms)
+        with unit_of_work(self.sessions) as session:
+            doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
+            if doc is None:
+                return Outcome.MISSING
+            key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
+            _mark_done(
+                doc,
+                file=self.files.put(key, data),
+                template_id=source.template_id,
+                inputs=inputs,
+                render_ms=render_ms,
+                reused_from_id=None,
+            )
+        return Outcome.RENDERED
 
     def _render_and_store(self, document_id: int, target: _Target) -> Outcome:
         started = time.perf_counter()
         loaded = self.maker.template(target.kind)
         renderer = renderer_identity(target.file_format)
+        spec = spec_for(target.kind)
+        # An Office file that may become a PDF keeps the PDF's stamp too, read in the same
+        # snapshot: the PDF converted from it carries it (``pdf_step.pdf_inputs``).
+        renderers = [renderer]
+        if spec.offers_pdf and target.file_format != "pdf":
+            renderers.append(renderer_identity("pdf"))
         # The stamp first, then the facts, in one snapshot: the stamp vouches for this context.
         with consistent_read(self.sessions) as session:
-            stamp = document_stamp(
+            stamps = document_stamps(
                 session,
-                spec_for(target.kind),
+                spec,
                 meeting_id=target.meeting_id,
                 organisation_id=target.organisation_id,
                 template_sha256=loaded.sha256,
-                renderer=renderer,
+                renderers=renderers,
             )
+            stamp = stamps[0]
             context = self.maker.context(
                 target.kind,
                 meeting_id=target.meeting_id,
@@ -128,7 +272,8 @@ class RenderJob:
             stamp=stamp,
             renderer=renderer,
         )
-        reused = self._reuse(document_id, target, inputs)
+        extra = {PDF_STAMP: stamps[1]} if len(stamps) > 1 else {}
+        reused = self._reuse(document_id, target, inputs, extra=extra)
         if reused is not None:
             return reused
         made = self.maker.render(
@@ -151,6 +296,7 @@ class RenderJob:
                 inputs=inputs,
                 render_ms=render_ms,
                 reused_from_id=None,
+                extra=extra,
             )
         return Outcome.RENDERED
 
@@ -239,7 +385,14 @@ class RenderJob:
                 .limit(1)
             ).first()
 
-    def _reuse(self, document_id: int, target: _Target, inputs: DocumentInputs) -> Outcome | None:
+    def _reuse(
+        self,
+        document_id: int,
+        target: _Target,
+        inputs: DocumentInputs,
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> Outcome | None:
         """Keep the slot's latest version's file if it was made from the same inputs."""
         doc = m.GeneratedDocument
         latest = self._latest_version(document_id, target)
@@ -262,6 +415,7 @@ class RenderJob:
                 inputs=inputs,
                 render_ms=None,
                 reused_from_id=latest.id,
+                extra=extra,
             )
         return Outcome.REUSED
 
@@ -273,6 +427,16 @@ class RenderJob:
                 doc.status = DocumentStatus.FAILED
                 doc.error = reason[:2000]
                 doc.finished_at = utcnow()
+                # The PDFs waiting for this Office file will not get one: they fail with it.
+                for waiting in session.scalars(
+                    select(m.GeneratedDocument)
+                    .where(m.GeneratedDocument.id.in_(waiting_pdfs(session, doc)))
+                    .with_for_update()
+                ):
+                    if waiting.status == DocumentStatus.PENDING:
+                        waiting.status = DocumentStatus.FAILED
+                        waiting.error = office_failed_reason(doc.format, doc.error)[:2000]
+                        waiting.finished_at = utcnow()
 
     def give_up(self, document_id: int, exc: TransientError, *, attempts: int) -> None:
         """Record a transient failure that outlasted its retries."""
@@ -293,13 +457,17 @@ def _mark_done(
     inputs: DocumentInputs,
     render_ms: float | None,
     reused_from_id: int | None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Record a finished document: its file, template, inputs and, if reused, its source."""
+    """Record a finished document: its file, template, inputs and, if reused, its source.
+
+    ``extra`` is kept beside the inputs (an Office file's ``pdf_stamp``).
+    """
     _mark_file_done(
         doc,
         file=file,
         fingerprint=inputs.fingerprint,
-        inputs=inputs.to_json(),
+        inputs={**inputs.to_json(), **(extra or {})},
         render_ms=render_ms,
         reused_from_id=reused_from_id,
     )
@@ -370,15 +538,20 @@ def render_inline(
         files=files,
         maker=DocumentMaker(sessions=sessions, templates=templates, pdf=pdf),
     )
-    outcomes = []
-    for document_id in document_ids:
-        for attempt in range(_INLINE_ATTEMPTS):
-            try:
-                outcomes.append(job.run(document_id))
-                break
-            except TransientError as exc:
-                # The row stays running, which a second run() renders again (as a retry does).
-                if attempt == _INLINE_ATTEMPTS - 1:
-                    job.give_up(document_id, exc, attempts=_INLINE_ATTEMPTS)
-                    outcomes.append(Outcome.FAILED)
-    return outcomes
+    outcomes = {document_id: _run_inline(job, document_id) for document_id in document_ids}
+    # A PDF listed before its Office file waited for it; the Office files are made now.
+    for document_id, outcome in outcomes.items():
+        if outcome == Outcome.WAITING:
+            outcomes[document_id] = _run_inline(job, document_id)
+    return [outcomes[document_id] for document_id in document_ids]
+
+
+def _run_inline(job: RenderJob, document_id: int) -> Outcome:
+    for attempt in range(_INLINE_ATTEMPTS):
+        try:
+            return job.run(document_id)
+        except TransientError as exc:
+            # The row stays running, which a second run() renders again (as a retry does).
+            if attempt == _INLINE_ATTEMPTS - 1:
+                job.give_up(document_id, exc, attempts=_INLINE_ATTEMPTS)
+    return Outcome.FAILED

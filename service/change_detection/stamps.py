@@ -343,6 +343,27 @@ def document_stamp(
     renderer: str,
 ) -> str:
     """The stamp of one document, reading only the buckets it covers (the render job's)."""
+    return document_stamps(
+        session,
+        spec,
+        meeting_id=meeting_id,
+        organisation_id=organisation_id,
+        template_sha256=template_sha256,
+        renderers=[renderer],
+    )[0]
+
+
+def document_stamps(
+    session: Session,
+    spec: DocumentSpec,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    template_sha256: str,
+    renderers: Sequence[str],
+) -> list[str]:
+    """One document's stamp for each renderer, from one read of its buckets (an Office file
+    and the PDF converted from it share their data and template, not their renderer)."""
     network_id = session.scalar(select(m.Meeting.network_id).where(m.Meeting.id == meeting_id))
     if network_id is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
@@ -352,13 +373,16 @@ def document_stamp(
         organisation_ids=[organisation_id] if organisation_id is not None else [],
         every_organisation=spec.reads_other_organisations,
     )
-    return digests.stamp(
-        spec,
-        network_id=network_id,
-        organisation_id=organisation_id,
-        template_sha256=template_sha256,
-        renderer=renderer,
-    )
+    return [
+        digests.stamp(
+            spec,
+            network_id=network_id,
+            organisation_id=organisation_id,
+            template_sha256=template_sha256,
+            renderer=renderer,
+        )
+        for renderer in renderers
+    ]
 
 
 @contextmanager

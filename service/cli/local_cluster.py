@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -24,6 +24,7 @@ import redis
 
 from service.errors import ConfigurationError
 from service.settings import Settings
+from service.task_queue import WORKER_QUEUES, consumed_queues
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -134,7 +135,8 @@ def wait_for_redis(
 
 
 class WorkerProcess:
-    """A real Celery worker (prefork pool) in its own process group."""
+    """A real Celery worker (prefork pool) in its own process group, by default on every
+    queue (``render``, ``pdf``, ``mail``), as the demo's embedded cluster needs."""
 
     def __init__(
         self,
@@ -145,8 +147,10 @@ class WorkerProcess:
         extra_env: Mapping[str, str] | None = None,
         log_file: Path | None = None,
         ready_timeout: float = 60.0,
+        queues: Sequence[str] = WORKER_QUEUES,
     ) -> None:
         self._settings = settings
+        self._queues = list(queues)
         self._concurrency = concurrency
         self._name = name
         self._extra_env = extra_env
@@ -161,6 +165,7 @@ class WorkerProcess:
             "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(self._concurrency),
             "--hostname", f"{self._name}-{os.getpid()}-{time.monotonic_ns()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--queues", ",".join(consumed_queues(self._queues)),
         ]  # fmt: skip
         with contextlib.ExitStack() as stack:
             log_target: int | IO[bytes] = subprocess.DEVNULL

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -68,6 +67,7 @@ from service.pdf.libreoffice import configured_converter
 from service.pdf.previews import render_previews
 from service.runtime import Runtime
 from service.settings import PROJECT_ROOT, Settings, get_settings
+from service.task_queue import WORKER_QUEUES, consumed_queues
 
 app = typer.Typer(
     help="Documents for SKR's benchmarking meetings, generated from templates.",
@@ -299,16 +299,60 @@ def serve(
     uvicorn.run(create_app(open_runtime(settings)), host=host, port=port, log_config=None)
 
 
-def _celery(*args: str) -> None:
+def _exec_celery(*args: str) -> None:
+    """Become Celery (``os.execv``): signals reach it directly, and stopping ``benchdocs
+    worker`` or ``beat`` can never leave an orphaned Celery process behind."""
     command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", *args]
-    raise typer.Exit(subprocess.call(command))  # noqa: S603 - our own interpreter and module
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and module
+
+
+def parse_queues(text: str) -> list[str]:
+    """``render,pdf`` as queue names; an unknown or empty name is refused, naming the option."""
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in WORKER_QUEUES]
+    if unknown or not names:
+        raise InvalidInputError(
+            [
+                Problem(
+                    "--queues",
+                    f"unknown queue {name!r}; choose from {', '.join(WORKER_QUEUES)}",
+                )
+                for name in unknown
+            ]
+        )
+    return list(dict.fromkeys(names))
 
 
 @app.command()
-def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
-    """Run a Celery worker that renders documents."""
+def worker(
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="Queues to consume, comma-separated: render (Office files), pdf (PDF "
+            "conversion, a LibreOffice per process), mail. Default: all of them."
+        ),
+    ] = ",".join(WORKER_QUEUES),
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Processes that run tasks (for pdf: one per core).")
+    ] = 2,
+) -> None:
+    """Run a Celery worker that renders documents, converts PDFs and sends e-mail."""
+    try:
+        chosen = parse_queues(queues)
+    except InvalidInputError as exc:
+        raise fail(exc) from exc
     open_runtime().close()  # migrate first, so workers never meet an old schema
-    _celery("worker", "--loglevel", "INFO", "--concurrency", str(concurrency))
+    _exec_celery(
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        ",".join(consumed_queues(chosen)),
+    )
 
 
 @app.command()
@@ -317,7 +361,7 @@ def beat() -> None:
 
     Last runs are kept in var/celerybeat-schedule unless --schedule says otherwise.
     """
-    _celery("beat", "--loglevel", "INFO")
+    _exec_celery("beat", "--loglevel", "INFO")
 
 
 @app.command()

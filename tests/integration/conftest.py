@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +24,7 @@ from service.domain.kinds import DocumentKind
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.task_queue import WORKER_QUEUES
 from tests.conftest import (
     TEST_API_KEY,
     Databases,
@@ -119,12 +120,18 @@ def start_worker(
     """Start real worker processes; every one started is stopped after the test."""
     started: list[WorkerProcess] = []
 
-    def start(settings: Settings | None = None, *, concurrency: int = 2) -> WorkerProcess:
+    def start(
+        settings: Settings | None = None,
+        *,
+        concurrency: int = 2,
+        queues: Sequence[str] = WORKER_QUEUES,
+    ) -> WorkerProcess:
         worker = WorkerProcess(
             settings or pipeline_settings,
             concurrency=concurrency,
             name=f"test{len(started)}",
             log_file=tmp_path / f"worker{len(started)}.log",
+            queues=queues,
         )
         started.append(worker)
         return worker.start()

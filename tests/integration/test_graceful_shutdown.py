@@ -104,7 +104,7 @@ def test_sigterm_mid_render_finishes_the_document_and_hands_back_the_rest(
     assert time.monotonic() - stopped_at < 30
     # What it had not started is back in the queue, not lost with the worker.
     broker = redis.Redis.from_url(pipeline_settings.redis_url)
-    assert broker.llen("documents") == len(waiting)
+    assert broker.llen("render") == len(waiting)
     broker.close()
 
     start_worker()

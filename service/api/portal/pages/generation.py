@@ -30,6 +30,7 @@ from service.api.portal.names import KIND_WORDS, kind_label
 from service.api.portal.rendering import NOTICES, page
 from service.batches.control import BatchProgress, batch_progress, retry_failed, start_batch
 from service.batches.exports import batch_zip, stream_zip
+from service.batches.pdf_step import OFFICE_FAILED
 from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.database import models as m
 from service.documents.catalogue import (
@@ -79,6 +80,11 @@ _PLACEHOLDER = re.compile(r"^\[Fyll i (?P<fact>.+)\]$")
 def failure_cause(error: str | None) -> str:
     """Why a document failed, in words an organiser can act on (details shown beside it)."""
     text = error or ""
+    if text.startswith(OFFICE_FAILED):
+        return (
+            "PDF-filen görs av Office-filen, och den kunde inte skapas. Se orsaken vid "
+            "Office-filen, rätta den och försök sedan igen."
+        )
     if text.startswith("internal error"):
         return (
             "Ett oväntat fel inträffade i tjänsten. Försök igen; händer det igen, kontakta "
