@@ -10,6 +10,7 @@ import tracemalloc
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -138,9 +139,14 @@ def download_measured(app: FastAPI, path: str, headers: dict[str, str]) -> Recei
             got.size += len(body)
             digest.update(body)
 
+    def run_in_a_fresh_thread() -> None:
+        # An event loop of its own: an earlier test in this process may have left one set.
+        anyio.run(app, scope, receive, send)
+
     tracemalloc.start()
     try:
-        anyio.run(app, scope, receive, send)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(run_in_a_fresh_thread).result()
         got.peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

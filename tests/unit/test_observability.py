@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from service.errors import StoreUnavailableError
-from service.observability.log_context import current_ids, log_ids
+from service.observability.log_context import clear_ids, current_ids, log_ids
 from service.observability.logs import configure_logging
 from service.observability.readiness import (
     ComponentCheck,
@@ -26,7 +26,12 @@ TOKEN = "bdt_" + "a1B2-_" * 8
 
 @pytest.fixture
 def log_to() -> Iterator[tuple[logging.Logger, dict[str, io.StringIO]]]:
-    """A logger and the buffer configure_logging writes to; the root restored after."""
+    """A logger and the buffer configure_logging writes to; the root restored after.
+
+    The ids start unset: a use case run earlier in this process may have left a batch id in
+    its context, as a task does until its worker's next task clears it.
+    """
+    clear_ids()
     root = logging.getLogger()
     level = root.level
     buffers: dict[str, io.StringIO] = {}
