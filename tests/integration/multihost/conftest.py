@@ -76,6 +76,16 @@ def host_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def host_temporary(env: dict[str, str], directory: Path) -> dict[str, str]:
+    """``env`` with temporary files in a folder of the host's own (LibreOffice's profiles).
+
+    A process killed at the end leaves its temporary files behind; here they go with the
+    test's own folder.
+    """
+    directory.mkdir(parents=True)
+    return {**env, "TMPDIR": str(directory)}
+
+
 def wait_for_api(url: str, *, timeout: float = 60.0, log: Path) -> None:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as client:
@@ -204,7 +214,7 @@ def cluster(
         for name in ("worker-1", "worker-2"):
             hosts[name].start(
                 [python, "-m", "service.cli", "worker", "--concurrency", "1"],
-                env=env,
+                env=host_temporary(env, tmp_path / name),
                 cwd=PROJECT_ROOT,
                 log_file=logs / f"{name}.log",
             )

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def reaches(cluster: Cluster, host: str, port: int) -> bool:
     )
     result = subprocess.run(
         [
-            "ip", "netns", "exec", cluster.hosts[host].namespace, "python3", "-c", probe,
+            "ip", "netns", "exec", cluster.hosts[host].namespace, sys.executable, "-c", probe,
             cluster.segment.services_address, str(port),
         ],
         timeout=10,
