@@ -34,7 +34,9 @@ Mailbox = Annotated[str, AfterValidator(_mailbox)]
 class Settings(BaseSettings):
     """Everything configurable about benchdocs; the defaults run embedded on one machine."""
 
-    model_config = SettingsConfigDict(env_prefix="BENCHDOCS_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BENCHDOCS_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'benchdocs.sqlite3'}",
@@ -126,6 +128,23 @@ class Settings(BaseSettings):
     mail_resend_after_seconds: int = Field(default=300, ge=10)
     # True: the daily run builds messages but holds them until an organiser sends them.
     mail_hold_new: bool = False
+    # Logs: one line per event, plain text or one JSON object (time, level, logger, message
+    # and the request, batch, document and message ids when known).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Readiness (/readyz, `benchdocs health`): each component's check is given up after this.
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # A worker's main process serves /healthz, /readyz and /metrics on this port (off when
+    # unset, as in the embedded demo); the host it binds to.
+    worker_probe_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_probe_host: str = Field(default="127.0.0.1", max_length=253)
+    # Where a prefork worker's processes keep their Prometheus samples, added up at a scrape;
+    # emptied when the worker starts, so one directory per worker. The client library's own
+    # name is taken too.
+    metrics_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BENCHDOCS_METRICS_DIR", "PROMETHEUS_MULTIPROC_DIR"),
+    )
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 

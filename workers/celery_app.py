@@ -25,6 +25,7 @@ from service.task_queue import (
     RESEND_TASK,
     celery_config,
 )
+from workers.observability import WorkerObservability
 
 # Where beat keeps its last-run times when no --schedule is given: never the working directory.
 DEFAULT_BEAT_SCHEDULE_FILE = PROJECT_ROOT / "var" / "celerybeat-schedule"
@@ -89,6 +90,7 @@ def create_celery_app(settings: Settings) -> Celery:
     """A configured app with its periodic tasks."""
     app = Celery("benchdocs", include=["workers.tasks"])
     app.conf.update(celery_config(settings))
+
     app.conf.update(
         # Crontab entries are read in this zone; beat resets its file if the zone changes.
         timezone=settings.regeneration_timezone,
@@ -129,4 +131,7 @@ def nightly_time_limits(settings: Settings) -> dict[str, float]:
     return {"soft_time_limit": seconds * 0.9, "time_limit": seconds}
 
 
-app = create_celery_app(get_settings())
+_settings = get_settings()
+app = create_celery_app(_settings)
+# Logging, per-task log ids, the metrics directory and the probe server (worker_probe_port).
+WorkerObservability(_settings).connect()

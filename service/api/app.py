@@ -11,9 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from service import __version__
-from service.access.log_redaction import install_token_redaction
 from service.api.body import BodyTooLargeError
 from service.api.language import request_language
+from service.api.observability import install_observability
 from service.api.portal.setup import (
     install_portal,
     invalid_request_page,
@@ -42,6 +42,8 @@ from service.errors import (
 )
 from service.intake.programme_import import json_path
 from service.messages import Language, message, place
+from service.observability.log_redaction import install_token_redaction
+from service.observability.metrics import count_refused_upload
 from service.runtime import Runtime
 from service.settings import require_portal_address, require_secret_api_key
 
@@ -87,6 +89,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        release_observability()
         runtime.close()
 
     app = FastAPI(
@@ -123,6 +126,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         language = request_language(request)
         errors = _problems_in(exc.problems, language)
         if isinstance(exc, FileRejectedError):
+            count_refused_upload(exc)
             code = _REJECTION_STATUS.get(exc.reason, status.HTTP_422_UNPROCESSABLE_CONTENT)
             reason = message(f"upload.reason.{exc.reason.value}")
             detail = message("upload.refused", reason=reason).render(language)
@@ -166,6 +170,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/api/v1")
     install_portal(app)
+    release_observability = install_observability(app, runtime)
     # Added last, so it is outermost and times everything the app does.
     app.add_middleware(ServerTimingMiddleware)
     return app

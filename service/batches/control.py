@@ -28,6 +28,7 @@ from service.documents.catalogue import (
 )
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
+from service.observability.log_context import set_ids
 from service.task_queue import DocumentQueue
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,10 @@ def start_batch(
                 raise PlaceholdersError(gaps)
         batch_id = batch.id
         document_ids = [d.id for d in batch.documents]
+    set_ids(batch_id=batch_id)
+    log.info(
+        "batch %d of meeting %d: queueing %d documents", batch_id, meeting_id, len(document_ids)
+    )
     dispatch(sessions, queue, document_ids)
     return batch_id
 

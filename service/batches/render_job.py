@@ -29,6 +29,8 @@ from service.database.session import unit_of_work
 from service.documents.catalogue import PACKS, spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, TransientError
+from service.observability.log_context import set_ids
+from service.observability.metrics import observe_render
 from service.pdf.converter import PdfConverter
 from service.storage.file_store import FileStore, StoredFile
 
@@ -81,6 +83,7 @@ class RenderJob:
             doc.started_at = utcnow()
             doc.attempts += 1
             target = _Target(doc.kind, doc.format, doc.meeting_id, doc.organisation_id)
+            set_ids(batch_id=doc.batch_id, document_id=document_id)
         if self.debug_delay_seconds:
             time.sleep(self.debug_delay_seconds)
         try:
@@ -133,6 +136,7 @@ class RenderJob:
         )
         data = made.data
         render_ms = (time.perf_counter() - started) * 1000
+        observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if doc is None:
@@ -193,6 +197,7 @@ class RenderJob:
             else time.monotonic() + self.pack_budget_seconds,
         )
         render_ms = (time.perf_counter() - started) * 1000
+        observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if row is None:

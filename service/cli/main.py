@@ -24,7 +24,17 @@ from service.batches.control import batch_progress, resend_stale, start_batch
 from service.batches.document_maker import DocumentMaker
 from service.batches.preflight import Gap, PlaceholdersError, preflight
 from service.batches.template_library import TemplateLibrary
-from service.cli import access, attendance, letters, mail, regenerate, roster, uploads, users
+from service.cli import (
+    access,
+    attendance,
+    health,
+    letters,
+    mail,
+    regenerate,
+    roster,
+    uploads,
+    users,
+)
 from service.cli.base import (
     EXIT_ERROR,
     EXIT_FAILED_DOCUMENTS,
@@ -52,6 +62,7 @@ from service.intake.sample import (
     find_id,
     sample_database,
 )
+from service.observability.logs import configure_logging
 from service.pdf.libreoffice import configured_converter
 from service.pdf.previews import render_previews
 from service.runtime import Runtime
@@ -63,7 +74,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(templates_app, name="templates")
-for _module in (uploads, access, roster, regenerate, letters, attendance, users, mail):
+for _module in (uploads, access, roster, regenerate, letters, attendance, users, mail, health):
     _module.register(app)
 
 
@@ -270,7 +281,10 @@ def serve(
 
     from service.api.app import create_app
 
-    uvicorn.run(create_app(open_runtime()), host=host, port=port)
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    # log_config=None: uvicorn's loggers go through the handler configured above.
+    uvicorn.run(create_app(open_runtime(settings)), host=host, port=port, log_config=None)
 
 
 def _celery(*args: str) -> None:

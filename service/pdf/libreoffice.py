@@ -44,6 +44,7 @@ from typing import Any
 import psutil
 
 from service.errors import ConfigurationError, RenderError, TransientError
+from service.observability.metrics import count_libreoffice_restart, observe_pdf_conversion
 from service.pdf.chart_alt_text import add_chart_alt_texts, chart_alt_texts
 from service.pdf.converter import PdfConverter, UnavailableConverter
 from service.settings import Settings
@@ -236,6 +237,7 @@ class ColdLibreOfficeConverter:
         """PDF bytes of ``data``; TransientError on a hang or crash, RenderError otherwise."""
         recipe = document_format(source_format)
         check_package(data, recipe)
+        started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="benchdocs-soffice-") as tmp:
             root = Path(tmp)
             profile = root / "profile"
@@ -280,7 +282,9 @@ class ColdLibreOfficeConverter:
             output = log_path.read_text(encoding="utf-8", errors="replace")
             target = out_dir / "document.pdf"
             if target.is_file() and target.stat().st_size > 0:
-                return _checked_pdf(target.read_bytes(), recipe, source=data)
+                pdf = _checked_pdf(target.read_bytes(), recipe, source=data)
+                observe_pdf_conversion(recipe.extension, time.perf_counter() - started)
+                return pdf
         if returncode < 0 or (returncode != 0 and "could not be loaded" not in output):
             raise TransientError(
                 f"LibreOffice exited with {returncode} converting a {recipe.extension}: "
@@ -329,6 +333,8 @@ class WarmLibreOfficeConverter:
         self._lock = threading.Lock()
         self._office: _Office | None = None
         self._conversions = 0
+        # Why the next start is a restart (None: the first start, or after close()).
+        self._restart_reason: str | None = None
 
     @property
     def office_pid(self) -> int | None:
@@ -343,17 +349,22 @@ class WarmLibreOfficeConverter:
         with self._lock:
             office = self._ready_office()
             self._conversions += 1
+            started = time.perf_counter()
             try:
-                return office.convert(data, recipe, timeout=self._timeout)
+                pdf = office.convert(data, recipe, timeout=self._timeout)
             except TransientError:
                 logger.warning("LibreOffice %s failed; killing it", office.office_pid)
                 self._discard_office(graceful=False)
+                self._restart_reason = "failed"
                 raise
+            observe_pdf_conversion(recipe.extension, time.perf_counter() - started)
+            return pdf
 
     def close(self) -> None:
         """Stop LibreOffice, leaving no process and no temporary files behind."""
         with self._lock:
             self._discard_office(graceful=True)
+            self._restart_reason = None
 
     def __enter__(self) -> WarmLibreOfficeConverter:
         return self
@@ -371,10 +382,15 @@ class WarmLibreOfficeConverter:
         if office is not None and self._conversions >= self._restart_after:
             logger.info("Restarting LibreOffice after %d conversions", self._conversions)
             self._discard_office(graceful=True)
+            self._restart_reason = "recycled"
         elif office is not None and not office.is_alive():
             logger.warning("LibreOffice %s died between conversions; restarting", office.office_pid)
             self._discard_office(graceful=False)
+            self._restart_reason = "died"
         if self._office is None:
+            if self._restart_reason is not None:
+                count_libreoffice_restart(self._restart_reason)
+                self._restart_reason = None
             self._office = _Office.start(
                 soffice=self._soffice,
                 uno_python=self._uno_python,

@@ -26,6 +26,7 @@ from service.database import models as m
 from service.database.session import unit_of_work
 from service.domain.kinds import BatchOrigin, DocumentStatus
 from service.errors import ConflictError, NotFoundError
+from service.observability.metrics import count_regeneration_run
 from service.pdf.converter import PdfConverter
 from service.regeneration.planning import (
     PlannedChange,
@@ -94,6 +95,7 @@ def run_regeneration(
             run.status = FAILED
             run.error = f"{type(exc).__name__}: {exc}"[:2000]
             run.finished_at = utcnow()
+        count_regeneration_run(trigger, FAILED)
         raise
     if document_ids:
         if inline:
@@ -103,7 +105,9 @@ def run_regeneration(
         else:
             dispatch(sessions, queue, document_ids)
     with unit_of_work(sessions) as session:
-        return refresh_run(session, run_id)
+        run = refresh_run(session, run_id)
+        count_regeneration_run(trigger, run.status)
+        return run
 
 
 def _record_run(

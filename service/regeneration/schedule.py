@@ -34,6 +34,7 @@ from service.batches.template_library import TemplateLibrary
 from service.database import models as m
 from service.errors import ConfigurationError, ConflictError, TransientError
 from service.locks import ExpiringLock
+from service.observability.metrics import count_regeneration_run
 from service.pdf.converter import PdfConverter
 from service.regeneration.runs import RENDERING, refresh_run, run_regeneration
 from service.settings import Settings
@@ -138,6 +139,7 @@ def run_nightly(
     token = lock.acquire()
     if token is None:
         log.info("nightly regeneration %s skipped: another run holds the lock", key)
+        count_regeneration_run("nightly", NightlyResult.SKIPPED_LOCKED.value)
         return RunOutcome(NightlyResult.SKIPPED_LOCKED, key)
     try:
         earlier = _run_id(sessions, key)
@@ -168,6 +170,7 @@ def run_nightly(
                 )
                 return RunOutcome(NightlyResult.RAN, key, run.id)
         log.info("nightly regeneration %s skipped: it ran already as run %s", key, earlier)
+        count_regeneration_run("nightly", NightlyResult.SKIPPED_ALREADY_RAN.value)
         return RunOutcome(NightlyResult.SKIPPED_ALREADY_RAN, key, earlier)
     finally:
         if not lock.release(token):

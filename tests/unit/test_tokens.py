@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from service.access.log_redaction import install_token_redaction, redact_tokens
 from service.access.tokens import (
     MAX_LABEL_LENGTH,
     TOKEN_PREFIX,
@@ -23,6 +22,7 @@ from service.access.tokens import (
 from service.api.dependencies import Caller
 from service.database import models as m
 from service.errors import InvalidInputError, NotFoundError
+from service.observability.log_redaction import install_token_redaction, redact_tokens
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 WELL_FORMED = TOKEN_PREFIX + "A" * 43

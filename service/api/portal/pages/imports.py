@@ -39,6 +39,7 @@ from service.file_safety.file_inspection import limits_from_settings
 from service.intake.programme_preview import apply_previewed_programme, preview_programme
 from service.intake.roster_import import RosterUpload, apply_roster, preview_roster
 from service.messages import Language, place
+from service.observability.metrics import count_refused_upload
 from service.runtime import Runtime
 from service.storage.file_store import FileStore
 
@@ -403,6 +404,7 @@ def import_confirm(
             status_code=status.HTTP_409_CONFLICT,
         )
     except InvalidInputError as exc:
+        count_refused_upload(exc)
         return _form(
             request,
             caller,

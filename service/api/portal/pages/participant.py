@@ -39,6 +39,7 @@ from service.domain.kinds import UploadKind
 from service.errors import FileRejectedError, InvalidInputError, Problem
 from service.file_safety.file_inspection import limits_from_settings
 from service.messages import Language, message, place
+from service.observability.metrics import count_refused_upload
 from service.runtime import Runtime
 from service.uploads.checklist_upload import standing_after_upload, upload_checklist
 from service.uploads.deck_upload import upload_deck
@@ -94,6 +95,7 @@ def _rows(problems: list[Problem]) -> list[ProblemRow]:
 
 
 def _upload_error(kind: UploadKind, exc: InvalidInputError) -> UploadError:
+    count_refused_upload(exc)
     if isinstance(exc, FileRejectedError):
         reason = (
             message("upload.refused", reason=message(f"upload.reason.{exc.reason.value}")).render(

@@ -43,6 +43,7 @@ from service.errors import (
 )
 from service.file_safety.file_inspection import limits_from_settings
 from service.messages import Language
+from service.observability.metrics import count_refused_upload
 from service.pdf.converter import PdfConverter
 from service.pdf.libreoffice import ColdLibreOfficeConverter
 
@@ -259,6 +260,7 @@ async def upload_page(
             request, max_bytes=runtime.settings.max_upload_bytes, fields=["csrf_token"]
         )
     except InvalidInputError as exc:
+        count_refused_upload(exc)
         # Nothing was read that could change anything: the form is shown again with why.
         messages = [problem.render(Language.SV) for problem in exc.problems]
         return _kind_page(request, caller, runtime, session, kind, errors=messages, status_code=422)
@@ -278,6 +280,7 @@ async def upload_page(
             )
             number = version.number
     except InvalidInputError as exc:
+        count_refused_upload(exc)
         messages = [problem.render(Language.SV) for problem in exc.problems]
         return _kind_page(request, caller, runtime, session, kind, errors=messages, status_code=422)
     return RedirectResponse(
