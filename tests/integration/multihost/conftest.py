@@ -87,11 +87,12 @@ def host_temporary(env: dict[str, str], directory: Path) -> dict[str, str]:
 
 
 def wait_for_api(url: str, *, timeout: float = 60.0, log: Path) -> None:
+    """Block until the API host answers /readyz: its database, broker and store reachable."""
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             try:
-                if client.get(f"{url}/health").status_code == 200:
+                if client.get(f"{url}/readyz").status_code == 200:
                     return
             except httpx.TransportError:
                 pass
