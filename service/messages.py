@@ -972,3 +972,9 @@ _add(
     "igen",
     en="{what} of {ref}: {error}",
 )
+_add(
+    "store.unavailable",
+    sv="Filerna kan inte hämtas eller sparas just nu. Ingenting har gått förlorat: försök igen "
+    "om en stund",
+    en="the file store cannot be reached right now; nothing was lost: try again in a while",
+)

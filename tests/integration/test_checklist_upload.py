@@ -8,7 +8,6 @@ import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -26,7 +25,7 @@ from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
-from tests.conftest import TEST_API_KEY, RecordingQueue
+from tests.conftest import TEST_API_KEY, RecordingQueue, both_stores, stored_keys
 
 pytestmark = pytest.mark.integration
 
@@ -132,9 +131,9 @@ def post_checklist(
     )
 
 
-def stored_files(client: TestClient) -> set[Path]:
-    root = runtime_of(client).settings.file_store_dir
-    return {p.relative_to(root) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+def stored_files(client: TestClient) -> set[str]:
+    """The keys in the test's file store (its directory or its bucket's prefix)."""
+    return set(stored_keys(runtime_of(client).settings))
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ class Stored:
     scores: Json
     uploads: int
     snapshots: int
-    files: set[Path]
+    files: set[str]
 
 
 def stored(client: TestClient, organisation: str) -> Stored:
@@ -188,6 +187,7 @@ def error_paths(response: Any) -> list[str]:
 # -- the acceptance test of the issue ----------------------------------------------------------
 
 
+@both_stores
 def test_a_generated_checklist_filled_by_script_and_uploaded_gives_the_typed_scores_and_the_next_deck_shows_the_movement(  # noqa: E501
     imported_client: TestClient,
 ) -> None:
@@ -284,6 +284,7 @@ def test_the_replaced_scores_are_kept_as_a_snapshot_in_the_history(
     assert other.get(history_path).status_code == 404
 
 
+@both_stores
 def test_the_stored_file_is_downloaded_as_it_was_sent(imported_client: TestClient) -> None:
     askersund = id_of(imported_client, m.Organisation, "askersund")
     generated = make_document(
@@ -429,6 +430,7 @@ def test_cell_problems_name_the_sheet_and_cell(imported_client: TestClient) -> N
     assert error_paths(response) == [f"{SHEET}!D12", f"{SHEET}!D14"]
 
 
+@both_stores
 def test_a_file_over_the_size_limit_is_refused_with_the_limit_and_stores_nothing(
     migrated: Settings, sample_programme_bytes: bytes
 ) -> None:

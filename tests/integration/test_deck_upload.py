@@ -18,6 +18,7 @@ from service.errors import NotFoundError
 from service.file_safety.file_inspection import limits_from_settings
 from service.uploads.deck_upload import upload_deck
 from service.uploads.stored_uploads import Uploader
+from tests.conftest import both_stores
 from tests.integration.test_checklist_upload import (
     API,
     id_of,
@@ -64,6 +65,7 @@ def set_deadline(client: TestClient, meeting_id: int, day: dt.date) -> None:
     assert response.status_code == 200, response.text
 
 
+@both_stores
 def test_a_deck_is_kept_with_time_uploader_and_checksum_and_the_latest_counts(
     imported_client: TestClient,
 ) -> None:

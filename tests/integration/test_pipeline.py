@@ -25,7 +25,7 @@ from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.conftest import CHILD_TIMEOUT, SAMPLE_PROGRAMME, require_tools
+from tests.conftest import CHILD_TIMEOUT, SAMPLE_PROGRAMME, both_stores, require_tools
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = pytest.mark.integration
@@ -86,6 +86,7 @@ def document(runtime: Runtime, batch_id: int) -> m.GeneratedDocument:
         ).one()
 
 
+@both_stores
 def test_a_batch_renders_every_organisations_deck(
     client: TestClient,
     runtime: Runtime,
@@ -186,6 +187,7 @@ def test_a_whole_worker_killed_mid_task_is_recovered_by_resend(
 HOSTILE = 'Åbo & Söner <AB> "citat" {{ 7*7 }} {% for x in y %}{% endfor %} 👩‍💼🚀 åäöÅÄÖ'
 
 
+@both_stores
 def test_hostile_text_in_data_comes_out_of_the_worker_exactly_as_typed(
     client: TestClient,
     runtime: Runtime,

@@ -40,7 +40,14 @@ from service.regeneration.planning import (
 from service.regeneration.runs import refresh_run
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
-from tests.conftest import TEST_API_KEY, Databases, DatabaseState, RecordingQueue
+from tests.conftest import (
+    TEST_API_KEY,
+    Databases,
+    DatabaseState,
+    RecordingQueue,
+    both_stores,
+    stored_keys,
+)
 from tests.integration.test_checklist_upload import (
     fill,
     make_document,
@@ -239,6 +246,7 @@ def programme(
 # -- the three "done when" statements ---------------------------------------------------------
 
 
+@both_stores
 def test_unchanged_data_renders_nothing(programme: Programme) -> None:
     before = programme.document_count()
 
@@ -263,6 +271,7 @@ def test_unchanged_data_renders_nothing(programme: Programme) -> None:
     assert programme.document_count() == before
 
 
+@both_stores
 def test_a_changed_score_rerenders_exactly_that_organisations_documents_that_show_it(
     programme: Programme,
 ) -> None:
@@ -292,6 +301,7 @@ def test_a_changed_score_rerenders_exactly_that_organisations_documents_that_sho
     assert programme.plan().changes == []
 
 
+@both_stores
 def test_a_changed_template_rerenders_every_document_made_from_it(programme: Programme) -> None:
     edit_template(programme.templates / "agenda.docx", "Syfte och mål", "Syfte och mål i dag")
 
@@ -317,6 +327,7 @@ def test_a_changed_template_rerenders_every_document_made_from_it(programme: Pro
 # -- versions and reuse -----------------------------------------------------------------------
 
 
+@both_stores
 def test_a_rerendered_slot_keeps_both_versions_downloadable(programme: Programme) -> None:
     set_score(programme, "askersund", "Q01", 1)
 
@@ -338,8 +349,9 @@ def test_a_rerendered_slot_keeps_both_versions_downloadable(programme: Programme
     assert versions[1].id in programme.first_batch
 
 
+@both_stores
 def test_an_ordinary_batch_with_nothing_changed_reuses_every_file(programme: Programme) -> None:
-    files_before = sorted(p for p in programme.runtime.settings.file_store_dir.rglob("*"))
+    files_before = stored_keys(programme.runtime.settings)
 
     second = render_batch(programme.runtime, meeting_id=programme.meeting_id)
 
@@ -364,7 +376,7 @@ def test_an_ordinary_batch_with_nothing_changed_reuses_every_file(programme: Pro
             source.sha256,
             source.fingerprint,
         )
-    assert sorted(programme.runtime.settings.file_store_dir.rglob("*")) == files_before
+    assert stored_keys(programme.runtime.settings) == files_before
 
 
 def test_a_pdf_whose_inputs_did_not_change_is_not_converted_again(programme: Programme) -> None:

@@ -163,3 +163,66 @@ def test_a_sender_no_server_would_take_is_refused_at_start_naming_the_setting(
 )
 def test_a_sender_as_name_and_address_or_an_address_is_taken(value: str) -> None:
     assert Settings(mail_from=value, mail_reply_to=value).mail_from == value
+
+
+# -- the object store ---------------------------------------------------------------------------
+
+
+def test_an_s3_store_without_bucket_or_keys_is_refused_naming_each_variable(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("BENCHDOCS_FILE_STORE", "s3")
+    environment.setenv("BENCHDOCS_S3_ACCESS_KEY", "nyckel")
+
+    with pytest.raises(
+        ConfigurationError,
+        match="BENCHDOCS_S3_BUCKET, BENCHDOCS_S3_SECRET_KEY not set; BENCHDOCS_FILE_STORE=s3",
+    ):
+        get_settings()
+
+
+def test_an_s3_store_is_read_from_the_environment_with_its_secret_kept_secret(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("BENCHDOCS_FILE_STORE", "s3")
+    environment.setenv("BENCHDOCS_S3_ENDPOINT_URL", "http://seaweedfs:8333")
+    environment.setenv("BENCHDOCS_S3_BUCKET", "benchdocs-filer")
+    environment.setenv("BENCHDOCS_S3_ACCESS_KEY", "nyckel")
+    environment.setenv("BENCHDOCS_S3_SECRET_KEY", "mycket-hemlig")
+    environment.setenv("BENCHDOCS_S3_KEY_PREFIX", "produktion/")
+    environment.setenv("BENCHDOCS_S3_PRESIGNED_DOWNLOADS", "300")
+
+    settings = get_settings()
+
+    assert (settings.file_store, settings.s3_bucket, settings.s3_key_prefix) == (
+        "s3",
+        "benchdocs-filer",
+        "produktion/",
+    )
+    assert settings.s3_presigned_downloads == 300
+    assert "mycket-hemlig" not in repr(settings)
+    assert settings_environment(settings)["BENCHDOCS_S3_SECRET_KEY"] == "mycket-hemlig"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BENCHDOCS_FILE_STORE", "ftp"),
+        ("BENCHDOCS_S3_BUCKET", "Stora_Bokstäver"),
+        ("BENCHDOCS_S3_KEY_PREFIX", "../utanfor/"),
+        ("BENCHDOCS_S3_KEY_PREFIX", "a/./b"),
+        ("BENCHDOCS_S3_KEY_PREFIX", "åäö/"),
+        ("BENCHDOCS_S3_KEY_PREFIX", "/absolut"),
+        ("BENCHDOCS_S3_ENDPOINT_URL", "seaweedfs:8333"),
+        ("BENCHDOCS_S3_ADDRESSING_STYLE", "sideways"),
+        ("BENCHDOCS_S3_MULTIPART_BYTES", "1000"),
+        ("BENCHDOCS_S3_PRESIGNED_DOWNLOADS", "-1"),
+    ],
+)
+def test_a_bad_object_store_setting_is_named(
+    environment: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    environment.setenv(variable, value)
+
+    with pytest.raises(ConfigurationError, match=variable):
+        get_settings()

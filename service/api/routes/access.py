@@ -399,5 +399,11 @@ def download_document(
     ``/documents/{id}/versions`` lists. A row that reused an earlier file serves that file.
     Besides the headers, this route alone also takes ``?token=`` so that links in e-mails work.
     """
-    found = document_file(session, runtime.files, _viewer(caller), document_id)
+    found = document_file(
+        session,
+        runtime.files,
+        _viewer(caller),
+        document_id,
+        link_seconds=runtime.settings.s3_presigned_downloads,
+    )
     return file_response(found, fallback_name=f"document-{document_id}")

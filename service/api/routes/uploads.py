@@ -498,7 +498,13 @@ def download_upload(
 ) -> Response:
     """The uploaded file as it was stored, with a safe file name."""
     viewer = Viewer(organisation_id=caller.organisation_id)
-    found = upload_file(session, runtime.files, viewer, upload_id)
+    found = upload_file(
+        session,
+        runtime.files,
+        viewer,
+        upload_id,
+        link_seconds=runtime.settings.s3_presigned_downloads,
+    )
     return file_response(found, fallback_name=f"upload-{upload_id}")
 
 

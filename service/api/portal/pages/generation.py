@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 
 from service.access.visible_documents import Viewer, document_file
 from service.api.dependencies import RuntimeDep, SessionDep
-from service.api.downloads import PRIVATE_HEADERS, content_disposition, file_response
+from service.api.downloads import PRIVATE_HEADERS, file_response
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.names import KIND_WORDS, kind_label
 from service.api.portal.rendering import NOTICES, page
@@ -42,6 +42,7 @@ from service.documents.catalogue import (
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import NotFoundError
 from service.intake.entities import MAX_ID
+from service.storage.disposition import content_disposition
 
 router = APIRouter(include_in_schema=False)
 
@@ -647,5 +648,11 @@ def document_download(
     """One finished document's file (an organiser may fetch any)."""
     del caller
     number = _parse_id(document_id)
-    found = document_file(session, runtime.files, Viewer(), number)
+    found = document_file(
+        session,
+        runtime.files,
+        Viewer(),
+        number,
+        link_seconds=runtime.settings.s3_presigned_downloads,
+    )
     return file_response(found, fallback_name=f"dokument-{number}")

@@ -443,5 +443,11 @@ def letter_file(
         or doc.organisation_id != organisation_id
     ):
         raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
-    found = document_file(session, runtime.files, Viewer(), document_id)
+    found = document_file(
+        session,
+        runtime.files,
+        Viewer(),
+        document_id,
+        link_seconds=runtime.settings.s3_presigned_downloads,
+    )
     return file_response(found, fallback_name=f"brev-{document_id}.{doc.format}")

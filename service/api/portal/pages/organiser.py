@@ -385,7 +385,13 @@ def download_sent_file(
     """A file an organisation sent, as it was stored."""
     del caller
     try:
-        found = upload_file(session, runtime.files, Viewer(), upload_id)
+        found = upload_file(
+            session,
+            runtime.files,
+            Viewer(),
+            upload_id,
+            link_seconds=runtime.settings.s3_presigned_downloads,
+        )
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND) from exc
     return file_response(found, fallback_name=f"inskickat-{upload_id}")
