@@ -1,7 +1,8 @@
 """Several hosts on one machine: the API and workers each in a network namespace of its own.
 
-They share nothing but PostgreSQL, Redis and the file store, reached over the segment
-(``network.Segment``). The test process stands outside, in the root namespace, as an operator
+They share nothing but PostgreSQL, Redis and the S3 bucket, reached over the segment
+(``network.Segment``); each host's own folders (temporary files, an unused local file store)
+are its own. The test process stands outside, in the root namespace, as an operator
 would: it talks HTTP to the API host and reads the database to check what happened.
 """
 
@@ -23,10 +24,12 @@ from sqlalchemy.engine import make_url
 from service.cli.local_cluster import settings_environment
 from service.runtime import Runtime, build_runtime
 from service.settings import PROJECT_ROOT, Settings
+from service.storage.migration import migrate_directory
+from service.storage.s3_file_store import S3FileStore
 from service.task_queue import celery_config
 from tests.conftest import POSTGRES_ADMIN_URL, absent
 from tests.integration.multihost.network import Host, Segment, namespaces_supported
-from tests.integration.multihost.services import SharedServices
+from tests.integration.multihost.services import BUCKET, SharedServices
 
 API_PORT = 8000
 HOST_NAMES = ("api", "worker-1", "worker-2")
@@ -49,6 +52,7 @@ class Cluster:
     segment: Segment
     hosts: dict[str, Host]
     host_settings: Settings
+    host_dirs: Path  # each host's own folders, under its name
     runtime: Runtime  # the operator's: the database on 127.0.0.1, the same file store
     api_url: str
     logs: Path
@@ -76,14 +80,19 @@ def host_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def host_temporary(env: dict[str, str], directory: Path) -> dict[str, str]:
-    """``env`` with temporary files in a folder of the host's own (LibreOffice's profiles).
+def on_host(env: dict[str, str], directory: Path) -> dict[str, str]:
+    """``env`` with the host's own folders: temporary files and a local file store.
 
-    A process killed at the end leaves its temporary files behind; here they go with the
-    test's own folder.
+    A process killed at the end leaves its temporary files (LibreOffice's profiles) behind;
+    here they go with the test's folder. The local store is set but must stay unused: the
+    files are in the bucket.
     """
-    directory.mkdir(parents=True)
-    return {**env, "TMPDIR": str(directory)}
+    (directory / "tmp").mkdir(parents=True, exist_ok=True)
+    return {
+        **env,
+        "TMPDIR": str(directory / "tmp"),
+        "BENCHDOCS_FILE_STORE_DIR": str(directory / "local-files"),
+    }
 
 
 def wait_for_api(url: str, *, timeout: float = 60.0, log: Path) -> None:
@@ -167,6 +176,7 @@ def cluster(
     """
     logs = tmp_path / "logs"
     logs.mkdir()
+    s3 = shared_services.s3()
     redis_url = shared_services.redis()
     upstream = make_url(POSTGRES_ADMIN_URL)
     pg_address = shared_services.postgres((upstream.host or "127.0.0.1", upstream.port or 5432))
@@ -176,7 +186,12 @@ def cluster(
         .set(host=pg_address[0], port=pg_address[1])
         .render_as_string(hide_password=False)
     )
-    host_settings = sample_imported.model_copy(
+    in_bucket = s3.settings(sample_imported, bucket=BUCKET)
+    files = sample_imported.file_store_dir
+    if files.is_dir():  # what the sample state stored, into the bucket
+        report = migrate_directory(files, S3FileStore.from_settings(in_bucket))
+        assert report.complete, report
+    host_settings = in_bucket.model_copy(
         update={
             "database_url": host_database,
             "redis_url": redis_url,
@@ -189,14 +204,14 @@ def cluster(
     hosts = segment.hosts
     api = hosts["api"]
     api_url = f"http://{api.address}:{API_PORT}"
-    operator = sample_imported.model_copy(update={"redis_url": redis_url})
+    operator = in_bucket.model_copy(update={"redis_url": redis_url})
     runtime = build_runtime(operator)
-    made = Cluster(segment, hosts, host_settings, runtime, api_url, logs)
+    made = Cluster(segment, hosts, host_settings, tmp_path, runtime, api_url, logs)
     try:
         python = sys.executable
         api.start(
             [python, "-m", "service.cli", "serve", "--host", api.address, "--port", str(API_PORT)],
-            env=env,
+            env=on_host(env, tmp_path / "api"),
             cwd=PROJECT_ROOT,
             log_file=logs / "api.log",
         )
@@ -208,14 +223,14 @@ def cluster(
                 python, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
                 "--schedule", str(tmp_path / "celerybeat-schedule"),
             ],
-            env=env,
+            env=on_host(env, tmp_path / "api"),
             cwd=PROJECT_ROOT,
             log_file=logs / "beat.log",
         )  # fmt: skip
         for name in ("worker-1", "worker-2"):
             hosts[name].start(
                 [python, "-m", "service.cli", "worker", "--concurrency", "1"],
-                env=host_temporary(env, tmp_path / name),
+                env=on_host(env, tmp_path / name),
                 cwd=PROJECT_ROOT,
                 log_file=logs / f"{name}.log",
             )

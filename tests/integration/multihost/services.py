@@ -1,8 +1,8 @@
 """What the hosts share, served on the segment's address from the root namespace.
 
 Redis is a private server bound to the segment (the machine's own listens on 127.0.0.1 only);
-PostgreSQL is the machine's, reached through a TCP forwarder. Each is a process of ours,
-stopped by ``close``.
+PostgreSQL is the machine's, reached through a TCP forwarder; the object store is a SeaweedFS
+S3 server bound to the segment. Each is a process of ours, stopped by ``close``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from pathlib import Path
 
 from service.cli.local_cluster import redis_server_binary, wait_for_redis
 from service.settings import PROJECT_ROOT
+from tests.integration.s3_server import S3Server, start_s3_server
 
 REDIS_PORT = 6379
 POSTGRES_PORT = 5432
+S3_PORT = 8333
+BUCKET = "benchdocs"
 
 
 def wait_for_port(address: str, port: int, *, process: subprocess.Popen[bytes], what: str) -> None:
@@ -43,6 +46,7 @@ class SharedServices:
         self.address = address
         self._work_dir = work_dir
         self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._s3: list[S3Server] = []
 
     def _start(self, what: str, command: list[str]) -> subprocess.Popen[bytes]:
         with open(self._work_dir / f"{what}.log", "ab") as log:
@@ -81,8 +85,19 @@ class SharedServices:
         wait_for_port(self.address, POSTGRES_PORT, process=process, what="the forwarder")
         return self.address, POSTGRES_PORT
 
+    def s3(self) -> S3Server:
+        """A SeaweedFS S3 server on the segment, with the bucket the hosts share."""
+        server = start_s3_server(
+            self._work_dir / "s3", ip=self.address, port=S3_PORT, buckets=(BUCKET,)
+        )
+        self._s3.append(server)
+        self._processes.append(("weed", server.process))
+        return server
+
     def close(self) -> list[str]:
         """Stop every process; names of any that would not end."""
+        for server in self._s3:
+            server.stop()
         for _what, process in self._processes:
             if process.poll() is None:
                 process.terminate()

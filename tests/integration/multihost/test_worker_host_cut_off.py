@@ -1,7 +1,7 @@
 """A worker host drops off the network mid-batch: every document is still made, exactly once.
 
 The API, beat and two workers run on three hosts (network namespaces) that share only
-PostgreSQL, Redis and the file store over the network. A batch of decks with PDFs starts
+PostgreSQL, Redis and an S3 bucket (SeaweedFS) over the network. A batch of decks with PDFs starts
 through the API; while the first worker host is in the middle of a document, its cable is
 pulled. Its process lives on but reaches nothing; beat finds the document it held still
 running in the database and sends it again, and the second host makes it and the rest.
@@ -17,7 +17,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -27,9 +26,10 @@ from sqlalchemy import select
 from service.clock import utcnow
 from service.database import models as m
 from service.domain.kinds import DocumentStatus
+from service.storage.s3_file_store import S3FileStore
 from tests.conftest import TEST_API_KEY
 from tests.integration.multihost.conftest import Cluster
-from tests.integration.multihost.services import REDIS_PORT
+from tests.integration.multihost.services import POSTGRES_PORT, REDIS_PORT, S3_PORT
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_tools("soffice")]
 
@@ -124,8 +124,9 @@ def test_a_worker_host_cut_off_mid_batch_loses_no_document_and_makes_none_twice(
 
     held = cut_while_busy(cluster, batch_id)
     cut_at = utcnow()
-    assert not reaches(cluster, CUT_HOST, REDIS_PORT), f"{CUT_HOST} still reaches the services"
-    assert reaches(cluster, "worker-2", REDIS_PORT)
+    for port in (REDIS_PORT, POSTGRES_PORT, S3_PORT):
+        assert not reaches(cluster, CUT_HOST, port), f"{CUT_HOST} still reaches port {port}"
+        assert reaches(cluster, "worker-2", port)
 
     deadline = time.monotonic() + 120
     while not (progress := api.get(f"/api/v1/batches/{batch_id}").json())["complete"]:
@@ -144,15 +145,17 @@ def test_a_worker_host_cut_off_mid_batch_loses_no_document_and_makes_none_twice(
     assert recovered.enqueued_at is not None and recovered.enqueued_at > cut_at
     assert progress["counts"]["done"] == len(rows)
 
-    store = cluster.host_settings.file_store_dir
+    bucket = cluster.runtime.files
+    assert isinstance(bucket, S3FileStore)
+    keys = set(bucket.list_keys())
     for row in rows:
         download = api.get(f"/api/v1/documents/{row.id}/file")
         assert download.status_code == 200, download.text
         assert hashlib.sha256(download.content).hexdigest() == row.sha256
         assert len(download.content) == row.size_bytes
         assert row.file_key is not None and row.organisation_id is not None
-        stored = list((store / row.file_key).parent.iterdir())
-        assert [p.name for p in stored] == [Path(row.file_key).name], stored
+        folder = row.file_key.rpartition("/")[0] + "/"
+        assert {k for k in keys if k.startswith(folder)} == {row.file_key}
         name = names[row.organisation_id]
         if row.format == "pdf":
             assert download.content.startswith(b"%PDF-")
@@ -160,3 +163,6 @@ def test_a_worker_host_cut_off_mid_batch_loses_no_document_and_makes_none_twice(
             deck = Presentation(io.BytesIO(download.content))
             first = " ".join(s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame)
             assert name in first
+    # Nothing went through a host's own disk: the bucket is the only file store.
+    for host in cluster.hosts:
+        assert not (cluster.host_dirs / host / "local-files").exists(), host
