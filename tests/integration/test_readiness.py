@@ -27,6 +27,7 @@ from service.cli.local_cluster import WorkerProcess, free_port, settings_environ
 from service.runtime import build_runtime
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY, absent, under_ci
+from tests.integration.s3_server import S3Server
 from tests.tools.private_services import (
     PrivatePostgres,
     PrivateRedis,
@@ -150,6 +151,26 @@ def test_503_naming_the_store_when_its_directory_cannot_be_used(
     found = components(answer)
     assert found["database"] == "ok" and found["broker"] == "ok"
     assert found["store"].startswith(f"file store {blocked / 'files'} cannot be written")
+
+
+def test_503_naming_the_store_while_the_s3_server_is_stopped_then_ready_again(
+    app_for: AppFor, private_redis: PrivateRedis, own_s3_server: S3Server, tmp_path: Path
+) -> None:
+    base = settings_with(tmp_path, redis_url=private_redis.url, s3_connect_timeout_seconds=0.5)
+    client = app_for(own_s3_server.settings(base, bucket="egen"))
+    assert client.get("/readyz").status_code == 200
+
+    own_s3_server.stop()
+    stopped = client.get("/readyz")
+    own_s3_server.restart()
+    again = client.get("/readyz")
+
+    assert stopped.status_code == 503
+    found = components(stopped)
+    assert found["database"] == "ok" and found["broker"] == "ok"
+    assert found["store"].startswith("bucket 'egen' at http://127.0.0.1:")
+    assert own_s3_server.secret_key not in stopped.text
+    assert again.status_code == 200, again.text
 
 
 def test_a_hung_broker_cannot_hang_the_probe(app_for: AppFor, tmp_path: Path) -> None:
