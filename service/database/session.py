@@ -9,11 +9,16 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# PostgreSQL advisory lock held by whoever migrates: processes on several hosts start at once
+# (the API and every worker migrate on start); one migrates, the others wait, then find the
+# schema current instead of failing on tables the first one just made. Any fixed number will
+# do, as long as nothing else in the database uses it.
+MIGRATION_LOCK_KEY = 0x62656E6368  # "bench"
 
 
 def normalise_database_url(url: str) -> str:
@@ -98,6 +103,11 @@ def _run_migrations(engine: Engine, step: Callable[[Config, str], None], revisio
             _set_sqlite_foreign_keys(connection, on=False)
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Released with the transaction, so a process that dies lets the next go.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 config.attributes["connection"] = connection
                 step(config, revision)
                 if sqlite:
