@@ -64,6 +64,9 @@ class _Target:
     organisation_id: int | None
     # A PDF's stored Office file (its sibling in the batch, done); None: render it here.
     source: OfficeSource | None = None
+    # The row's attempt number this run claimed: its fencing token. A run whose row has since
+    # been claimed again (its worker was cut off and the row re-sent) records nothing.
+    attempt: int = 0
 
 
 class Outcome(StrEnum):
@@ -76,6 +79,7 @@ class Outcome(StrEnum):
     MISSING = "missing"
     WAITING = "waiting"  # a PDF whose Office file is still on its way: back to pending
     FORWARDED = "forwarded"  # sent to the queue of its step (a message on the wrong queue)
+    SUPERSEDED = "superseded"  # another attempt claimed the row meanwhile: this one's dropped
 
 
 @dataclass
@@ -126,11 +130,9 @@ class RenderJob:
         except TransientError:
             raise
         except GenerationError as exc:
-            self._fail(document_id, str(exc))
-            return Outcome.FAILED
+            return self._fail(document_id, str(exc), attempt=target.attempt)
         except NotFoundError as exc:
-            self._fail(document_id, str(exc))
-            return Outcome.FAILED
+            return self._fail(document_id, str(exc), attempt=target.attempt)
         if outcome in (Outcome.RENDERED, Outcome.REUSED):
             self._hand_on(document_id)
         return outcome
@@ -155,7 +157,14 @@ class RenderJob:
             doc.status = DocumentStatus.RUNNING
             doc.started_at = utcnow()
             doc.attempts += 1
-            return _Target(doc.kind, doc.format, doc.meeting_id, doc.organisation_id, source)
+            return _Target(
+                doc.kind,
+                doc.format,
+                doc.meeting_id,
+                doc.organisation_id,
+                source,
+                attempt=doc.attempts,
+            )
 
     def _office_source(
         self, session: Session, doc: m.GeneratedDocument
@@ -225,8 +234,9 @@ class RenderJob:
         observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if doc is None:
-                return Outcome.MISSING
+            if (lost := _not_ours(doc, target, document_id)) is not None:
+                return lost
+            assert doc is not None
             key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
             _mark_done(
                 doc,
@@ -284,8 +294,9 @@ class RenderJob:
         observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if doc is None:
-                return Outcome.MISSING
+            if (lost := _not_ours(doc, target, document_id)) is not None:
+                return lost
+            assert doc is not None
             # The key is a function of the document alone: a second run overwrites, never adds.
             key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
             stored = self.files.put(key, data)
@@ -322,8 +333,9 @@ class RenderJob:
         ):
             with unit_of_work(self.sessions) as session:
                 row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-                if row is None:
-                    return Outcome.MISSING
+                if (lost := _not_ours(row, target, document_id)) is not None:
+                    return lost
+                assert row is not None
                 source = session.get_one(m.GeneratedDocument, latest.id)
                 _mark_file_done(
                     row,
@@ -346,8 +358,9 @@ class RenderJob:
         observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
             row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if row is None:
-                return Outcome.MISSING
+            if (lost := _not_ours(row, target, document_id)) is not None:
+                return lost
+            assert row is not None
             key = f"meetings/{target.meeting_id}/documents/{document_id}/{row.file_name}"
             _mark_file_done(
                 row,
@@ -403,8 +416,9 @@ class RenderJob:
             return None
         with unit_of_work(self.sessions) as session:
             row = session.get(doc, document_id, with_for_update=True)
-            if row is None:
-                return Outcome.MISSING
+            if (lost := _not_ours(row, target, document_id)) is not None:
+                return lost
+            assert row is not None
             source = session.get_one(doc, latest.id)
             _mark_done(
                 row,
@@ -419,24 +433,38 @@ class RenderJob:
             )
         return Outcome.REUSED
 
-    def _fail(self, document_id: int, reason: str) -> None:
-        log.error("document %s failed: %s", document_id, reason)
+    def _fail(self, document_id: int, reason: str, *, attempt: int | None = None) -> Outcome:
+        """Record a failure, unless the row is done or (``attempt``) another run claimed it."""
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if doc is not None:
-                doc.status = DocumentStatus.FAILED
-                doc.error = reason[:2000]
-                doc.finished_at = utcnow()
-                # The PDFs waiting for this Office file will not get one: they fail with it.
-                for waiting in session.scalars(
-                    select(m.GeneratedDocument)
-                    .where(m.GeneratedDocument.id.in_(waiting_pdfs(session, doc)))
-                    .with_for_update()
-                ):
-                    if waiting.status == DocumentStatus.PENDING:
-                        waiting.status = DocumentStatus.FAILED
-                        waiting.error = office_failed_reason(doc.format, doc.error)[:2000]
-                        waiting.finished_at = utcnow()
+            if doc is None:
+                return Outcome.MISSING
+            if doc.status == DocumentStatus.DONE or (
+                attempt is not None and doc.attempts != attempt
+            ):
+                log.warning(
+                    "document %s: this run's failure is not recorded (%s): attempt %s has %s it",
+                    document_id,
+                    reason,
+                    doc.attempts,
+                    "finished" if doc.status == DocumentStatus.DONE else "claimed",
+                )
+                return Outcome.SUPERSEDED
+            log.error("document %s failed: %s", document_id, reason)
+            doc.status = DocumentStatus.FAILED
+            doc.error = reason[:2000]
+            doc.finished_at = utcnow()
+            # The PDFs waiting for this Office file will not get one: they fail with it.
+            for waiting in session.scalars(
+                select(m.GeneratedDocument)
+                .where(m.GeneratedDocument.id.in_(waiting_pdfs(session, doc)))
+                .with_for_update()
+            ):
+                if waiting.status == DocumentStatus.PENDING:
+                    waiting.status = DocumentStatus.FAILED
+                    waiting.error = office_failed_reason(doc.format, doc.error)[:2000]
+                    waiting.finished_at = utcnow()
+        return Outcome.FAILED
 
     def give_up(self, document_id: int, exc: TransientError, *, attempts: int) -> None:
         """Record a transient failure that outlasted its retries."""
@@ -447,6 +475,26 @@ class RenderJob:
         """Record a failure nobody planned for; the log keeps the whole exception."""
         log.exception("document %s failed unexpectedly", document_id, exc_info=exc)
         self._fail(document_id, f"internal error ({type(exc).__name__}); see the worker log")
+
+
+def _not_ours(row: m.GeneratedDocument | None, target: _Target, document_id: int) -> Outcome | None:
+    """Why this run must not record its result on ``row`` (locked), or None when it may.
+
+    The fencing check: a worker cut off mid-render whose row was re-sent and claimed again
+    (or finished) by another worker drops its result instead of writing over the other's file.
+    """
+    if row is None:
+        return Outcome.MISSING
+    if row.status == DocumentStatus.RUNNING and row.attempts == target.attempt:
+        return None
+    log.warning(
+        "document %s: attempt %s's result dropped: the row is %s at attempt %s",
+        document_id,
+        target.attempt,
+        row.status,
+        row.attempts,
+    )
+    return Outcome.SUPERSEDED
 
 
 def _mark_done(
