@@ -128,6 +128,17 @@ class LocalFileStore:
             ) from exc
 
 
+def file_checksum(path: Path) -> tuple[int, str]:
+    """A local file's size and sha256, read in pieces (never whole in memory)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while piece := handle.read(CHUNK_BYTES):
+            digest.update(piece)
+            size += len(piece)
+    return size, digest.hexdigest()
+
+
 def _pieces(handle: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
     with handle:
         while piece := handle.read(chunk_bytes):

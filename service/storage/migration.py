@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from service.errors import InvalidInputError, NotFoundError, Problem, StoreUnavailableError
-from service.storage.file_store import CHUNK_BYTES, StoredFile
+from service.storage.file_store import CHUNK_BYTES, StoredFile, file_checksum
 
 # What the local store leaves while it writes or checks itself: never a stored file.
 _TEMPORARY_PREFIXES = (".tmp-", ".ready-")
@@ -119,7 +119,7 @@ def _migrate_one(
     if path.is_symlink():
         # The local store never writes one; following it could copy anything on the machine.
         return MigratedFile(key, 0, Outcome.FAILED, "a symbolic link, not a stored file")
-    size, sha256 = _local_checksum(path)
+    size, sha256 = file_checksum(path)
     there = target.stored(key)
     if there is not None and there.size_bytes == size:
         recorded = there.sha256
@@ -140,16 +140,6 @@ def _migrate_one(
             f"the bucket's copy has {copied or 'none (gone)'}",
         )
     return MigratedFile(key, size, Outcome.COPIED)
-
-
-def _local_checksum(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while piece := handle.read(CHUNK_BYTES):
-            digest.update(piece)
-            size += len(piece)
-    return size, digest.hexdigest()
 
 
 def _object_checksum(target: MigrationTarget, key: str) -> str:

@@ -28,7 +28,7 @@ from botocore.exceptions import (
 from service.errors import NotFoundError, StoreUnavailableError
 from service.settings import Settings, require_s3_settings
 from service.storage.disposition import content_disposition
-from service.storage.file_store import CHUNK_BYTES, StoredFile, checked_key
+from service.storage.file_store import CHUNK_BYTES, StoredFile, checked_key, file_checksum
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -143,15 +143,10 @@ class S3FileStore:
 
     def put_file(self, key: str, path: Path) -> StoredFile:
         """Copy a local file in parts (never whole in memory), with its sha256 in the metadata."""
-        digest = hashlib.sha256()
-        size = 0
+        size, sha256 = file_checksum(path)
         with path.open("rb") as handle:
-            while piece := handle.read(CHUNK_BYTES):
-                digest.update(piece)
-                size += len(piece)
-            handle.seek(0)
-            self._upload(key, handle.read, size=size, sha256=digest.hexdigest())
-        return StoredFile(key=key, size_bytes=size, sha256=digest.hexdigest())
+            self._upload(key, handle.read, size=size, sha256=sha256)
+        return StoredFile(key=key, size_bytes=size, sha256=sha256)
 
     def _upload(self, key: str, read: Callable[[int], bytes], *, size: int, sha256: str) -> None:
         object_key = self.object_key(key)
