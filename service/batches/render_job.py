@@ -68,6 +68,11 @@ class _Target:
     # been claimed again (its worker was cut off and the row re-sent) records nothing.
     attempt: int = 0
 
+    def file_key(self, document_id: int, file_name: str | None) -> str:
+        """Where the document's file is stored: a function of the document alone, so a
+        second run overwrites, never adds."""
+        return f"meetings/{self.meeting_id}/documents/{document_id}/{file_name}"
+
 
 class Outcome(StrEnum):
     """What a render attempt did."""
@@ -233,11 +238,10 @@ class RenderJob:
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
-            doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if (lost := _not_ours(doc, target, document_id)) is not None:
-                return lost
-            assert doc is not None
-            key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
+            doc = _claimed_row(session, document_id, target)
+            if isinstance(doc, Outcome):
+                return doc
+            key = target.file_key(document_id, doc.file_name)
             _mark_done(
                 doc,
                 file=self.files.put(key, data),
@@ -293,12 +297,10 @@ class RenderJob:
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
-            doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if (lost := _not_ours(doc, target, document_id)) is not None:
-                return lost
-            assert doc is not None
-            # The key is a function of the document alone: a second run overwrites, never adds.
-            key = f"meetings/{target.meeting_id}/documents/{document_id}/{doc.file_name}"
+            doc = _claimed_row(session, document_id, target)
+            if isinstance(doc, Outcome):
+                return doc
+            key = target.file_key(document_id, doc.file_name)
             stored = self.files.put(key, data)
             _mark_done(
                 doc,
@@ -332,10 +334,9 @@ class RenderJob:
             and self.files.exists(latest.file_key)
         ):
             with unit_of_work(self.sessions) as session:
-                row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-                if (lost := _not_ours(row, target, document_id)) is not None:
-                    return lost
-                assert row is not None
+                row = _claimed_row(session, document_id, target)
+                if isinstance(row, Outcome):
+                    return row
                 source = session.get_one(m.GeneratedDocument, latest.id)
                 _mark_file_done(
                     row,
@@ -357,11 +358,10 @@ class RenderJob:
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
         with unit_of_work(self.sessions) as session:
-            row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if (lost := _not_ours(row, target, document_id)) is not None:
-                return lost
-            assert row is not None
-            key = f"meetings/{target.meeting_id}/documents/{document_id}/{row.file_name}"
+            row = _claimed_row(session, document_id, target)
+            if isinstance(row, Outcome):
+                return row
+            key = target.file_key(document_id, row.file_name)
             _mark_file_done(
                 row,
                 file=self.files.put(key, built.data),
@@ -415,10 +415,9 @@ class RenderJob:
         if not self.files.exists(latest.file_key):
             return None
         with unit_of_work(self.sessions) as session:
-            row = session.get(doc, document_id, with_for_update=True)
-            if (lost := _not_ours(row, target, document_id)) is not None:
-                return lost
-            assert row is not None
+            row = _claimed_row(session, document_id, target)
+            if isinstance(row, Outcome):
+                return row
             source = session.get_one(doc, latest.id)
             _mark_done(
                 row,
@@ -477,16 +476,19 @@ class RenderJob:
         self._fail(document_id, f"internal error ({type(exc).__name__}); see the worker log")
 
 
-def _not_ours(row: m.GeneratedDocument | None, target: _Target, document_id: int) -> Outcome | None:
-    """Why this run must not record its result on ``row`` (locked), or None when it may.
+def _claimed_row(
+    session: Session, document_id: int, target: _Target
+) -> m.GeneratedDocument | Outcome:
+    """The row, locked, when this run may record its result on it; else why it may not.
 
     The fencing check: a worker cut off mid-render whose row was re-sent and claimed again
     (or finished) by another worker drops its result instead of writing over the other's file.
     """
+    row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
     if row is None:
         return Outcome.MISSING
     if row.status == DocumentStatus.RUNNING and row.attempts == target.attempt:
-        return None
+        return row
     log.warning(
         "document %s: attempt %s's result dropped: the row is %s at attempt %s",
         document_id,

@@ -75,12 +75,9 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def embedded_redis(work_dir: Path, *, port: int | None = None) -> Iterator[str]:
-    """Run a private Redis on 127.0.0.1 for the duration; yields its URL."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    process = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
+def start_redis_server(work_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A Redis on 127.0.0.1:``port`` that keeps nothing on disk, logging into ``work_dir``."""
+    return subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
         [
             redis_server_binary(),
             "--port",
@@ -99,6 +96,14 @@ def embedded_redis(work_dir: Path, *, port: int | None = None) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextmanager
+def embedded_redis(work_dir: Path, *, port: int | None = None) -> Iterator[str]:
+    """Run a private Redis on 127.0.0.1 for the duration; yields its URL."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    process = start_redis_server(work_dir, port)
     url = f"redis://127.0.0.1:{port}/0"
     try:
         wait_for_redis(url, process=process)

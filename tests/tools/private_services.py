@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from service.cli.local_cluster import free_port, redis_server_binary, wait_for_redis
+from service.cli.local_cluster import free_port, start_redis_server, wait_for_redis
 
 _START_TIMEOUT = 30.0
 
@@ -67,25 +67,7 @@ class PrivateRedis:
     def start(self) -> PrivateRedis:
         """Start (or start again) on the same port; returns when it answers PING."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.work_dir),
-                "--logfile",
-                str(self.work_dir / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self._process = start_redis_server(self.work_dir, self.port)
         wait_for_redis(self.url, process=self._process)
         return self
 
