@@ -2,6 +2,15 @@
 
 Run with ``make bench``. Prints medians and ratios measured in the same run; the machine is
 shared and noisy, so compare ratios rather than absolute numbers across runs.
+
+Every batch figure stands beside a *no-queue floor*: the same documents, from the same contexts
+(built before timing), rendered by the same engines in as many plain processes as the batch
+has workers, written to disk, and for PDFs converted by the same warm converters; no database,
+no queue. ``--only scaling`` prints the time per document as the network grows;
+``--quick`` runs everything at sizes that fit in a few minutes.
+
+``BENCHDOCS_BENCH_REDIS_URL`` points the batches at a Redis of your own (a database the bench
+may flush) instead of the private one each network otherwise starts.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ import argparse
 import copy
 import io
 import json
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -17,27 +27,32 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docxtpl
 import openpyxl
+import redis
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from pptx import Presentation
 from sqlalchemy import func, select
 
 from service.batches.control import BatchProgress, batch_progress, start_batch
+from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import WorkerProcess, embedded_redis
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.session import migrate, unit_of_work
-from service.documents.catalogue import CATALOGUE, DocumentSpec
+from service.documents.catalogue import CATALOGUE, PACKS, DocumentSpec, spec_for
 from service.documents.swedish_filters import SWEDISH_FILTERS
-from service.domain.kinds import DocumentStatus
+from service.domain.kinds import DocumentKind, DocumentStatus
 from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_PROGRAMME, find_id, sample_database
+from service.pdf.converter import PdfConverter
+from service.pdf.libreoffice import configured_converter
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from service.task_queue import PDF_QUEUE, RENDER_QUEUE, WORKER_QUEUES
@@ -169,10 +184,14 @@ def bench_kinds(repeat: int) -> None:
         )
 
 
-def programme_with(organisations: int) -> bytes:
-    """The sample programme with its organisations cloned up to the wanted number."""
+def programme_with(organisations: int, *, network: int = 0) -> bytes:
+    """The sample programme with its organisations cloned up to the wanted number; ``network``
+    above 0 makes it another network (its own id, so several can be imported side by side)."""
     sample = json.loads(SAMPLE_PROGRAMME.read_text(encoding="utf-8"))
     result = copy.deepcopy(sample)
+    if network:
+        result["network"]["id"] = f"{sample['network']['id']}_{network}"
+        result["network"]["name"] = f"{sample['network']['name']} {network}"
     originals = sample["organisations"]
     for n in range(len(originals), organisations):
         source = originals[n % len(originals)]
@@ -195,15 +214,32 @@ def programme_with(organisations: int) -> bytes:
 
 
 @contextmanager
-def network_of(
-    organisations: int, *, configure: Callable[[Settings], Settings] | None = None
-) -> Iterator[tuple[Settings, Runtime, int]]:
-    """A throw-away SQLite database and embedded Redis holding a network of this size; its
-    settings (passed through ``configure``: another file store, say), a runtime on it and the
-    id of its Benchmarking 2."""
+def bench_redis(work: Path) -> Iterator[str]:
+    """``BENCHDOCS_BENCH_REDIS_URL`` (its database flushed first), else a private Redis."""
+    url = os.environ.get("BENCHDOCS_BENCH_REDIS_URL")
+    if url:
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
+        yield url
+        return
+    with embedded_redis(work / "redis") as private_url:
+        yield private_url
+
+
+@contextmanager
+def networks_of(
+    organisations: int,
+    *,
+    networks: int = 1,
+    configure: Callable[[Settings], Settings] | None = None,
+) -> Iterator[tuple[Settings, Runtime, list[int]]]:
+    """A throw-away SQLite database and Redis holding ``networks`` networks of this size each;
+    its settings (passed through ``configure``: another file store, say), a runtime on it and
+    the id of each network's Benchmarking 2."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        with embedded_redis(work / "redis") as redis_url:
+        with bench_redis(work) as redis_url:
             settings = Settings(
                 database_url=f"sqlite:///{work / 'bench.sqlite3'}",
                 redis_url=redis_url,
@@ -214,15 +250,224 @@ def network_of(
             runtime = build_runtime(settings)
             try:
                 migrate(runtime.engine)
-                with unit_of_work(runtime.sessions) as session:
-                    import_programme(session, programme_with(organisations), max_bytes=100_000_000)
+                for network in range(networks):
+                    with unit_of_work(runtime.sessions) as session:
+                        import_programme(
+                            session,
+                            programme_with(organisations, network=network),
+                            max_bytes=100_000_000,
+                        )
                 with runtime.sessions() as session:
-                    meeting = session.scalars(
-                        select(m.Meeting.id).where(m.Meeting.ref == "bm2")
-                    ).one()
-                yield settings, runtime, meeting
+                    meetings = list(
+                        session.scalars(
+                            select(m.Meeting.id)
+                            .where(m.Meeting.ref == "bm2")
+                            .order_by(m.Meeting.id)
+                        )
+                    )
+                yield settings, runtime, meetings
             finally:
                 runtime.close()
+
+
+@contextmanager
+def network_of(
+    organisations: int, *, configure: Callable[[Settings], Settings] | None = None
+) -> Iterator[tuple[Settings, Runtime, int]]:
+    """One network of this size (see ``networks_of``): settings, runtime, its Benchmarking 2."""
+    with networks_of(organisations, configure=configure) as (settings, runtime, meetings):
+        yield settings, runtime, meetings[0]
+
+
+# -- the no-queue floor -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloorDocument:
+    """One Office document of a batch as the floor makes it: its template file, its context
+    (built before timing) and whether the batch also wanted it as PDF."""
+
+    kind: DocumentKind
+    template_file: str
+    context: Mapping[str, Any]
+    with_pdf: bool
+
+
+def floor_documents(
+    runtime: Runtime, documents: Sequence[m.GeneratedDocument]
+) -> list[FloorDocument]:
+    """The batch's Office documents with their contexts, read from the same database by the
+    same context builders the workers use (not timed)."""
+    maker = DocumentMaker(sessions=runtime.sessions, templates=TemplateLibrary(TEMPLATES))
+    as_pdf = {
+        (d.meeting_id, d.organisation_id, d.kind)
+        for d in documents
+        if d.format == "pdf" and d.kind not in PACKS
+    }
+    found = []
+    for d in documents:
+        if d.format == "pdf" or d.kind in PACKS:
+            continue
+        context = maker.context(d.kind, meeting_id=d.meeting_id, organisation_id=d.organisation_id)
+        found.append(
+            FloorDocument(
+                kind=d.kind,
+                template_file=spec_for(d.kind).template_file,
+                context=context,
+                with_pdf=(d.meeting_id, d.organisation_id, d.kind) in as_pdf,
+            )
+        )
+    return found
+
+
+# A floor process's documents, templates and converter, set up before the clock starts.
+_FLOOR: list[FloorDocument] = []
+_FLOOR_PROCESS: dict[str, Any] = {}
+
+
+def _floor_start(
+    documents: list[FloorDocument], out: str, settings: Settings | None, ready: Any, done: Any
+) -> None:
+    """A floor process: contexts received, templates parsed and the converter warmed before
+    the clock starts."""
+    _FLOOR[:] = documents
+    library = TemplateLibrary(TEMPLATES)
+    for document in _FLOOR:
+        library.get(document.template_file)
+    converter: PdfConverter | None = None
+    if settings is not None:
+        converter = configured_converter(settings)
+        for first in [d for d in _FLOOR if d.with_pdf][:1]:
+            data = library.get(first.template_file).template.render(first.context)
+            converter.convert(data, source_format=spec_for(first.kind).office_format)
+    _FLOOR_PROCESS.update(library=library, converter=converter, out=Path(out), done=done)
+    ready.wait()
+
+
+def _floor_make(index: int) -> int:
+    """Render one document, write it; convert and write its PDF if the batch wanted one."""
+    document = _FLOOR[index]
+    library: TemplateLibrary = _FLOOR_PROCESS["library"]
+    out: Path = _FLOOR_PROCESS["out"]
+    office_format = spec_for(document.kind).office_format
+    data = library.get(document.template_file).template.render(document.context)
+    (out / f"{index}.{office_format}").write_bytes(data)
+    if not document.with_pdf:
+        return 1
+    converter: PdfConverter = _FLOOR_PROCESS["converter"]
+    (out / f"{index}.pdf").write_bytes(converter.convert(data, source_format=office_format))
+    return 2
+
+
+def _floor_stop(_: int) -> None:
+    """Close this process's converter; the barrier gives every process exactly one stop."""
+    converter = _FLOOR_PROCESS.get("converter")
+    close = getattr(converter, "close", None)
+    if close is not None:
+        close()
+    _FLOOR_PROCESS["done"].wait(timeout=120)
+
+
+def run_floor(
+    documents: list[FloorDocument], processes: int, *, pdf_settings: Settings | None
+) -> tuple[float, int]:
+    """Wall seconds for ``processes`` plain processes to make every document (and the PDFs
+    when ``pdf_settings`` gives the converter), and the number of files written."""
+    # Spawned, not forked: a fork of this process (threads of the runtime and the workers'
+    # supervision ran in it) can inherit a held lock and hang.
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(processes + 1)
+    done = context.Barrier(processes)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        context.Pool(processes, _floor_start, (documents, tmp, pdf_settings, ready, done)) as pool,
+    ):
+        ready.wait(timeout=300)
+        started = time.perf_counter()
+        files = sum(pool.imap_unordered(_floor_make, range(len(documents)), chunksize=4))
+        wall = time.perf_counter() - started
+        pool.map(_floor_stop, range(processes), chunksize=1)
+    return wall, files
+
+
+# -- batches through the real queue --------------------------------------------------------------
+
+
+@dataclass
+class BatchRun:
+    """What a timed batch (or several at once) gave: wall seconds from sending to the last
+    document, the rows, and, when asked, the floor's documents built from the same database."""
+
+    wall: float
+    documents: list[m.GeneratedDocument]
+    progress: list[BatchProgress]
+    floor: list[FloorDocument] | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.documents)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for progress in self.progress:
+            for status, n in progress.counts.items():
+                counts[status] = counts.get(status, 0) + n
+        return counts
+
+
+def run_batches(
+    organisations: int,
+    workers: Sequence[tuple[Sequence[str], int]],
+    *,
+    with_pdf: bool,
+    networks: int = 1,
+    configure: Callable[[Settings], Settings] | None = None,
+    floor: bool = False,
+) -> BatchRun:
+    """One batch per network (``networks`` networks of ``organisations`` each, all sent at
+    once) through real workers (one process per ``(queues, concurrency)``)."""
+    with ExitStack() as stack:
+        settings, runtime, meetings = stack.enter_context(
+            networks_of(organisations, networks=networks, configure=configure)
+        )
+        for n, (queues, concurrency) in enumerate(workers):
+            stack.enter_context(
+                WorkerProcess(settings, concurrency=concurrency, name=f"bench{n}", queues=queues)
+            )
+        started = time.perf_counter()
+        batch_ids = [
+            start_batch(
+                runtime.sessions,
+                runtime.queue,
+                meeting_id=meeting,
+                with_pdf=with_pdf,
+                # The cloned organisations have no participants: their agendas print the
+                # placeholder, which the preflight would otherwise refuse.
+                allow_placeholders=True,
+            )
+            for meeting in meetings
+        ]
+        # A count per poll, in SQL: the poller must not load rows or compete with the workers.
+        unfinished = select(func.count()).where(
+            m.GeneratedDocument.batch_id.in_(batch_ids),
+            m.GeneratedDocument.status.not_in([DocumentStatus.DONE, DocumentStatus.FAILED]),
+        )
+        while True:
+            with runtime.sessions() as session:
+                if session.scalar(unfinished) == 0:
+                    break
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+        documents: list[m.GeneratedDocument] = []
+        progress = []
+        with runtime.sessions() as session:
+            for batch_id in batch_ids:
+                one = batch_progress(session, batch_id)
+                progress.append(one)
+                documents.extend(one.batch.documents)
+        found = floor_documents(runtime, documents) if floor else None
+    return BatchRun(wall, documents, progress, found)
 
 
 def run_batch(
@@ -234,56 +479,25 @@ def run_batch(
 ) -> tuple[float, BatchProgress, list[m.GeneratedDocument]]:
     """A fresh network's batch through real workers (one process per ``(queues, concurrency)``):
     wall seconds from sending to the last document, the progress, and the rows."""
-    with ExitStack() as stack:
-        settings, runtime, meeting = stack.enter_context(
-            network_of(organisations, configure=configure)
-        )
-        for n, (queues, concurrency) in enumerate(workers):
-            stack.enter_context(
-                WorkerProcess(settings, concurrency=concurrency, name=f"bench{n}", queues=queues)
-            )
-        started = time.perf_counter()
-        batch_id = start_batch(
-            runtime.sessions,
-            runtime.queue,
-            meeting_id=meeting,
-            with_pdf=with_pdf,
-            # The cloned organisations have no participants: their agendas print the
-            # placeholder, which the preflight would otherwise refuse.
-            allow_placeholders=True,
-        )
-        # A count per poll, not the batch's rows: the poller must not compete with the workers.
-        unfinished = select(func.count()).where(
-            m.GeneratedDocument.batch_id == batch_id,
-            m.GeneratedDocument.status.not_in([DocumentStatus.DONE, DocumentStatus.FAILED]),
-        )
-        while True:
-            with runtime.sessions() as session:
-                if session.scalar(unfinished) == 0:
-                    break
-            time.sleep(0.2)
-        wall = time.perf_counter() - started
-        with runtime.sessions() as session:
-            progress = batch_progress(session, batch_id)
-            documents = list(progress.batch.documents)
-    return wall, progress, documents
+    run = run_batches(organisations, workers, with_pdf=with_pdf, configure=configure)
+    return run.wall, run.progress[0], run.documents
 
 
 def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
-    wall, progress, documents = run_batch(
-        organisations, [(WORKER_QUEUES, workers)], with_pdf=with_pdf
-    )
-    pdfs = [d.render_ms or 0 for d in documents if d.format == "pdf"]
-    office = [d.render_ms or 0 for d in documents if d.format != "pdf"]
+    run = run_batches(organisations, [(WORKER_QUEUES, workers)], with_pdf=with_pdf, floor=True)
+    assert run.floor is not None
+    pdfs = [d.render_ms or 0 for d in run.documents if d.format == "pdf"]
+    office = [d.render_ms or 0 for d in run.documents if d.format != "pdf"]
     label = "Office files and PDFs" if with_pdf else "Office files only"
     print(
         f"\nBatch through the real queue: {organisations} organisations x every kind, "
-        f"{label}; {workers} worker processes on every queue, embedded Redis, SQLite"
+        f"{label}; {workers} worker processes on every queue, Redis, SQLite"
     )
+    counts = run.counts
     print(
-        f"  {progress.total} documents ({len(pdfs)} PDFs) in {wall:.1f} s wall = "
-        f"{progress.total / wall:.0f} documents/s; done {progress.counts['done']}, "
-        f"failed {progress.counts['failed']}"
+        f"  {run.total} documents ({len(pdfs)} PDFs) in {run.wall:.1f} s wall = "
+        f"{run.total / run.wall:.0f} documents/s; done {counts.get('done', 0)}, "
+        f"failed {counts.get('failed', 0)}"
     )
     print(
         f"  median per document in the worker: Office {statistics.median(office):.1f} ms"
@@ -293,6 +507,40 @@ def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
             else ""
         )
     )
+    settings = Settings() if with_pdf else None
+    floor_wall, files = run_floor(run.floor, workers, pdf_settings=settings)
+    what = "rendered and converted by warm converters" if with_pdf else "rendered"
+    print(
+        f"  no-queue floor: the same {len(run.floor)} Office documents from the same contexts, "
+        f"{what} by the same engines in {workers} plain processes, {files} files written: "
+        f"{floor_wall:.1f} s wall -> the batch takes {run.wall / floor_wall:.2f}x the floor"
+    )
+
+
+def bench_scaling(sizes: Sequence[int], split: tuple[int, int], workers: int) -> None:
+    """Office batches as the network grows, and the same organisations in many small
+    networks: time per document, against the smallest network's."""
+    print(
+        f"\nScaling: Office files only, {workers} worker processes on every queue; time per "
+        f"document = batch wall / documents"
+    )
+    header = f"{'network':26} {'documents':>9} {'wall s':>8} {'ms/doc':>8} {'vs first':>9}"
+    print(header)
+    print("-" * len(header))
+    rows = [(f"{n} organisations", n, 1) for n in sizes]
+    networks, size = split
+    rows.append((f"{networks} networks of {size}", size, networks))
+    first: float | None = None
+    for label, organisations, count in rows:
+        run = run_batches(organisations, [(WORKER_QUEUES, workers)], with_pdf=False, networks=count)
+        if run.counts.get("done", 0) != run.total:
+            raise SystemExit(f"the batch left {run.counts} documents")
+        per_document = run.wall / run.total * 1000
+        first = first or per_document
+        print(
+            f"{label:26} {run.total:9} {run.wall:8.1f} {per_document:8.1f} "
+            f"{per_document / first:8.2f}x"
+        )
 
 
 def bench_pdf_workers(organisations: int, repeat: int) -> None:
@@ -398,18 +646,42 @@ def main() -> None:
         "--store-repeat", type=int, default=1, help="batches per store for local vs S3"
     )
     parser.add_argument(
+        "--scaling-sizes",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[30, 100, 300, 1000],
+        help="network sizes of the scaling table, comma-separated",
+    )
+    parser.add_argument(
+        "--scaling-split",
+        type=lambda text: tuple(int(n) for n in text.split("x")),
+        default=(30, 10),
+        help="NETWORKSxSIZE: the same organisations as many small networks",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes everywhere (a few minutes): 30 organisations, PDFs of 10, "
+        "scaling 30 and 100 and 3 networks of 10",
+    )
+    parser.add_argument(
         "--only",
-        choices=["kinds", "batches", "pdf-workers", "stores"],
+        choices=["kinds", "batches", "pdf-workers", "stores", "scaling"],
         action="append",
         help="run only these parts (default: all)",
     )
     args = parser.parse_args()
-    parts = set(args.only or ["kinds", "batches", "pdf-workers", "stores"])
+    if args.quick:
+        args.repeat, args.organisations, args.pdf_organisations = 5, 30, 10
+        args.split_organisations, args.split_repeat = 6, 1
+        args.scaling_sizes, args.scaling_split = [30, 100], (3, 10)
+    parts = set(args.only or ["kinds", "batches", "pdf-workers", "stores", "scaling"])
     if "kinds" in parts:
         bench_kinds(args.repeat)
     if "batches" in parts:
         bench_batch(args.organisations, args.workers, with_pdf=False)
         bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
+    if "scaling" in parts:
+        bench_scaling(args.scaling_sizes, args.scaling_split, args.workers)
     if "pdf-workers" in parts:
         bench_pdf_workers(args.split_organisations, args.split_repeat)
     if "stores" in parts:

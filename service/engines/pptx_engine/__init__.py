@@ -36,8 +36,9 @@ removed from values; everything else is kept as typed.
 checker (``service.engines.template_check``).
 
 The package: ``scanning`` finds the template text of each slide (and hands it to the checker
-as ``pptx_spots``), ``compiling`` compiles it into one plan per slide, and ``rendering`` fills
-a fresh copy of the presentation per render, copying slides for slide loops.
+as ``pptx_spots``), ``compiling`` compiles it into one plan per slide, ``package`` opens the
+presentation once and hands each render a copy (layouts, masters and themes shared, read
+only) and writes it, and ``rendering`` fills the copy, copying slides for slide loops.
 """
 
 from service.engines.pptx_engine.scanning import pptx_spots

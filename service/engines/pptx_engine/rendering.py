@@ -15,7 +15,6 @@ from functools import cached_property
 from io import BytesIO
 from typing import Any
 
-from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.chart.xlsx import CategoryWorkbookWriter
 from pptx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -25,7 +24,7 @@ from pptx.oxml.ns import qn
 from pptx.shapes.shapetree import SlideShapeFactory
 from xlsxwriter import Workbook
 
-from service.engines.opc import FIXED_TIME, fix_zip_timestamps
+from service.engines.opc import FIXED_TIME
 from service.engines.pptx_engine.compiling import RowLoop, SlidePlan, TextSpot
 from service.engines.pptx_engine.fitting import (
     DEFAULT_LAYOUT,
@@ -38,6 +37,7 @@ from service.engines.pptx_engine.fitting import (
     row_height,
     theme_fonts,
 )
+from service.engines.pptx_engine.package import ParsedPresentation
 from service.engines.safe_text import xml_safe
 from service.engines.tags import (
     ElementPath,
@@ -79,19 +79,32 @@ _RENDER_TEXT_TAGS = frozenset({qn("a:r"), qn("a:br"), qn("a:fld")})
 
 
 def render_presentation(
-    data: bytes,
+    parsed: ParsedPresentation,
     *,
     name: str,
     plans: Sequence[SlidePlan],
     context: Mapping[str, Any],
     layout: TableLayout = DEFAULT_LAYOUT,
 ) -> bytes:
-    """Fill a fresh copy of the presentation ``data`` by its slide plans; the .pptx bytes.
+    """Fill a fresh copy of the parsed presentation by its slide plans; the .pptx bytes."""
+    prs = parsed.fresh()
+    fill_presentation(prs, name=name, plans=plans, context=context, layout=layout)
+    return parsed.save(prs)
+
+
+def fill_presentation(
+    prs: Any,
+    *,
+    name: str,
+    plans: Sequence[SlidePlan],
+    context: Mapping[str, Any],
+    layout: TableLayout = DEFAULT_LAYOUT,
+) -> None:
+    """Fill an untouched python-pptx presentation by its slide plans, in place.
 
     A table whose row loops made it taller than its slide continues on copies of the slide
     (``layout`` says how text is measured and what the copies' titles get).
     """
-    prs = Presentation(BytesIO(data))
     renderer = _Renderer(prs, name, layout)
     # python-pptx has no API for the slide list itself; p:sldIdLst is its documented XML.
     sld_ids = list(prs.slides._sldIdLst)
@@ -108,9 +121,6 @@ def render_presentation(
                 filled = renderer.fill_slide(copy_, plan, {**context, plan.repeat.var: item})
             anchor = renderer.fit_tables(copy_, filled, after=anchor)
         renderer.delete_slide(sld_id)
-    out = BytesIO()
-    prs.save(out)
-    return fix_zip_timestamps(out.getvalue())
 
 
 class _ReproducibleWorkbookWriter(CategoryWorkbookWriter):
@@ -134,7 +144,7 @@ class _ReproducibleChartData(CategoryChartData):
 
 
 class _Renderer:
-    """Fills one freshly loaded presentation; lives for one render() call."""
+    """Fills one fresh copy of a presentation; lives for one render() call."""
 
     def __init__(self, prs: Any, name: str, layout: TableLayout) -> None:
         self._prs = prs

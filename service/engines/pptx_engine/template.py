@@ -9,6 +9,7 @@ from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import NO_FILTERS, Filters
 from service.engines.pptx_engine.compiling import SlideCompiler, SlidePlan
 from service.engines.pptx_engine.fitting import DEFAULT_LAYOUT, TableLayout
+from service.engines.pptx_engine.package import ParsedPresentation
 from service.engines.pptx_engine.rendering import render_presentation
 from service.engines.pptx_engine.scanning import open_presentation, pptx_spots
 from service.engines.tags import NamesRead
@@ -23,10 +24,12 @@ class PptxTemplate:
         *,
         name: str,
         plans: Sequence[SlidePlan],
+        parsed: ParsedPresentation | None = None,
         reads: NamesRead,
         layout: TableLayout = DEFAULT_LAYOUT,
     ) -> None:
         self._data = data
+        self._parsed = parsed if parsed is not None else ParsedPresentation(data, name=name)
         self._name = name
         self._plans = tuple(plans)
         self._reads = reads
@@ -49,6 +52,7 @@ class PptxTemplate:
         prs = open_presentation(data, name=name)
         compiler = SlideCompiler(name, filters)
         plans = [compiler.slide_plan(number, slide) for number, slide in enumerate(prs.slides, 1)]
+        # The compiler's copy only gave the plans; renders copy a presentation opened for them.
         return cls(bytes(data), name=name, plans=plans, reads=compiler.reads, layout=layout)
 
     @property
@@ -64,7 +68,7 @@ class PptxTemplate:
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill a fresh copy of the template with ``context``; return the .pptx bytes."""
         return render_presentation(
-            self._data, name=self._name, plans=self._plans, context=context, layout=self._layout
+            self._parsed, name=self._name, plans=self._plans, context=context, layout=self._layout
         )
 
     @staticmethod
