@@ -172,6 +172,7 @@ def _make(task: Task, document_id: int, step: Step) -> str:
             return "failed"
         wait = min(PACK_WAIT_SECONDS, 1 + task.request.retries)
         log.info("document %s: %s; trying again in %d s", document_id, exc, wait)
+        _hold_for_retry(job, document_id, wait)
         raise task.retry(exc=exc, countdown=wait, max_retries=PACK_WAIT_RETRIES) from exc
     except SoftTimeLimitExceeded as exc:
         job.fail_unexpectedly(document_id, exc)
