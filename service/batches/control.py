@@ -368,7 +368,11 @@ class TransientResend:
         if resends >= self.limit:
             return False
         wait = min(self.max_seconds, self.first_seconds * 2 ** min(resends, 30))
-        return finished_at is None or finished_at + dt.timedelta(seconds=wait) <= now
+        if finished_at is None:
+            return True
+        if finished_at.tzinfo is None:  # SQLite hands stored times back naive (UTC)
+            finished_at = finished_at.replace(tzinfo=dt.UTC)
+        return finished_at + dt.timedelta(seconds=wait) <= now
 
 
 def find_stale(

@@ -30,6 +30,11 @@ from service.domain.kinds import DocumentStatus
 log = logging.getLogger(__name__)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC time (SQLite hands them back naive)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
 def lease_owner() -> str:
     """This process's name on a lease: host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"

@@ -27,7 +27,7 @@ from service.batches import packs
 from service.batches.control import dispatch
 from service.batches.document_maker import DocumentMaker
 from service.batches.failures import transient_reason, unexpected_reason
-from service.batches.leases import LeaseKeeper, owner_is_dead
+from service.batches.leases import LeaseKeeper, as_utc, owner_is_dead
 from service.batches.pdf_step import (
     PDF_STAMP,
     OfficeSource,
@@ -217,7 +217,7 @@ class RenderJob:
         if doc.lease_owner == self.keeper.owner:
             return False
         expires = doc.lease_expires_at
-        if expires is None or expires <= utcnow():
+        if expires is None or as_utc(expires) <= utcnow():
             return False
         return not owner_is_dead(doc.lease_owner)
 

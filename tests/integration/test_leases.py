@@ -168,6 +168,7 @@ def test_a_whole_worker_killed_mid_render_is_recovered_by_its_lapsed_lease_withi
         batch_complete(runtime, batch_id), timeout=90, what="the lapsed leases to be re-sent"
     )
     recovered_after = time.monotonic() - killed_at
+    print(f"whole worker SIGKILL: batch complete {recovered_after:.1f} s after the kill")
 
     final = rows_of(runtime, batch_id)
     assert {s for s, *_ in final.values()} == {DocumentStatus.DONE}
@@ -557,4 +558,69 @@ def test_storage_check_lists_orphans_and_missing_files_and_repair_mends_them(
         made = session.get_one(m.GeneratedDocument, documents[0])
         assert made.status == DocumentStatus.DONE and made.file_key == lost_key
     assert runtime.files.exists(lost_key)
+    runtime.close()
+
+
+def test_resend_takes_lapsed_leases_and_due_transient_failures_and_nothing_else(
+    sample_imported: Settings,
+) -> None:
+    import datetime as dt
+
+    from service.batches.control import resend_stale, start_batch
+    from service.clock import utcnow
+    from service.database.session import unit_of_work
+
+    queue = RecordingQueue()
+    runtime = build_runtime(sample_imported, queue=queue)
+    with runtime.sessions() as session:
+        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+        organisations = list(
+            session.scalars(select(m.Organisation.id).order_by(m.Organisation.id).limit(6))
+        )
+    batch_id = start_batch(
+        runtime.sessions,
+        queue,
+        meeting_id=meeting,
+        kinds=[DocumentKind.FEEDBACK_LETTER],
+        organisation_ids=organisations,
+    )
+    now = utcnow()
+    minute = dt.timedelta(minutes=1)
+    with unit_of_work(runtime.sessions) as session:
+        rows = sorted(session.get_one(m.Batch, batch_id).documents, key=lambda d: d.id)
+        lapsed, live, due, early, spent, permanent = rows
+        for row in (lapsed, live):
+            row.status = DocumentStatus.RUNNING
+            row.started_at = now - minute
+            row.lease_owner = "elsewhere:1"
+        lapsed.lease_expires_at = now - dt.timedelta(seconds=1)
+        live.lease_expires_at = now + minute
+        for row in (due, early, spent, permanent):
+            row.status = DocumentStatus.FAILED
+            row.error = "Tillfälligt fel: …"
+            row.failed_transient = row is not permanent
+            row.finished_at = now - dt.timedelta(minutes=10)
+        early.auto_resends = 4  # waits 60 s * 2**4 = 16 minutes
+        spent.auto_resends = 20  # the limit: a person's turn
+        ids = {"lapsed": lapsed.id, "due": due.id}
+    queue.sent.clear()
+
+    resent = resend_stale(runtime.sessions, queue, older_than=dt.timedelta(hours=1), now=utcnow())
+
+    assert resent == sorted(ids.values())
+    assert sorted(queue.sent) == sorted(ids.values())
+    with runtime.sessions() as session:
+        again = session.get_one(m.GeneratedDocument, ids["due"])
+        assert (again.status, again.error, again.failed_transient, again.auto_resends) == (
+            DocumentStatus.QUEUED,
+            None,
+            False,
+            1,
+        )
+        taken = session.get_one(m.GeneratedDocument, ids["lapsed"])
+        assert (taken.status, taken.lease_owner) == (DocumentStatus.QUEUED, None)
+    # A second sweep right after finds nothing: each stray is sent once.
+    assert (
+        resend_stale(runtime.sessions, queue, older_than=dt.timedelta(hours=1), now=utcnow()) == []
+    )
     runtime.close()
