@@ -13,6 +13,7 @@ BenchdocsError
 │   └── TransientError          worth retrying: broker hiccup, converter crash
 │       ├── InputsNotReadyError a pack's documents are still being made: try again later
 │       └── StoreUnavailableError the file store cannot be reached or written (503)
+│           └── StoreFullError    no space left (ENOSPC, EDQUOT): uploads 507, documents retry
 └── DeliveryError               an e-mail not handed over; ``swedish`` says why, for organisers
     ├── DeliveryDeferredError   no connection, a 4xx answer: try again later
     └── DeliveryRefusedError    a 5xx answer: fail with the server's words, never retry
@@ -133,6 +134,13 @@ class InputsNotReadyError(TransientError):
 
 class StoreUnavailableError(TransientError):
     """The file store cannot be reached or written: workers retry, the API answers 503."""
+
+
+class StoreFullError(StoreUnavailableError):
+    """The file store has no space left (ENOSPC, EDQUOT): nothing was stored.
+
+    Transient: a document retries (and is re-sent once space returns); an upload answers 507.
+    """
 
 
 class DeliveryError(BenchdocsError):

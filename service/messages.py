@@ -978,3 +978,11 @@ _add(
     "om en stund",
     en="the file store cannot be reached right now; nothing was lost: try again in a while",
 )
+# -- leases (issue 16): the file store is full ---------------------------------------------
+_add(
+    "store.full",
+    sv="Filen kunde inte sparas: lagringsutrymmet är fullt. Ingenting sparades och inget "
+    "tidigare har gått förlorat. Försök igen senare; arrangören har fått veta det",
+    en="the file could not be stored: the file store is full. Nothing was stored and nothing "
+    "stored before was lost; try again later",
+)

@@ -181,6 +181,24 @@ class Settings(BaseSettings):
     # Seconds an organiser's presigned download address stays valid; 0: every download goes
     # through the API. Participants' downloads always do (behind their access check).
     s3_presigned_downloads: int = Field(default=0, ge=0, le=7 * 24 * 3600)
+    # -- Leases and failures (issue 16) --
+    # A running document's lease: its worker renews it every third of this; a lease that
+    # lapsed (the worker died or lost the database) is re-sent by the periodic resend.
+    lease_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
+    # How often beat and every worker process look for lapsed leases and failed-transient
+    # documents to re-send.
+    resend_interval_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
+    # A document failed by a passing cause is re-sent after this, doubling per try up to the
+    # maximum, at most ``transient_resend_limit`` times; then it waits for a person.
+    transient_resend_seconds: float = Field(default=60.0, ge=0.0)
+    transient_resend_max_seconds: float = Field(default=900.0, ge=0.0)
+    transient_resend_limit: int = Field(default=20, ge=0)
+    # Retries of a task that failed for a passing cause before the document is failed.
+    task_max_retries: int = Field(default=5, ge=0, le=50)
+    # /readyz reports the local file store full below this much free space.
+    store_min_free_bytes: int = Field(default=50_000_000, ge=0)
+    # LibreOffice's soffice (None: found on PATH).
+    soffice_path: str | None = Field(default=None, max_length=1000)
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 

@@ -47,7 +47,9 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
         "resend-stale-documents": {
             "task": RESEND_TASK,
-            "schedule": max(30.0, settings.resend_after_seconds / 2),
+            # Lapsed leases are found within this (and failed-transient rows re-sent).
+            "schedule": settings.resend_interval_seconds,
+            "options": {"expires": settings.resend_interval_seconds},
         },
         "refresh-regeneration-runs": {
             "task": REFRESH_RUNS_TASK,

@@ -62,6 +62,7 @@ def worker_checker(
         broker=broker,
         timeout_seconds=settings.readiness_timeout_seconds,
         secrets=secret_words(settings.database_url, settings.redis_url),
+        store_min_free_bytes=settings.store_min_free_bytes,
         extra=[ComponentCheck("worker", consuming)],
     )
     return checker, broker

@@ -14,9 +14,11 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from service.batches.control import resend_stale
 from service.batches.document_maker import DocumentMaker
+from service.batches.failures import is_transient
+from service.batches.leases import LeaseKeeper
 from service.batches.pdf_step import Step
-from service.batches.render_job import RenderJob
-from service.errors import DeliveryDeferredError, InputsNotReadyError, TransientError
+from service.batches.render_job import Outcome, RenderJob
+from service.errors import DeliveryDeferredError, InputsNotReadyError
 from service.mail.building import build_settings
 from service.mail.daily import DueRules, run_daily
 from service.mail.sending import MailSender, resend_stalled, retry_delay
@@ -59,6 +61,30 @@ def _redis() -> redis.Redis:
 
 
 @lru_cache(maxsize=1)
+def _lease_keeper() -> LeaseKeeper:
+    """This process's lease keeper; it also looks for lapsed leases, as beat does."""
+    runtime = _runtime()
+    return LeaseKeeper(
+        runtime.sessions,
+        lease_seconds=runtime.settings.lease_seconds,
+        sweep=_resend_stale_now,
+        sweep_seconds=runtime.settings.resend_interval_seconds,
+    )
+
+
+def _resend_stale_now() -> int:
+    runtime = _runtime()
+    stale = resend_stale(
+        runtime.sessions,
+        runtime.queue,
+        older_than=dt.timedelta(seconds=runtime.settings.resend_after_seconds),
+        now=runtime.clock.now(),
+        settings=runtime.settings,
+    )
+    return len(stale)
+
+
+@lru_cache(maxsize=1)
 def _render_job() -> RenderJob:
     runtime = _runtime()
     maker = DocumentMaker(
@@ -73,6 +99,7 @@ def _render_job() -> RenderJob:
         queue=runtime.queue,
         debug_delay_seconds=runtime.settings.debug_render_delay_seconds,
         pack_budget_seconds=runtime.settings.task_soft_time_limit_seconds / 2,
+        leases=_lease_keeper(),
     )
 
 
@@ -89,6 +116,7 @@ def reset_process_state() -> None:
     if _runtime.cache_info().currsize:
         _runtime().engine.dispose(close=False)
     _runtime.cache_clear()
+    _lease_keeper.cache_clear()
     _render_job.cache_clear()
     _mail_sender.cache_clear()
     _redis.cache_clear()
@@ -96,6 +124,8 @@ def reset_process_state() -> None:
 
 def close_process_state() -> None:
     """Stop this process's LibreOffice, if it started one."""
+    if _lease_keeper.cache_info().currsize:
+        _lease_keeper().stop()
     if _render_job.cache_info().currsize:
         converter = _render_job().maker.pdf
         close = getattr(converter, "close", None)
@@ -108,6 +138,11 @@ def close_process_state() -> None:
 def _fresh_process_state(**_: Any) -> None:
     # Database connections must not cross a fork: each pool child builds its own.
     reset_process_state()
+    # Every pool process renews its leases and looks for lapsed ones, with or without beat.
+    try:
+        _lease_keeper().start()
+    except Exception:  # a worker without its sweep still renders
+        log.warning("could not start the lease keeper", exc_info=True)
 
 
 @worker_process_shutdown.connect
@@ -115,13 +150,13 @@ def _release_process_state(**_: Any) -> None:
     close_process_state()
 
 
-@app.task(name=RENDER_TASK, bind=True, max_retries=5)
+@app.task(name=RENDER_TASK, bind=True, max_retries=None)
 def render_document(self: Task, document_id: int) -> str:
     """Render one Office file (or zip) by id; a PDF found here is forwarded to ``pdf``."""
     return _make(self, document_id, Step.RENDER)
 
 
-@app.task(name=CONVERT_TASK, bind=True, max_retries=5)
+@app.task(name=CONVERT_TASK, bind=True, max_retries=None)
 def convert_pdf(self: Task, document_id: int) -> str:
     """Make one PDF by id: from its stored Office file, or rendered here if it has none."""
     return _make(self, document_id, Step.PDF)
@@ -137,29 +172,46 @@ def _make(task: Task, document_id: int, step: Step) -> str:
             return "failed"
         wait = min(PACK_WAIT_SECONDS, 1 + task.request.retries)
         log.info("document %s: %s; trying again in %d s", document_id, exc, wait)
+        _hold_for_retry(job, document_id, wait)
         raise task.retry(exc=exc, countdown=wait, max_retries=PACK_WAIT_RETRIES) from exc
-    except TransientError as exc:
-        raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:
         job.fail_unexpectedly(document_id, exc)
         return "failed"
     except Exception as exc:
-        # Not transient: record it on the document and do not retry; the log has the trace.
-        job.fail_unexpectedly(document_id, exc)
-        raise
+        if not is_transient(exc):
+            # Not transient: record it on the document and do not retry; the log has the trace.
+            job.fail_unexpectedly(document_id, exc)
+            raise
+        retries = task.request.retries
+        if retries >= _runtime().settings.task_max_retries:
+            # Every document ends: failed, its cause named and marked transient, so the
+            # periodic resend tries it again once the cause is gone.
+            return _given_up(job, document_id, exc, attempts=retries + 1)
+        wait = min(60, 2**retries)
+        log.warning("document %s: %s; retry %d in %d s", document_id, exc, retries + 1, wait)
+        _hold_for_retry(job, document_id, wait)
+        raise task.retry(exc=exc, countdown=wait, max_retries=None) from exc
+
+
+def _given_up(job: RenderJob, document_id: int, exc: BaseException, *, attempts: int) -> str:
+    try:
+        return job.give_up(document_id, exc, attempts=attempts).value
+    except Exception:  # the database away too: the lease lapses, resend finds it
+        log.exception("document %s: could not record its failure", document_id)
+        return Outcome.FAILED.value
+
+
+def _hold_for_retry(job: RenderJob, document_id: int, wait: float) -> None:
+    try:
+        job.hold_for_retry(document_id, wait)
+    except Exception:  # the database away: the retry claims the row anyway
+        log.warning("document %s: could not extend its lease for the retry", document_id)
 
 
 @app.task(name=RESEND_TASK)
 def resend_pending() -> int:
     """Periodic: re-send documents the database wants but nobody has finished."""
-    runtime = _runtime()
-    stale = resend_stale(
-        runtime.sessions,
-        runtime.queue,
-        older_than=dt.timedelta(seconds=runtime.settings.resend_after_seconds),
-        now=runtime.clock.now(),
-    )
-    return len(stale)
+    return _resend_stale_now()
 
 
 # Never retried: once the run is recorded its key turns a second attempt into a skip, and a

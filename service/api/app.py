@@ -40,6 +40,7 @@ from service.errors import (
     NotFoundError,
     Problem,
     RejectionReason,
+    StoreFullError,
     StoreUnavailableError,
 )
 from service.intake.programme_import import json_path
@@ -149,6 +150,26 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(ConflictError)
     async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(StoreFullError)
+    async def _store_full(request: Request, exc: StoreFullError) -> Response:
+        # 507 Insufficient Storage: nothing was stored; an operator must free space.
+        log.error("file store full: %s", exc)
+        headers = {"Retry-After": "300"}
+        if is_portal_request(request):
+            answer = error_page(
+                request,
+                status.HTTP_507_INSUFFICIENT_STORAGE,
+                "Lagringsutrymmet är fullt",
+                "Filen kunde inte sparas eftersom lagringsutrymmet är fullt. Ingenting sparades "
+                "och inget tidigare har gått förlorat.",
+                "Försök igen senare.",
+                link=("/", "Till startsidan"),
+            )
+            answer.headers.update(headers)
+            return answer
+        detail = message("store.full").render(request_language(request))
+        return JSONResponse({"detail": detail}, status.HTTP_507_INSUFFICIENT_STORAGE, headers)
 
     @app.exception_handler(StoreUnavailableError)
     async def _store_unavailable(request: Request, exc: StoreUnavailableError) -> Response:

@@ -90,6 +90,7 @@ def install_observability(app: FastAPI, runtime: Runtime) -> Callable[[], None]:
         broker=broker,
         timeout_seconds=settings.readiness_timeout_seconds,
         secrets=secret_words(settings.database_url, settings.redis_url),
+        store_min_free_bytes=settings.store_min_free_bytes,
     )
     app.state.state_metrics = state_registry(
         sessions=runtime.sessions, broker=broker, queues=queue_names(settings)

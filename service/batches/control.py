@@ -37,6 +37,7 @@ from service.documents.catalogue import (
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
 from service.observability.log_context import set_ids
+from service.settings import Settings
 from service.task_queue import DocumentQueue
 
 log = logging.getLogger(__name__)
@@ -338,8 +339,55 @@ def retry_failed(
     return failed
 
 
-def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) -> list[int]:
+# -- leases (helper `leases`, issue 16): find_stale and resend_stale -----------------------
+
+
+@dataclass(frozen=True)
+class TransientResend:
+    """How the periodic resend retries documents failed by a passing cause.
+
+    The n-th resend of a row (n from 0) waits ``first_seconds * 2**n`` after its failure, at
+    most ``max_seconds``; after ``limit`` resends it waits for a person.
+    """
+
+    first_seconds: float = 60.0
+    max_seconds: float = 900.0
+    limit: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TransientResend:
+        """The policy the settings describe (``transient_resend_*``)."""
+        return cls(
+            first_seconds=settings.transient_resend_seconds,
+            max_seconds=settings.transient_resend_max_seconds,
+            limit=settings.transient_resend_limit,
+        )
+
+    def due(self, finished_at: dt.datetime | None, resends: int, now: dt.datetime) -> bool:
+        """Whether a failed-transient row that failed at ``finished_at`` is due again."""
+        if resends >= self.limit:
+            return False
+        wait = min(self.max_seconds, self.first_seconds * 2 ** min(resends, 30))
+        if finished_at is None:
+            return True
+        if finished_at.tzinfo is None:  # SQLite hands stored times back naive (UTC)
+            finished_at = finished_at.replace(tzinfo=dt.UTC)
+        return finished_at + dt.timedelta(seconds=wait) <= now
+
+
+def find_stale(
+    session: Session,
+    *,
+    older_than: dt.timedelta,
+    now: dt.datetime,
+    transient: TransientResend | None = None,
+) -> list[int]:
     """Documents the database still wants but that have not moved for too long.
+
+    A running document is stray once its lease lapsed (its worker died or lost the
+    database), or when it started longer ago than ``older_than`` (rows without a lease, and
+    a person's ``benchdocs resend --older-than``). A document failed by a passing cause is
+    due again after its back-off (``TransientResend``).
 
     A PDF pending while its Office file is still on its way is not stray: it waits (the
     Office file's worker hands it on). Once its Office file is done and the hand-over was lost
@@ -347,21 +395,31 @@ def find_stale(session: Session, *, older_than: dt.timedelta, now: dt.datetime) 
     """
     cutoff = now - older_than
     doc = m.GeneratedDocument
-    return list(
+    stale = set(
         session.scalars(
-            select(doc.id)
-            .where(
+            select(doc.id).where(
                 or_(
                     (doc.status == DocumentStatus.PENDING)
                     & (doc.created_at < cutoff)
                     & ~waits_for_office_file(),
                     (doc.status == DocumentStatus.QUEUED) & (doc.enqueued_at < cutoff),
-                    (doc.status == DocumentStatus.RUNNING) & (doc.started_at < cutoff),
+                    (doc.status == DocumentStatus.RUNNING)
+                    & ((doc.started_at < cutoff) | (doc.lease_expires_at < now)),
                 )
             )
-            .order_by(doc.id)
         )
     )
+    policy = transient or TransientResend()
+    for row in session.execute(
+        select(doc.id, doc.finished_at, doc.auto_resends).where(
+            doc.status == DocumentStatus.FAILED,
+            doc.failed_transient.is_(True),
+            doc.auto_resends < policy.limit,
+        )
+    ):
+        if policy.due(row.finished_at, row.auto_resends, now):
+            stale.add(row.id)
+    return sorted(stale)
 
 
 def resend_stale(
@@ -370,14 +428,65 @@ def resend_stale(
     *,
     older_than: dt.timedelta,
     now: dt.datetime,
+    settings: Settings | None = None,
 ) -> list[int]:
-    """Re-send every document stuck pending, queued or running; duplicates are harmless."""
+    """Re-send every document stuck pending, queued or running (or failed-transient and due).
+
+    Each is put back to pending first, checked again under its lock (another worker or beat
+    may have re-sent it meanwhile): a row is sent by one resend only, and a run whose row was
+    re-sent records nothing (the attempt is its fencing token). Duplicates are harmless.
+    """
+    policy = TransientResend.from_settings(settings) if settings else TransientResend()
     with sessions() as session:
-        stale = find_stale(session, older_than=older_than, now=now)
-    if stale:
-        log.warning("re-sending %d stale documents: %s", len(stale), stale[:20])
-        dispatch(sessions, queue, stale)
-    return stale
+        stale = find_stale(session, older_than=older_than, now=now, transient=policy)
+    if not stale:
+        return []
+    taken = _take_back(sessions, stale, older_than=older_than, now=now, policy=policy)
+    if taken:
+        log.warning("re-sending %d stale documents: %s", len(taken), taken[:20])
+        dispatch(sessions, queue, taken)
+    return taken
+
+
+def _take_back(
+    sessions: sessionmaker[Session],
+    document_ids: Sequence[int],
+    *,
+    older_than: dt.timedelta,
+    now: dt.datetime,
+    policy: TransientResend,
+) -> list[int]:
+    """Put the still-stale rows back to pending, under their locks; their ids."""
+    with unit_of_work(sessions) as session:
+        # Locked first, then checked again: a row another resend took meanwhile is not stale.
+        rows = session.scalars(
+            select(m.GeneratedDocument)
+            .where(m.GeneratedDocument.id.in_(list(document_ids)))
+            .order_by(m.GeneratedDocument.id)
+            .with_for_update()
+        ).all()
+        still = set(find_stale(session, older_than=older_than, now=now, transient=policy))
+        taken: list[int] = []
+        for row in rows:
+            if row.id not in still:
+                continue
+            if row.status == DocumentStatus.FAILED:
+                if not row.failed_transient:
+                    continue
+                row.auto_resends += 1
+                row.error = None
+                row.failed_transient = False
+                row.finished_at = None
+            elif row.status == DocumentStatus.DONE:
+                continue
+            row.status = DocumentStatus.PENDING
+            row.lease_owner = None
+            row.lease_expires_at = None
+            taken.append(row.id)
+        return taken
+
+
+# -- end of leases' block ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,24 @@ A PDF is converted from its Office file once that is stored, in a task of its ow
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches import packs
 from service.batches.control import dispatch
 from service.batches.document_maker import DocumentMaker
+from service.batches.failures import transient_reason, unexpected_reason
+from service.batches.leases import LeaseKeeper, as_utc, owner_is_dead
 from service.batches.pdf_step import (
     PDF_STAMP,
     OfficeSource,
@@ -85,6 +89,7 @@ class Outcome(StrEnum):
     WAITING = "waiting"  # a PDF whose Office file is still on its way: back to pending
     FORWARDED = "forwarded"  # sent to the queue of its step (a message on the wrong queue)
     SUPERSEDED = "superseded"  # another attempt claimed the row meanwhile: this one's dropped
+    HELD = "held"  # a live worker holds the row's lease: this (duplicate) message is dropped
 
 
 @dataclass
@@ -103,6 +108,20 @@ class RenderJob:
     # How long a pack may convert decks in one run before it hands over to its next attempt
     # (the task's soft time limit would otherwise stop a first pack of 300 uploaded decks).
     pack_budget_seconds: float | None = None
+    # Renews the leases of the rows this process runs (one per process; made when not given).
+    leases: LeaseKeeper | None = None
+    # The attempt each row's latest run in this process claimed (its fencing token).
+    _attempts: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.leases is None:
+            self.leases = LeaseKeeper(self.sessions, lease_seconds=30.0)
+
+    @property
+    def keeper(self) -> LeaseKeeper:
+        """This job's lease keeper."""
+        assert self.leases is not None
+        return self.leases
 
     def run(self, document_id: int, *, step: Step | None = None) -> Outcome:
         """Render (or convert), store and record one document; safe to run twice for an id.
@@ -123,6 +142,13 @@ class RenderJob:
         if isinstance(begun, Outcome):
             return begun
         target = begun
+        try:
+            return self._run_claimed(document_id, target)
+        finally:
+            self.keeper.release(document_id)
+
+    def _run_claimed(self, document_id: int, target: _Target) -> Outcome:
+        """The claimed run's work, while its lease is renewed."""
         if self.debug_delay_seconds:
             time.sleep(self.debug_delay_seconds)
         try:
@@ -152,6 +178,14 @@ class RenderJob:
             set_ids(batch_id=doc.batch_id, document_id=document_id)
             if doc.status in (DocumentStatus.DONE, DocumentStatus.FAILED):
                 return Outcome.ALREADY_DONE
+            if self._held_elsewhere(doc):
+                log.warning(
+                    "document %s is running under %s until %s; dropping this duplicate",
+                    document_id,
+                    doc.lease_owner,
+                    doc.lease_expires_at,
+                )
+                return Outcome.HELD
             if step is not None and step_of(doc.format) != step and self.queue is not None:
                 doc.status = DocumentStatus.QUEUED
                 doc.enqueued_at = utcnow()
@@ -162,6 +196,11 @@ class RenderJob:
             doc.status = DocumentStatus.RUNNING
             doc.started_at = utcnow()
             doc.attempts += 1
+            doc.lease_owner = self.keeper.owner
+            doc.lease_expires_at = self.keeper.expiry()
+            doc.failed_transient = False
+            self._attempts[document_id] = doc.attempts
+            self.keeper.hold(document_id, doc.attempts)
             return _Target(
                 doc.kind,
                 doc.format,
@@ -169,6 +208,38 @@ class RenderJob:
                 doc.organisation_id,
                 source,
                 attempt=doc.attempts,
+            )
+
+    def _held_elsewhere(self, doc: m.GeneratedDocument) -> bool:
+        """Whether another live process holds the row's lease (it is rendering it now)."""
+        if doc.status != DocumentStatus.RUNNING or doc.lease_owner is None:
+            return False
+        if doc.lease_owner == self.keeper.owner:
+            return False
+        expires = doc.lease_expires_at
+        if expires is None or as_utc(expires) <= utcnow():
+            return False
+        return not owner_is_dead(doc.lease_owner)
+
+    def hold_for_retry(self, document_id: int, seconds: float) -> None:
+        """Keep a row whose task retries in ``seconds``: its lease covers the wait, unowned.
+
+        The retry (in any process) claims it; if this worker dies meanwhile, the lease lapses
+        after the wait and the periodic resend sends the document again.
+        """
+        attempt = self._attempts.get(document_id)
+        doc = m.GeneratedDocument
+        with unit_of_work(self.sessions) as session:
+            statement = update(doc).where(
+                doc.id == document_id, doc.status == DocumentStatus.RUNNING
+            )
+            if attempt is not None:
+                statement = statement.where(doc.attempts == attempt)
+            session.execute(
+                statement.values(
+                    lease_owner=None,
+                    lease_expires_at=self.keeper.expiry(utcnow() + dt.timedelta(seconds=seconds)),
+                )
             )
 
     def _office_source(
@@ -237,14 +308,14 @@ class RenderJob:
         )
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
-        with unit_of_work(self.sessions) as session:
+        with self._recording(document_id) as written, unit_of_work(self.sessions) as session:
             doc = _claimed_row(session, document_id, target)
             if isinstance(doc, Outcome):
                 return doc
             key = target.file_key(document_id, doc.file_name)
             _mark_done(
                 doc,
-                file=self.files.put(key, data),
+                file=self._put(written, key, data),
                 template_id=source.template_id,
                 inputs=inputs,
                 render_ms=render_ms,
@@ -296,12 +367,12 @@ class RenderJob:
         data = made.data
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
-        with unit_of_work(self.sessions) as session:
+        with self._recording(document_id) as written, unit_of_work(self.sessions) as session:
             doc = _claimed_row(session, document_id, target)
             if isinstance(doc, Outcome):
                 return doc
             key = target.file_key(document_id, doc.file_name)
-            stored = self.files.put(key, data)
+            stored = self._put(written, key, data)
             _mark_done(
                 doc,
                 file=stored,
@@ -357,14 +428,14 @@ class RenderJob:
         )
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
-        with unit_of_work(self.sessions) as session:
+        with self._recording(document_id) as written, unit_of_work(self.sessions) as session:
             row = _claimed_row(session, document_id, target)
             if isinstance(row, Outcome):
                 return row
             key = target.file_key(document_id, row.file_name)
             _mark_file_done(
                 row,
-                file=self.files.put(key, built.data),
+                file=self._put(written, key, built.data),
                 fingerprint=inputs.fingerprint,
                 inputs={
                     **recorded,
@@ -374,6 +445,45 @@ class RenderJob:
                 reused_from_id=None,
             )
         return Outcome.RENDERED
+
+    @contextmanager
+    def _recording(self, document_id: int) -> Iterator[list[str]]:
+        """Collects the keys a finishing transaction writes; removes them if it fails.
+
+        A file written by a transaction that then failed (a lost database, a fenced commit)
+        would be referenced by nothing: it is removed unless the row records it after all.
+        """
+        written: list[str] = []
+        try:
+            yield written
+        except BaseException:
+            if written:
+                self._remove_unrecorded(document_id, written)
+            raise
+
+    def _put(self, written: list[str], key: str, data: bytes) -> StoredFile:
+        written.append(key)
+        return self.files.put(key, data)
+
+    def _remove_unrecorded(self, document_id: int, keys: list[str]) -> None:
+        """Delete files no row records, holding the row's lock so no run records one meanwhile."""
+        try:
+            with unit_of_work(self.sessions) as session:
+                row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
+                for key in keys:
+                    if row is not None and row.file_key == key:
+                        continue
+                    self.files.delete(key)
+                    log.warning(
+                        "document %s: removed %r, written but not recorded", document_id, key
+                    )
+        except Exception:  # `benchdocs storage check --repair` finds it later
+            log.warning(
+                "document %s: could not remove unrecorded files %s",
+                document_id,
+                keys,
+                exc_info=True,
+            )
 
     def _latest_version(self, document_id: int, target: _Target) -> Any:
         """The slot's latest done version other than this row: id, fingerprint and file."""
@@ -432,8 +542,18 @@ class RenderJob:
             )
         return Outcome.REUSED
 
-    def _fail(self, document_id: int, reason: str, *, attempt: int | None = None) -> Outcome:
-        """Record a failure, unless the row is done or (``attempt``) another run claimed it."""
+    def _fail(
+        self,
+        document_id: int,
+        reason: str,
+        *,
+        attempt: int | None = None,
+        transient: bool = False,
+    ) -> Outcome:
+        """Record a failure, unless the row is done or (``attempt``) another run claimed it.
+
+        ``transient``: the cause passes by itself; the periodic resend tries the row again.
+        """
         with unit_of_work(self.sessions) as session:
             doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
             if doc is None:
@@ -453,6 +573,9 @@ class RenderJob:
             doc.status = DocumentStatus.FAILED
             doc.error = reason[:2000]
             doc.finished_at = utcnow()
+            doc.failed_transient = transient
+            doc.lease_owner = None
+            doc.lease_expires_at = None
             # The PDFs waiting for this Office file will not get one: they fail with it.
             for waiting in session.scalars(
                 select(m.GeneratedDocument)
@@ -463,17 +586,28 @@ class RenderJob:
                     waiting.status = DocumentStatus.FAILED
                     waiting.error = office_failed_reason(doc.format, doc.error)[:2000]
                     waiting.finished_at = utcnow()
+                    waiting.failed_transient = transient
         return Outcome.FAILED
 
-    def give_up(self, document_id: int, exc: TransientError, *, attempts: int) -> None:
-        """Record a transient failure that outlasted its retries."""
-        log.error("document %s failed %d times: %s", document_id, attempts, exc)
-        self._fail(document_id, f"failed {attempts} times: {exc}")
+    def give_up(self, document_id: int, exc: BaseException, *, attempts: int) -> Outcome:
+        """Record a transient failure that outlasted its retries, its cause named.
 
-    def fail_unexpectedly(self, document_id: int, exc: BaseException) -> None:
+        Marked transient: the periodic resend tries it again later (``control.resend_stale``).
+        """
+        log.error("document %s failed %d times: %s", document_id, attempts, exc)
+        return self._fail(
+            document_id,
+            transient_reason(exc, attempts=attempts),
+            attempt=self._attempts.get(document_id),
+            transient=True,
+        )
+
+    def fail_unexpectedly(self, document_id: int, exc: BaseException) -> Outcome:
         """Record a failure nobody planned for; the log keeps the whole exception."""
         log.exception("document %s failed unexpectedly", document_id, exc_info=exc)
-        self._fail(document_id, f"internal error ({type(exc).__name__}); see the worker log")
+        return self._fail(
+            document_id, unexpected_reason(exc), attempt=self._attempts.get(document_id)
+        )
 
 
 def _claimed_row(
@@ -546,6 +680,9 @@ def _mark_file_done(
     doc.fingerprint = fingerprint
     doc.inputs = inputs
     doc.reused_from_id = reused_from_id
+    doc.lease_owner = None
+    doc.lease_expires_at = None
+    doc.failed_transient = False
 
 
 def _template_id(session: Session, kind: DocumentKind, file_name: str, sha256: str) -> int:
@@ -588,11 +725,14 @@ def render_inline(
         files=files,
         maker=DocumentMaker(sessions=sessions, templates=templates, pdf=pdf),
     )
-    outcomes = {document_id: _run_inline(job, document_id) for document_id in document_ids}
-    # A PDF listed before its Office file waited for it; the Office files are made now.
-    for document_id, outcome in outcomes.items():
-        if outcome == Outcome.WAITING:
-            outcomes[document_id] = _run_inline(job, document_id)
+    try:
+        outcomes = {document_id: _run_inline(job, document_id) for document_id in document_ids}
+        # A PDF listed before its Office file waited for it; the Office files are made now.
+        for document_id, outcome in outcomes.items():
+            if outcome == Outcome.WAITING:
+                outcomes[document_id] = _run_inline(job, document_id)
+    finally:
+        job.keeper.stop()
     return [outcomes[document_id] for document_id in document_ids]
 
 

@@ -48,6 +48,7 @@ def health(
                 broker=broker,
                 timeout_seconds=settings.readiness_timeout_seconds,
                 secrets=secret_words(settings.database_url, settings.redis_url),
+                store_min_free_bytes=settings.store_min_free_bytes,
             ).check()
         finally:
             broker.close()

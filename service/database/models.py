@@ -557,6 +557,14 @@ class GeneratedDocument(Base):
     )
     # Set when data this document was made from changed after it was made (an upload, say).
     stale_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # -- leases (issue 16): who runs the document and until when, renewed while it runs; a
+    # lapsed lease means its worker is gone and the periodic resend sends it again.
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # A failure whose cause passes (broker, database, LibreOffice start, disk full): the
+    # periodic resend tries it again, with back-off; ``auto_resends`` counts those tries.
+    failed_transient: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_resends: Mapped[int] = mapped_column(Integer, default=0)
     batch: Mapped[Batch] = relationship(back_populates="documents")
     organisation: Mapped[Organisation | None] = relationship()
     meeting: Mapped[Meeting] = relationship()

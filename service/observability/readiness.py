@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import redis
 from sqlalchemy import Engine, text
 
-from service.errors import StoreUnavailableError
+from service.errors import StoreFullError, StoreUnavailableError
 from service.storage.file_store import FileStore
 
 DATABASE = "database"
@@ -176,9 +176,25 @@ def broker_check(client: redis.Redis) -> ComponentCheck:
     return ComponentCheck(BROKER, probe)
 
 
-def store_check(files: FileStore) -> ComponentCheck:
-    """The file store takes a write (``FileStore.check``)."""
-    return ComponentCheck(STORE, files.check)
+def store_check(files: FileStore, *, min_free_bytes: int = 0) -> ComponentCheck:
+    """The file store takes a write (``FileStore.check``) and, if local, has room left.
+
+    A local store with less than ``min_free_bytes`` free is reported full (StoreFullError):
+    uploads would answer 507 and documents wait until space returns.
+    """
+
+    def probe() -> None:
+        files.check()
+        free_bytes = getattr(files, "free_bytes", None)
+        if min_free_bytes > 0 and callable(free_bytes):
+            free = int(free_bytes())
+            if free < min_free_bytes:
+                raise StoreFullError(
+                    f"file store is full: {free} bytes free, below the "
+                    f"{min_free_bytes} required (BENCHDOCS_STORE_MIN_FREE_BYTES)"
+                )
+
+    return ComponentCheck(STORE, probe)
 
 
 def broker_client(redis_url: str, *, timeout_seconds: float) -> redis.Redis:
@@ -199,10 +215,16 @@ def standard_checker(
     timeout_seconds: float,
     secrets: Sequence[str],
     extra: Sequence[ComponentCheck] = (),
+    store_min_free_bytes: int = 0,
 ) -> ReadinessChecker:
     """The database, broker and store checks every benchdocs process needs, and ``extra``."""
     return ReadinessChecker(
-        [database_check(engine), broker_check(broker), store_check(files), *extra],
+        [
+            database_check(engine),
+            broker_check(broker),
+            store_check(files, min_free_bytes=store_min_free_bytes),
+            *extra,
+        ],
         timeout_seconds=timeout_seconds,
         secrets=secrets,
     )

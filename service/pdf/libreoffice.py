@@ -173,13 +173,15 @@ def find_uno_python(soffice: str, uno_python: str | None = None) -> str | None:
     return None
 
 
-def make_pdf_converter(*, warm: bool, timeout_seconds: float, restart_after: int) -> PdfConverter:
+def make_pdf_converter(
+    *, warm: bool, timeout_seconds: float, restart_after: int, soffice_path: str | None = None
+) -> PdfConverter:
     """The PDF converter a worker process uses; ConfigurationError if LibreOffice is missing.
 
     The warm converter needs ``python3-uno``; without it this falls back to the cold converter
     and logs a warning, since PDFs still come out right, only slower.
     """
-    soffice = find_soffice()
+    soffice = find_soffice(soffice_path)
     if warm:
         uno_python = find_uno_python(soffice)
         if uno_python is not None:
@@ -203,6 +205,7 @@ def configured_converter(settings: Settings) -> PdfConverter:
         warm=settings.pdf_warm_converter,
         timeout_seconds=settings.pdf_timeout_seconds,
         restart_after=settings.pdf_restart_after,
+        soffice_path=settings.soffice_path,
     )
 
 

@@ -6,6 +6,8 @@ An S3-compatible bucket implements the same methods (``service.storage.s3_file_s
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
 import hashlib
 import os
 import tempfile
@@ -14,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from service.errors import NotFoundError, StoreUnavailableError
+from service.errors import NotFoundError, StoreFullError, StoreUnavailableError
 
 CHUNK_BYTES = 1024 * 1024
+# A write refused for want of space: disk full, or the user's quota spent.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class FileStore(Protocol):
         """Raise StoreUnavailableError naming the cause when the store cannot be used."""
         ...
 
+    def list_keys(self) -> Iterator[str]:
+        """Every stored file's key (``benchdocs storage check``)."""
+        ...
+
 
 @runtime_checkable
 class PresignedDownloads(Protocol):
@@ -79,14 +87,24 @@ class LocalFileStore:
     def put(self, key: str, data: bytes) -> StoredFile:
         """Write atomically: a reader sees the old file or the new one, never half of one."""
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+        except OSError as exc:
+            if exc.errno in FULL_ERRNOS:
+                raise StoreFullError(f"file store {self._root} is full: {exc}") from exc
+            raise
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp_name, target)
+        except OSError as exc:
+            Path(tmp_name).unlink(missing_ok=True)
+            if exc.errno in FULL_ERRNOS:
+                raise StoreFullError(f"file store {self._root} is full: {exc}") from exc
+            raise
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
@@ -115,6 +133,30 @@ class LocalFileStore:
         """Remove a stored file, if there is one."""
         self._path(key).unlink(missing_ok=True)
 
+    def list_keys(self) -> Iterator[str]:
+        """Every stored file's key; temporary files of writes in progress are left out."""
+        if not self._root.is_dir():
+            return
+        for directory, _subdirs, names in os.walk(self._root):
+            for name in sorted(names):
+                if name.startswith((".tmp-", ".ready-")):
+                    continue
+                path = Path(directory) / name
+                yield path.relative_to(self._root).as_posix()
+
+    def modified_at(self, key: str) -> dt.datetime | None:
+        """When a stored file was last written (None: not there)."""
+        try:
+            stamp = self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return dt.datetime.fromtimestamp(stamp, tz=dt.UTC)
+
+    def free_bytes(self) -> int:
+        """Free space on the store's file system, as an unprivileged writer sees it."""
+        stats = os.statvfs(self._root if self._root.exists() else self._root.parent)
+        return stats.f_bavail * stats.f_frsize
+
     def check(self) -> None:
         """The directory exists (or can be made) and takes a write."""
         try:
@@ -123,6 +165,8 @@ class LocalFileStore:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
+            if exc.errno in FULL_ERRNOS:
+                raise StoreFullError(f"file store {self._root} is full: {exc}") from exc
             raise StoreUnavailableError(
                 f"file store {self._root} cannot be written: {exc}"
             ) from exc

@@ -14,13 +14,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from service.database import models as m
 from service.domain.kinds import UploadKind
 from service.errors import FileRejectedError, NotFoundError, Problem, RejectionReason
 from service.file_safety.file_inspection import FileType, InspectedFile
 from service.messages import Size, message
+from service.storage.cleanup import remove_on_rollback
 from service.storage.file_store import FileStore
 
 # The content type follows from what inspection found, never from what the client claimed.
@@ -101,7 +102,14 @@ def record_upload(
 
 
 def store_file(files: FileStore, row: m.Upload, data: bytes) -> None:
-    """Write an upload's bytes under its key; call it last, inside the row's transaction."""
+    """Write an upload's bytes under its key; call it last, inside the row's transaction.
+
+    If the transaction then fails (its commit refused, an error after), the file is removed:
+    no row would point to it (``remove_on_rollback``).
+    """
+    session = object_session(row)
+    if session is not None:
+        remove_on_rollback(session, files, row.file_key)
     files.put(row.file_key, data)
 
 

@@ -151,7 +151,11 @@ def test_beat_sends_these_tasks_by_name_at_these_intervals_and_this_local_time()
     app = create_celery_app(settings)
 
     assert app.conf.beat_schedule == {
-        "resend-stale-documents": {"task": "benchdocs.resend_pending", "schedule": 450.0},
+        "resend-stale-documents": {
+            "task": "benchdocs.resend_pending",
+            "schedule": 15.0,
+            "options": {"expires": 15.0},
+        },
         "refresh-regeneration-runs": {
             "task": "benchdocs.refresh_regeneration_runs",
             "schedule": 60.0,
@@ -169,15 +173,14 @@ def test_beat_sends_these_tasks_by_name_at_these_intervals_and_this_local_time()
     assert crontab(minute=15, hour=3) != crontab(minute=0, hour=3)  # the comparison is sharp
 
 
-def test_strays_are_looked_for_twice_per_resend_period_but_not_more_than_twice_a_minute() -> None:
-    assert beat_schedule(Settings(resend_after_seconds=600))["resend-stale-documents"] == {
-        "task": "benchdocs.resend_pending",
-        "schedule": 300.0,
-    }
-    assert beat_schedule(Settings(resend_after_seconds=20))["resend-stale-documents"] == {
-        "task": "benchdocs.resend_pending",
-        "schedule": 30.0,
-    }
+def test_lapsed_leases_are_looked_for_every_resend_interval_whatever_the_resend_period() -> None:
+    for resend_after in (20, 600):
+        settings = Settings(resend_after_seconds=resend_after, resend_interval_seconds=7.0)
+        assert beat_schedule(settings)["resend-stale-documents"] == {
+            "task": "benchdocs.resend_pending",
+            "schedule": 7.0,
+            "options": {"expires": 7.0},  # piled up while workers were away: one is enough
+        }
 
 
 def test_every_task_beat_sends_is_one_the_worker_registers() -> None:
