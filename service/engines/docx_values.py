@@ -469,9 +469,30 @@ _ATTRIBUTES = frozenset(
 )
 
 
+# Characters docxtpl gives a meaning (\a, \f, \v) that XML cannot hold: kept through parsing
+# as a private-use mark and a letter; a mark already in the text is kept the same way.
+_MARK = "\ue000"
+_PROTECTED = {"\x07": "a", "\x0c": "f", "\x0b": "v", _MARK: "m"}
+_RESTORED = {letter: char for char, letter in _PROTECTED.items()}
+_TO_PROTECT = re.compile("[\x07\x0b\x0c\ue000]")
+_UNPROTECT = re.compile(f"{_MARK}(.)")
+
+
+def _protect(xml: str) -> str:
+    if _TO_PROTECT.search(xml) is None:
+        return xml
+    return _TO_PROTECT.sub(lambda m: _MARK + _PROTECTED[m.group()], xml)
+
+
+def _unprotect(text: str) -> str:
+    if _MARK not in text:
+        return text
+    return _UNPROTECT.sub(lambda m: _RESTORED.get(m.group(1), ""), text)
+
+
 def _fragment(xml: str, what: str) -> Any:
     try:
-        return etree.fromstring(_FRAGMENT.format(xml), PARSER)
+        return etree.fromstring(_FRAGMENT.format(xml_safe(_protect(xml))), PARSER)
     except etree.XMLSyntaxError as exc:
         raise ValueRefused(f"a {what} holds broken markup ({exc})") from exc
 
@@ -513,7 +534,7 @@ def _rich_run(run: Any) -> str:
             parts.append("</w:rPr>")
         elif child.tag == f"{_W}t":
             parts.append(
-                f'<w:t xml:space="preserve">{text_markup(xml_safe(child.text or ""))}</w:t>'
+                f'<w:t xml:space="preserve">{text_markup(_unprotect(child.text or ""))}</w:t>'
             )
         elif child.tag in (f"{_W}br", f"{_W}tab"):
             parts.append(f"<w:{local}/>")
