@@ -21,7 +21,8 @@ from docx.oxml.ns import qn
 from docxtpl import RP, InlineImage, Listing, R, RichText, RichTextParagraph
 from markupsafe import Markup
 
-from service.engines.docx_engine import DocxTemplate, build_url_id
+from service.engines.docx_engine import DocxTemplate, build_url_id, docx_spots
+from service.engines.template_check import check_spots
 from service.engines.docx_values import ValueRefused, text_value
 from service.errors import RenderError, TemplateError
 
@@ -521,3 +522,30 @@ def test_a_render_without_new_features_keeps_the_relationships_untouched() -> No
     result = DocxTemplate.from_bytes(data, name="mall.docx").render({"name": "x"})
     original = zipfile.ZipFile(io.BytesIO(data)).read("word/_rels/document.xml.rels")
     assert zipfile.ZipFile(io.BytesIO(result)).read("word/_rels/document.xml.rels") == original
+
+
+# -- the template checker -----------------------------------------------------------------
+
+
+def test_the_checker_knows_docxtpl_constructs_and_reports_what_to_use_instead() -> None:
+    def build(doc: Any) -> None:
+        doc.add_paragraph("{{r rich }} och {{ name }} {_{ literal }_}")
+        doc.add_paragraph("{{p para }}")
+        doc.add_paragraph("{{r richh }}")
+        table = doc.add_table(rows=2, cols=1)
+        table.cell(0, 0).text = "{% cellbg colour %}{% vm %}x"
+        table.cell(1, 0).text = "{{tc cells }}"
+        doc.core_properties.title = "{{ titel }}"
+
+    data = with_footnotes(template_bytes(build))
+    schema = {"rich": "", "name": "", "para": "", "colour": "", "cells": [], "note": ""}
+    problems = [str(p) for p in check_spots(docx_spots(data, name="mall.docx"), schema)]
+
+    assert problems == [
+        "word/document.xml, paragraph 3: unknown variable 'richh' (did you mean 'rich'?)",
+        "word/document.xml, table 1 row 2, cell 1: a '{{tc ...}}' value tag is not supported:"
+        " repeat cells with '{%tc for ... %}' and put '{{ }}', '{{r }}' or '{{p }}' tags in the"
+        " cells' paragraphs",
+        "docProps/core.xml, title: unknown variable 'titel' (known: cells, colour, name, note,"
+        " para, rich)",
+    ]
