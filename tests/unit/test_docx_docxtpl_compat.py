@@ -22,8 +22,8 @@ from docxtpl import RP, InlineImage, Listing, R, RichText, RichTextParagraph
 from markupsafe import Markup
 
 from service.engines.docx_engine import DocxTemplate, build_url_id, docx_spots
-from service.engines.template_check import check_spots
 from service.engines.docx_values import ValueRefused, text_value
+from service.engines.template_check import check_spots
 from service.errors import RenderError, TemplateError
 
 Build = Callable[[Any], None]
