@@ -47,7 +47,6 @@ from markupsafe import Markup
 
 from service.engines.docx_values import (
     CURRENT,
-    SPLIT_MARK,
     RenderState,
     attribute_value,
     build_url_id,
@@ -274,14 +273,14 @@ class DocxTemplate:
         return write_zip([*kept, *rendered, *new])
 
     def _render_part(self, part: _Part, context: Mapping[str, Any], state: RenderState) -> str:
-        state.part = part.name
+        state.part, state.split = part.name, False
         try:
             xml = part.template.render(context)
         except jinja2.UndefinedError as exc:
             raise self._error(part, exc, f"undefined variable: {exc.message}") from exc
         except EVALUATION_ERRORS as exc:
             raise self._error(part, exc, str(exc)) from exc
-        if SPLIT_MARK in xml:
+        if state.split:
             xml = split_paragraphs(xml)
         return xml
 

@@ -34,7 +34,7 @@ import html
 import posixpath
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -133,15 +133,21 @@ class PartWriter:
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
-@dataclass
 class RenderState:
-    """Everything one render adds to the package besides the rendered parts."""
+    """Everything one render adds to the package besides the rendered parts.
 
-    rels_sources: dict[str, bytes | None]
-    part: str = ""
-    writers: dict[str, PartWriter] = field(default_factory=dict)
-    new_parts: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-    drawing_ids: int = 1_000_000
+    Made for every render, so it is kept to a few slots.
+    """
+
+    __slots__ = ("drawing_ids", "new_parts", "part", "rels_sources", "split", "writers")
+
+    def __init__(self, rels_sources: Mapping[str, bytes | None]) -> None:
+        self.rels_sources = rels_sources
+        self.part = ""
+        self.split = False  # whether the part being rendered holds paragraph or page splits
+        self.writers: dict[str, PartWriter] = {}
+        self.new_parts: dict[str, tuple[bytes, str]] = {}
+        self.drawing_ids = 1_000_000
 
     def writer(self, part: str | None = None) -> PartWriter:
         """The writer of ``part`` (default: the part being rendered)."""
@@ -272,7 +278,19 @@ SPLIT_MARK = "<?benchdocs-split "
 def text_markup(text: str) -> Markup:
     """``text`` escaped, with docxtpl's ``\\n \\t \\a \\f`` as Word markup, inside a ``w:t``."""
     escaped = str(text if isinstance(text, Markup) else escape(text))
-    return Markup(_SPECIAL.sub(lambda m: _BREAKS.get(m.group(), ""), escaped))  # noqa: S704
+    return Markup(_SPECIAL.sub(_special, escaped))  # noqa: S704
+
+
+def _special(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SPLITS:  # the part is split after rendering: tell the render
+        state = CURRENT.get()
+        if state is not None:
+            state.split = True
+    return _BREAKS.get(char, "")
+
+
+_SPLITS = frozenset({"\x07", "\x0c"})
 
 
 _PLAIN_TYPES = (
@@ -287,6 +305,9 @@ _PLAIN_TYPES = (
     dt.time,
     dt.timedelta,
     uuid.UUID,
+)
+_DIGITS_AND_DATES = frozenset(
+    {int, float, bool, decimal.Decimal, dt.date, dt.datetime, dt.time, uuid.UUID}
 )
 # What str() of an unknown object must not look like: a tag (`<w:r>`, `<Foo object at ...>`).
 _LOOKS_LIKE_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z_][\w.-]*(?::[\w.-]+)?(?:[\s/>]|$)")
@@ -351,7 +372,10 @@ def text_value(value: Any) -> Any:
         return value if NEEDS_CLEANING.search(value) is None else text_markup(value)
     if value is None:
         return ""
-    if type(value) is Placed:
+    cls = type(value)
+    if cls in _DIGITS_AND_DATES:  # their text needs no cleaning
+        return str(value)
+    if cls is Placed:
         return value
     if isinstance(value, Markup):  # constant expressions arrive already escaped
         return text_markup(value) if NEEDS_CLEANING.search(value) else value
