@@ -177,9 +177,9 @@ def bench_rich_text_letter(repeat: int) -> None:
     ``\\n``/``\\a``/``\\t`` and a title property; docxtpl loads, renders and saves it per
     document, as its users do.
     """
-    import docx  # noqa: PLC0415 (python-docx, only this section builds a document)
+    import docx
 
-    from service.engines.docx_engine import DocxTemplate  # noqa: PLC0415
+    from service.engines.docx_engine import DocxTemplate
 
     def letter(rich: bool) -> bytes:
         doc = docx.Document()

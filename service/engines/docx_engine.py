@@ -1,26 +1,38 @@
-"""A pure docx template engine: docxtpl's tag syntax, a sandboxed Jinja, parts rendered alone.
+"""A pure docx template engine: docxtpl's template language in a sandboxed Jinja, parts alone.
 
 Template conventions (all evaluated in a sandboxed, strict, autoescaping Jinja environment):
 
 - ``{{ expr }}``, ``{% if %}`` and ``{% for %}`` work in the text of the main document, its
-  headers and its footers. A tag may be split over several runs (as Word saves it); docxtpl's
-  pre-processing merges it and also replaces smart quotes inside tags by plain ones.
+  headers, footers, footnotes, endnotes and comments, and in the document's properties
+  (``docProps/core.xml``, ``app.xml``, ``custom.xml``). A tag may be split over several runs
+  (as Word saves it); docxtpl's pre-processing merges it and also replaces smart quotes inside
+  tags by plain ones.
+- ``{{r expr }}`` alone in its run takes a docxtpl ``RichText``; ``{{p expr }}`` alone in its
+  paragraph a ``RichTextParagraph`` (see ``docx_values`` for what each place accepts). Links:
+  ``DocxTemplate.build_url_id(url)``, docxtpl's ``tpl.build_url_id``.
 - ``{%p ... %}``, ``{%tr ... %}``, ``{%tc ... %}`` and ``{%r ... %}`` stand for their whole
   paragraph, table row, table cell or run: ``{%tr for x in items %}`` in a row of its own
   and ``{%tr endfor %}`` in another repeat the rows between them, and both marker rows vanish.
   ``{%tr else %}`` (Jinja's for-else) gives a row for an empty list; ``{%p if x %}`` keeps the
   paragraphs up to ``{%p endif %}`` only when ``x`` holds.
 - ``{% cellbg expr %}`` sets a cell's shading (a hex colour such as ``FFF2CC``).
+- ``{_{``, ``}_}``, ``{_%`` and ``%_}`` in the template's text print ``{{``, ``}}``, ``{%``, ``%}``.
 - A block whose body spans paragraphs, rows or cells must use ``{%p``, ``{%tr`` or ``{%tc``
   (a plain ``{% if %}`` from one cell's text to the next could leave XML Word cannot open),
-  and a value tag must stand in text; templates breaking either rule are refused at load.
+  and a value tag must stand in text, alone in a run or alone in a paragraph; templates
+  breaking either rule are refused at load, saying what to write instead.
 - Values appear exactly as typed: ``& < > "`` are escaped, ``{{ }}`` and ``{% %}`` in data are
-  never read as tags, characters XML 1.0 forbids are removed, and a newline becomes a line break
-  (``w:br``) in the same paragraph. None prints as nothing. ``|safe`` is not available.
-- Filters: Jinja's own (``|safe`` removed) and those the caller passes to ``from_bytes``.
-- Not supported: docxtpl's RichText (``{{r }}``, ``{{p }}``), listings, subdocuments, inline
-  images, ``{% autoescape %}``, the ``{_{`` escape for literal braces, and ``{%tc for %}``
-  loops that change a table's column count (the grid is not adjusted).
+  never read as tags, characters XML 1.0 forbids are removed; as in docxtpl, a newline becomes
+  a line break, a tab a Word tab, ``\\a`` a new paragraph and ``\\f`` a page break. docxtpl's
+  ``Listing`` is escaped once. None prints as nothing. ``|safe`` is not available. A value with
+  no meaning where it stands (a RichText in a plain ``{{ }}``, an object whose text is markup)
+  is a RenderError naming the place, the type and the tag to use.
+- Filters: Jinja's own (``|safe`` removed) and those the caller passes to ``from_bytes``; a
+  template using another is refused at load. ``undefined="empty"`` prints nothing for an
+  undefined variable, as docxtpl does; by default it is an error.
+- Not yet: docxtpl's InlineImage and Subdoc (refused by name until connected through
+  ``docx_values.register_value_converter``), and ``{%tc for %}`` loops that change a table's
+  column count (the grid is not adjusted).
 
 Each templated part is pre-processed and compiled once, in ``from_bytes``. ``render`` only runs
 the compiled templates and appends the rendered parts to a zip whose other members were
