@@ -59,10 +59,12 @@ from markupsafe import Markup
 
 from service.engines.docx_values import (
     CURRENT,
+    PartFix,
     RenderState,
     attribute_value,
     build_url_id,
     paragraph_value,
+    part_fixes,
     property_value,
     run_value,
     split_paragraphs,
@@ -146,6 +148,7 @@ class _Part:
     name: str
     template: jinja2.Template
     line_labels: tuple[str, ...]
+    fixes: tuple[PartFix, ...] = ()
 
     def label(self, lineno: int | None) -> str:
         """``word/document.xml, table 2 row 3`` for a line of the part's template."""
@@ -187,6 +190,9 @@ class DocxTemplate:
         self._variables = variables
         self._rels_sources = dict(rels_sources)
         self._content_types = content_types
+        self._member_names = frozenset(
+            [e.name.decode("utf-8") for e in self._kept_entries] + [p.name for p in self._parts]
+        )
 
     @classmethod
     def from_bytes(
@@ -267,7 +273,7 @@ class DocxTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill the template with ``context``; return the .docx bytes."""
-        state = RenderState(self._rels_sources)
+        state = RenderState(self._rels_sources, self._member_names)
         token = CURRENT.set(state)
         try:
             rendered = [
@@ -281,6 +287,7 @@ class DocxTemplate:
         # Rare: values added relationships or parts; the members they change are written anew.
         added = state.members(self._content_types)
         kept = [e for e in self._kept_entries if e.name.decode("utf-8") not in added]
+        rendered = [e for e in rendered if e.name.decode("utf-8") not in added]
         new = [ZipEntry.of(member, data) for member, data in added.items()]
         return write_zip([*kept, *rendered, *new])
 
@@ -294,6 +301,8 @@ class DocxTemplate:
             raise self._error(part, exc, str(exc)) from exc
         if state.split:
             xml = split_paragraphs(xml)
+        for fix in part.fixes:
+            xml = fix.apply(xml, state.writer())
         return xml
 
     def _error(self, part: _Part, exc: BaseException, message: str) -> RenderError:
@@ -522,7 +531,7 @@ def _compile(
         _fail(name, f"{_label(part_name, line_labels, lineno)}: {exc.message}", exc)
     _check_names(environment, name, part_name, tree, line_labels)
     variables.update(meta.find_undeclared_variables(tree))
-    return _Part(part_name, template, tuple(line_labels))
+    return _Part(part_name, template, tuple(line_labels), () if properties else part_fixes(source))
 
 
 def _check_names(

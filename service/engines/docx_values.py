@@ -49,11 +49,14 @@ from service.engines.safe_text import xml_safe
 
 __all__ = [
     "HYPERLINK",
+    "PartFix",
     "PartWriter",
     "RenderState",
     "TagPlace",
     "ValueRefused",
     "build_url_id",
+    "current_writer",
+    "register_part_fix",
     "register_value_converter",
 ]
 
@@ -108,8 +111,29 @@ class PartWriter:
         return rid
 
     def add_part(self, name: str, data: bytes, *, content_type: str) -> None:
-        """A new member of the package (``word/media/image7.png``) with its content type."""
+        """A new member of the package (``word/media/image7.png``) with its content type.
+
+        Take ``name`` from ``new_part_name``; an existing member is replaced with
+        ``replace_part`` instead.
+        """
+        if name in self.state.member_names or name in self.state.new_parts:
+            raise ValueError(f"{name} is already in the package")
         self.state.new_parts[name] = (data, content_type)
+
+    def new_part_name(self, folder: str, stem: str, extension: str) -> str:
+        """A member name not yet used: ``word/media/benchdocs3.png``."""
+        number = 1
+        while True:
+            name = f"{folder}/{stem}{number}.{extension}"
+            if name not in self.state.member_names and name not in self.state.new_parts:
+                return name
+            number += 1
+
+    def replace_part(self, name: str, data: bytes) -> None:
+        """Write ``data`` in place of an existing member (a picture, an embedded file)."""
+        if name not in self.state.member_names:
+            raise ValueError(f"{name} is not in the package")
+        self.state.replaced[name] = data
 
     def new_drawing_id(self) -> int:
         """A ``wp:docPr`` id unique in this render."""
@@ -139,10 +163,23 @@ class RenderState:
     Made for every render, so it is kept to a few slots.
     """
 
-    __slots__ = ("drawing_ids", "new_parts", "part", "rels_sources", "split", "writers")
+    __slots__ = (
+        "drawing_ids",
+        "member_names",
+        "new_parts",
+        "part",
+        "rels_sources",
+        "replaced",
+        "split",
+        "writers",
+    )
 
-    def __init__(self, rels_sources: Mapping[str, bytes | None]) -> None:
+    def __init__(
+        self, rels_sources: Mapping[str, bytes | None], member_names: frozenset[str]
+    ) -> None:
         self.rels_sources = rels_sources
+        self.member_names = member_names
+        self.replaced: dict[str, bytes] = {}
         self.part = ""
         self.split = False  # whether the part being rendered holds paragraph or page splits
         self.writers: dict[str, PartWriter] = {}
@@ -161,11 +198,11 @@ class RenderState:
     @property
     def changed(self) -> bool:
         """Whether anything beyond the rendered parts must be written."""
-        return bool(self.new_parts) or any(w.added for w in self.writers.values())
+        return bool(self.new_parts or self.replaced) or any(w.added for w in self.writers.values())
 
     def members(self, content_types: bytes) -> dict[str, bytes]:
         """The members to write besides the rendered parts (``.rels``, new parts, types)."""
-        out: dict[str, bytes] = {}
+        out: dict[str, bytes] = dict(self.replaced)
         for part, writer in self.writers.items():
             if writer.added:
                 out[rels_name(part)] = writer.rels_xml(self.rels_sources.get(part))
@@ -245,6 +282,33 @@ def register_value_converter(cls: type, convert: Converter) -> None:
     it raises ``ValueRefused`` for places the object has no meaning in.
     """
     _CONVERTERS[cls] = convert
+
+
+@dataclass(frozen=True)
+class PartFix:
+    """A change to a rendered part (a table's column grid after ``{%tc for %}``, say).
+
+    ``needed`` is asked once per part at load, with the part's Jinja source; ``apply`` then
+    runs on every render of the parts that need it, with the rendered XML (declaration
+    included) and the part's writer, and returns the XML to write.
+    """
+
+    name: str
+    needed: Callable[[str], bool]
+    apply: Callable[[str, PartWriter], str]
+
+
+_PART_FIXES: list[PartFix] = []
+
+
+def register_part_fix(fix: PartFix) -> None:
+    """Add ``fix`` for the templates loaded from now on (register at import time)."""
+    _PART_FIXES[:] = [f for f in _PART_FIXES if f.name != fix.name] + [fix]
+
+
+def part_fixes(source: str) -> tuple[PartFix, ...]:
+    """The registered fixes a part with this Jinja source needs."""
+    return tuple(fix for fix in _PART_FIXES if fix.needed(source))
 
 
 def _converter(value: Any) -> Converter | None:

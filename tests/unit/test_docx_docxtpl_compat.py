@@ -22,7 +22,17 @@ from docxtpl import RP, InlineImage, Listing, R, RichText, RichTextParagraph
 from markupsafe import Markup
 
 from service.engines.docx_engine import DocxTemplate, build_url_id, docx_spots
-from service.engines.docx_values import ValueRefused, text_value
+from service.engines import docx_values
+from service.engines.docx_values import (
+    PartFix,
+    PartWriter,
+    TagPlace,
+    ValueRefused,
+    register_part_fix,
+    register_value_converter,
+    text_value,
+)
+from service.engines.opc import RELATIONSHIP_TYPES
 from service.engines.template_check import check_spots
 from service.errors import RenderError, TemplateError
 
@@ -549,3 +559,64 @@ def test_the_checker_knows_docxtpl_constructs_and_reports_what_to_use_instead() 
         "docProps/core.xml, title: unknown variable 'titel' (known: cells, colour, name, note,"
         " para, rich)",
     ]
+
+
+# -- the seam for images and sub-documents ------------------------------------------------
+
+
+class _Stamp:
+    """Stands for an image: a value that adds a part and a relationship where it lands."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _stamp_markup(value: Any, place: TagPlace, writer: PartWriter) -> str:
+    if place is not TagPlace.TEXT:
+        raise ValueRefused("a stamp stands in a paragraph's text")
+    name = writer.new_part_name("word/media", "stamp", "bin")
+    writer.add_part(name, value.data, content_type="application/octet-stream")
+    rid = writer.add_relationship(RELATIONSHIP_TYPES + "image", name)
+    return f'</w:t><w:t xml:space="preserve">[{rid}]'
+
+
+def test_registered_converters_and_part_fixes_write_parts_relationships_and_xml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(docx_values, "_CONVERTERS", {_Stamp: _stamp_markup})
+    monkeypatch.setattr(docx_values, "_PART_FIXES", [])
+    register_value_converter(_Stamp, _stamp_markup)
+    register_part_fix(
+        PartFix(
+            "upper",
+            needed=lambda source: "fixa" in source,
+            apply=lambda xml, writer: xml.replace("fixa", "FIXAT"),
+        )
+    )
+
+    def build(doc: Any) -> None:
+        doc.add_paragraph("Bild {{ stamp }} fixa")
+        doc.sections[0].header.paragraphs[0].text = "Huvud {{ stamp }}"
+
+    template = DocxTemplate.from_bytes(template_bytes(build), name="mall.docx")
+    result = template.render({"stamp": _Stamp(b"\x89PNG")})
+
+    archive = zipfile.ZipFile(io.BytesIO(result))
+    assert archive.read("word/media/stamp1.bin") == b"\x89PNG"
+    assert archive.read("word/media/stamp2.bin") == b"\x89PNG"
+    assert "word/media/stamp1.bin" in archive.read("[Content_Types].xml").decode().replace(
+        "/word", "word"
+    )
+    doc = reopen(result)
+    body_rid = re.search(r"\[(rId\d+)\]", doc.paragraphs[0].text)
+    assert body_rid is not None and doc.paragraphs[0].text.endswith("FIXAT")
+    assert doc.part.rels[body_rid.group(1)].target_ref == "media/stamp1.bin"
+    header = doc.sections[0].header
+    header_rid = re.search(r"\[(rId\d+)\]", header.paragraphs[0].text)
+    assert header_rid is not None
+    assert header.part.rels[header_rid.group(1)].target_ref == "media/stamp2.bin"
+    assert len(archive.namelist()) == len(set(archive.namelist()))
+    with pytest.raises(RenderError, match=r"paragraph 1: a stamp stands"):
+        DocxTemplate.from_bytes(
+            template_bytes(paragraphs("{{p stamp }}")), name="mall.docx"
+        ).render({"stamp": _Stamp(b"x")})
