@@ -21,8 +21,8 @@ from docx.oxml.ns import qn
 from docxtpl import RP, InlineImage, Listing, R, RichText, RichTextParagraph
 from markupsafe import Markup
 
-from service.engines.docx_engine import DocxTemplate, build_url_id, docx_spots
 from service.engines import docx_values
+from service.engines.docx_engine import DocxTemplate, build_url_id, docx_spots
 from service.engines.docx_values import (
     PartFix,
     PartWriter,
