@@ -102,6 +102,13 @@ Undefined = Literal["error", "empty"]
 # The filters the engine wraps a value tag in, by its place; reserved in templates.
 _RUN_FILTER, _PARAGRAPH_FILTER, _ATTRIBUTE_FILTER = "__bd_run", "__bd_paragraph", "__bd_attribute"
 _RESERVED = "__bd_"
+# A cell left without a paragraph (its only one was a '{{p}}' that printed nothing): Word
+# refuses such a file, so the render gives it an empty paragraph.
+_EMPTY_CELL = re.compile(
+    r"(<w:tc(?:\s[^>]*)?>(?:<w:tcPr(?:\s[^>]*)?/>|<w:tcPr(?:\s[^>]*)?>(?:(?!</w:tcPr>).)*"
+    r"</w:tcPr>)?)</w:tc>",
+    re.S,
+)
 # docxtpl's escapes for literal tag delimiters in a template's text.
 _ESCAPES = {"{_{": "{{ '{{' }}", "}_}": "{{ '}}' }}", "{_%": "{{ '{%' }}", "%_}": "{{ '%}' }}"}
 _ESCAPE = re.compile(r"\{_\{|\}_\}|\{_%|%_\}")
@@ -149,6 +156,7 @@ class _Part:
     template: jinja2.Template
     line_labels: tuple[str, ...]
     fixes: tuple[PartFix, ...] = ()
+    paragraph_tags: bool = False  # {{p}} tags: a cell may lose its only paragraph
 
     def label(self, lineno: int | None) -> str:
         """``word/document.xml, table 2 row 3`` for a line of the part's template."""
@@ -301,6 +309,8 @@ class DocxTemplate:
             raise self._error(part, exc, str(exc)) from exc
         if state.split:
             xml = split_paragraphs(xml)
+        if part.paragraph_tags and "></w:tc>" in xml:
+            xml = _EMPTY_CELL.sub(r"\1<w:p/></w:tc>", xml)
         for fix in part.fixes:
             xml = fix.apply(xml, state.writer())
         return xml
@@ -531,7 +541,13 @@ def _compile(
         _fail(name, f"{_label(part_name, line_labels, lineno)}: {exc.message}", exc)
     _check_names(environment, name, part_name, tree, line_labels)
     variables.update(meta.find_undeclared_variables(tree))
-    return _Part(part_name, template, tuple(line_labels), () if properties else part_fixes(source))
+    return _Part(
+        part_name,
+        template,
+        tuple(line_labels),
+        () if properties else part_fixes(source),
+        _PARAGRAPH_FILTER in source,
+    )
 
 
 def _check_names(

@@ -620,3 +620,23 @@ def test_registered_converters_and_part_fixes_write_parts_relationships_and_xml(
         DocxTemplate.from_bytes(
             template_bytes(paragraphs("{{p stamp }}")), name="mall.docx"
         ).render({"stamp": _Stamp(b"x")})
+
+
+def test_a_cell_whose_only_paragraph_printed_nothing_keeps_an_empty_paragraph() -> None:
+    def build(doc: Any) -> None:
+        table = doc.add_table(rows=1, cols=2)
+        table.cell(0, 0).text = "{{p nothing }}"
+        table.cell(0, 1).text = "{{r missing }}"
+
+    result = DocxTemplate.from_bytes(template_bytes(build), name="mall.docx").render(
+        {"nothing": None, "missing": None}
+    )
+
+    cells = reopen(result).tables[0]._tbl.findall(f".//{qn('w:tc')}")
+    assert [len(cell.findall(qn("w:p"))) for cell in cells] == [1, 1]
+
+
+def test_an_undefined_rich_text_is_an_error_naming_its_place() -> None:
+    data = template_bytes(paragraphs("Rubrik", "Se {{r missing }}"))
+    with pytest.raises(RenderError, match=r"paragraph 2: undefined variable: 'missing'"):
+        DocxTemplate.from_bytes(data, name="mall.docx").render({})
