@@ -5,8 +5,9 @@ by its suffix; the engines are ``docx_engine``, ``pptx_engine`` and ``xlsx_engin
 ``opc`` (reading Office packages, writing reproducible zips), ``jinja_env`` (the one sandboxed
 Jinja environment factory; the caller passes its filters), ``tags`` (compiled expressions and
 loops, shared by pptx and xlsx) and ``safe_text``; ``docx_values`` says what a value becomes
-in each place of a docx tag and is the docx engine's seam for objects such as images. ``template_check`` checks the template text
-an engine's ``spots`` find (``inspection``) against example data. Nothing here knows about the
+in each place of a docx tag and is the docx engine's seam for objects such as images.
+``template_check`` checks the template text an engine's ``spots`` find (``inspection``)
+against example data. Nothing here knows about the
 database, settings, the documents' language or any other part of benchdocs.
 """
 
