@@ -15,6 +15,10 @@ What the extractors hand over, and how it is read:
   in a later one; what is never closed, or closes what was never opened, is reported.
 - docxtpl's ``{%p``, ``{%tr``, ``{%tc`` and ``{%r`` tags count as the plain Jinja tags they
   stand for. A ``{%tr for %}``/``{%tr endfor %}`` row marker is a spot of its own.
+- docxtpl's ``{{r expr }}`` (RichText) and ``{{p expr }}`` (RichTextParagraph) count as
+  ``{{ expr }}``; ``{% cellbg expr %}`` and ``{% colspan expr %}`` read ``expr``; ``{% vm %}``
+  and ``{% hm %}`` read nothing; the ``{_{ }_} {_% %_}`` escapes are text. ``{{tr`` and
+  ``{{tc`` value tags are reported with what to write instead.
 - ``{%slide for x in items %}`` (pptx) must be a spot of its own, once per slide (the first part
   of the location); inside other text it is reported.
 - An expression from a shape name (``chart:EXPR``) comes as ``{{ EXPR }}``.
@@ -112,6 +116,12 @@ def _items_of(value: Any) -> Any:
 # -- structure across spots -----------------------------------------------------------------
 
 _DOCXTPL_PREFIX = re.compile(r"\{%(-?)\s*(?:tr|tc|p|r)\s+")
+# docxtpl's value tags for a run (RichText) and a paragraph (RichTextParagraph): plain values.
+_DOCXTPL_VALUE = re.compile(r"\{\{(-?)(?:r|p)\s+")
+_UNSUPPORTED_VALUE = re.compile(r"\{\{-?(tr|tc)\s")
+# docxtpl's cell tags: shading and column span take a value; vertical/horizontal merge none.
+_CELL_VALUE = re.compile(r"\{%-?\s*(?:cellbg|colspan)\s+(.*?)\s*-?%\}", re.S)
+_CELL_MERGE = re.compile(r"\{%-?\s*(?:vm|hm)\s*-?%\}")
 _SLIDE_FOR = re.compile(r"\{%-?\s*slide\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
 _SLIDE_TAG = re.compile(r"\{%-?\s*slide\b")
 _ROW_MARKER = re.compile(r"\{%-?\s*tr\s+(for\b|endfor\b)")
@@ -238,8 +248,26 @@ class _Check:
         if _SLIDE_TAG.search(source):
             report("'{%slide for %}' must be the only text of its text box")
             return
+        unsupported = _UNSUPPORTED_VALUE.search(source)
+        if unsupported is not None:
+            kind = unsupported.group(1)
+            report(
+                f"a '{{{{{kind} ...}}}}' value tag is not supported: repeat "
+                + (
+                    "rows with '{%tr for ... %}'"
+                    if kind == "tr"
+                    else "cells with '{%tc for ... %}'"
+                )
+                + " and put '{{ }}', '{{r }}' or '{{p }}' tags in the cells' paragraphs"
+            )
+            return
+        if "__bd_" in source:
+            report("names starting with '__bd_' are reserved for the engine")
+            return
         row_marker = _ROW_MARKER.match(stripped)
         normalised = _DOCXTPL_PREFIX.sub(r"{%\1 ", source)
+        normalised = _DOCXTPL_VALUE.sub(r"{{\1 ", normalised)
+        normalised = _CELL_MERGE.sub("", _CELL_VALUE.sub(r"{{ \1 }}", normalised))
         tree: nodes.Template | None
         try:
             tree = self._env.parse(normalised)
