@@ -44,11 +44,21 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 
+# docxparts: images, sub-documents, table grids and the members a render may add.
+from service.engines.docx_media import DocxXml, rendering_part, value_markup
+from service.engines.docx_package_edits import EditableMembers, PackageEdits, PackageWriter
+from service.engines.docx_subdoc import BLOCK_FILTER, block_filter, mark_paragraph_tags
+from service.engines.docx_tables import adjust_table_grids, has_grid_tags
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
 from service.engines.opc import RELATIONSHIP_TYPES, Package, ZipEntry, ZipPrefix, write_zip
 from service.engines.safe_text import xml_safe
-from service.errors import RenderError, TemplateError
+from service.errors import (
+    InvalidImageError,
+    InvalidSubdocumentError,
+    RenderError,
+    TemplateError,
+)
 
 __all__ = ["DocxTemplate", "docx_spots"]
 
@@ -108,6 +118,11 @@ def _finalize(value: Any) -> Any:
         return value if _NEEDS_CLEANING.search(value) is None else _cleaned(value)
     if value is None:
         return ""
+    # docxparts: image and sub-document values write their own XML.
+    if isinstance(value, DocxXml):
+        return value
+    if (markup := value_markup(value)) is not None:
+        return markup
     if isinstance(value, Markup):  # constant expressions arrive already escaped
         return _cleaned(value) if _NEEDS_CLEANING.search(value) else value
     return _cleaned(str(value))
@@ -126,6 +141,7 @@ class _Part:
     name: str
     template: jinja2.Template
     line_labels: tuple[str, ...]
+    grid_tags: bool = False  # docxparts: tables whose grid must follow their rows
 
     def label(self, lineno: int | None) -> str:
         """``word/document.xml, table 2 row 3`` for a line of the part's template."""
@@ -151,8 +167,15 @@ class DocxTemplate:
     """A parsed docx template: parse once per process, render many times."""
 
     def __init__(
-        self, *, name: str, parts: Sequence[_Part], kept: ZipPrefix, variables: frozenset[str]
+        self,
+        *,
+        name: str,
+        parts: Sequence[_Part],
+        kept: ZipPrefix,
+        variables: frozenset[str],
+        editable: EditableMembers,
     ) -> None:
+        self._editable = editable  # docxparts
         self._name = name
         self._parts = tuple(parts)
         self._kept = kept
@@ -166,21 +189,37 @@ class DocxTemplate:
         """
         package = Package(data, name=name, kind="docx")
         environment = make_environment(filters=filters, finalize=_finalize, autoescape=True)
+        environment.filters[BLOCK_FILTER] = block_filter  # docxparts: {{p subdoc}}
         parts: list[_Part] = []
         variables: set[str] = set()
         for part_name in _templated_parts(package):
             root = package.xml(part_name)
             located = _locate(root)
+            # docxparts: {{p}} paragraphs, and whether tables need their grid adjusted.
+            texts = [(s.element, _paragraph_text(s.element)) for s in located if s.element.tag == _W_P]
+            mark_paragraph_tags((p, text) for p, text in texts if "{{p" in text)
+            grid_tags = any(has_grid_tags(text) for _, text in texts if "{%" in text)
             jinja_source, labels = _jinja_source(root, located)
-            parts.append(_compile(environment, name, part_name, jinja_source, labels, variables))
-        # The other members are compressed once, here; a render appends the rendered parts.
+            part = _compile(environment, name, part_name, jinja_source, labels, variables)
+            parts.append(_Part(part.name, part.template, part.line_labels, grid_tags))
+        # The other members are compressed once, here; a render appends the rendered parts
+        # and the members it may change (docxparts: relationships, content types, styles).
         templated = {part.name for part in parts}
+        editable = EditableMembers.of(package, templated)
         kept = ZipPrefix.of(
             ZipEntry.of(member, package.members[member], method=package.methods[member])
             for member in package.order
-            if member not in templated and member not in package.directories
+            if member not in templated
+            and member not in package.directories
+            and member not in editable.names
         )
-        return cls(name=name, parts=parts, kept=kept, variables=frozenset(variables))
+        return cls(
+            name=name,
+            parts=parts,
+            kept=kept,
+            variables=frozenset(variables),
+            editable=editable,
+        )
 
     @property
     def name(self) -> str:
@@ -194,15 +233,20 @@ class DocxTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill the template with ``context``; return the .docx bytes."""
+        edits = PackageEdits(self._editable)  # docxparts: what values add to the package
         rendered = [
-            ZipEntry.of(part.name, self._render_part(part, context).encode("utf-8"))
-            for part in self._parts
+            ZipEntry.of(part.name, self._render_part(part, context, edits)) for part in self._parts
         ]
-        return write_zip(rendered, prefix=self._kept)
+        return write_zip([*rendered, *edits.entries()], prefix=self._kept)
 
-    def _render_part(self, part: _Part, context: Mapping[str, Any]) -> str:
+    def _render_part(self, part: _Part, context: Mapping[str, Any], edits: PackageEdits) -> bytes:
         try:
-            return part.template.render(context)
+            with rendering_part(PackageWriter(edits, part.name)):
+                xml = part.template.render(context).encode("utf-8")
+            return adjust_table_grids(xml) if part.grid_tags else xml
+        except (InvalidImageError, InvalidSubdocumentError) as exc:  # docxparts
+            where = self._error(part, exc, str(exc)).args[0]
+            raise type(exc)(where) from exc
         except jinja2.UndefinedError as exc:
             raise self._error(part, exc, f"undefined variable: {exc.message}") from exc
         except EVALUATION_ERRORS as exc:
@@ -440,6 +484,8 @@ def _check_structure(name: str, part_name: str, source: str, line_labels: Sequen
         if kind == "{#":
             continue
         if kind == "{{":
+            if BLOCK_FILTER in source[start:position]:  # docxparts: {{p}} stands for a block
+                continue
             if not stack or stack[-1] != "w:t":
                 fail(
                     start,

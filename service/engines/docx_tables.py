@@ -1,0 +1,91 @@
+"""Table grids after ``{%tc for %}``, ``{% hm %}`` and ``{% colspan %}``, as docxtpl fixes them.
+
+A table's ``w:tblGrid`` declares its columns; Word redraws a table whose rows hold more or
+fewer cells than that, but LibreOffice (our PDF path) drops or squeezes the extra columns.
+After a render, ``adjust_table_grids`` makes every grid match its widest row (cells counted
+with their ``gridSpan``), keeping the table's total width: docxtpl's ``fix_tables``, applied to
+every part that uses those tags, and robust to columns without a width.
+
+``has_grid_tags`` tells at load whether a part needs it, so other templates pay nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from service.engines.opc import PARSER, xml_bytes
+
+__all__ = ["adjust_table_grids", "has_grid_tags"]
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_GRID_TAGS = re.compile(r"\{%-?\s*(?:tc\s|hm\s*-?%\}|colspan\s)")
+
+
+def has_grid_tags(text: str) -> bool:
+    """Whether template text uses a tag that can change a table's column count."""
+    return _GRID_TAGS.search(text) is not None
+
+
+def adjust_table_grids(xml: bytes) -> bytes:
+    """The part ``xml`` with every table's grid matching its rows; unchanged bytes if none."""
+    root = etree.fromstring(xml, PARSER)
+    changed = False
+    for table in root.iter(f"{_W}tbl"):
+        changed |= _adjust(table)
+    return xml_bytes(root) if changed else xml
+
+
+def _width(column: Any) -> float:
+    try:
+        return float(column.get(f"{_W}w") or 0)
+    except ValueError:
+        return 0.0
+
+
+def _span(cell: Any) -> int:
+    span = cell.find(f"{_W}tcPr/{_W}gridSpan")
+    if span is None:
+        return 1
+    try:
+        return max(int(span.get(f"{_W}val") or 1), 1)
+    except ValueError:
+        return 1
+
+
+def _adjust(table: Any) -> bool:
+    grid = table.find(f"{_W}tblGrid")
+    if grid is None:
+        return False
+    columns = grid.findall(f"{_W}gridCol")
+    rows = table.findall(f"{_W}tr")
+    if not rows:
+        return False
+    # Only this table's rows and cells: nested tables are adjusted on their own.
+    needed = max(sum(_span(cell) for cell in row.findall(f"{_W}tc")) for row in rows)
+    have = len(columns)
+    if needed == have or needed == 0:
+        return False
+    widths = [_width(column) for column in columns]
+    total = sum(widths)
+    if needed > have:
+        # docxtpl: the old columns shrink in proportion, the new ones take an average share.
+        for column, width in zip(columns, widths, strict=True):
+            if total > 0:
+                column.set(f"{_W}w", str(int(width * have / needed)))
+        for _ in range(needed - have):
+            added = etree.SubElement(grid, f"{_W}gridCol")
+            if total > 0:
+                added.set(f"{_W}w", str(int(total / needed)))
+    else:
+        # docxtpl: the removed width is spread evenly over the columns left.
+        removed = sum(widths[needed:])
+        for column in columns[needed:]:
+            grid.remove(column)
+        extra = int(removed / needed)
+        for column, width in zip(columns[:needed], widths[:needed], strict=True):
+            if total > 0:
+                column.set(f"{_W}w", str(int(width) + extra))
+    return True
