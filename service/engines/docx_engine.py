@@ -196,7 +196,9 @@ class DocxTemplate:
             root = package.xml(part_name)
             located = _locate(root)
             # docxparts: {{p}} paragraphs, and whether tables need their grid adjusted.
-            texts = [(s.element, _paragraph_text(s.element)) for s in located if s.element.tag == _W_P]
+            texts = [
+                (s.element, _paragraph_text(s.element)) for s in located if s.element.tag == _W_P
+            ]
             mark_paragraph_tags((p, text) for p, text in texts if "{{p" in text)
             grid_tags = any(has_grid_tags(text) for _, text in texts if "{%" in text)
             jinja_source, labels = _jinja_source(root, located)

@@ -120,7 +120,7 @@ def load_image(data: bytes) -> LoadedImage:
         dpi = (image.horz_dpi, image.vert_dpi)
     # python-docx's header parsers raise whatever malformed bytes provoke (struct.error,
     # IndexError, its own exceptions...): any of them means the data is not a usable image.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise InvalidImageError(
             f"the image data is not a PNG, JPEG, GIF, BMP or TIFF image ({type(exc).__name__})"
         ) from None
@@ -152,7 +152,9 @@ def inline_image_xml(
         if length is not None and (
             not isinstance(length, int) or isinstance(length, bool) or length <= 0
         ):
-            raise InvalidImageError(f"an image's width and height must be positive EMU, not {length!r}")
+            raise InvalidImageError(
+                f"an image's width and height must be positive EMU, not {length!r}"
+            )
     cx, cy = image.image.scaled_dimensions(width, height)
     if not (0 < cx <= _MAX_EXTENT and 0 < cy <= _MAX_EXTENT):
         raise InvalidImageError(f"the image would be {Length(cx).mm:.0f} x {Length(cy).mm:.0f} mm")
@@ -193,14 +195,26 @@ def current_writer() -> PartWriter:
 def value_markup(value: Any) -> Markup | None:
     """The XML a ``{{ }}`` value object stands for in a run's text, or None for plain values."""
     if isinstance(value, DocxImage):
-        image, width, height, descr = load_image(value.data), value.width, value.height, value.description
+        image, width, height, descr = (
+            load_image(value.data),
+            value.width,
+            value.height,
+            value.description,
+        )
     elif isinstance(value, docxtpl.InlineImage):
         if value.anchor:
             raise InvalidImageError("an InlineImage with a link (anchor) is not supported")
-        image, width, height, descr = load_image(_read(value.image_descriptor)), value.width, value.height, ""
+        image, width, height, descr = (
+            load_image(_read(value.image_descriptor)),
+            value.width,
+            value.height,
+            "",
+        )
     else:
         return None
-    drawing = inline_image_xml(image, current_writer(), width=width, height=height, description=descr)
+    drawing = inline_image_xml(
+        image, current_writer(), width=width, height=height, description=descr
+    )
     return DocxXml(_OWN_RUN.format(drawing))
 
 
@@ -217,8 +231,10 @@ def _read(descriptor: Any) -> bytes:
         return data
     if isinstance(descriptor, str | os.PathLike):
         try:
-            with open(descriptor, "rb") as handle:  # noqa: PTH123
+            with open(descriptor, "rb") as handle:
                 return handle.read(MAX_IMAGE_BYTES + 1)
         except OSError as exc:
-            raise InvalidImageError(f"the InlineImage's file cannot be read ({exc.strerror})") from None
+            raise InvalidImageError(
+                f"the InlineImage's file cannot be read ({exc.strerror})"
+            ) from None
     raise InvalidImageError(f"an InlineImage needs a file or path, not {type(descriptor).__name__}")

@@ -168,11 +168,13 @@ class PackageEdits:
         return self._xml[member]
 
     def create_numbering(self) -> Any:
-        """An empty ``word/numbering.xml`` for a template that has none, related to the main part."""
+        """An empty ``word/numbering.xml`` for a template without one, related to the main part."""
         root = etree.Element(f"{{{_W_NS}}}numbering", nsmap={"w": _W_NS})
         self._xml[NUMBERING] = root
         self._overrides["/" + NUMBERING] = _NUMBERING_TYPE
-        self.add_relationship(self.main, RELATIONSHIP_TYPES + "numbering", NUMBERING, external=False)
+        self.add_relationship(
+            self.main, RELATIONSHIP_TYPES + "numbering", NUMBERING, external=False
+        )
         return root
 
     def entries(self) -> list[ZipEntry]:
@@ -304,13 +306,17 @@ def replace_in_template(
     if not replaced:
         return data
     return write_zip(
-        ZipEntry.of(member, replaced.get(member, package.members[member]), method=package.methods[member])
+        ZipEntry.of(
+            member, replaced.get(member, package.members[member]), method=package.methods[member]
+        )
         for member in package.order
         if member not in package.directories
     )
 
 
-def _replace_pics(package: Package, pics: Mapping[str, bytes], replaced: dict[str, bytes]) -> set[str]:
+def _replace_pics(
+    package: Package, pics: Mapping[str, bytes], replaced: dict[str, bytes]
+) -> set[str]:
     found: set[str] = set()
     main = package.main_part()
     ns = {"a": _A_NS, "pic": _PIC_NS, "r": _R_NS}

@@ -44,6 +44,8 @@ _IMAGE = RELATIONSHIP_TYPES + "image"
 _HYPERLINK = RELATIONSHIP_TYPES + "hyperlink"
 _STYLES_TYPE = RELATIONSHIP_TYPES + "styles"
 _NUMBERING_TYPE = RELATIONSHIP_TYPES + "numbering"
+# docxtpl defines Subdoc only when docxcompose (its "subdoc" extra) is installed.
+_DOCXTPL_SUBDOC: type | None = getattr(docxtpl, "Subdoc", None)
 # The filter a ``{{p expr}}`` tag is rewritten to use: not a name templates can reach usefully.
 BLOCK_FILTER = "_benchdocs_block"
 
@@ -169,7 +171,7 @@ def block_filter(value: Any) -> DocxXml:
 
 
 def merge_subdoc(source: SubdocSource, edits: PackageEdits, *, part: str) -> str:
-    """The body of ``source`` as XML for ``part``, its styles, lists and media added to ``edits``."""
+    """The body of ``source`` as XML for ``part``; its styles, lists and media go to ``edits``."""
     body = copy.deepcopy(source.body)
     for section in body.findall(f"{_W}sectPr"):
         body.remove(section)
@@ -246,7 +248,7 @@ def _merge_numbering(elements: list[Any], numbering: Any | None, edits: PackageE
         num = nums.get(old_id)
         abstract_ref = None if num is None else num.find(f"{_W}abstractNumId")
         abstract_id = None if abstract_ref is None else abstract_ref.get(f"{_W}val")
-        if num is None or abstract_id not in abstracts:
+        if num is None or abstract_id is None or abstract_id not in abstracts:
             for ref in refs:
                 ref.set(f"{_W}val", "0")
             continue
@@ -309,4 +311,3 @@ def _relate_one(rid: str, source: SubdocSource, edits: PackageEdits, part: str) 
         f"the sub-document holds a part of type '{kind}', which cannot be merged;"
         " keep to text, tables, lists, images and links"
     )
-
