@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import docxtpl
+from docx.image.exceptions import UnexpectedEndOfFileError
 from docx.image.image import Image
 from docx.oxml.shape import CT_Inline
 from docx.shared import Length
@@ -118,6 +119,8 @@ def load_image(data: bytes) -> LoadedImage:
         content_type = image.content_type
         width, height = image.px_width, image.px_height
         dpi = (image.horz_dpi, image.vert_dpi)
+    except UnexpectedEndOfFileError:
+        raise InvalidImageError("the image is cut short (incomplete file)") from None
     # python-docx's header parsers raise whatever malformed bytes provoke (struct.error,
     # IndexError, its own exceptions...): any of them means the data is not a usable image.
     except Exception as exc:
