@@ -45,7 +45,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 
 # docxparts: images, sub-documents, table grids and the members a render may add.
-from service.engines.docx_media import DocxXml, rendering_part, value_markup
+from service.engines.docx_media import VALUE_OBJECTS, DocxXml, rendering_part, value_markup
 from service.engines.docx_package_edits import EditableMembers, PackageEdits, PackageWriter
 from service.engines.docx_subdoc import BLOCK_FILTER, block_filter, mark_paragraph_tags
 from service.engines.docx_tables import adjust_table_grids, has_grid_tags
@@ -118,13 +118,12 @@ def _finalize(value: Any) -> Any:
         return value if _NEEDS_CLEANING.search(value) is None else _cleaned(value)
     if value is None:
         return ""
-    # docxparts: image and sub-document values write their own XML.
-    if isinstance(value, DocxXml):
-        return value
-    if (markup := value_markup(value)) is not None:
-        return markup
     if isinstance(value, Markup):  # constant expressions arrive already escaped
+        if type(value) is DocxXml:  # docxparts: XML a value object wrote, kept as it is
+            return value
         return _cleaned(value) if _NEEDS_CLEANING.search(value) else value
+    if isinstance(value, VALUE_OBJECTS):  # docxparts: images write their own XML
+        return value_markup(value)
     return _cleaned(str(value))
 
 

@@ -32,6 +32,7 @@ from service.errors import InvalidImageError, RenderError
 __all__ = [
     "MAX_IMAGE_BYTES",
     "MAX_IMAGE_PIXELS",
+    "VALUE_OBJECTS",
     "DocxImage",
     "DocxXml",
     "LoadedImage",
@@ -193,6 +194,10 @@ def current_writer() -> PartWriter:
     if writer is None:
         raise RenderError("an image or sub-document can only be rendered into a docx part")
     return writer
+
+
+# The value types ``value_markup`` turns into XML: one isinstance test in the engine's hot path.
+VALUE_OBJECTS: tuple[type, ...] = (DocxImage, docxtpl.InlineImage)
 
 
 def value_markup(value: Any) -> Markup | None:

@@ -179,6 +179,8 @@ class PackageEdits:
 
     def entries(self) -> list[ZipEntry]:
         """The editable members (changed or not) and the members this render added."""
+        if not (self._rels or self._xml or self._new_members):
+            return list(self._base.entries.values())  # the common case: nothing added
         out: list[ZipEntry] = []
         changed: dict[str, bytes] = {}
         for part, rels in self._rels.items():
