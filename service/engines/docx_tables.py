@@ -12,6 +12,7 @@ every part that uses those tags, and robust to columns without a width.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -29,8 +30,86 @@ def has_grid_tags(text: str) -> bool:
     return _GRID_TAGS.search(text) is not None
 
 
+_TABLE_EDGE = re.compile(rb"<w:tbl[ >]|</w:tbl>")
+_ROW = re.compile(rb"<w:tr[ >].*?</w:tr>", re.S)
+_CELL = re.compile(rb"<w:tc[ >]")
+_SPAN = re.compile(rb'<w:gridSpan w:val="(\d+)"/>')
+_GRID = re.compile(rb"<w:tblGrid>(.*?)</w:tblGrid>", re.S)
+_GRID_COL = re.compile(rb'<w:gridCol(?: w:w="(\d+)")?/>')
+
+
 def adjust_table_grids(xml: bytes) -> bytes:
-    """The part ``xml`` with every table's grid matching its rows; unchanged bytes if none."""
+    """The part ``xml`` with every table's grid matching its rows; unchanged bytes if none.
+
+    Tables are found and their grids rewritten in the text, without re-serialising the part;
+    a part with nested tables or unusual grid markup takes the slower way through lxml.
+    """
+    pieces: list[bytes] = []
+    done = depth = start = 0
+    for edge in _TABLE_EDGE.finditer(xml):
+        if edge.group() != b"</w:tbl>":
+            depth += 1
+            if depth == 1:
+                start = edge.start()
+            elif depth > 1:
+                return _adjust_with_lxml(xml)
+            continue
+        depth -= 1
+        if depth == 0:
+            table = xml[start : edge.end()]
+            fixed = _adjust_text(table)
+            if fixed is None:
+                return _adjust_with_lxml(xml)
+            if fixed is not table:
+                pieces += (xml[done:start], fixed)
+                done = edge.end()
+    if not pieces:
+        return xml
+    pieces.append(xml[done:])
+    return b"".join(pieces)
+
+
+def _adjust_text(table: bytes) -> bytes | None:
+    """``table`` with its grid matching its rows (the same object if it does); None when the
+    text is not the plain markup the fast way understands."""
+    grids = _GRID.findall(table)
+    if (
+        len(grids) != 1
+        or b"<w:tblGridChange" in table
+        or table.count(b"<w:gridSpan") != len(_SPAN.findall(table))
+    ):
+        return None
+    columns = _GRID_COL.findall(grids[0])
+    if len(columns) != grids[0].count(b"<w:gridCol"):
+        return None
+    needed = 0
+    for row in _ROW.finditer(table):
+        text = row.group()
+        cells = len(_CELL.findall(text))
+        needed = max(needed, cells + sum(int(span) - 1 for span in _SPAN.findall(text)))
+    if needed in (0, len(columns)):
+        return table
+    widths = [float(width or 0) for width in columns]
+    new = _widths(widths, needed)
+    cols = b"".join(
+        b"<w:gridCol/>" if width is None else b'<w:gridCol w:w="%d"/>' % width for width in new
+    )
+    return _GRID.sub(lambda _: b"<w:tblGrid>" + cols + b"</w:tblGrid>", table, count=1)
+
+
+def _widths(widths: list[float], needed: int) -> Sequence[int | None]:
+    """docxtpl's new column widths: added columns take an average share and the old ones
+    shrink in proportion; removed columns' width is spread evenly over those left."""
+    have, total = len(widths), sum(widths)
+    if total <= 0:
+        return [None] * needed
+    if needed > have:
+        return [int(w * have / needed) for w in widths] + [int(total / needed)] * (needed - have)
+    extra = int(sum(widths[needed:]) / needed)
+    return [int(w) + extra for w in widths[:needed]]
+
+
+def _adjust_with_lxml(xml: bytes) -> bytes:
     root = etree.fromstring(xml, PARSER)
     changed = False
     for table in root.iter(f"{_W}tbl"):

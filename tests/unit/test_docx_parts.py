@@ -23,7 +23,7 @@ from service.engines.docx_engine import DocxTemplate
 from service.engines.docx_media import MAX_IMAGE_BYTES, DocxImage, load_image
 from service.engines.docx_package_edits import replace_in_template
 from service.engines.docx_subdoc import DocxSubdoc
-from service.engines.docx_tables import adjust_table_grids
+from service.engines.docx_tables import _adjust_with_lxml, adjust_table_grids
 from service.errors import InvalidImageError, InvalidSubdocumentError, TemplateError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -547,3 +547,40 @@ def test_nothing_replaced_gives_the_same_bytes() -> None:
     data = make_template(picture_template)
 
     assert replace_in_template(data, name="m", media={b"unknown": b"x"}) is data
+
+
+def test_a_nested_table_with_a_column_loop_gets_its_own_grid() -> None:
+    def nested(document: Any) -> None:
+        outer = document.add_table(rows=1, cols=2)
+        outer.cell(0, 0).text = "Yttre"
+        inner = outer.cell(0, 1).add_table(rows=1, cols=3)
+        for i, text in enumerate(["{%tc for c in cols %}", "{{ c }}", "{%tc endfor %}"]):
+            inner.cell(0, i).text = text
+
+    data = make_template(nested)
+
+    ours = members(render_ours(data, {"cols": ["a", "b", "c", "d"]}))["word/document.xml"]
+    theirs = members(render_docxtpl(data, lambda _: {"cols": ["a", "b", "c", "d"]}))
+
+    assert part_text(ours) == part_text(theirs["word/document.xml"])
+    assert grid_and_rows(ours) == [(2, [2]), (4, [4])]
+
+
+def test_the_text_fast_way_and_the_lxml_way_give_the_same_grids() -> None:
+    data = make_template(column_table)
+    template = DocxTemplate.from_bytes(data, name="m")
+    rendered = members(template.render(TABLE_CONTEXT))["word/document.xml"]
+    # Undo the fix on the first table (back to its three template columns).
+    first_grid = re.search(rb"<w:tblGrid>.*?</w:tblGrid>", rendered, re.S)
+    assert first_grid is not None
+    three = b"<w:tblGrid>" + b'<w:gridCol w:w="2160"/>' * 3 + b"</w:tblGrid>"
+    broken = rendered[: first_grid.start()] + three + rendered[first_grid.end() :]
+
+    fast = adjust_table_grids(broken)
+    slow = _adjust_with_lxml(broken)
+
+    assert grid_and_rows(fast) == grid_and_rows(slow) == [(5, [5, 5, 5]), (2, [2, 2])]
+    widths = [
+        [c.get(f"{W}w") for c in etree.fromstring(x).iter(f"{W}gridCol")] for x in (fast, slow)
+    ]
+    assert widths[0] == widths[1]
