@@ -46,12 +46,17 @@ from markupsafe import Markup, escape
 
 # docxparts: images, sub-documents, table grids and the members a render may add.
 from service.engines.docx_media import VALUE_OBJECTS, DocxXml, rendering_part, value_markup
-from service.engines.docx_package_edits import EditableMembers, PackageEdits, PackageWriter
+from service.engines.docx_package_edits import (
+    EditableMembers,
+    KeptMembers,
+    PackageEdits,
+    PackageWriter,
+)
 from service.engines.docx_subdoc import BLOCK_FILTER, block_filter, mark_paragraph_tags
 from service.engines.docx_tables import adjust_table_grids, has_grid_tags
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment
-from service.engines.opc import RELATIONSHIP_TYPES, Package, ZipEntry, ZipPrefix, write_zip
+from service.engines.opc import RELATIONSHIP_TYPES, Package, ZipEntry, write_zip
 from service.engines.safe_text import xml_safe
 from service.errors import (
     InvalidImageError,
@@ -170,7 +175,7 @@ class DocxTemplate:
         *,
         name: str,
         parts: Sequence[_Part],
-        kept: ZipPrefix,
+        kept: KeptMembers,
         variables: frozenset[str],
         editable: EditableMembers,
     ) -> None:
@@ -207,12 +212,15 @@ class DocxTemplate:
         # and the members it may change (docxparts: relationships, content types, styles).
         templated = {part.name for part in parts}
         editable = EditableMembers.of(package, templated)
-        kept = ZipPrefix.of(
-            ZipEntry.of(member, package.members[member], method=package.methods[member])
-            for member in package.order
-            if member not in templated
-            and member not in package.directories
-            and member not in editable.names
+        kept = KeptMembers(
+            [
+                ZipEntry.of(member, package.members[member], method=package.methods[member])
+                for member in package.order
+                if member not in templated
+                and member not in package.directories
+                and member not in editable.names
+            ],
+            editable,
         )
         return cls(
             name=name,
@@ -234,16 +242,22 @@ class DocxTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill the template with ``context``; return the .docx bytes."""
-        edits = PackageEdits(self._editable)  # docxparts: what values add to the package
-        rendered = [
-            ZipEntry.of(part.name, self._render_part(part, context, edits)) for part in self._parts
-        ]
-        return write_zip([*rendered, *edits.entries()], prefix=self._kept)
+        # docxparts: what values (images, sub-documents) add to the package
+        edits = PackageEdits(self._editable)
+        writer = PackageWriter(edits, "")
+        with rendering_part(writer):
+            rendered = [
+                ZipEntry.of(part.name, self._render_part(part, context, writer))
+                for part in self._parts
+            ]
+        if edits.changed:
+            return write_zip([*rendered, *edits.entries()], prefix=self._kept.without_editable())
+        return write_zip(rendered, prefix=self._kept.full)
 
-    def _render_part(self, part: _Part, context: Mapping[str, Any], edits: PackageEdits) -> bytes:
+    def _render_part(self, part: _Part, context: Mapping[str, Any], writer: PackageWriter) -> bytes:
+        writer.part = part.name  # docxparts
         try:
-            with rendering_part(PackageWriter(edits, part.name)):
-                xml = part.template.render(context).encode("utf-8")
+            xml = part.template.render(context).encode("utf-8")
             return adjust_table_grids(xml) if part.grid_tags else xml
         except (InvalidImageError, InvalidSubdocumentError) as exc:  # docxparts
             where = self._error(part, exc, str(exc)).args[0]

@@ -30,6 +30,7 @@ from service.engines.opc import (
     Package,
     Relationship,
     ZipEntry,
+    ZipPrefix,
     rels_name,
     write_zip,
     xml_bytes,
@@ -39,6 +40,7 @@ from service.errors import TemplateError
 __all__ = [
     "CONTENT_TYPES",
     "EditableMembers",
+    "KeptMembers",
     "PackageEdits",
     "PackageWriter",
     "replace_in_template",
@@ -92,6 +94,28 @@ class EditableMembers:
         return frozenset(self.data)
 
 
+class KeptMembers:
+    """The members a render copies as raw bytes: every untemplated member, editable ones last.
+
+    A render that adds nothing writes ``full``, exactly as before images existed; one that
+    adds writes ``without_editable`` and its own versions of the editable members. The zip
+    layout of the others is the start of ``full``'s, so that prefix is a slice, cut once.
+    """
+
+    def __init__(self, entries: list[ZipEntry], editable: EditableMembers) -> None:
+        start = ZipPrefix.of(entries)
+        self.full = ZipPrefix.of([*entries, *editable.entries.values()])
+        self._cut = (len(start.body), len(start.directory), start.count)
+        self._without: ZipPrefix | None = None
+
+    def without_editable(self) -> ZipPrefix:
+        """The prefix without the editable members."""
+        if self._without is None:
+            body, directory, count = self._cut
+            self._without = ZipPrefix(self.full.body[:body], self.full.directory[:directory], count)
+        return self._without
+
+
 @dataclass
 class _PartRels:
     """One part's relationships during a render: the template's and those added."""
@@ -126,6 +150,11 @@ class PackageEdits:
         self._overrides: dict[str, str] = {}
         self._xml: dict[str, Any] = {}
         self._shape_id = 0x40000000  # far above the ids Word and LibreOffice hand out
+
+    @property
+    def changed(self) -> bool:
+        """Whether this render added anything to the package."""
+        return bool(self._rels or self._xml or self._new_members)
 
     @property
     def main(self) -> str:
@@ -179,8 +208,6 @@ class PackageEdits:
 
     def entries(self) -> list[ZipEntry]:
         """The editable members (changed or not) and the members this render added."""
-        if not (self._rels or self._xml or self._new_members):
-            return list(self._base.entries.values())  # the common case: nothing added
         out: list[ZipEntry] = []
         changed: dict[str, bytes] = {}
         for part, rels in self._rels.items():
@@ -224,9 +251,10 @@ class PackageEdits:
         return xml_bytes(root)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PackageWriter:
-    """A ``docx_media.PartWriter``: one part of one render's ``PackageEdits``."""
+    """A ``docx_media.PartWriter`` for one render's ``PackageEdits``; ``part`` is the part
+    being rendered (set by the engine before each part)."""
 
     edits: PackageEdits
     part: str
