@@ -45,14 +45,20 @@ from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 
 # docxparts: images, sub-documents, table grids and the members a render may add.
-from service.engines.docx_media import VALUE_OBJECTS, DocxXml, rendering_part, value_markup
+from service.engines.docx_media import DocxXml, rendering_part
 from service.engines.docx_package_edits import (
     EditableMembers,
     KeptMembers,
     PackageEdits,
     PackageWriter,
 )
-from service.engines.docx_subdoc import BLOCK_FILTER, block_filter, mark_paragraph_tags
+from service.engines.docx_subdoc import (
+    BLOCK_FILTER,
+    VALUE_OBJECTS,
+    block_filter,
+    mark_paragraph_tags,
+    value_markup,
+)
 from service.engines.docx_tables import adjust_table_grids, has_grid_tags
 from service.engines.inspection import TemplateSpot
 from service.engines.jinja_env import EVALUATION_ERRORS, NO_FILTERS, Filters, make_environment

@@ -200,7 +200,7 @@ def current_writer() -> PartWriter:
 VALUE_OBJECTS: tuple[type, ...] = (DocxImage, docxtpl.InlineImage)
 
 
-def value_markup(value: Any) -> Markup | None:
+def value_markup(value: Any) -> DocxXml | None:
     """The XML a ``{{ }}`` value object stands for in a run's text, or None for plain values."""
     if isinstance(value, DocxImage):
         image, width, height, descr = (

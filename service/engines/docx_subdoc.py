@@ -22,6 +22,7 @@ from typing import Any
 import docxtpl
 from lxml import etree  # type: ignore[import-untyped]
 
+from service.engines import docx_media
 from service.engines.docx_media import DocxXml, current_writer, load_image
 from service.engines.docx_package_edits import NUMBERING, STYLES, PackageEdits, PackageWriter
 from service.engines.opc import PARSER, RELATIONSHIP_TYPES, Package
@@ -29,11 +30,13 @@ from service.errors import InvalidSubdocumentError, TemplateError
 
 __all__ = [
     "BLOCK_FILTER",
+    "VALUE_OBJECTS",
     "DocxSubdoc",
     "SubdocSource",
     "block_filter",
     "mark_paragraph_tags",
     "merge_subdoc",
+    "value_markup",
 ]
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -311,3 +314,21 @@ def _relate_one(rid: str, source: SubdocSource, edits: PackageEdits, part: str) 
         f"the sub-document holds a part of type '{kind}', which cannot be merged;"
         " keep to text, tables, lists, images and links"
     )
+
+
+# Every value type a ``{{ }}`` tag treats as an object rather than text: images become
+# drawings; a sub-document in running text is refused (it needs a paragraph of its own).
+SUBDOC_TYPES: tuple[type, ...] = (DocxSubdoc,) + (
+    (_DOCXTPL_SUBDOC,) if _DOCXTPL_SUBDOC is not None else ()
+)
+VALUE_OBJECTS: tuple[type, ...] = (*docx_media.VALUE_OBJECTS, *SUBDOC_TYPES)
+
+
+def value_markup(value: Any) -> DocxXml | None:
+    """``docx_media.value_markup``, refusing a sub-document placed in running text."""
+    if isinstance(value, SUBDOC_TYPES):
+        raise InvalidSubdocumentError(
+            f"a {type(value).__name__} needs a paragraph of its own: write '{{{{p name }}}}'"
+            " instead of '{{ name }}'"
+        )
+    return docx_media.value_markup(value)

@@ -584,3 +584,50 @@ def test_the_text_fast_way_and_the_lxml_way_give_the_same_grids() -> None:
         [c.get(f"{W}w") for c in etree.fromstring(x).iter(f"{W}gridCol")] for x in (fast, slow)
     ]
     assert widths[0] == widths[1]
+
+
+def test_a_subdocument_in_running_text_is_refused_with_the_tag_to_use() -> None:
+    template = DocxTemplate.from_bytes(
+        make_template(lambda d: d.add_paragraph("Se {{ b }}")), name="m"
+    )
+
+    with pytest.raises(InvalidSubdocumentError, match=r"paragraph 1: .*write '\{\{p name \}\}'"):
+        template.render({"b": DocxSubdoc(sub_document())})
+
+
+def test_a_subdocument_built_with_python_docx_and_one_in_a_header(tmp_path: Any) -> None:
+    def header_and_body(document: Any) -> None:
+        document.sections[0].header.paragraphs[0].text = "{{p sidhuvud }}"
+        document.add_paragraph("{{p bilaga }}")
+
+    data = make_template(header_and_body)
+    header_doc = docx.Document()
+    header_doc.add_picture(io.BytesIO(image_bytes(12, 12, colour="black")), width=Mm(6))
+    picture = tmp_path / "logga.png"
+    picture.write_bytes(image_bytes(12, 12, colour="black"))
+
+    def context(tpl: Any) -> dict[str, Any]:
+        built = tpl.new_subdoc()
+        built.add_paragraph("Skriven med python-docx", style="Heading 2")
+        return {"bilaga": built, "sidhuvud": DocxSubdoc(saved(header_doc))}
+
+    ours = render_ours(data, context(docxtpl.DocxTemplate(io.BytesIO(data))))
+
+    reopened = docx.Document(io.BytesIO(ours))
+    assert [(p.text, p.style.name if p.style else "") for p in reopened.paragraphs] == [
+        ("Skriven med python-docx", "Heading 2")
+    ]
+    assert embedded_images(ours, "word/header1.xml") == [picture.read_bytes()]
+
+
+def test_an_inline_image_given_as_a_path(tmp_path: Any) -> None:
+    picture = tmp_path / "bild.png"
+    picture.write_bytes(image_bytes(20, 10))
+    data = make_template(lambda d: d.add_paragraph("{{ bild }}"))
+    tpl = docxtpl.DocxTemplate(io.BytesIO(data))
+
+    ours = render_ours(data, {"bild": docxtpl.InlineImage(tpl, str(picture), width=Mm(20))})
+
+    assert extents(members(ours)["word/document.xml"]) == [(Mm(20), Mm(10))]
+    with pytest.raises(InvalidImageError, match="cannot be read"):
+        render_ours(data, {"bild": docxtpl.InlineImage(tpl, str(tmp_path / "saknas.png"))})
