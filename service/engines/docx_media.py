@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import Any, Protocol
 import docxtpl
 from docx.image.exceptions import UnexpectedEndOfFileError
 from docx.image.image import Image
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.oxml.shape import CT_Inline
 from docx.shared import Length
 from markupsafe import Markup
@@ -47,6 +50,9 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 80_000_000
 # The largest extent Word accepts (about 55 m) and a sane lower bound.
 _MAX_EXTENT = 20_116_800_000 // 10
+
+_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+_WEB_LINK = re.compile(r"(?:https?://|mailto:)[^\s\"<>]+\Z", re.I)
 
 # Formats Word and LibreOffice both show, and how each file must end when it is complete.
 _FORMATS = {
@@ -85,13 +91,15 @@ class DocxImage:
     """An image for a ``{{ }}`` tag: its bytes and, optionally, its size in EMU.
 
     ``width`` and ``height`` take python-docx lengths (``Mm(40)``, ``Cm(3)``, ``Inches(1)``);
-    give one to keep the aspect ratio, none for the image's own size.
+    give one to keep the aspect ratio, none for the image's own size. ``link`` (an http(s) or
+    mailto URL) opens on a click, as docxtpl's ``anchor``.
     """
 
     data: bytes
     width: int | None = None
     height: int | None = None
     description: str = ""
+    link: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ def inline_image_xml(
     width: int | None,
     height: int | None,
     description: str = "",
+    link: str = "",
 ) -> str:
     """The ``w:drawing`` of ``image`` (without its run), stored and related through ``writer``."""
     for length in (width, height):
@@ -167,6 +176,15 @@ def inline_image_xml(
     inline = CT_Inline.new_pic_inline(shape_id, rid, f"image{shape_id}.{image.ext}", cx, cy)
     if description:
         inline.docPr.set("descr", description)
+    if link:
+        # docxtpl's InlineImage(anchor=url): a click on the picture opens the link.
+        if not _WEB_LINK.match(link):
+            raise InvalidImageError(f"an image's link must be an http(s) or mailto URL: {link!r}")
+        link_id = writer.add_external(_HYPERLINK, link)
+        for properties in (inline.docPr, *inline.xpath(".//pic:cNvPr")):
+            click = OxmlElement("a:hlinkClick")
+            click.set(qn("r:id"), link_id)
+            properties.append(click)
     return f"<w:drawing>{inline.xml}</w:drawing>"
 
 
@@ -203,25 +221,15 @@ VALUE_OBJECTS: tuple[type, ...] = (DocxImage, docxtpl.InlineImage)
 def value_markup(value: Any) -> DocxXml | None:
     """The XML a ``{{ }}`` value object stands for in a run's text, or None for plain values."""
     if isinstance(value, DocxImage):
-        image, width, height, descr = (
-            load_image(value.data),
-            value.width,
-            value.height,
-            value.description,
-        )
+        image = load_image(value.data)
+        width, height, descr, link = value.width, value.height, value.description, value.link
     elif isinstance(value, docxtpl.InlineImage):
-        if value.anchor:
-            raise InvalidImageError("an InlineImage with a link (anchor) is not supported")
-        image, width, height, descr = (
-            load_image(_read(value.image_descriptor)),
-            value.width,
-            value.height,
-            "",
-        )
+        image = load_image(_read(value.image_descriptor))
+        width, height, descr, link = value.width, value.height, "", str(value.anchor or "")
     else:
         return None
     drawing = inline_image_xml(
-        image, current_writer(), width=width, height=height, description=descr
+        image, current_writer(), width=width, height=height, description=descr, link=link
     )
     return DocxXml(_OWN_RUN.format(drawing))
 

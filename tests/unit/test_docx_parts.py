@@ -631,3 +631,31 @@ def test_an_inline_image_given_as_a_path(tmp_path: Any) -> None:
     assert extents(members(ours)["word/document.xml"]) == [(Mm(20), Mm(10))]
     with pytest.raises(InvalidImageError, match="cannot be read"):
         render_ours(data, {"bild": docxtpl.InlineImage(tpl, str(tmp_path / "saknas.png"))})
+
+
+def test_an_image_with_a_link_opens_it_as_in_docxtpl() -> None:
+    data = make_template(lambda d: d.add_paragraph("{{ bild }}"))
+    picture = image_bytes()
+
+    theirs = members(
+        render_docxtpl(
+            data,
+            lambda tpl: {
+                "bild": docxtpl.InlineImage(tpl, io.BytesIO(picture), anchor="https://example.se/a")
+            },
+        )
+    )
+    ours = members(render_ours(data, {"bild": DocxImage(picture, link="https://example.se/a")}))
+
+    for files in (ours, theirs):
+        root = etree.fromstring(files["word/document.xml"])
+        rels = {r.get("Id"): r for r in etree.fromstring(files["word/_rels/document.xml.rels"])}
+        clicks = root.findall(".//a:hlinkClick", NS)
+        assert len(clicks) == 2
+        target = rels[clicks[0].get(qn("r:id"))]
+        assert (target.get("Target"), target.get("TargetMode")) == (
+            "https://example.se/a",
+            "External",
+        )
+    with pytest.raises(InvalidImageError, match="http"):
+        render_ours(data, {"bild": DocxImage(picture, link="javascript:alert(1)")})
