@@ -178,6 +178,14 @@ def merge_subdoc(source: SubdocSource, edits: PackageEdits, *, part: str) -> str
     body = copy.deepcopy(source.body)
     for section in body.findall(f"{_W}sectPr"):
         body.remove(section)
+    # Section breaks inside keep their layout but not the sub-document's headers (docxcompose).
+    for reference in [*body.iter(f"{_W}headerReference", f"{_W}footerReference")]:
+        reference.getparent().remove(reference)
+    for tag in ("footnoteReference", "endnoteReference", "commentReference"):
+        if next(body.iter(f"{_W}{tag}"), None) is not None:
+            raise InvalidSubdocumentError(
+                f"the sub-document has {tag.removesuffix('Reference')}s, which cannot be merged"
+            )
     copied_styles = _merge_styles(body, source.styles, edits)
     _merge_numbering([body, *copied_styles], source.numbering, edits)
     _relate(body, source, edits, part)

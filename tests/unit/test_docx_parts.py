@@ -659,3 +659,16 @@ def test_an_image_with_a_link_opens_it_as_in_docxtpl() -> None:
         )
     with pytest.raises(InvalidImageError, match="http"):
         render_ours(data, {"bild": DocxImage(picture, link="javascript:alert(1)")})
+
+
+def test_a_subdocument_with_footnotes_is_refused() -> None:
+    sub = docx.Document()
+    paragraph = sub.add_paragraph("Text")
+    reference = etree.SubElement(paragraph.add_run()._r, qn("w:footnoteReference"))
+    reference.set(qn("w:id"), "1")
+    template = DocxTemplate.from_bytes(
+        make_template(lambda d: d.add_paragraph("{{p b }}")), name="m"
+    )
+
+    with pytest.raises(InvalidSubdocumentError, match="footnotes, which cannot be merged"):
+        template.render({"b": DocxSubdoc(saved(sub))})
