@@ -49,7 +49,6 @@ from service.engines.docx_media import DocxXml, rendering_part
 from service.engines.docx_package_edits import (
     EditableMembers,
     KeptMembers,
-    PackageEdits,
     PackageWriter,
 )
 from service.engines.docx_subdoc import (
@@ -249,15 +248,15 @@ class DocxTemplate:
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill the template with ``context``; return the .docx bytes."""
         # docxparts: what values (images, sub-documents) add to the package
-        edits = PackageEdits(self._editable)
-        writer = PackageWriter(edits, "")
+        writer = PackageWriter(self._editable)
         with rendering_part(writer):
             rendered = [
                 ZipEntry.of(part.name, self._render_part(part, context, writer))
                 for part in self._parts
             ]
-        if edits.changed:
-            return write_zip([*rendered, *edits.entries()], prefix=self._kept.without_editable())
+        if writer.changed:
+            entries = writer.edits.entries()
+            return write_zip([*rendered, *entries], prefix=self._kept.without_editable())
         return write_zip(rendered, prefix=self._kept.full)
 
     def _render_part(self, part: _Part, context: Mapping[str, Any], writer: PackageWriter) -> bytes:

@@ -13,11 +13,9 @@ rendered, through the ``PartWriter`` that ``rendering_part`` makes current.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -196,14 +194,24 @@ _CURRENT: ContextVar[PartWriter | None] = ContextVar("docx_part_writer", default
 _OWN_RUN = '</w:t></w:r><w:r>{}</w:r><w:r><w:t xml:space="preserve">'
 
 
-@contextlib.contextmanager
-def rendering_part(writer: PartWriter) -> Iterator[None]:
-    """Make ``writer`` the part that value objects write to while a part renders."""
-    token = _CURRENT.set(writer)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)
+class rendering_part:  # noqa: N801 - used as a function in a with-statement
+    """Make ``writer`` the part writer value objects use while the parts of one render run.
+
+    A plain class rather than ``contextlib.contextmanager``: it runs once per render.
+    """
+
+    __slots__ = ("_token", "_writer")
+
+    def __init__(self, writer: PartWriter) -> None:
+        self._writer = writer
+        self._token: Token[PartWriter | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _CURRENT.set(self._writer)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
 
 
 def current_writer() -> PartWriter:

@@ -251,13 +251,29 @@ class PackageEdits:
         return xml_bytes(root)
 
 
-@dataclass
 class PackageWriter:
-    """A ``docx_media.PartWriter`` for one render's ``PackageEdits``; ``part`` is the part
-    being rendered (set by the engine before each part)."""
+    """A ``docx_media.PartWriter`` for one render; ``part`` is the part being rendered (set by
+    the engine before each part). Its ``PackageEdits`` are made when first needed, so a render
+    without images pays for none."""
 
-    edits: PackageEdits
-    part: str
+    __slots__ = ("_edits", "base", "part")
+
+    def __init__(self, base: EditableMembers) -> None:
+        self.base = base
+        self.part = base.main
+        self._edits: PackageEdits | None = None
+
+    @property
+    def edits(self) -> PackageEdits:
+        """This render's additions to the package."""
+        if self._edits is None:
+            self._edits = PackageEdits(self.base)
+        return self._edits
+
+    @property
+    def changed(self) -> bool:
+        """Whether this render added anything to the package."""
+        return self._edits is not None and self._edits.changed
 
     def add_media(self, data: bytes, *, ext: str, content_type: str) -> str:
         """Store ``data`` and return the id of the part's relationship to it."""
