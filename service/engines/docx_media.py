@@ -194,7 +194,7 @@ _CURRENT: ContextVar[PartWriter | None] = ContextVar("docx_part_writer", default
 _OWN_RUN = '</w:t></w:r><w:r>{}</w:r><w:r><w:t xml:space="preserve">'
 
 
-class rendering_part:  # noqa: N801 - used as a function in a with-statement
+class rendering_part:  # lower case: used like a function, ``with rendering_part(w):``
     """Make ``writer`` the part writer value objects use while the parts of one render run.
 
     A plain class rather than ``contextlib.contextmanager``: it runs once per render.
