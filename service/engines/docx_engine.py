@@ -10,12 +10,19 @@ Template conventions (all evaluated in a sandboxed, strict, autoescaping Jinja e
 - ``{{r expr }}`` alone in its run takes a docxtpl ``RichText``; ``{{p expr }}`` alone in its
   paragraph a ``RichTextParagraph`` (see ``docx_values`` for what each place accepts). Links:
   ``DocxTemplate.build_url_id(url)``, docxtpl's ``tpl.build_url_id``.
+- Images (docxtpl's ``InlineImage``, ``docx_media.DocxImage``) in ``{{ }}``, ``{{r }}`` or
+  ``{{p }}``, in the body, tables, headers and footers; sub-documents (docxtpl's ``Subdoc``,
+  ``docx_subdoc.DocxSubdoc``) in ``{{p }}``, with their styles, lists, images and links.
+  Unusable data is an ``InvalidImageError`` / ``InvalidSubdocumentError`` naming the place.
 - ``{%p ... %}``, ``{%tr ... %}``, ``{%tc ... %}`` and ``{%r ... %}`` stand for their whole
   paragraph, table row, table cell or run: ``{%tr for x in items %}`` in a row of its own
   and ``{%tr endfor %}`` in another repeat the rows between them, and both marker rows vanish.
   ``{%tr else %}`` (Jinja's for-else) gives a row for an empty list; ``{%p if x %}`` keeps the
   paragraphs up to ``{%p endif %}`` only when ``x`` holds.
-- ``{% cellbg expr %}`` sets a cell's shading (a hex colour such as ``FFF2CC``).
+- ``{% cellbg expr %}`` sets a cell's shading (a hex colour such as ``FFF2CC``); ``{% vm %}``,
+  ``{% hm %}`` and ``{% colspan expr %}`` merge cells. After ``{%tc for %}``, ``hm`` or
+  ``colspan`` a table's column grid follows its widest row (``docx_tables``), as docxtpl's
+  ``fix_tables`` does, so LibreOffice draws the added columns.
 - ``{_{``, ``}_}``, ``{_%`` and ``%_}`` in the template's text print ``{{``, ``}}``, ``{%``, ``%}``.
 - A block whose body spans paragraphs, rows or cells must use ``{%p``, ``{%tr`` or ``{%tc``
   (a plain ``{% if %}`` from one cell's text to the next could leave XML Word cannot open),
@@ -30,14 +37,15 @@ Template conventions (all evaluated in a sandboxed, strict, autoescaping Jinja e
 - Filters: Jinja's own (``|safe`` removed) and those the caller passes to ``from_bytes``; a
   template using another is refused at load. ``undefined="empty"`` prints nothing for an
   undefined variable, as docxtpl does; by default it is an error.
-- Not yet: docxtpl's InlineImage and Subdoc (refused by name until connected through
-  ``docx_values.register_value_converter``), and ``{%tc for %}`` loops that change a table's
-  column count (the grid is not adjusted).
+- docxtpl's ``replace_pic``, ``replace_media``, ``replace_embedded`` and ``replace_zipname``:
+  ``docx_package_edits.replace_in_template`` makes a new template from the old one's bytes.
 
 Each templated part is pre-processed and compiled once, in ``from_bytes``. ``render`` only runs
 the compiled templates and appends the rendered parts to a zip whose other members were
 compressed once at load and are copied as raw bytes; member times are fixed, so the same
-context always gives the same bytes.
+context always gives the same bytes. Values that add to the package (links, images,
+sub-documents) do so through one ``docx_values.PartWriter`` per part; only such a render
+writes the members they change (``.rels``, ``[Content_Types].xml``, styles, lists) anew.
 """
 
 from __future__ import annotations
@@ -57,8 +65,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup
 
+# docx_media, docx_subdoc and docx_tables register images, sub-documents and the table-grid
+# fix with docx_values on import.
+from service.engines import docx_media, docx_subdoc, docx_tables  # noqa: F401
 from service.engines.docx_values import (
     CURRENT,
+    EDITABLE,
+    PackageSources,
     PartFix,
     RenderState,
     attribute_value,
@@ -80,7 +93,12 @@ from service.engines.opc import (
     rels_name,
     write_zip,
 )
-from service.errors import RenderError, TemplateError
+from service.errors import (
+    InvalidImageError,
+    InvalidSubdocumentError,
+    RenderError,
+    TemplateError,
+)
 
 __all__ = ["DocxTemplate", "Undefined", "build_url_id", "docx_spots"]
 
@@ -188,19 +206,14 @@ class DocxTemplate:
         parts: Sequence[_Part],
         kept: Sequence[ZipEntry],
         variables: frozenset[str],
-        rels_sources: Mapping[str, bytes | None],
-        content_types: bytes,
+        sources: PackageSources,
     ) -> None:
         self._name = name
         self._parts = tuple(parts)
         self._kept_entries = tuple(kept)
         self._kept = ZipPrefix.of(kept)
         self._variables = variables
-        self._rels_sources = dict(rels_sources)
-        self._content_types = content_types
-        self._member_names = frozenset(
-            [e.name.decode("utf-8") for e in self._kept_entries] + [p.name for p in self._parts]
-        )
+        self._sources = sources
 
     @classmethod
     def from_bytes(
@@ -255,13 +268,15 @@ class DocxTemplate:
             for member in package.order
             if member not in templated and member not in package.directories
         ]
-        return cls(
-            name=name,
-            parts=parts,
-            kept=kept,
-            variables=frozenset(variables),
+        sources = PackageSources(
+            main=package.main_part(),
             rels_sources={p: package.members.get(rels_name(p)) for p in templated},
+            member_names=frozenset(e.name.decode("utf-8") for e in kept) | templated,
             content_types=package.members.get("[Content_Types].xml", b""),
+            editable={m: package.members[m] for m in EDITABLE if m in package.members},
+        )
+        return cls(
+            name=name, parts=parts, kept=kept, variables=frozenset(variables), sources=sources
         )
 
     @staticmethod
@@ -281,7 +296,7 @@ class DocxTemplate:
 
     def render(self, context: Mapping[str, Any]) -> bytes:
         """Fill the template with ``context``; return the .docx bytes."""
-        state = RenderState(self._rels_sources, self._member_names)
+        state = RenderState(self._sources)
         token = CURRENT.set(state)
         try:
             rendered = [
@@ -293,7 +308,7 @@ class DocxTemplate:
         if not state.changed:
             return write_zip(rendered, prefix=self._kept)
         # Rare: values added relationships or parts; the members they change are written anew.
-        added = state.members(self._content_types)
+        added = state.members()
         kept = [e for e in self._kept_entries if e.name.decode("utf-8") not in added]
         rendered = [e for e in rendered if e.name.decode("utf-8") not in added]
         new = [ZipEntry.of(member, data) for member, data in added.items()]
@@ -303,6 +318,8 @@ class DocxTemplate:
         state.part, state.split = part.name, False
         try:
             xml = part.template.render(context)
+        except (InvalidImageError, InvalidSubdocumentError) as exc:  # their type, with the place
+            raise type(exc)(self._error(part, exc, str(exc)).args[0]) from exc
         except jinja2.UndefinedError as exc:
             raise self._error(part, exc, f"undefined variable: {exc.message}") from exc
         except EVALUATION_ERRORS as exc:

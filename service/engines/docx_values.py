@@ -16,10 +16,14 @@ Anything else that has no meaning in its place (an object whose ``str()`` is mar
 default ``repr``, a RichText in a plain ``{{ }}``) is refused with a ``ValueRefused`` naming the
 object's type and the tag to use; the engine adds the place.
 
-The seam for other objects (images, sub-documents): ``register_value_converter(cls, convert)``.
+The seam for other objects: ``register_value_converter(cls, convert)``.
 ``convert(value, place, writer)`` returns the markup for ``place`` (for ``TEXT`` it must close
 and reopen the ``w:t``/``w:r`` it stands in) and may add relationships and parts through the
-``PartWriter`` of the part being rendered (``writer.add_relationship``, ``writer.add_part``).
+``PartWriter`` of the part being rendered (``writer.add_relationship``, ``writer.add_part``,
+``writer.add_media``, ``writer.xml_part`` for the styles and lists a sub-document brings).
+``docx_media`` (images) and ``docx_subdoc`` (sub-documents) register through it, and
+``docx_tables`` fixes table grids with ``register_part_fix``. Everything a render adds is
+written by ``RenderState.members``; a render that adds nothing writes none of it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import datetime as dt
 import decimal
 import enum
 import fractions
+import hashlib
 import html
 import posixpath
 import re
@@ -44,11 +49,14 @@ import jinja2
 from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 
-from service.engines.opc import PARSER, RELATIONSHIP_TYPES, rels_name
+from service.engines.opc import PARSER, RELATIONSHIP_TYPES, rels_name, xml_bytes
 from service.engines.safe_text import xml_safe
 
 __all__ = [
     "HYPERLINK",
+    "NUMBERING",
+    "STYLES",
+    "PackageSources",
     "PartFix",
     "PartWriter",
     "RenderState",
@@ -64,6 +72,14 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _W = f"{{{W_NS}}}"
 HYPERLINK = RELATIONSHIP_TYPES + "hyperlink"
+CONTENT_TYPES = "[Content_Types].xml"
+STYLES = "word/styles.xml"
+NUMBERING = "word/numbering.xml"
+# The members besides the templated parts' relationships that a value may edit (sub-documents:
+# their styles and lists); read once at load, parsed only by a render that edits them.
+EDITABLE = (STYLES, NUMBERING)
+_CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+_NUMBERING_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.numbering+xml"
 
 
 class TagPlace(enum.Enum):
@@ -140,6 +156,36 @@ class PartWriter:
         self.state.drawing_ids += 1
         return self.state.drawing_ids
 
+    def add_media(self, data: bytes, *, ext: str, content_type: str) -> str:
+        """Store ``data`` as a media member (once per render, whichever part uses it) and
+        return the id of this part's relationship to it; the extension gets a default type."""
+        state = self.state
+        digest = hashlib.sha256(data).digest()
+        member = state.media.get(digest)
+        if member is None:
+            folder = posixpath.join(posixpath.dirname(state.sources.main), "media")
+            member = self.new_part_name(folder, "benchdocs-image", ext)
+            state.media[digest] = member
+            state.new_parts[member] = (data, "")
+            state.defaults.setdefault(ext.lower(), content_type)
+        return self.add_relationship(RELATIONSHIP_TYPES + "image", member)
+
+    def xml_part(self, member: str) -> Any | None:
+        """An editable parsed copy of ``word/styles.xml`` or ``word/numbering.xml`` for this
+        render (None when the template has none); written back with the render."""
+        return self.state.xml_part(member)
+
+    def create_numbering(self) -> Any:
+        """An empty ``word/numbering.xml`` for a template without one, related to the main part."""
+        state = self.state
+        root = etree.Element(f"{{{W_NS}}}numbering", nsmap={"w": W_NS})
+        state.xml_parts[NUMBERING] = root
+        state.new_parts[NUMBERING] = (b"", _NUMBERING_TYPE)  # data written from the tree
+        state.writer(state.sources.main).add_relationship(
+            RELATIONSHIP_TYPES + "numbering", NUMBERING
+        )
+        return root
+
     def rels_xml(self, original: bytes | None) -> bytes:
         """This part's ``.rels`` with the added relationships appended."""
         ns = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -157,34 +203,59 @@ class PartWriter:
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
 
+@dataclass(frozen=True)
+class PackageSources:
+    """What a render may start from when a value adds to the package; made once at load."""
+
+    main: str
+    rels_sources: Mapping[str, bytes | None]  # the templated parts' .rels (None: none yet)
+    member_names: frozenset[str]
+    content_types: bytes
+    editable: Mapping[str, bytes]  # word/styles.xml, word/numbering.xml when present
+
+
 class RenderState:
     """Everything one render adds to the package besides the rendered parts.
 
-    Made for every render, so it is kept to a few slots.
+    Made for every render, so it is kept to a few slots and its tables are filled lazily.
     """
 
     __slots__ = (
+        "defaults",
         "drawing_ids",
+        "media",
         "member_names",
         "new_parts",
         "part",
         "rels_sources",
         "replaced",
+        "sources",
         "split",
         "writers",
+        "xml_parts",
     )
 
-    def __init__(
-        self, rels_sources: Mapping[str, bytes | None], member_names: frozenset[str]
-    ) -> None:
-        self.rels_sources = rels_sources
-        self.member_names = member_names
+    def __init__(self, sources: PackageSources) -> None:
+        self.sources = sources
+        self.rels_sources = sources.rels_sources
+        self.member_names = sources.member_names
         self.replaced: dict[str, bytes] = {}
         self.part = ""
         self.split = False  # whether the part being rendered holds paragraph or page splits
         self.writers: dict[str, PartWriter] = {}
+        # name -> data, content type ("" for a media member typed by its extension's default)
         self.new_parts: dict[str, tuple[bytes, str]] = {}
         self.drawing_ids = 1_000_000
+        self.media: dict[bytes, str] = {}  # digest -> member, so an image is stored once
+        self.defaults: dict[str, str] = {}  # extension -> content type
+        self.xml_parts: dict[str, Any] = {}  # styles/numbering parsed for editing
+
+    def xml_part(self, member: str) -> Any | None:
+        """See ``PartWriter.xml_part``."""
+        if member not in self.xml_parts:
+            data = self.sources.editable.get(member)
+            self.xml_parts[member] = None if data is None else etree.fromstring(data, PARSER)
+        return self.xml_parts[member]
 
     def writer(self, part: str | None = None) -> PartWriter:
         """The writer of ``part`` (default: the part being rendered)."""
@@ -198,25 +269,45 @@ class RenderState:
     @property
     def changed(self) -> bool:
         """Whether anything beyond the rendered parts must be written."""
-        return bool(self.new_parts or self.replaced) or any(w.added for w in self.writers.values())
+        return (
+            bool(self.new_parts or self.replaced)
+            or any(w.added for w in self.writers.values())
+            or any(root is not None for root in self.xml_parts.values())
+        )
 
-    def members(self, content_types: bytes) -> dict[str, bytes]:
-        """The members to write besides the rendered parts (``.rels``, new parts, types)."""
+    def members(self) -> dict[str, bytes]:
+        """The members to write besides the rendered parts (``.rels``, new parts, types,
+        merged styles and lists)."""
         out: dict[str, bytes] = dict(self.replaced)
         for part, writer in self.writers.items():
             if writer.added:
                 out[rels_name(part)] = writer.rels_xml(self.rels_sources.get(part))
+        for member, root in self.xml_parts.items():
+            if root is not None:
+                out[member] = xml_bytes(root)
         if self.new_parts:
-            ns = "http://schemas.openxmlformats.org/package/2006/content-types"
-            root = etree.fromstring(content_types, PARSER)
+            root = etree.fromstring(self.sources.content_types, PARSER)
+            have = {
+                (el.get("Extension") or "").lower()
+                for el in root.iterchildren(f"{{{_CT_NS}}}Default")
+            }
+            first_override = next(root.iterchildren(f"{{{_CT_NS}}}Override"), None)
+            for ext, content_type in sorted(self.defaults.items()):
+                if ext not in have:
+                    default = root.makeelement(
+                        f"{{{_CT_NS}}}Default", {"Extension": ext, "ContentType": content_type}
+                    )
+                    if first_override is not None:
+                        first_override.addprevious(default)
+                    else:
+                        root.append(default)
             for name, (data, content_type) in self.new_parts.items():
-                out[name] = data
-                etree.SubElement(
-                    root, f"{{{ns}}}Override", PartName="/" + name, ContentType=content_type
-                )
-            out["[Content_Types].xml"] = bytes(
-                etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-            )
+                out.setdefault(name, data)
+                if content_type:
+                    etree.SubElement(
+                        root, f"{{{_CT_NS}}}Override", PartName="/" + name, ContentType=content_type
+                    )
+            out[CONTENT_TYPES] = xml_bytes(root)
         return out
 
 
@@ -379,10 +470,6 @@ _LOOKS_LIKE_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z_][\w.-]*(?::[\w.-]+)?(?:[\s/>
 _INSTEAD = {
     "RichText": "write '{{r expr }}' alone in its run (a tag of its own in the paragraph)",
     "RichTextParagraph": "write '{{p expr }}' alone in a paragraph of its own",
-    "InlineImage": "images are not connected to benchdocs' docx engine yet; put the picture in"
-    " the template and leave it out of the context",
-    "Subdoc": "sub-documents are not connected to benchdocs' docx engine yet; put the text in"
-    " the template",
 }
 
 
@@ -409,6 +496,8 @@ def plain_text_of(value: Any, place: TagPlace) -> str:
     cls = type(value)
     if hasattr(value, "__html__") or cls.__module__.split(".")[0] in ("docxtpl", "docx"):
         raise _refuse(value, place)
+    if _converter(value) is not None:  # an image or a sub-document where only text fits
+        raise _refuse(value, place, "pass text")
     default: Any = object.__str__, object.__repr__
     if (cls.__str__, cls.__repr__) == default:
         raise _refuse(value, place, "pass text (its str() is only the object's type)")

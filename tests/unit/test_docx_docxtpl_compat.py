@@ -20,6 +20,7 @@ import pytest
 from docx.oxml.ns import qn
 from docxtpl import RP, InlineImage, Listing, R, RichText, RichTextParagraph
 from markupsafe import Markup
+from PIL import Image as PILImage
 
 from service.engines import docx_values
 from service.engines.docx_engine import DocxTemplate, build_url_id, docx_spots
@@ -34,7 +35,7 @@ from service.engines.docx_values import (
 )
 from service.engines.opc import RELATIONSHIP_TYPES
 from service.engines.template_check import check_spots
-from service.errors import RenderError, TemplateError
+from service.errors import InvalidImageError, RenderError, TemplateError
 
 Build = Callable[[Any], None]
 # Builds the context; given the template's url_id builder (docxtpl's or benchdocs').
@@ -405,11 +406,23 @@ def test_objects_without_meaning_in_their_tag_are_refused_naming_place_type_and_
         DocxTemplate.from_bytes(data, name="mall.docx").render({"value": value})
 
 
-def test_an_inline_image_is_refused_until_images_are_connected() -> None:
-    data = template_bytes(paragraphs("Bild: {{ image }}"))
-    image = InlineImage(docxtpl.DocxTemplate(io.BytesIO(data)), io.BytesIO(b"png"))
-    with pytest.raises(RenderError, match=r"paragraph 1: .*InlineImage has no meaning"):
-        DocxTemplate.from_bytes(data, name="mall.docx").render({"image": image})
+def test_an_inline_image_is_connected_in_text_and_run_tags_and_refused_in_attributes() -> None:
+    # Images were refused here until docx_media registered its converter (joined branch).
+    picture = io.BytesIO()
+    PILImage.new("RGB", (20, 10), "red").save(picture, "PNG")
+    data = template_bytes(paragraphs("Bild: {{ image }}", "{{r image }}"))
+
+    def titled(doc: Any) -> None:
+        doc.core_properties.title = "{{ image }}"
+
+    image = InlineImage(docxtpl.DocxTemplate(io.BytesIO(data)), io.BytesIO(picture.getvalue()))
+    result = DocxTemplate.from_bytes(data, name="mall.docx").render({"image": image})
+    assert len(reopen(result).inline_shapes) == 2
+    broken = InlineImage(docxtpl.DocxTemplate(io.BytesIO(data)), io.BytesIO(b"png"))
+    with pytest.raises(InvalidImageError, match=r"paragraph 1: .*not a PNG"):
+        DocxTemplate.from_bytes(data, name="mall.docx").render({"image": broken})
+    with pytest.raises(RenderError, match=r"InlineImage has no meaning in a document property"):
+        DocxTemplate.from_bytes(template_bytes(titled), name="mall.docx").render({"image": image})
 
 
 def test_a_rich_text_in_a_header_is_refused_naming_the_header() -> None:
