@@ -199,3 +199,18 @@ def test_a_subdocument_outside_its_paragraph_tag_is_refused_naming_the_tag(place
     template = DocxTemplate.from_bytes(saved(_build(lambda d: d.add_paragraph(place))), name="m")
     with pytest.raises(InvalidSubdocumentError, match=r"paragraph 1: .*write '\{\{p name \}\}'"):
         template.render({"bilaga": DocxSubdoc(sub_document())})
+
+
+def test_a_subdocument_bringing_only_a_style_writes_the_styles() -> None:
+    # Nothing but styles.xml changes: no relationship, media or content type marks the render.
+    sub = docx.Document()
+    sub.styles.add_style("Bilagetext", 1).font.italic = True
+    sub.add_paragraph("Kursiv", style="Bilagetext")
+    data = saved(_build(lambda d: d.add_paragraph("{{p bilaga }}")))
+
+    result = DocxTemplate.from_bytes(data, name="m").render({"bilaga": DocxSubdoc(saved(sub))})
+
+    paragraph = docx.Document(io.BytesIO(result)).paragraphs[0]
+    assert paragraph.text == "Kursiv"
+    assert paragraph.style is not None and paragraph.style.name == "Bilagetext"
+    assert paragraph.style.font.italic
