@@ -10,6 +10,8 @@ BenchdocsError
 ├── GenerationError             a document could not be produced
 │   ├── TemplateError           the template itself is broken (fail once, do not retry)
 │   ├── RenderError             data and template do not fit (fail once, do not retry)
+│   │   ├── InvalidImageError   an image value that is not usable image data (docx)
+│   │   └── InvalidSubdocumentError a sub-document value that cannot be merged (docx)
 │   └── TransientError          worth retrying: broker hiccup, converter crash
 │       ├── InputsNotReadyError a pack's documents are still being made: try again later
 │       └── StoreUnavailableError the file store cannot be reached or written (503)
@@ -118,6 +120,14 @@ class TemplateError(GenerationError):
 
 class RenderError(GenerationError):
     """Rendering failed for this data; retrying will not help."""
+
+
+class InvalidImageError(RenderError):
+    """An image in the context is not usable: unknown format, cut short or too large."""
+
+
+class InvalidSubdocumentError(RenderError):
+    """A sub-document in the context cannot be merged (not a docx, unsupported parts)."""
 
 
 class TransientError(GenerationError):

@@ -46,6 +46,7 @@ def make_environment(
     filters: Filters,
     finalize: Callable[[Any], Any] = plain_text,
     autoescape: bool = False,
+    strict: bool = True,
 ) -> SandboxedEnvironment:
     """A sandboxed, strict environment with ``filters`` added to Jinja's own.
 
@@ -53,10 +54,11 @@ def make_environment(
     ``& < >`` on assignment, so escaping here as well would show ``&amp;`` in the document.
     With ``autoescape`` (markup written as source, docx) ``|safe`` is removed: it would let
     data write raw markup into the document. The sandbox stops templates from reaching
-    Python internals.
+    Python internals. Without ``strict`` an undefined variable prints nothing (docxtpl's way)
+    instead of being an error.
     """
     environment = SandboxedEnvironment(
-        undefined=StrictUndefined,
+        undefined=StrictUndefined if strict else jinja2.Undefined,
         autoescape=autoescape,
         finalize=finalize,
         keep_trailing_newline=True,

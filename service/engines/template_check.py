@@ -15,6 +15,14 @@ What the extractors hand over, and how it is read:
   in a later one; what is never closed, or closes what was never opened, is reported.
 - docxtpl's ``{%p``, ``{%tr``, ``{%tc`` and ``{%r`` tags count as the plain Jinja tags they
   stand for. A ``{%tr for %}``/``{%tr endfor %}`` row marker is a spot of its own.
+- docxtpl's ``{{r expr }}`` (RichText) and ``{{p expr }}`` (RichTextParagraph) count as
+  ``{{ expr }}``; ``{% cellbg expr %}`` and ``{% colspan expr %}`` read ``expr``; ``{% vm %}``
+  and ``{% hm %}`` read nothing; the ``{_{ }_} {_% %_}`` escapes are text. ``{{tr`` and
+  ``{{tc`` value tags are reported with what to write instead.
+- Where the example gives a docx value object, its tag is checked as the engine places it: a
+  sub-document (docxtpl's ``Subdoc``, ``DocxSubdoc``) and a ``RichTextParagraph`` need
+  ``{{p }}``, a ``RichText`` needs ``{{r }}``; an image (``InlineImage``, ``DocxImage``) fits
+  ``{{ }}``, ``{{r }}`` and ``{{p }}`` alike.
 - ``{%slide for x in items %}`` (pptx) must be a spot of its own, once per slide (the first part
   of the location); inside other text it is reported.
 - An expression from a shape name (``chart:EXPR``) comes as ``{{ EXPR }}``.
@@ -112,6 +120,17 @@ def _items_of(value: Any) -> Any:
 # -- structure across spots -----------------------------------------------------------------
 
 _DOCXTPL_PREFIX = re.compile(r"\{%(-?)\s*(?:tr|tc|p|r)\s+")
+# docxtpl's value tags for a run (RichText) and a paragraph (RichTextParagraph): plain values.
+_DOCXTPL_VALUE = re.compile(r"\{\{(-?)(?:r|p)\s+")
+_UNSUPPORTED_VALUE = re.compile(r"\{\{-?(tr|tc)\s")
+# docxtpl's cell tags: shading and column span take a value; vertical/horizontal merge none.
+_CELL_VALUE = re.compile(r"\{%-?\s*(?:cellbg|colspan)\s+(.*?)\s*-?%\}", re.S)
+_CELL_MERGE = re.compile(r"\{%-?\s*(?:vm|hm)\s*-?%\}")
+# Every value tag with its docxtpl place letter ("" for text, "r" for a run, "p" a paragraph).
+_VALUE_TAG = re.compile(r"\{\{-?(?:(r|p)\s+|\s*)(.*?)\s*-?\}\}", re.S)
+# Value objects (by class name, from docxtpl or benchdocs' docx engine) that fit one place only.
+_ONLY_PLACE = {"RichText": "r", "RichTextParagraph": "p", "Subdoc": "p", "DocxSubdoc": "p"}
+_PLACE_NAMES = {"": "{{ }}", "r": "{{r }}", "p": "{{p }}"}
 _SLIDE_FOR = re.compile(r"\{%-?\s*slide\s+for\s+([A-Za-z_]\w*)\s+in\s+(.+?)\s*-?%\}", re.S)
 _SLIDE_TAG = re.compile(r"\{%-?\s*slide\b")
 _ROW_MARKER = re.compile(r"\{%-?\s*tr\s+(for\b|endfor\b)")
@@ -238,8 +257,26 @@ class _Check:
         if _SLIDE_TAG.search(source):
             report("'{%slide for %}' must be the only text of its text box")
             return
+        unsupported = _UNSUPPORTED_VALUE.search(source)
+        if unsupported is not None:
+            kind = unsupported.group(1)
+            report(
+                f"a '{{{{{kind} ...}}}}' value tag is not supported: repeat "
+                + (
+                    "rows with '{%tr for ... %}'"
+                    if kind == "tr"
+                    else "cells with '{%tc for ... %}'"
+                )
+                + " and put '{{ }}', '{{r }}' or '{{p }}' tags in the cells' paragraphs"
+            )
+            return
+        if "__bd_" in source:
+            report("names starting with '__bd_' are reserved for the engine")
+            return
         row_marker = _ROW_MARKER.match(stripped)
         normalised = _DOCXTPL_PREFIX.sub(r"{%\1 ", source)
+        normalised = _DOCXTPL_VALUE.sub(r"{{\1 ", normalised)
+        normalised = _CELL_MERGE.sub("", _CELL_VALUE.sub(r"{{ \1 }}", normalised))
         tree: nodes.Template | None
         try:
             tree = self._env.parse(normalised)
@@ -247,7 +284,7 @@ class _Check:
             tree = self._parse_piece(order, spot, normalised, exc, row_marker is not None)
             if tree is None:
                 return
-        _Walker(self._env, report, origins).statements(tree.body, scope)
+        _Walker(self._env, report, origins, _value_places(source)).statements(tree.body, scope)
         self._compile(tree, report)
 
     def _parse_piece(
@@ -401,11 +438,16 @@ class _Walker:
     """Walks one spot's syntax tree with a scope of example values, reporting what is unknown."""
 
     def __init__(
-        self, env: SandboxedEnvironment, report: _Reporter, origins: Mapping[str, str]
+        self,
+        env: SandboxedEnvironment,
+        report: _Reporter,
+        origins: Mapping[str, str],
+        places: Mapping[str, str | None] | None = None,
     ) -> None:
         self._env = env
         self._report = report
         self._origins = dict(origins)
+        self._places = places or {}
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -417,7 +459,9 @@ class _Walker:
         if isinstance(node, nodes.Output):
             for child in node.nodes:
                 if not isinstance(child, nodes.TemplateData):
-                    self.expression(child, scope)
+                    value = self.expression(child, scope)
+                    if self._places:
+                        self._check_place(child, value)
         elif isinstance(node, nodes.If):
             self.expression(node.test, scope)
             for test in [node.test, *node.test.find_all(nodes.Test)]:
@@ -463,6 +507,22 @@ class _Walker:
                     self.expression(part, scope)
                 else:
                     self._statement(part, dict(scope))
+
+    def _check_place(self, node: nodes.Node, value: Any) -> None:
+        """A docx value object in a tag whose place it does not fit, as the engine refuses it."""
+        cls = type(value)
+        needed = _ONLY_PLACE.get(cls.__name__)
+        if needed is None or not cls.__module__.startswith(("docxtpl", "service.engines.docx")):
+            return
+        path = _describe(node)
+        place = self._places.get(path.replace(" ", ""))
+        if place is None or place == needed:
+            return
+        self._report(
+            f"'{path}' is a {cls.__name__} in '{_PLACE_NAMES[place]}': write"
+            f" '{{{{{needed} {path} }}}}'"
+            + (" alone in a paragraph of its own" if needed == "p" else " alone in its run")
+        )
 
     def _for(self, node: nodes.For, scope: dict[str, Any]) -> None:
         items = self.expression(node.iter, scope)
@@ -696,6 +756,16 @@ def _describe(node: nodes.Node) -> str:
     if isinstance(node, nodes.Filter) and node.node is not None:
         return f"{_describe(node.node)} | {node.name}"
     return "…"
+
+
+def _value_places(source: str) -> dict[str, str | None]:
+    """Each value tag's expression (blanks removed) -> its place; None when it has several."""
+    places: dict[str, str | None] = {}
+    for tag in _VALUE_TAG.finditer(source):
+        key = re.sub(r"\s+", "", tag.group(2))
+        place = tag.group(1) or ""
+        places[key] = place if places.get(key, place) == place else None
+    return places
 
 
 def _root_name(node: nodes.Node) -> str | None:

@@ -200,9 +200,11 @@ def test_hostile_values_appear_exactly_as_typed_in_body_tables_and_headers() -> 
 def test_control_characters_are_removed_and_everything_else_is_kept() -> None:
     template = template_of(paragraphs("[{{ value }}]"))
 
-    result = reopen(template.render({"value": "a\x00b\x07c\x1f\ufffed\tå"}))
+    result = reopen(template.render({"value": "a\x00bc\x1f\ufffed\tå"}))
 
+    # The tab is a Word tab (w:tab), as docxtpl writes it; \a and \f are tested with docxtpl.
     assert body_texts(result) == ["[abcd\tå]"]
+    assert len(result.paragraphs[0]._p.findall(f".//{qn('w:tab')}")) == 1
 
 
 def test_a_newline_in_a_value_becomes_a_line_break_in_the_same_paragraph() -> None:
@@ -311,9 +313,12 @@ def test_a_block_spanning_a_table_edge_without_tr_is_refused_at_load() -> None:
         template_of(build)
 
 
-def test_a_run_level_value_tag_is_refused_at_load() -> None:
-    with pytest.raises(TemplateError, match="value tag must stand in the text"):
-        template_of(paragraphs("Före {{r rich }} efter"))
+def test_a_cell_level_value_tag_is_refused_at_load_saying_what_to_use() -> None:
+    def build(doc: Any) -> None:
+        doc.add_table(rows=1, cols=1).cell(0, 0).text = "{{tc cells }}"
+
+    with pytest.raises(TemplateError, match=r"table 1 row 1.*'\{\{tc \.\.\.\}\}'.*\{%tc for"):
+        template_of(build)
 
 
 def test_an_unknown_variable_is_a_render_error_naming_it_and_its_place() -> None:
