@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import signal
 import socket
 import statistics
@@ -193,7 +194,10 @@ def served(settings: Settings, *, workers: int, extra_env: dict[str, str]) -> It
 @dataclass
 class Samples:
     ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # The app's own time (its Server-Timing header): the rest of a wait is queueing for CPU.
+    server_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    seconds: float = 0.0
 
 
 def _calls(world: World, client: Client) -> dict[str, Callable[[httpx.Client], httpx.Response]]:
@@ -228,6 +232,7 @@ def _calls(world: World, client: Client) -> dict[str, Callable[[httpx.Client], h
 
 
 EXPECTED = {"batch": 202, "upload": 201}
+_TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
 def run_clients(base: str, world: World, seconds: float) -> Samples:
@@ -245,6 +250,7 @@ def run_clients(base: str, world: World, seconds: float) -> Samples:
                 name = order[turn % len(order)]
                 turn += 1
                 started = time.perf_counter()
+                answer = None
                 try:
                     answer = calls[name](http)
                     _ = answer.content
@@ -256,8 +262,11 @@ def run_clients(base: str, world: World, seconds: float) -> Samples:
                 except httpx.HTTPError as exc:
                     failure = f"{type(exc).__name__}: {exc}"
                 waited = (time.perf_counter() - started) * 1000
+                timing = _TIMING.search(answer.headers.get("server-timing", "")) if answer else None
                 with lock:
                     samples.ms[name].append(waited)
+                    if timing:
+                        samples.server_ms[name].append(float(timing.group(1)))
                     if failure is not None:
                         samples.errors[name].append(failure)
 
@@ -266,8 +275,10 @@ def run_clients(base: str, world: World, seconds: float) -> Samples:
     ]
     for thread in threads:
         thread.start()
+    began = time.monotonic()
     for thread in threads:
         thread.join()
+    samples.seconds = time.monotonic() - began
     return samples
 
 
@@ -278,8 +289,12 @@ def quantile(values: list[float], q: float) -> float:
 
 def report(title: str, samples: Samples) -> None:
     total = sum(len(v) for v in samples.ms.values())
-    print(f"\n{title}: {total} requests")
-    print(f"  {'call':10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}  target")
+    rate = total / max(samples.seconds, 1e-9)
+    print(f"\n{title}: {total} requests, {rate:.1f} per second")
+    print(
+        f"  {'call':10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}"
+        f" {'app p50':>8}  target"
+    )
     for name in CALLS:
         values = samples.ms.get(name, [])
         p99 = quantile(values, 0.99)
@@ -287,6 +302,7 @@ def report(title: str, samples: Samples) -> None:
         print(
             f"  {name:10} {len(values):6d} {statistics.median(values) if values else 0:8.1f} "
             f"{p99:8.1f} {max(values, default=0):8.1f} {len(samples.errors.get(name, [])):7d}"
+            f" {statistics.median(samples.server_ms[name] or [0.0]):8.1f}"
             f"  p99 < {TARGET_P99_MS[name]:.0f} {verdict}"
         )
     for name, errors in samples.errors.items():
@@ -294,7 +310,10 @@ def report(title: str, samples: Samples) -> None:
 
 
 def compare(before: Samples, after: Samples) -> None:
-    print("\none process / production (how many times slower before):")
+    rate = sum(len(v) for v in after.ms.values()) / max(after.seconds, 1e-9)
+    rate_before = sum(len(v) for v in before.ms.values()) / max(before.seconds, 1e-9)
+    print(f"\nthroughput: production {rate / max(rate_before, 1e-9):.2f}x one process")
+    print("one process / production (how many times slower before):")
     print(f"  {'call':10} {'p50 ratio':>10} {'p99 ratio':>10}")
     for name in CALLS:
         b, a = before.ms.get(name, []), after.ms.get(name, [])
