@@ -233,6 +233,8 @@ def test_serve_stops_on_sigterm_with_no_process_left_and_never_logs_a_token(
     assert secret not in log
     assert log.count("[redacted]") >= 6, log
     if log_format == "json":
+        # Every process's lines (supervisor and workers) are JSON objects.
+        assert all(line.startswith("{") for line in log.splitlines() if line.strip()), log
         access = [
             json.loads(line)
             for line in log.splitlines()
