@@ -68,6 +68,8 @@ previews: $(STAMP)
 ## gate on real files and zip bombs, one meeting's invitations for 300 organisations built and
 ## sent (SMTP to a local aiosmtpd, .eml files, real workers), the meeting pack and archives for
 ## 300 organisations.
+## The API under 20 concurrent clients on a 300-organisation network (PostgreSQL, served by
+## benchdocs serve): p50/p99/max and errors per call, one process against production serving.
 bench: $(STAMP)
 	$(BIN)/python -m bench.render_and_pipeline
 	$(BIN)/python -m bench.pdf_conversion
@@ -75,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.upload_gate
 	$(BIN)/python -m bench.mail
 	$(BIN)/python -m bench.meeting_pack
+	$(BIN)/python -m bench.api_load
 
 ## The README's pictures of the portal, taken by its browser tests (needs Chromium).
 screenshots: $(STAMP) readers

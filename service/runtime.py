@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.template_library import TemplateLibrary
 from service.clock import Clock, SystemClock
-from service.database.session import make_engine, make_session_factory
+from service.database.session import PoolSize, make_engine, make_session_factory
 from service.settings import Settings
 from service.storage.configured import open_file_store
 from service.storage.file_store import FileStore
@@ -38,7 +38,12 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, queue: WorkQueue | None = None) -> Runtime:
     """Wire the real adapters from settings; a caller may pass its own queue."""
-    engine = make_engine(settings.database_url)
+    pool = PoolSize(
+        size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        timeout_seconds=settings.database_pool_timeout_seconds,
+    )
+    engine = make_engine(settings.database_url, pool)
     files = open_file_store(settings)
     return Runtime(
         settings=settings,

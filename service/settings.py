@@ -199,6 +199,20 @@ class Settings(BaseSettings):
     store_min_free_bytes: int = Field(default=50_000_000, ge=0)
     # LibreOffice's soffice (None: found on PATH).
     soffice_path: str | None = Field(default=None, max_length=1000)
+    # The API as `benchdocs serve` runs it: processes (each with its own event loop, thread
+    # pool and database pool), a cap on open connections per process (beyond it: 503), how
+    # long a client may take to send a request's headers, and how long an idle kept-alive
+    # connection stays open. A reverse proxy in front adds body timeouts (docs/operations.md).
+    api_workers: int = Field(default=2, ge=1, le=64)
+    api_limit_concurrency: int = Field(default=1000, ge=10, le=100_000)
+    api_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    api_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    api_graceful_shutdown_seconds: int = Field(default=20, ge=1, le=600)
+    # Each process's database connections: kept open, extra under load, and how long a
+    # request waits for one before failing.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # Failure injection for tests of lost workers; always 0 in production.
     debug_render_delay_seconds: float = Field(default=0.0, ge=0.0)
 

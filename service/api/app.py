@@ -6,12 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from service import __version__
 from service.api.body import BodyTooLargeError
+from service.api.ids import ids_in_range
 from service.api.language import request_language
 from service.api.observability import install_observability
 from service.api.portal.setup import (
@@ -100,6 +101,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         summary="Documents for SKR's benchmarking meetings, generated from templates.",
         lifespan=lifespan,
+        # Before every route's own dependencies: no query ever sees an id past the column.
+        dependencies=[Depends(ids_in_range)],
     )
     app.state.runtime = runtime
     install_token_redaction()

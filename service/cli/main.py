@@ -287,16 +287,41 @@ def resend(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=64, help="API processes (default: the setting BENCHDOCS_API_WORKERS)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API: several processes, connections capped, slow clients cut off.
+
+    SIGTERM or Ctrl+C stops it gracefully (requests in flight finish); no process is left.
+    """
     import uvicorn
 
-    from service.api.app import create_app
+    from service.api.serving import HEADER_TIMEOUT_PROTOCOL
 
     settings = get_settings()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    # log_config=None: uvicorn's loggers go through the handler configured above.
-    uvicorn.run(create_app(open_runtime(settings)), host=host, port=port, log_config=None)
+    open_runtime(settings).close()  # migrate once, before any worker process starts
+    # log_config=None: uvicorn's loggers go through the handler configured above (each worker
+    # process configures its own in the app factory).
+    uvicorn.run(
+        "service.api.serving:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or settings.api_workers,
+        http=HEADER_TIMEOUT_PROTOCOL,
+        limit_concurrency=settings.api_limit_concurrency,
+        timeout_keep_alive=settings.api_keep_alive_seconds,
+        timeout_graceful_shutdown=settings.api_graceful_shutdown_seconds,
+        # A worker process imports the whole service before it can answer the supervisor's
+        # ping: on a busy 2-core machine that took over uvicorn's default 5 s.
+        timeout_worker_healthcheck=30,
+        log_config=None,
+    )
 
 
 def _exec_celery(*args: str) -> None:

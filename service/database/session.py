@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,36 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def make_engine(database_url: str) -> Engine:
-    """Create the process's engine; SQLite gets settings that let several processes share it."""
+@dataclass(frozen=True)
+class PoolSize:
+    """A process's database connections: kept open, extra under load, wait for one (s)."""
+
+    size: int = 10
+    max_overflow: int = 10
+    timeout_seconds: float = 30.0
+
+
+def make_engine(database_url: str, pool: PoolSize | None = None) -> Engine:
+    """Create the process's engine; SQLite gets settings that let several processes share it.
+
+    ``pool`` sizes the connection pool (settings ``database_pool_*``): the API's thread pool
+    runs up to 40 requests at once per process, and each holds a connection for its
+    transaction; SQLAlchemy's default (5 + 10) made requests queue for connections.
+    """
+    pool = pool or PoolSize()
+    sizing: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout_seconds,
+    }
     url = make_url(normalise_database_url(database_url))
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+        return create_engine(url, pool_pre_ping=True, **sizing)
+    in_memory = not url.database or url.database == ":memory:"
+    if not in_memory:
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    # An in-memory database lives in one connection (a singleton pool, no sizes).
+    engine = create_engine(url, connect_args={"timeout": 30}, **({} if in_memory else sizing))
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -239,7 +239,8 @@ def test_benchdocs_serve_writes_only_json_lines_when_configured(
     port = free_port()
     env = {**os.environ, **settings_environment(migrated), "BENCHDOCS_LOG_FORMAT": "json"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        # One process: this test is about the log's lines (test_api_edges serves several).
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from service.api.body import read_limited_body
 from service.api.dependencies import OrganiserDep, RuntimeDep, SessionDep
@@ -45,5 +46,9 @@ async def import_programme_file(
 ) -> ImportResult:
     """Import a programme all or nothing; 422 lists the JSON path of every bad field."""
     raw = await read_limited_body(request, max_bytes=runtime.settings.max_import_bytes)
-    summary = import_programme(session, raw, max_bytes=runtime.settings.max_import_bytes)
+    # Parsing, checking and writing a programme takes seconds for a large network: in the
+    # thread pool, so the process's other requests are answered meanwhile.
+    summary = await run_in_threadpool(
+        import_programme, session, raw, max_bytes=runtime.settings.max_import_bytes
+    )
     return ImportResult.model_validate(summary, from_attributes=True)

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from service.access.portal_sessions import PortalCaller
 from service.api.body import read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.ids import fits_id
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
 from service.api.portal.security import verify_csrf
@@ -231,7 +232,7 @@ def _network_id(chosen: str, session: Session) -> int | None:
     """The network a choice names, or None for a new programme; ValueError if neither."""
     if chosen == NEW_PROGRAMME:
         return None
-    if chosen.isdigit() and session.get(m.Network, int(chosen)) is not None:
+    if chosen.isdigit() and fits_id(chosen) and session.get(m.Network, int(chosen)) is not None:
         return int(chosen)
     raise ValueError(chosen)
 

@@ -29,6 +29,7 @@ from service.access.tokens import (
     token_status,
 )
 from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.ids import fits_id
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
 from service.clock import utcnow
@@ -116,9 +117,9 @@ def links(
     """Every organisation's personal links, optionally of one network or one organisation."""
     networks = list(session.scalars(select(m.Network).order_by(m.Network.id)))
     names = {n.id: n.name for n in networks}
-    network_id = int(natverk) if natverk.isdigit() and len(natverk) < 12 else None
+    network_id = int(natverk) if natverk.isdigit() and fits_id(natverk) else None
     organisation_id = (
-        int(organisation) if organisation.isdigit() and len(organisation) < 12 else None
+        int(organisation) if organisation.isdigit() and fits_id(organisation) else None
     )
     query = select(m.Organisation).order_by(m.Organisation.network_id, m.Organisation.name)
     all_organisations = list(session.scalars(query))

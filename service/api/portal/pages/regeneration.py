@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.dependencies import RuntimeDep, SessionDep
+from service.api.ids import fits_id
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
 from service.api.portal.rendering import NOTICES, page
 from service.change_detection.fingerprints import (
@@ -276,7 +277,7 @@ def start(
         )
     meeting_ids: list[int] | None = None
     if mote:
-        meeting = session.get(m.Meeting, int(mote)) if mote.isdigit() and len(mote) < 12 else None
+        meeting = session.get(m.Meeting, int(mote)) if mote.isdigit() and fits_id(mote) else None
         if meeting is None:
             return _runs_page(
                 request,
