@@ -110,10 +110,10 @@ def create_batch(
         for file_format in output_spec(kind).formats(with_pdf=with_pdf)
     ]
     # One bulk INSERT for the batch's rows (a thousand ORM objects cost a third of a second);
-    # the ids come in the order of the rows, and ``batch.documents`` loads them in one query.
+    # the ids come in the order of the rows, and ``batch.documents`` is loaded in one query.
     if rows:
         session.execute(insert(m.GeneratedDocument), rows)
-    session.expire(batch, ["documents"])
+    session.refresh(batch, ["documents"])
     return batch
 
 
