@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]  # kombu has no types
 from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.errors import TransientError
 from service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 RENDER_TASK = "benchdocs.render_document"
 CONVERT_TASK = "benchdocs.convert_pdf"
@@ -31,6 +36,12 @@ MAIL_QUEUE = "mail"
 # ``pdf`` (``RenderJob.run``), so a render-only worker still never converts.
 LEGACY_DOCUMENTS_QUEUE = "documents"
 WORKER_QUEUES = (RENDER_QUEUE, PDF_QUEUE, MAIL_QUEUE)
+_DOCUMENT_TASKS = {RENDER_QUEUE: RENDER_TASK, PDF_QUEUE: CONVERT_TASK}
+# Messages per pipeline round trip (each one Redis command).
+_PUBLISH_CHUNK = 200
+# What an unreachable broker raises: kombu wraps errors while sending, a pipeline's flush not.
+_BROKER_ERRORS = (OperationalError, OSError, RedisConnectionError, RedisTimeoutError)
+_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
 
 def consumed_queues(queues: Sequence[str]) -> list[str]:
@@ -78,6 +89,16 @@ class DocumentQueue(Protocol):
     def send_pdf(self, document_id: int) -> None: ...
 
 
+@runtime_checkable
+class BulkDocumentQueue(DocumentQueue, Protocol):
+    """A document queue that sends many messages in one go (one connection, one producer)."""
+
+    def send_documents(self, messages: Sequence[tuple[str, int]]) -> int:
+        """Send ``(queue, document id)`` in order; how many the broker took (fewer than all
+        when it became unreachable: the rest were not sent)."""
+        ...
+
+
 class MessageQueue(Protocol):
     """Hands outbox messages to workers for sending."""
 
@@ -103,13 +124,42 @@ class CeleryDocumentQueue:
         """Queue one PDF for conversion; an unreachable broker is a TransientError."""
         self._send_document(CONVERT_TASK, PDF_QUEUE, document_id)
 
+    def send_documents(self, messages: Sequence[tuple[str, int]]) -> int:
+        """Send ``(queue, document id)`` in order through one producer, a chunk of messages
+        per round trip (kombu's publish batch: a Redis pipeline), so a batch of a thousand
+        documents costs a few round trips, not a thousand. Returns how many the broker took
+        for certain (whole chunks); an unreachable broker stops the sending, and the rest
+        count as unsent (a message of a broken chunk that did arrive is a harmless duplicate
+        once the rest are re-sent)."""
+        sent = 0
+        try:
+            with (
+                self._app.producer_or_acquire() as producer,
+                producer.batch(max_size=_PUBLISH_CHUNK) as batch,
+            ):
+                for position, (queue, document_id) in enumerate(messages, start=1):
+                    self._app.send_task(
+                        _DOCUMENT_TASKS[queue],
+                        args=[document_id],
+                        queue=queue,
+                        producer=producer,
+                        retry_policy=_RETRY_POLICY,
+                    )
+                    if position % _PUBLISH_CHUNK == 0:
+                        batch.flush()
+                        sent = position
+            sent = len(messages)
+        except _BROKER_ERRORS as exc:
+            log.warning("the broker took %d of %d documents: %s", sent, len(messages), exc)
+        return sent
+
     def _send_document(self, task: str, queue: str, document_id: int) -> None:
         try:
             self._app.send_task(
                 task,
                 args=[document_id],
                 queue=queue,
-                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+                retry_policy=_RETRY_POLICY,
             )
         except (OperationalError, OSError) as exc:
             raise TransientError(f"the broker did not take document {document_id}: {exc}") from exc

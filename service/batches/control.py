@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.pdf_step import (
@@ -38,7 +38,7 @@ from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import InvalidInputError, NotFoundError, Problem, TransientError
 from service.observability.log_context import set_ids
 from service.settings import Settings
-from service.task_queue import DocumentQueue
+from service.task_queue import PDF_QUEUE, RENDER_QUEUE, BulkDocumentQueue, DocumentQueue
 
 log = logging.getLogger(__name__)
 
@@ -93,27 +93,57 @@ def create_batch(
         organisations = list(network_orgs)
     batch = m.Batch(meeting_id=meeting_id, requested_kinds=[k.value for k in wanted_kinds])
     session.add(batch)
+    session.flush()
     pack_order = list(PACKS)
     ordered = sorted(wanted_kinds, key=lambda k: pack_order.index(k) + 1 if k in PACKS else 0)
-    for kind in ordered:
-        spec = output_spec(kind)
-        targets: list[m.Organisation | None] = (
-            list(organisations) if spec.per_organisation else [None]
+    rows = [
+        _pending_row(
+            batch_id=batch.id,
+            kind=kind,
+            file_format=file_format,
+            meeting_id=meeting_id,
+            meeting_title=meeting.title,
+            organisation_id=org.id if org else None,
+            organisation_name=org.name if org else None,
         )
-        for org in targets:
-            for file_format in spec.formats(with_pdf=with_pdf):
-                batch.documents.append(
-                    pending_document(
-                        kind=kind,
-                        file_format=file_format,
-                        meeting_id=meeting_id,
-                        meeting_title=meeting.title,
-                        organisation_id=org.id if org else None,
-                        organisation_name=org.name if org else None,
-                    )
-                )
-    session.flush()
+        for kind in ordered
+        for org in (organisations if output_spec(kind).per_organisation else [None])
+        for file_format in output_spec(kind).formats(with_pdf=with_pdf)
+    ]
+    # One bulk INSERT for the batch's rows (a thousand ORM objects cost a third of a second);
+    # the ids come in the order of the rows, and ``batch.documents`` is loaded in one query.
+    if rows:
+        session.execute(insert(m.GeneratedDocument), rows)
+    session.refresh(batch, ["documents"])
     return batch
+
+
+def _pending_row(
+    *,
+    batch_id: int,
+    kind: DocumentKind,
+    file_format: str,
+    meeting_id: int,
+    meeting_title: str,
+    organisation_id: int | None,
+    organisation_name: str | None,
+) -> dict[str, object]:
+    """The columns of ``pending_document`` as a row of a bulk insert."""
+    return {
+        "batch_id": batch_id,
+        "meeting_id": meeting_id,
+        "organisation_id": organisation_id,
+        "kind": kind,
+        "format": file_format,
+        "status": DocumentStatus.PENDING,
+        "attempts": 0,
+        "file_name": output_spec(kind).file_name(
+            meeting_title=meeting_title,
+            organisation_name=organisation_name,
+            file_format=file_format,
+        ),
+        "content_type": CONTENT_TYPES[file_format],
+    }
 
 
 def pending_document(
@@ -150,37 +180,45 @@ def dispatch(
     Office sibling is still on its way stays pending: the sibling's worker hands it on once
     the Office file is stored. A PDF whose Office sibling failed is failed here, saying so.
 
-    Each is marked queued before its message is sent, so a worker that starts at once never
-    has its ``running`` overwritten; a row that moved since it was read (a worker took it, or
-    handed it on) is left alone. If the broker is unreachable the document goes back to
-    pending and sending stops: ``resend_stale`` (beat, or ``benchdocs resend``) picks it up.
+    The rows are marked queued before their messages are sent (in one statement per state
+    they were read in), so a worker that starts at once never has its ``running``
+    overwritten; a row that moved since it was read (a worker took it, or handed it on) is
+    left alone. The messages then go in one go (``BulkDocumentQueue``). If the broker is
+    unreachable, the documents it did not take go back to pending and sending stops:
+    ``resend_stale`` (beat, or ``benchdocs resend``) picks them up.
     """
-    routes = _routes(sessions, document_ids)
-    to_send = [(document_id, routes[document_id]) for document_id in document_ids]
-    sent = 0
-    for position, (document_id, route) in enumerate(to_send):
-        if route.step is None:
-            continue
-        if not _claim(sessions, document_id, was=route.status):
-            continue
+    unique = list(dict.fromkeys(document_ids))
+    routes = _routes(sessions, unique)
+    wanted = [(document_id, routes[document_id]) for document_id in unique]
+    claimed = _claim(sessions, [(d, r.status) for d, r in wanted if r.step is not None])
+    to_send = [
+        (PDF_QUEUE if route.step == Step.PDF else RENDER_QUEUE, document_id)
+        for document_id, route in wanted
+        if document_id in claimed
+    ]
+    if isinstance(queue, BulkDocumentQueue):
+        sent = queue.send_documents(to_send)
+    else:
+        sent = _send_one_by_one(queue, to_send)
+    if sent < len(to_send):
+        unsent = [document_id for _, document_id in to_send[sent:]]
+        log.warning("broker unavailable, %d document(s) left pending", len(unsent))
+        _set_status(sessions, unsent, DocumentStatus.PENDING, only_if=DocumentStatus.QUEUED)
+    return sent
+
+
+def _send_one_by_one(queue: DocumentQueue, messages: Sequence[tuple[str, int]]) -> int:
+    """Send through a queue that takes one message at a time; how many it took."""
+    for sent, (step_queue, document_id) in enumerate(messages):
         try:
-            if route.step == Step.PDF:
+            if step_queue == PDF_QUEUE:
                 queue.send_pdf(document_id)
             else:
                 queue.send_render(document_id)
         except TransientError as exc:
-            unsent = [d for d, r in to_send[position:] if r.step is not None]
-            log.warning("broker unavailable, %d document(s) left pending: %s", len(unsent), exc)
-            for document_id_left in unsent:
-                _set_status(
-                    sessions,
-                    document_id_left,
-                    DocumentStatus.PENDING,
-                    only_if=DocumentStatus.QUEUED,
-                )
-            break
-        sent += 1
-    return sent
+            log.warning("the broker did not take document %d: %s", document_id, exc)
+            return sent
+    return len(messages)
 
 
 @dataclass(frozen=True)
@@ -229,33 +267,56 @@ def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dic
     return {d: routes.get(d, _Route(DocumentStatus.PENDING, None)) for d in document_ids}
 
 
-def _claim(sessions: sessionmaker[Session], document_id: int, *, was: DocumentStatus) -> bool:
-    """Mark a row queued if it is still as dispatch read it; whether it was."""
+# Rows per UPDATE … WHERE id IN (…): well inside every database's limit on parameters.
+_CHUNK = 500
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
+
+
+def _claim(sessions: sessionmaker[Session], rows: Sequence[tuple[int, DocumentStatus]]) -> set[int]:
+    """Mark queued every row still in the state dispatch read it in; the ids that were."""
     doc = m.GeneratedDocument
+    by_status: dict[DocumentStatus, list[int]] = {}
+    for document_id, status in rows:
+        by_status.setdefault(status, []).append(document_id)
+    claimed: set[int] = set()
+    if not by_status:
+        return claimed
+    now = utcnow()
     with unit_of_work(sessions) as session:
-        result = session.execute(
-            update(doc)
-            .where(doc.id == document_id, doc.status == was)
-            .values(status=DocumentStatus.QUEUED, enqueued_at=utcnow())
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        for status, ids in by_status.items():
+            for chunk in _chunks(ids):
+                claimed.update(
+                    session.scalars(
+                        update(doc)
+                        .where(doc.id.in_(chunk), doc.status == status)
+                        .values(status=DocumentStatus.QUEUED, enqueued_at=now)
+                        .returning(doc.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+    return claimed
 
 
 def _set_status(
     sessions: sessionmaker[Session],
-    document_id: int,
+    document_ids: Sequence[int],
     status: DocumentStatus,
     *,
     only_if: DocumentStatus | None,
 ) -> None:
-    statement = update(m.GeneratedDocument).where(m.GeneratedDocument.id == document_id)
-    if only_if is not None:
-        statement = statement.where(m.GeneratedDocument.status == only_if)
+    doc = m.GeneratedDocument
     values: dict[str, object] = {"status": status}
     if status == DocumentStatus.QUEUED:
         values["enqueued_at"] = utcnow()
     with unit_of_work(sessions) as session:
-        session.execute(statement.values(**values))
+        for chunk in _chunks(document_ids):
+            statement = update(doc).where(doc.id.in_(chunk))
+            if only_if is not None:
+                statement = statement.where(doc.status == only_if)
+            session.execute(statement.values(**values).execution_options(synchronize_session=False))
 
 
 def start_batch(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session, selectinload
 
 from service.database import models as m
 from service.database.facts.records import (
@@ -76,8 +76,15 @@ def load_feedback_letter_facts(
         .where(m.ImprovementInitiative.organisation_id == organisation_id)
         .order_by(m.ImprovementInitiative.id)
     ).all()
+    # Every organisation's transferable initiatives as plain rows, not entities: a letter of
+    # a network of hundreds reads hundreds, and ORM identity bookkeeping would be most of it.
     transferable = session.execute(
-        select(m.ImprovementInitiative, m.Organisation)
+        select(
+            m.Organisation.id,
+            m.Organisation.name,
+            m.ImprovementInitiative.title,
+            m.ImprovementInitiative.transfer_to,
+        )
         .join(m.Organisation, m.ImprovementInitiative.organisation_id == m.Organisation.id)
         .where(
             m.Organisation.network_id == meeting.network_id,
@@ -112,10 +119,10 @@ def load_feedback_letter_facts(
         initiatives=tuple(initiative_facts(i) for i in initiatives),
         ideas=tuple(str(idea) for idea in ideas),
         own_transferable=tuple(
-            _transferable(i, o) for i, o in transferable if o.id == organisation_id
+            _transferable(row) for row in transferable if row.id == organisation_id
         ),
         others_transferable=tuple(
-            _transferable(i, o) for i, o in transferable if o.id != organisation_id
+            _transferable(row) for row in transferable if row.id != organisation_id
         ),
         plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
         next_meeting=_outline(next_meeting) if next_meeting else None,
@@ -173,12 +180,21 @@ def _organisation(session: Session, meeting: m.Meeting, organisation_id: int) ->
 
 
 def _organisations(session: Session, meeting: m.Meeting) -> list[m.Organisation]:
-    """The network's organisations in the order they were entered (groups stay together)."""
+    """The network's organisations in the order they were entered (groups stay together).
+
+    With their participants, groups and mentors in a fixed number of queries, whatever the
+    network's size: ``organisation_facts`` of every one then reads no more rows (a contact
+    and a mentor are found among the rows already loaded).
+    """
     return list(
         session.scalars(
             select(m.Organisation)
             .where(m.Organisation.network_id == meeting.network_id)
             .order_by(m.Organisation.id)
+            .options(
+                selectinload(m.Organisation.participants),
+                selectinload(m.Organisation.group),
+            )
         ).all()
     )
 
@@ -256,9 +272,9 @@ def _outline(meeting: m.Meeting) -> MeetingOutlineFacts:
     )
 
 
-def _transferable(initiative: m.ImprovementInitiative, org: m.Organisation) -> TransferableFacts:
+def _transferable(row: Row[int, str, str, list[str]]) -> TransferableFacts:
     return TransferableFacts(
-        organisation_name=org.name,
-        title=initiative.title,
-        transfer_to=tuple(initiative.transfer_to or ()),
+        organisation_name=row.name,
+        title=row.title,
+        transfer_to=tuple(row.transfer_to or ()),
     )

@@ -1,0 +1,61 @@
+"""Dispatch hands a whole batch to the queue in one go, and keeps what the broker did not take."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from service.batches.control import create_batch, dispatch
+from service.database import models as m
+from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.domain.kinds import DocumentKind, DocumentStatus
+from service.settings import Settings
+from service.task_queue import RENDER_QUEUE
+
+
+class BrokerThatFails:
+    """A bulk queue whose broker goes away after taking ``takes`` messages."""
+
+    def __init__(self, takes: int) -> None:
+        self.takes = takes
+        self.calls: list[list[tuple[str, int]]] = []
+
+    def send_documents(self, messages: Sequence[tuple[str, int]]) -> int:
+        self.calls.append(list(messages))
+        return min(self.takes, len(messages))
+
+    def send_render(self, document_id: int) -> None:
+        raise AssertionError("a bulk queue is sent to in bulk")
+
+    def send_pdf(self, document_id: int) -> None:
+        raise AssertionError("a bulk queue is sent to in bulk")
+
+
+def test_a_batch_goes_in_one_call_and_what_the_broker_did_not_take_stays_pending(
+    sample_imported: Settings,
+) -> None:
+    engine = make_engine(sample_imported.database_url)
+    sessions = make_session_factory(engine)
+    with unit_of_work(sessions) as session:
+        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+        batch = create_batch(session, meeting_id=meeting, kinds=[DocumentKind.DECK])
+        ids = [d.id for d in batch.documents]
+    queue = BrokerThatFails(takes=3)
+
+    sent = dispatch(sessions, queue, ids + ids[:2])  # a duplicate id is sent once
+
+    assert sent == 3
+    assert queue.calls == [[(RENDER_QUEUE, document_id) for document_id in ids]]
+    with sessions() as session:
+        statuses = dict(
+            session.execute(
+                select(m.GeneratedDocument.id, m.GeneratedDocument.status).where(
+                    m.GeneratedDocument.id.in_(ids)
+                )
+            ).all()
+        )
+    assert [statuses[d] for d in ids] == [DocumentStatus.QUEUED] * 3 + [DocumentStatus.PENDING] * (
+        len(ids) - 3
+    )
+    engine.dispose()

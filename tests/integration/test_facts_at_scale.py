@@ -1,0 +1,155 @@
+"""A document's facts and stamp cost the same number of SQL statements at any network size.
+
+The sample programme is grown to 10 and to 60 organisations (each clone with its own
+participants and initiatives), and every kind's facts loader and stamp run against both
+with a counter on ``before_cursor_execute``: a loader that reads per organisation (an agenda
+lazy-loading each organisation's participants, say) makes the counts differ.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.change_detection.stamps import document_stamps
+from service.database import models as m
+from service.database.facts.loaders import LOADERS
+from service.database.session import make_engine, make_session_factory, migrate, unit_of_work
+from service.documents.catalogue import CATALOGUE
+from service.intake.programme_import import import_programme
+from service.intake.sample import SAMPLE_PROGRAMME
+
+SIZES = (10, 60)
+
+
+def make_programme(organisations: int) -> bytes:
+    """The sample programme with its organisations cloned, participants and initiatives too."""
+    sample = json.loads(SAMPLE_PROGRAMME.read_text(encoding="utf-8"))
+    result = copy.deepcopy(sample)
+    originals = sample["organisations"]
+    for n in range(len(originals), organisations):
+        source = originals[n % len(originals)]
+        clone = f"{source['id']}_{n}"
+        result["organisations"].append(
+            {**source, "id": clone, "name": f"{source['name']} {n}", "contact_person_id": None}
+        )
+        for person in sample["participants"]:
+            if person["organisation_id"] == source["id"]:
+                result["participants"].append(
+                    {
+                        **person,
+                        "id": f"{person['id']}_{n}",
+                        "organisation_id": clone,
+                        "email": f"{n}.{person['email']}" if person.get("email") else None,
+                    }
+                )
+        for assessment in result["self_assessments"]:
+            assessment["scores"][clone] = assessment["scores"][source["id"]]
+        for initiative in sample["improvement_initiatives"]:
+            if initiative["organisation_id"] == source["id"]:
+                result["improvement_initiatives"].append(
+                    {
+                        **initiative,
+                        "id": f"{initiative['id']}_{n}",
+                        "organisation_id": clone,
+                        "owner_participant_id": None,
+                    }
+                )
+    return json.dumps(result, ensure_ascii=False).encode()
+
+
+class Network:
+    """A database holding one grown network, and the ids a document needs."""
+
+    def __init__(self, directory: Path, organisations: int) -> None:
+        self.engine = make_engine(f"sqlite:///{directory / f'network-{organisations}.sqlite3'}")
+        migrate(self.engine)
+        self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        with unit_of_work(self.sessions) as session:
+            import_programme(session, make_programme(organisations), max_bytes=100_000_000)
+        with self.sessions() as session:
+            self.meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+            self.askersund = session.scalars(
+                select(m.Organisation.id).where(m.Organisation.ref == "askersund")
+            ).one()
+            self.size = len(session.scalars(select(m.Organisation.id)).all())
+
+    def statements(self, read: Callable[[Session], object]) -> int:
+        """How many SQL statements ``read`` sends, in a fresh session."""
+        with self.sessions() as session, counted(self.engine) as count:
+            read(session)
+        return count[0]
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[int]]:
+    count = [0]
+
+    def one_more(*_: Any) -> None:
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", one_more)
+    try:
+        yield count
+    finally:
+        event.remove(engine, "before_cursor_execute", one_more)
+
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Network]]:
+    directory = tmp_path_factory.mktemp("networks")
+    built = {size: Network(directory, size) for size in SIZES}
+    yield built
+    for network in built.values():
+        network.engine.dispose()
+
+
+def test_the_networks_have_the_sizes_asked_for(networks: dict[int, Network]) -> None:
+    assert {size: network.size for size, network in networks.items()} == {10: 10, 60: 60}
+
+
+@pytest.mark.parametrize("kind", list(CATALOGUE), ids=lambda kind: kind.value)
+def test_a_kinds_facts_take_as_many_statements_at_60_organisations_as_at_10(
+    networks: dict[int, Network], kind: Any
+) -> None:
+    spec = CATALOGUE[kind]
+
+    def load(network: Network) -> Callable[[Session], object]:
+        return lambda session: LOADERS[kind](
+            session,
+            meeting_id=network.meeting,
+            organisation_id=network.askersund if spec.per_organisation else None,
+        )
+
+    counts = {size: network.statements(load(network)) for size, network in networks.items()}
+
+    assert counts[10] == counts[60], counts
+
+
+@pytest.mark.parametrize("kind", list(CATALOGUE), ids=lambda kind: kind.value)
+def test_a_kinds_stamp_takes_as_many_statements_at_60_organisations_as_at_10(
+    networks: dict[int, Network], kind: Any
+) -> None:
+    spec = CATALOGUE[kind]
+
+    def stamp(network: Network) -> Callable[[Session], object]:
+        return lambda session: document_stamps(
+            session,
+            spec,
+            meeting_id=network.meeting,
+            organisation_id=network.askersund if spec.per_organisation else None,
+            template_sha256="0" * 64,
+            renderers=["r"],
+        )
+
+    counts = {size: network.statements(stamp(network)) for size, network in networks.items()}
+
+    assert counts[10] == counts[60], counts
