@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.database import models as m
 from service.domain.deadlines import is_on_time, local_date, upload_deadline
@@ -191,18 +192,31 @@ def load_submission_status(session: Session, meeting_id: int, *, timezone: str) 
     if meeting is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
     assessment_round = meeting_round(session, meeting.id)
+    # Whole-network queries joined on the network, not ``IN`` lists of every organisation's
+    # id: at 300 organisations the driver spent longer splitting 300 placeholders than the
+    # database answering (a constant number of statements whatever the network's size).
+    in_network = m.Organisation.network_id == meeting.network_id
     organisations = session.scalars(
-        select(m.Organisation)
-        .where(m.Organisation.network_id == meeting.network_id)
-        .order_by(m.Organisation.id)
-        .options(selectinload(m.Organisation.participants))
+        select(m.Organisation).where(in_network).order_by(m.Organisation.id)
     ).all()
-    ids = [o.id for o in organisations]
+    participants: dict[int, list[m.Participant]] = {o.id: [] for o in organisations}
+    for participant in session.scalars(
+        select(m.Participant)
+        .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
+        .where(in_network)
+        .order_by(m.Participant.id)
+    ):
+        participants.setdefault(participant.organisation_id, []).append(participant)
+    for organisation in organisations:
+        # Loaded, as selectinload would: reading ``participants`` later issues no query.
+        set_committed_value(organisation, "participants", participants[organisation.id])
     wanted = m.Upload.meeting_id == meeting.id
     if assessment_round is not None:
         wanted = wanted | (m.Upload.round_id == assessment_round.id)
     uploads = session.scalars(
-        select(m.Upload).where(m.Upload.organisation_id.in_(ids), wanted)
+        select(m.Upload)
+        .join(m.Organisation, m.Upload.organisation_id == m.Organisation.id)
+        .where(in_network, wanted)
     ).all()
     scored: set[int] = set()
     if assessment_round is not None:
