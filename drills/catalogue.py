@@ -24,6 +24,7 @@ import psutil
 from sqlalchemy import select
 
 from drills.harness import DrillError, Stage, Tally
+from drills.participants import participants_20
 from service.database import models as m
 from service.domain.kinds import DocumentKind, DocumentStatus
 from tests.tools.private_services import PrivatePostgres
@@ -298,4 +299,5 @@ DRILLS = [
     Drill("disk-full", disk_full, "the file store's disk full, then space back", {"tmpfs": True}),
     Drill("template-swap", template_swapped, "templates saved over in place mid-batch", {}),
     Drill("worker-stop", worker_stop_no_orphan, "SIGTERM to benchdocs worker: no orphan", {}),
+    Drill("participants", participants_20, "20 participants at once for a minute", {}),
 ]
