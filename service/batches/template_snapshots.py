@@ -105,10 +105,12 @@ def _snapshot(
                 raise TemplateError(f"{kind.value} version {version.number} is missing") from exc
     else:
         file_name = spec.template_file
-        read = read_stable(library.directory / file_name, name=file_name)
-        sha256 = read.sha256
+        # The library's parse is kept while the file is unchanged: usually one stat here.
+        sha256 = library.get(file_name).sha256
         key = snapshot_key(sha256, spec.office_format)
         if not files.exists(key):
+            read = read_stable(library.directory / file_name, name=file_name)
+            sha256, key = read.sha256, snapshot_key(read.sha256, spec.office_format)
             files.put(key, read.data)
     return _template_row(session, kind, file_name, sha256)
 
