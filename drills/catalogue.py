@@ -170,12 +170,17 @@ def disk_full(stage: Stage, _pg: PrivatePostgres) -> Tally:
     stage.worker()
     stage.beat()
     batch = stage.start_batch()
-    stage.wait_done(batch, 3)
+    stage.wait_done(batch, 10)  # LibreOffice warm: documents are stored every second or so
     with contextlib.suppress(OSError), filler.open("wb") as handle:
         while True:
             handle.write(b"\0" * 65536)
-    time.sleep(10.0)  # documents meet the full disk
+    # Full until a worker has met it (its log names ENOSPC), and some seconds more.
+    log = stage.root / "worker0.log"
+    met = stage.wait_for(lambda: "No space left" in log.read_text(errors="replace"), 90.0)
+    time.sleep(5.0)
     filler.unlink()
+    if met is None:
+        raise DrillError("no document met the full disk within 90 s")
     return _verdict(_settle(stage, "disk full", batch))
 
 

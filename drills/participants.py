@@ -46,6 +46,7 @@ class Load:
     statuses: Counter[int] = field(default_factory=Counter)
     sent: dict[str, dict[str, int]] = field(default_factory=dict)  # sha256 -> scores
     accepted: int = 0
+    seconds: dict[str, list[float]] = field(default_factory=dict)  # per request kind
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -135,27 +136,37 @@ def _participant(
     headers = {"Authorization": f"Bearer {tokens[org]}"}
     refs = list(statement_rows(openpyxl.load_workbook(io.BytesIO(blanks[org]))[SHEET]))
     while time.monotonic() < until:
-        for path in (f"{API}/me", f"{API}/documents"):
-            _count(load, _call(base + path, headers))
+        for kind, path in (("me", f"{API}/me"), ("documents", f"{API}/documents")):
+            begun = time.monotonic()
+            _count(load, _call(base + path, headers), kind, time.monotonic() - begun)
         scores = {ref: chance.randint(1, 3) for ref in refs}
         data = fill(blanks[org], scores=dict(scores))
         with load.lock:
             load.sent[hashlib.sha256(data).hexdigest()] = scores
         body, boundary = _multipart("checklista.xlsx", data)
+        begun = time.monotonic()
         status = _call(
             f"{base}{API}/organisations/{org}/checklist-uploads",
             {**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
             body=body,
         )
-        _count(load, status)
+        _count(load, status, "upload", time.monotonic() - begun)
         if status == 201:
             with load.lock:
                 load.accepted += 1
 
 
-def _count(load: Load, status: int) -> None:
+def _count(load: Load, status: int, kind: str, seconds: float) -> None:
     with load.lock:
         load.statuses[status] += 1
+        load.seconds.setdefault(kind, []).append(seconds)
+
+
+def _percentiles(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
 
 
 def _check(stage: Stage, organisations: list[int], load: Load, elapsed: float) -> Tally:
@@ -194,7 +205,9 @@ def _check(stage: Stage, organisations: list[int], load: Load, elapsed: float) -
     requests = sum(load.statuses.values())
     tally.note = (
         f"{requests} requests in {elapsed:.0f} s, answers {dict(load.statuses)}; "
-        f"uploads accepted {load.accepted}; organisations whose scores differ from their last "
+        f"uploads accepted {load.accepted}; "
+        + "; ".join(f"{kind} {_percentiles(times)}" for kind, times in load.seconds.items())
+        + "; organisations whose scores differ from their last "
         f"accepted upload: {wrong or 'none'}"
     )
     return tally
