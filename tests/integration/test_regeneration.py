@@ -542,7 +542,11 @@ def test_a_render_that_fails_is_folded_into_the_run(programme: Programme) -> Non
     set_score(programme, "hedemora", "Q02", 3)
     run = programme.run(inline=False)
     assert run.batch_id is not None
-    (programme.templates / "deck_benchmarking.pptx").write_bytes(b"not a presentation")
+    # A whole file that is no presentation (a half-written one would be waited for).
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as package:
+        package.writestr("not-a-presentation.txt", "nej")
+    (programme.templates / "deck_benchmarking.pptx").write_bytes(broken.getvalue())
     # The run renders from the snapshots it took; with the deck's lost, the file is read.
     forget_snapshots(programme.runtime, run.batch_id)
 
