@@ -46,10 +46,13 @@ test: $(STAMP) readers
 lint: $(STAMP)
 	$(BIN)/ruff format --check service workers tests bench
 	$(BIN)/ruff check service workers tests bench
+	$(BIN)/ruff format --check drills
+	$(BIN)/ruff check drills
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy -p drills
 
 ## Format check, lint, strict types, tests.
 check: lint typecheck test
@@ -94,3 +97,12 @@ worker: $(STAMP)
 
 clean:
 	rm -rf out var .pytest_cache .mypy_cache .ruff_cache
+
+## Drills (not part of `make test`; docs/operations.md, "Drills"): the sample meeting's documents
+## made by real workers with PDFs, against a private Redis and PostgreSQL on spare ports, while
+## something breaks (a worker killed, Redis emptied, the disk full...); prints a table.
+## One drill: make drills DRILLS="--only worker-sigkill". As root for the disk-full drill.
+.PHONY: drills
+DRILLS ?=
+drills: $(STAMP) office
+	$(BIN)/python -m drills $(DRILLS)

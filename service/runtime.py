@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.template_library import TemplateLibrary
+from service.batches.template_snapshots import bind_library
 from service.clock import Clock, SystemClock
 from service.database.session import PoolSize, make_engine, make_session_factory
 from service.settings import Settings
@@ -45,11 +46,14 @@ def build_runtime(settings: Settings, *, queue: WorkQueue | None = None) -> Runt
     )
     engine = make_engine(settings.database_url, pool)
     files = open_file_store(settings)
+    sessions = make_session_factory(engine, participant_url=settings.participant_url)
+    templates = TemplateLibrary(settings.templates_dir, files=files)
+    bind_library(sessions, templates)  # batches created here snapshot their templates
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine, participant_url=settings.participant_url),
+        sessions=sessions,
         files=files,
         queue=queue if queue is not None else CeleryDocumentQueue(settings),
-        templates=TemplateLibrary(settings.templates_dir, files=files),
+        templates=templates,
     )

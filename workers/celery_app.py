@@ -26,6 +26,7 @@ from service.task_queue import (
     celery_config,
 )
 from workers.observability import WorkerObservability
+from workers.shutdown import SecondTermIsCold
 
 # Where beat keeps its last-run times when no --schedule is given: never the working directory.
 DEFAULT_BEAT_SCHEDULE_FILE = PROJECT_ROOT / "var" / "celerybeat-schedule"
@@ -137,3 +138,5 @@ _settings = get_settings()
 app = create_celery_app(_settings)
 # Logging, per-task log ids, the metrics directory and the probe server (worker_probe_port).
 WorkerObservability(_settings).connect()
+# drills (issue 16 item 5): a second SIGTERM turns the warm shutdown cold.
+SecondTermIsCold().connect()

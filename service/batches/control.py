@@ -96,8 +96,12 @@ def create_batch(
     session.flush()
     pack_order = list(PACKS)
     ordered = sorted(wanted_kinds, key=lambda k: pack_order.index(k) + 1 if k in PACKS else 0)
+    # Templates are snapshots: every row renders the template as it is now, whatever an editor
+    # saves over the file while the batch runs.
+    pinned = snapshot_templates(session, ordered)
     rows = [
         _pending_row(
+            template_id=pinned.get(kind),
             batch_id=batch.id,
             kind=kind,
             file_format=file_format,
@@ -127,10 +131,12 @@ def _pending_row(
     meeting_title: str,
     organisation_id: int | None,
     organisation_name: str | None,
+    template_id: int | None = None,
 ) -> dict[str, object]:
     """The columns of ``pending_document`` as a row of a bulk insert."""
     return {
         "batch_id": batch_id,
+        "template_id": template_id,
         "meeting_id": meeting_id,
         "organisation_id": organisation_id,
         "kind": kind,

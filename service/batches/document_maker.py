@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.template_library import LoadedTemplate, TemplateLibrary
+from service.batches.template_snapshots import pinned_template
 from service.database.facts.loaders import LOADERS
 from service.documents.catalogue import spec_for
 from service.domain.kinds import DocumentKind
@@ -36,11 +37,17 @@ class DocumentMaker:
     templates: TemplateLibrary
     pdf: PdfConverter | None = None
 
-    def template(self, kind: DocumentKind) -> LoadedTemplate:
+    def template(self, kind: DocumentKind, *, pinned: int | None = None) -> LoadedTemplate:
         """The kind's parsed template now: its active uploaded version, else the built-in file.
 
         Which version is active is read from the database (workers are separate processes).
+        ``pinned``: the ``DocumentTemplate`` snapshot the document's batch started with
+        (``template_snapshots``), used instead when it is kept.
         """
+        if pinned is not None:
+            snapshot = pinned_template(self.sessions, self.templates, pinned)
+            if snapshot is not None:
+                return snapshot
         with self.sessions() as session:
             return self.templates.for_kind(session, kind)
 

@@ -71,6 +71,8 @@ class _Target:
     # The row's attempt number this run claimed: its fencing token. A run whose row has since
     # been claimed again (its worker was cut off and the row re-sent) records nothing.
     attempt: int = 0
+    # drills (issue 16 item 4): the template snapshot the batch started with, if pinned.
+    template_id: int | None = None
 
     def file_key(self, document_id: int, file_name: str | None) -> str:
         """Where the document's file is stored: a function of the document alone, so a
@@ -208,6 +210,7 @@ class RenderJob:
                 doc.organisation_id,
                 source,
                 attempt=doc.attempts,
+                template_id=doc.template_id,  # drills: the batch's template snapshot
             )
 
     def _held_elsewhere(self, doc: m.GeneratedDocument) -> bool:
@@ -325,7 +328,7 @@ class RenderJob:
 
     def _render_and_store(self, document_id: int, target: _Target) -> Outcome:
         started = time.perf_counter()
-        loaded = self.maker.template(target.kind)
+        loaded = self.maker.template(target.kind, pinned=target.template_id)  # drills
         renderer = renderer_identity(target.file_format)
         spec = spec_for(target.kind)
         # An Office file that may become a PDF keeps the PDF's stamp too, read in the same

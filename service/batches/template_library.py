@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
+import logging
 import threading
+import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +29,78 @@ from service.domain.kinds import DocumentKind
 from service.engines.interface import OfficeTemplate
 from service.engines.pptx_engine.fitting import TableLayout
 from service.engines.registry import parse_template
-from service.errors import NotFoundError, TemplateError
+from service.errors import NotFoundError, TemplateError, TransientError
 from service.pdf.fonts import installed_fonts
 from service.storage.file_store import FileStore
+
+log = logging.getLogger(__name__)
+# How long a template file being saved is waited for before the previous good one is used.
+STABLE_READ_SECONDS = 3.0
+_STABLE_READ_PAUSE = 0.05
+
+
+class TemplateBeingWrittenError(TemplateError, TransientError):
+    """A template file was not a complete, stable package for as long as we waited: a
+    passing cause (an editor saving it), so a render retries it."""
+
+
+@dataclass(frozen=True)
+class StableRead:
+    """A template file's bytes, read while it did not change, and their parse."""
+
+    data: bytes
+    sha256: str
+    template: OfficeTemplate
+    stamp: tuple[int, int]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def is_complete_package(data: bytes) -> bool:
+    """Whether bytes are a whole zip (an Office package): its central directory is there
+    and every member's checksum holds. A file an editor is still writing is not."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            return package.testzip() is None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return False
+
+
+def read_stable(path: Path, *, name: str, wait_seconds: float = STABLE_READ_SECONDS) -> StableRead:
+    """Read and parse a template file that an editor may be saving over in place.
+
+    Read only while its size and mtime stay the same, accepted only as a complete package
+    the engine loads, and stat again after parsing: a half-written file is never taken for
+    a template. TemplateBeingWrittenError when it did not settle within ``wait_seconds``;
+    TemplateError at once for a complete, stable file the engine refuses (a broken template).
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            before = _stamp(path)
+            data = path.read_bytes()
+            after = _stamp(path)
+        except FileNotFoundError as exc:
+            raise TemplateError(f"template {name!r} not found in {path.parent}") from exc
+        if before == after and len(data) == after[1] and is_complete_package(data):
+            try:
+                template = parse_document_template(data, name=name)
+            except TemplateError:
+                if _stamp(path) == after:
+                    raise  # complete and unchanged: the template itself is broken
+            else:
+                if _stamp(path) == after:
+                    sha256 = hashlib.sha256(data).hexdigest()
+                    return StableRead(data, sha256, template, after)
+        if time.monotonic() >= deadline:
+            raise TemplateBeingWrittenError(
+                f"template {name!r} is being written (not a complete, stable file "
+                f"after {wait_seconds:.0f} s)"
+            )
+        time.sleep(_STABLE_READ_PAUSE)
 
 
 def parse_document_template(data: bytes, *, name: str, suffix: str | None = None) -> OfficeTemplate:
@@ -111,26 +184,56 @@ class TemplateLibrary:
         """Where the template files are."""
         return self._directory
 
+    @property
+    def files(self) -> FileStore | None:
+        """The file store uploaded versions and snapshots are kept in."""
+        return self._files
+
     def get(self, file_name: str) -> LoadedTemplate:
-        """The parsed template; parsed again only if its size or mtime changed."""
+        """The parsed template; parsed again only if its size or mtime changed.
+
+        A file being saved over is waited for (``read_stable``); one that does not settle
+        leaves the previous good parse in use, if this process has one.
+        """
         path = self._directory / file_name
         try:
-            stat = path.stat()
+            stamp = _stamp(path)
         except FileNotFoundError as exc:
             raise TemplateError(f"template {file_name!r} not found in {self._directory}") from exc
-        stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
             cached = self._loaded.get(file_name)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            data = path.read_bytes()
-            loaded = LoadedTemplate(
-                file_name=file_name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                template=parse_document_template(data, name=file_name),
-            )
-            self._loaded[file_name] = (stamp, loaded)
+            try:
+                read = read_stable(path, name=file_name)
+            except TemplateBeingWrittenError:
+                if cached is None:
+                    raise
+                log.warning("%s is being written: the previous version is used", file_name)
+                return cached[1]
+            loaded = LoadedTemplate(file_name=file_name, sha256=read.sha256, template=read.template)
+            self._loaded[file_name] = (read.stamp, loaded)
             return loaded
+
+    def snapshot(self, key: str, *, file_name: str, sha256: str, suffix: str) -> LoadedTemplate:
+        """A template snapshot kept in the file store under a content-addressed ``key``
+        (``template_snapshots``), parsed once per sha256."""
+        with self._lock:
+            template = self._parsed.get(sha256)
+            if template is not None:
+                return LoadedTemplate(file_name=file_name, sha256=sha256, template=template)
+        if self._files is None:
+            raise TemplateError(f"no file store to read template snapshot {key} from")
+        try:
+            data = self._files.get(key)
+        except NotFoundError as exc:
+            raise TemplateError(f"template snapshot {key} is missing from the file store") from exc
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise TemplateError(f"template snapshot {key} changed in the file store")
+        parsed = parse_document_template(data, name=file_name, suffix=suffix)
+        with self._lock:
+            template = self._parsed.setdefault(sha256, parsed)
+        return LoadedTemplate(file_name=file_name, sha256=sha256, template=template)
 
     def built_in(self, kind: DocumentKind) -> LoadedTemplate:
         """The kind's built-in template, from the templates directory."""

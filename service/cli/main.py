@@ -381,12 +381,17 @@ def worker(
 
 
 @app.command()
-def beat() -> None:
+def beat(
+    schedule: Annotated[
+        Path | None, typer.Option(help="Where beat keeps its last-run times.")
+    ] = None,
+) -> None:
     """Run Celery beat: re-sends stray documents, runs the nightly regeneration.
 
     Last runs are kept in var/celerybeat-schedule unless --schedule says otherwise.
     """
-    _exec_celery("beat", "--loglevel", "INFO")
+    where = ("--schedule", str(schedule)) if schedule is not None else ()
+    _exec_celery("beat", "--loglevel", "INFO", *where)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.batches.control import dispatch, pending_document
 from service.batches.render_job import render_inline
 from service.batches.template_library import TemplateLibrary
+from service.batches.template_snapshots import pin_batch_templates
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -246,6 +247,7 @@ def _create_batch(session: Session, changes: Sequence[PlannedChange]) -> m.Batch
             )
         )
     session.flush()
+    pin_batch_templates(session, batch)  # the nightly run renders from its snapshots
     return batch
 
 

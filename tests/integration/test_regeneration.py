@@ -24,10 +24,12 @@ from sqlalchemy import delete, func, select, update
 from service.api.app import create_app
 from service.batches.control import create_batch, start_batch
 from service.batches.render_job import Outcome
+from service.batches.template_snapshots import snapshot_key
 from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.database.versions import slot_versions
+from service.documents.catalogue import spec_for
 from service.domain.kinds import BatchOrigin, DocumentKind, DocumentStatus
 from service.errors import ConflictError, NotFoundError
 from service.pdf.converter import PdfConverter
@@ -540,7 +542,13 @@ def test_a_render_that_fails_is_folded_into_the_run(programme: Programme) -> Non
     set_score(programme, "hedemora", "Q02", 3)
     run = programme.run(inline=False)
     assert run.batch_id is not None
-    (programme.templates / "deck_benchmarking.pptx").write_bytes(b"not a presentation")
+    # A whole file that is no presentation (a half-written one would be waited for).
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as package:
+        package.writestr("not-a-presentation.txt", "nej")
+    (programme.templates / "deck_benchmarking.pptx").write_bytes(broken.getvalue())
+    # The run renders from the snapshots it took; with the deck's lost, the file is read.
+    forget_snapshots(programme.runtime, run.batch_id)
 
     render_here(programme.runtime, [d.id for d in rows_of_batch(programme.runtime, run.batch_id)])
     with unit_of_work(programme.runtime.sessions) as session:
@@ -550,6 +558,36 @@ def test_a_render_that_fails_is_folded_into_the_run(programme: Programme) -> Non
     (failure,) = refreshed.failures
     assert failure["description"] == "deck (pptx) for Hedemora kommun, Benchmarking 2"
     assert failure["stage"] == "render" and "deck_benchmarking.pptx" in failure["error"]
+
+
+def test_a_template_broken_after_the_run_started_changes_nothing_for_it(
+    programme: Programme,
+) -> None:
+    """The run renders from the snapshots of its templates taken when it started."""
+    set_score(programme, "hedemora", "Q02", 3)
+    run = programme.run(inline=False)
+    assert run.batch_id is not None
+    (programme.templates / "deck_benchmarking.pptx").write_bytes(b"not a presentation")
+
+    render_here(programme.runtime, [d.id for d in rows_of_batch(programme.runtime, run.batch_id)])
+    with unit_of_work(programme.runtime.sessions) as session:
+        refreshed = refresh_run(session, run.id)
+
+    assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("finished", 5, 0)
+
+
+def forget_snapshots(runtime: Runtime, batch_id: int) -> None:
+    """Remove the template snapshots a batch's rows were pinned to from the file store."""
+    with runtime.sessions() as session:
+        pinned = session.execute(
+            select(m.DocumentTemplate.kind, m.DocumentTemplate.sha256)
+            .join(m.GeneratedDocument, m.GeneratedDocument.template_id == m.DocumentTemplate.id)
+            .where(m.GeneratedDocument.batch_id == batch_id)
+            .distinct()
+        ).all()
+    assert pinned
+    for kind, sha256 in pinned:
+        runtime.files.delete(snapshot_key(sha256, spec_for(kind).office_format))
 
 
 def test_a_slot_with_a_request_still_on_its_way_is_left_to_it(programme: Programme) -> None:

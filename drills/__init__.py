@@ -1,0 +1,1 @@
+"""Drills: benchdocs run as an operator would, then broken on purpose (``make drills``)."""
