@@ -24,6 +24,7 @@ from service.batches.pdf_step import (
     waits_for_office_file,
 )
 from service.batches.preflight import PlaceholdersError, preflight
+from service.batches.template_snapshots import snapshot_templates
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
