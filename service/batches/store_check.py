@@ -1,6 +1,8 @@
 """``benchdocs storage check``: files without a row and rows without a file, and repairs.
 
-Rows that name a file: generated documents, uploads and template versions. Keys the store
+Rows that name a file: generated documents, uploads and template versions; a template
+snapshot (``templates/snapshots/<sha256>.<format>``) belongs to the ``document_template`` row
+of that content, which may also have none (registered before snapshots). Keys the store
 keeps on purpose without a row (converted decks of packs, template previews, programme
 imports waiting for confirmation) are caches, never orphans. A file younger than
 ``min_age`` may belong to a transaction still under way and is left alone.
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 CACHE_PREFIXES = ("packs/converted/", "imports/pending/")
 _PREVIEW = re.compile(r"^templates/[^/]+/\d+-preview\.[a-z]+$")
 _DOCUMENT_KEY = re.compile(r"^meetings/\d+/documents/(\d+)/")
+_SNAPSHOT_KEY = re.compile(r"^templates/snapshots/([0-9a-f]{64})\.[a-z]+$")
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,12 @@ def check_store(
     with sessions() as session:
         named = _referenced(session)
         report.rows_seen = sum(len(rows) for rows in named.values())
+        snapshots = set(session.scalars(select(m.DocumentTemplate.sha256)))
         for key in sorted(stored - named.keys()):
             if _is_cache(key):
+                continue
+            snapshot = _SNAPSHOT_KEY.match(key)
+            if snapshot and snapshot.group(1) in snapshots:
                 continue
             if _in_progress(session, key):
                 report.young += 1

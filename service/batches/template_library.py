@@ -69,13 +69,17 @@ def is_complete_package(data: bytes) -> bool:
         return False
 
 
+_ZIP_START = b"PK\x03\x04"
+
+
 def read_stable(path: Path, *, name: str, wait_seconds: float = STABLE_READ_SECONDS) -> StableRead:
     """Read and parse a template file that an editor may be saving over in place.
 
     Read only while its size and mtime stay the same, accepted only as a complete package
     the engine loads, and stat again after parsing: a half-written file is never taken for
     a template. TemplateBeingWrittenError when it did not settle within ``wait_seconds``;
-    TemplateError at once for a complete, stable file the engine refuses (a broken template).
+    TemplateError at once for a complete, stable file the engine refuses (a broken template),
+    and at the deadline for a stable file that does not even start like a package.
     """
     deadline = time.monotonic() + wait_seconds
     while True:
@@ -96,6 +100,13 @@ def read_stable(path: Path, *, name: str, wait_seconds: float = STABLE_READ_SECO
                     sha256 = hashlib.sha256(data).hexdigest()
                     return StableRead(data, sha256, template, after)
         if time.monotonic() >= deadline:
+            if before == after and data and not data.startswith(_ZIP_START):
+                # Not even the start of a package, and not changing: a broken file, not one
+                # being saved (an editor writes a package from its first bytes).
+                raise TemplateError(
+                    f"template {name!r} is not a readable {path.suffix.lstrip('.')} file "
+                    "(not an Office package)"
+                )
             raise TemplateBeingWrittenError(
                 f"template {name!r} is being written (not a complete, stable file "
                 f"after {wait_seconds:.0f} s)"

@@ -17,9 +17,11 @@ from sqlalchemy import select
 
 from service.api.app import create_app
 from service.batches.control import batch_progress, create_batch
+from service.batches.template_snapshots import snapshot_key
 from service.cli.local_cluster import WorkerProcess, embedded_redis
 from service.database import models as m
 from service.database.session import unit_of_work
+from service.documents.catalogue import spec_for
 from service.domain.kinds import DocumentKind
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime, build_runtime
@@ -247,3 +249,17 @@ def bm3_made(sample: ImportSummary, database_start: DatabaseState) -> list[int]:
     """The ids of Benchmarking 3's agenda and decks, made before Askersund's scores changed."""
     document_ids: list[int] = database_start.value
     return list(document_ids)
+
+
+def forget_snapshots(runtime: Runtime, batch_id: int) -> None:
+    """Remove the template snapshots a batch's rows were pinned to from the file store."""
+    with runtime.sessions() as session:
+        pinned = session.execute(
+            select(m.DocumentTemplate.kind, m.DocumentTemplate.sha256)
+            .join(m.GeneratedDocument, m.GeneratedDocument.template_id == m.DocumentTemplate.id)
+            .where(m.GeneratedDocument.batch_id == batch_id)
+            .distinct()
+        ).all()
+    assert pinned
+    for kind, sha256 in pinned:
+        runtime.files.delete(snapshot_key(sha256, spec_for(kind).office_format))

@@ -30,7 +30,12 @@ from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from service.storage.file_store import LocalFileStore
 from tests.conftest import TEST_API_KEY, RecordingQueue
-from tests.integration.conftest import batch_complete, kill_with_descendants, wait_until
+from tests.integration.conftest import (
+    batch_complete,
+    forget_snapshots,
+    kill_with_descendants,
+    wait_until,
+)
 from tests.integration.test_checklist_upload import (
     fill,
     id_of,
@@ -265,6 +270,9 @@ def test_a_permanent_failure_waits_for_a_person(
     shutil.copytree(pipeline_settings.templates_dir, templates)
     letter = next(templates.glob("*letter*.docx"))
     letter.write_bytes(b"not a zip")
+    batch_id = start_batch_of(client, runtime, organisations=1)
+    # The batch pinned the good template's snapshot; without it the worker reads its own file.
+    forget_snapshots(runtime, batch_id)
     start_worker(
         pipeline_settings.model_copy(
             update={
@@ -275,7 +283,6 @@ def test_a_permanent_failure_waits_for_a_person(
         ),
         concurrency=1,
     )
-    batch_id = start_batch_of(client, runtime, organisations=1)
     wait_until(batch_complete(runtime, batch_id), what="the batch to end")
     time.sleep(3)  # three resend sweeps
 

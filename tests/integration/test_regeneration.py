@@ -24,12 +24,10 @@ from sqlalchemy import delete, func, select, update
 from service.api.app import create_app
 from service.batches.control import create_batch, start_batch
 from service.batches.render_job import Outcome
-from service.batches.template_snapshots import snapshot_key
 from service.change_detection.staleness import mark_stale
 from service.database import models as m
 from service.database.session import unit_of_work
 from service.database.versions import slot_versions
-from service.documents.catalogue import spec_for
 from service.domain.kinds import BatchOrigin, DocumentKind, DocumentStatus
 from service.errors import ConflictError, NotFoundError
 from service.pdf.converter import PdfConverter
@@ -50,6 +48,7 @@ from tests.conftest import (
     both_stores,
     stored_keys,
 )
+from tests.integration.conftest import forget_snapshots
 from tests.integration.test_checklist_upload import (
     fill,
     make_document,
@@ -574,20 +573,6 @@ def test_a_template_broken_after_the_run_started_changes_nothing_for_it(
         refreshed = refresh_run(session, run.id)
 
     assert (refreshed.status, refreshed.rerendered, refreshed.failed) == ("finished", 5, 0)
-
-
-def forget_snapshots(runtime: Runtime, batch_id: int) -> None:
-    """Remove the template snapshots a batch's rows were pinned to from the file store."""
-    with runtime.sessions() as session:
-        pinned = session.execute(
-            select(m.DocumentTemplate.kind, m.DocumentTemplate.sha256)
-            .join(m.GeneratedDocument, m.GeneratedDocument.template_id == m.DocumentTemplate.id)
-            .where(m.GeneratedDocument.batch_id == batch_id)
-            .distinct()
-        ).all()
-    assert pinned
-    for kind, sha256 in pinned:
-        runtime.files.delete(snapshot_key(sha256, spec_for(kind).office_format))
 
 
 def test_a_slot_with_a_request_still_on_its_way_is_left_to_it(programme: Programme) -> None:
