@@ -12,20 +12,29 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from service.batches.control import create_batch
+from service.batches.document_maker import DocumentMaker
 from service.batches.preflight import CHECKED_KINDS, Gap, preflight
+from service.batches.template_library import TemplateLibrary
+from service.clock import utcnow
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.submission_status import load_submission_status
 from service.documents.catalogue import spec_for
 from service.documents.placeholders import missing_fact, placeholders_in
 from service.domain.kinds import DocumentKind
+from service.file_safety.file_inspection import limits_from_settings
+from service.settings import PROJECT_ROOT, Settings
+from service.storage.file_store import LocalFileStore
+from service.uploads.checklist_upload import upload_checklist
+from service.uploads.stored_uploads import Uploader
 from tests.integration.test_checklist_upload import (
     API,
     fill,
@@ -241,3 +250,54 @@ def test_the_status_keeps_its_documented_schema(imported_client: TestClient) -> 
     assert answer["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/SubmissionStatusOut"
     }
+
+
+def test_a_checklist_upload_reads_the_checklist_and_writes_its_scores_in_few_statements(
+    networks: dict[int, Network], tmp_path: Path
+) -> None:
+    """The questions in one query (not one per area), the scores in one INSERT (not per row)."""
+    network = networks[10]
+    with network.sessions() as session:
+        bm2 = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+        areas = session.scalar(select(func.count()).select_from(m.ChecklistArea))
+    maker = DocumentMaker(network.sessions, TemplateLibrary(PROJECT_ROOT / "doc_templates"))
+    data = maker.make(DocumentKind.CHECKLIST, meeting_id=bm2, organisation_id=network.askersund)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(network.engine, "before_cursor_execute", seen)
+    try:
+        with network.sessions() as session:
+            result = upload_checklist(
+                session,
+                LocalFileStore(tmp_path / "files"),
+                organisation_id=network.askersund,
+                data=data.data,
+                file_name="checklista.xlsx",
+                round_choice=None,
+                uploader=Uploader(label="delegationen"),
+                limits=limits_from_settings(Settings(database_url="sqlite://", api_key="k" * 40)),
+                now=utcnow(),
+            )
+            stored = dict(
+                session.execute(
+                    select(m.ChecklistQuestion.ref, m.Score.value)
+                    .join(m.Score, m.Score.question_id == m.ChecklistQuestion.id)
+                    .where(
+                        m.Score.organisation_id == network.askersund,
+                        m.Score.round_id == result.assessment_round.id,
+                    )
+                ).all()
+            )
+            session.rollback()
+    finally:
+        event.remove(network.engine, "before_cursor_execute", seen)
+
+    question_reads = [s for s in statements if s.startswith("SELECT checklist_question.id")]
+    score_inserts = [s for s in statements if s.startswith("INSERT INTO score ")]
+    assert areas is not None and areas > 2
+    assert len(question_reads) < areas, question_reads
+    assert len(score_inserts) == 1, score_inserts
+    assert stored == result.scores.scores and len(stored) == result.read
