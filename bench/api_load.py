@@ -153,8 +153,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(settings: Settings, *, workers: int, extra_env: dict[str, str]) -> Iterator[str]:
-    """``benchdocs serve`` in its own process group; stopped with SIGTERM, then checked gone."""
+def served(
+    settings: Settings, *, workers: int, extra_env: dict[str, str], tree: Path = PROJECT_ROOT
+) -> Iterator[tuple[str, int]]:
+    """``benchdocs serve`` in its own process group; stopped with SIGTERM, then checked gone.
+
+    ``tree``: the source tree served (another checkout: the code before a change, same venv).
+    """
     port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
@@ -162,9 +167,11 @@ def served(settings: Settings, *, workers: int, extra_env: dict[str, str]) -> It
         "BENCHDOCS_LOG_LEVEL": "WARNING",
         **extra_env,
     }
+    if tree != PROJECT_ROOT:
+        env["PYTHONPATH"] = str(tree)
     command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    process = subprocess.Popen(command, env=env, cwd=tree, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -181,7 +188,7 @@ def served(settings: Settings, *, workers: int, extra_env: dict[str, str]) -> It
                 raise SystemExit("benchdocs serve did not answer within 120 s")
             time.sleep(0.3)
         time.sleep(2.0 if workers > 1 else 0.0)  # the last worker process's start
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -191,6 +198,33 @@ def served(settings: Settings, *, workers: int, extra_env: dict[str, str]) -> It
             process.wait()
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) of a process and every descendant still running.
+
+    Load-independent where wall times are not: on a machine shared with other jobs, how much
+    CPU the server spent per request compares two configurations better than their waits.
+    """
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    wanted = {root}
+    grew = True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in wanted} - wanted
+        grew = bool(more)
+        wanted |= more
+    return sum(cpu.get(pid, 0.0) for pid in wanted)
+
+
 @dataclass
 class Samples:
     ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -198,6 +232,7 @@ class Samples:
     server_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
+    server_cpu_seconds: float = 0.0  # the serve process tree's CPU over the run
 
 
 def _calls(world: World, client: Client) -> dict[str, Callable[[httpx.Client], httpx.Response]]:
@@ -290,7 +325,11 @@ def quantile(values: list[float], q: float) -> float:
 def report(title: str, samples: Samples) -> None:
     total = sum(len(v) for v in samples.ms.values())
     rate = total / max(samples.seconds, 1e-9)
-    print(f"\n{title}: {total} requests, {rate:.1f} per second")
+    cpu_ms = samples.server_cpu_seconds * 1000 / max(total, 1)
+    print(
+        f"\n{title}: {total} requests, {rate:.1f} per second, "
+        f"server CPU {cpu_ms:.1f} ms per request, load average {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"  {'call':10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}"
         f" {'app p50':>8}  target"
@@ -309,11 +348,18 @@ def report(title: str, samples: Samples) -> None:
         print(f"  first {name} error: {errors[0]}")
 
 
-def compare(before: Samples, after: Samples) -> None:
+def compare(before: Samples, after: Samples, *, label: str = "one process") -> None:
     rate = sum(len(v) for v in after.ms.values()) / max(after.seconds, 1e-9)
     rate_before = sum(len(v) for v in before.ms.values()) / max(before.seconds, 1e-9)
-    print(f"\nthroughput: production {rate / max(rate_before, 1e-9):.2f}x one process")
-    print("one process / production (how many times slower before):")
+    print(f"\nthroughput: production {rate / max(rate_before, 1e-9):.2f}x {label}")
+    per_request = [
+        x.server_cpu_seconds / max(sum(len(v) for v in x.ms.values()), 1) for x in (before, after)
+    ]
+    print(
+        f"server CPU per request: {label} / production "
+        f"{per_request[0] / max(per_request[1], 1e-12):.2f}x"
+    )
+    print(f"{label} / production (how many times slower before):")
     print(f"  {'call':10} {'p50 ratio':>10} {'p99 ratio':>10}")
     for name in CALLS:
         b, a = before.ms.get(name, []), after.ms.get(name, [])
@@ -331,7 +377,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2, help="production's API processes")
-    parser.add_argument("--only", choices=("production", "one-process"), default=None)
+    parser.add_argument("--only", choices=("production", "one-process", "baseline"), default=None)
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also serve this checkout (the code before a change) as production, same run",
+    )
+    parser.add_argument(
+        "--workers-list",
+        default=None,
+        metavar="N,N",
+        help="production with each of these process counts in turn (instead of --workers)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, database(args.postgres, Path(tmp)) as url:
@@ -351,22 +410,33 @@ def main() -> None:
                 f"{time.perf_counter() - started:.1f} s)"
             )
             results: dict[str, Samples] = {}
-            configurations = {
+            configurations: dict[str, tuple[int, dict[str, str], Path]] = {
                 # How the API was served before: one process, SQLAlchemy's default pool.
                 "one-process": (
                     1,
                     {"BENCHDOCS_DATABASE_POOL_SIZE": "5", "BENCHDOCS_DATABASE_MAX_OVERFLOW": "10"},
+                    PROJECT_ROOT,
                 ),
-                "production": (args.workers, {}),
             }
-            for name, (workers, env) in configurations.items():
-                if args.only is not None and name != args.only:
+            if args.baseline_tree is not None:
+                configurations["baseline"] = (args.workers, {}, args.baseline_tree.resolve())
+            if args.workers_list:
+                for count in (int(n) for n in args.workers_list.split(",")):
+                    configurations[f"production-{count}"] = (count, {}, PROJECT_ROOT)
+            else:
+                configurations["production"] = (args.workers, {}, PROJECT_ROOT)
+            for name, (workers, env, tree) in configurations.items():
+                if args.only is not None and not name.startswith(args.only):
                     continue
-                with served(settings, workers=workers, extra_env=env) as base:
+                with served(settings, workers=workers, extra_env=env, tree=tree) as (base, pid):
+                    cpu_before = tree_cpu_seconds(pid)
                     results[name] = run_clients(base, world, args.seconds)
+                    results[name].server_cpu_seconds = tree_cpu_seconds(pid) - cpu_before
                 report(f"{name} ({workers} process{'es' if workers > 1 else ''})", results[name])
-            if len(results) == 2:
+            if "one-process" in results and "production" in results:
                 compare(results["one-process"], results["production"])
+            if "baseline" in results and "production" in results:
+                compare(results["baseline"], results["production"], label="baseline")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
+from service.database.facts.meeting_documents import MeetingAgendas
 from service.documents.catalogue import spec_for
 from service.documents.placeholders import missing_fact, placeholders_in
 from service.domain.kinds import DocumentKind
@@ -73,10 +74,10 @@ def preflight(
     meeting = session.get(m.Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
-    organisations = {
-        o.id: o.name
-        for o in session.scalars(
-            select(m.Organisation)
+    organisations: dict[int, str] = {
+        organisation_id: name
+        for organisation_id, name in session.execute(
+            select(m.Organisation.id, m.Organisation.name)
             .where(m.Organisation.network_id == meeting.network_id)
             .order_by(m.Organisation.id)
         )
@@ -96,12 +97,24 @@ def preflight(
         )
     )
     gaps: list[Gap] = []
+    # The meeting's agenda, loaded once: every organisation's agenda is it with the
+    # organisation's rows highlighted, so checking them all reads the network once.
+    agendas: MeetingAgendas | None = None
     for kind, organisation_id in dict.fromkeys(documents):
         if kind not in CHECKED_KINDS:
             continue
         if kind == DocumentKind.FEEDBACK_LETTER and organisation_id not in released:
             continue  # a draft: only organisers see it, and release checks it again
-        facts = LOADERS[kind](session, meeting_id=meeting_id, organisation_id=organisation_id)
+        facts: object
+        if kind in (DocumentKind.AGENDA, DocumentKind.ORGANISATION_AGENDA):
+            agendas = agendas or MeetingAgendas(session, meeting_id=meeting_id)
+            facts = (
+                agendas.shared
+                if organisation_id is None
+                else agendas.for_organisation(organisation_id)
+            )
+        else:
+            facts = LOADERS[kind](session, meeting_id=meeting_id, organisation_id=organisation_id)
         context = spec_for(kind).build_context(facts)
         gaps.extend(
             Gap(

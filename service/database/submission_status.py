@@ -7,7 +7,7 @@ and the organiser's checklist document share one rule; ``load_submission_status`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from service.database import models as m
 from service.domain.deadlines import is_on_time, local_date, upload_deadline
 from service.domain.delegation import DelegationStatus, delegation_status
-from service.domain.kinds import UploadKind
+from service.domain.kinds import ParticipantRole, UploadKind
 from service.errors import NotFoundError
 
 
@@ -113,8 +113,13 @@ def build_submission_status(
     uploads: Iterable[m.Upload],
     scored_organisation_ids: Collection[int],
     timezone: str,
+    roles: Mapping[int, Sequence[ParticipantRole]] | None = None,
 ) -> SubmissionStatus:
-    """The status of every given organisation from loaded rows (uploads of any kind)."""
+    """The status of every given organisation from loaded rows (uploads of any kind).
+
+    ``roles`` (per organisation id) stands in for each organisation's ``participants`` when
+    they were not loaded as entities (the API's status reads roles only).
+    """
     deadline = upload_deadline(meeting.date, meeting.upload_deadline_override)
     uploads = list(uploads)
     decks = _latest(u for u in uploads if u.kind == UploadKind.DECK and u.meeting_id == meeting.id)
@@ -155,7 +160,9 @@ def build_submission_status(
                 organisation_id=org.id,
                 ref=org.ref,
                 name=org.name,
-                delegation=delegation_status(p.role for p in org.participants),
+                delegation=delegation_status(
+                    (p.role for p in org.participants) if roles is None else roles.get(org.id, ())
+                ),
                 checklist=checklist,
                 deck=deck,
             )
@@ -186,8 +193,15 @@ def meeting_round(session: Session, meeting_id: int) -> m.AssessmentRound | None
     ).first()
 
 
-def load_submission_status(session: Session, meeting_id: int, *, timezone: str) -> SubmissionStatus:
-    """Load a meeting's organisations, uploads and scores, and build their status."""
+def load_submission_status(
+    session: Session, meeting_id: int, *, timezone: str, participants: bool = True
+) -> SubmissionStatus:
+    """Load a meeting's organisations, uploads and scores, and build their status.
+
+    ``participants=False`` reads only the participants' roles (plain rows, not entities): the
+    organisations' ``participants`` stay unloaded. The API's status page needs no more, and
+    hundreds of participant entities were most of its time.
+    """
     meeting = session.get(m.Meeting, meeting_id)
     if meeting is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
@@ -199,17 +213,28 @@ def load_submission_status(session: Session, meeting_id: int, *, timezone: str) 
     organisations = session.scalars(
         select(m.Organisation).where(in_network).order_by(m.Organisation.id)
     ).all()
-    participants: dict[int, list[m.Participant]] = {o.id: [] for o in organisations}
-    for participant in session.scalars(
-        select(m.Participant)
-        .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
-        .where(in_network)
-        .order_by(m.Participant.id)
-    ):
-        participants.setdefault(participant.organisation_id, []).append(participant)
-    for organisation in organisations:
-        # Loaded, as selectinload would: reading ``participants`` later issues no query.
-        set_committed_value(organisation, "participants", participants[organisation.id])
+    roles: dict[int, list[ParticipantRole]] | None = None
+    if participants:
+        loaded: dict[int, list[m.Participant]] = {o.id: [] for o in organisations}
+        for participant in session.scalars(
+            select(m.Participant)
+            .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
+            .where(in_network)
+            .order_by(m.Participant.id)
+        ):
+            loaded.setdefault(participant.organisation_id, []).append(participant)
+        for organisation in organisations:
+            # Loaded, as selectinload would: reading ``participants`` later issues no query.
+            set_committed_value(organisation, "participants", loaded[organisation.id])
+    else:
+        roles = {}
+        for organisation_id, role in session.execute(
+            select(m.Participant.organisation_id, m.Participant.role)
+            .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
+            .where(in_network)
+            .order_by(m.Participant.id)
+        ):
+            roles.setdefault(organisation_id, []).append(role)
     wanted = m.Upload.meeting_id == meeting.id
     if assessment_round is not None:
         wanted = wanted | (m.Upload.round_id == assessment_round.id)
@@ -234,4 +259,5 @@ def load_submission_status(session: Session, meeting_id: int, *, timezone: str) 
         uploads=uploads,
         scored_organisation_ids=scored,
         timezone=timezone,
+        roles=roles,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.change_detection.staleness import mark_stale
 from service.database import models as m
@@ -103,6 +103,16 @@ class ChecklistStanding:
     areas: tuple[AreaSum, ...]
 
 
+def _checklist(session: Session, checklist_id: int) -> m.Checklist:
+    """The checklist with its areas and questions in two queries, not one per area."""
+    checklist = session.get(
+        m.Checklist,
+        checklist_id,
+        options=[selectinload(m.Checklist.areas).selectinload(m.ChecklistArea.questions)],
+    )
+    return checklist or entities.get_entity(session, m.Checklist, checklist_id)
+
+
 def checklist_standing(
     session: Session,
     assessment_round: m.AssessmentRound,
@@ -110,7 +120,7 @@ def checklist_standing(
     scores: Scores,
 ) -> ChecklistStanding:
     """Sums and movement of ``scores`` in a round, against the network's previous round."""
-    checklist = entities.get_entity(session, m.Checklist, assessment_round.checklist_id)
+    checklist = _checklist(session, assessment_round.checklist_id)
     facts = checklist_facts(checklist)
     scale = facts.scale
     previous_round = _previous_round(session, assessment_round)
@@ -199,7 +209,7 @@ def upload_checklist(
     )
     workbook = ChecklistFile.open(inspected.data)
     assessment_round, sheet = _pick_round(session, organisation, workbook, round_choice)
-    checklist = entities.get_entity(session, m.Checklist, assessment_round.checklist_id)
+    checklist = _checklist(session, assessment_round.checklist_id)
     facts = checklist_facts(checklist)
     read = workbook.read_scores(
         ExpectedChecklist(

@@ -40,7 +40,16 @@ def load_agenda_facts(
     """The meeting's agenda; with an organisation, the same agenda with its rows highlighted."""
     meeting = _meeting(session, meeting_id)
     highlight = _organisation(session, meeting, organisation_id) if organisation_id else None
-    organisations, from_attendance = _delegations(session, meeting)
+    return _agenda(session, meeting, _organisations(session, meeting), highlight)
+
+
+def _agenda(
+    session: Session,
+    meeting: m.Meeting,
+    network: list[m.Organisation],
+    highlight: m.Organisation | None,
+) -> AgendaFacts:
+    organisations, from_attendance = _delegations(session, meeting, network)
     return AgendaFacts(
         network=_network(meeting.network),
         outline=_outline(meeting),
@@ -58,6 +67,30 @@ def load_agenda_facts(
         highlight=organisation_facts(highlight) if highlight else None,
         from_attendance=from_attendance,
     )
+
+
+class MeetingAgendas:
+    """A meeting's agenda for any organisation of its network, the network read once.
+
+    Gives what ``load_agenda_facts`` gives for each organisation: for checking a whole
+    meeting's agendas, which otherwise read the whole network once per organisation. The
+    organisations are kept (with their participants and groups) so each highlight reads none.
+    """
+
+    def __init__(self, session: Session, *, meeting_id: int) -> None:
+        meeting = _meeting(session, meeting_id)
+        network = _organisations(session, meeting)
+        self._organisations = {o.id: o for o in network}
+        self.shared = _agenda(session, meeting, network, None)
+
+    def for_organisation(self, organisation_id: int) -> AgendaFacts:
+        """The agenda with the organisation's rows highlighted."""
+        org = self._organisations.get(organisation_id)
+        if org is None:
+            raise NotFoundError(
+                f"organisation {organisation_id} not found in the meeting's network"
+            )
+        return dataclasses.replace(self.shared, highlight=organisation_facts(org))
 
 
 def load_feedback_letter_facts(
@@ -138,7 +171,7 @@ def load_feedback_summary_facts(
         raise RenderError("the feedback summary is made per meeting, not per organisation")
     feedback = _feedback(session, meeting)
     organisations = _organisations(session, meeting)
-    delegations, from_attendance = _delegations(session, meeting)
+    delegations, from_attendance = _delegations(session, meeting, organisations)
     by_ref = {o.ref: o for o in organisations}
     ideas = feedback.ideas_per_organisation if feedback else {}
     author = session.get(m.Organisation, feedback.author_organisation_id) if feedback else None
@@ -200,7 +233,7 @@ def _organisations(session: Session, meeting: m.Meeting) -> list[m.Organisation]
 
 
 def _delegations(
-    session: Session, meeting: m.Meeting
+    session: Session, meeting: m.Meeting, organisations: list[m.Organisation]
 ) -> tuple[tuple[OrganisationFacts, ...], bool]:
     """The network's organisations with who takes part: attendance when any is recorded.
 
@@ -214,7 +247,6 @@ def _delegations(
             )
         ).all()
     )
-    organisations = _organisations(session, meeting)
     if not statuses:
         return tuple(organisation_facts(o) for o in organisations), False
     result = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from pydantic import Field, StrictInt
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
@@ -258,16 +259,18 @@ def replace_scores(
             m.Score.round_id == assessment_round.id, m.Score.organisation_id == organisation.id
         )
     )
-    session.add_all(
-        m.Score(
-            round_id=assessment_round.id,
-            organisation_id=organisation.id,
-            question_id=question.id,
-            value=data.scores.get(ref),
-            comment=data.comments.get(ref),
-        )
+    # One bulk INSERT of plain rows: no Score objects (and no statement per row on SQLite).
+    rows = [
+        {
+            "round_id": assessment_round.id,
+            "organisation_id": organisation.id,
+            "question_id": question.id,
+            "value": data.scores.get(ref),
+            "comment": data.comments.get(ref),
+        }
         for ref, question in questions.items()
         if ref in data.scores or ref in data.comments
-    )
-    session.flush()
+    ]
+    if rows:
+        session.execute(insert(cast(Table, m.Score.__table__)), rows)
     return read_scores(session, assessment_round.id, organisation.id)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.access.portal_sessions import PortalCaller
-from service.api.body import read_upload_form
+from service.api.body import UploadForm, read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.ids import fits_id
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
@@ -261,15 +261,27 @@ async def import_preview(
         )
     except BenchdocsError as exc:
         # Nothing was stored, so the refusal is shown even before the token could be read.
-        return _form(
-            request,
-            caller,
-            session,
-            problems=_problems_of(exc),
-            heading="Filen kunde inte läsas",
-            status_code=422,
+        problems = _problems_of(exc)
+        return await run_in_threadpool(
+            lambda: _form(
+                request,
+                caller,
+                session,
+                problems=problems,
+                heading="Filen kunde inte läsas",
+                status_code=422,
+            )
         )
     verify_csrf(request, caller, form.fields.get("csrf_token"))
+    # Everything after the body is synchronous (database, parsing, the file store, the page):
+    # in the thread pool, so the event loop keeps answering other requests meanwhile.
+    return await run_in_threadpool(_preview, request, caller, session, runtime, form)
+
+
+def _preview(
+    request: Request, caller: PortalCaller, session: Session, runtime: Runtime, form: UploadForm
+) -> Response:
+    """The preview of the uploaded file, or the form again with why it cannot be imported."""
     chosen = form.fields.get("mal", "")
     remove_missing = form.fields.get("ta_bort", "") == "ja"
     try:
@@ -311,16 +323,14 @@ async def import_preview(
                         )
                     ]
                 )
-            preview = await run_in_threadpool(
-                preview_programme, session, form.data, max_bytes=settings.max_import_bytes
-            )
+            preview = preview_programme(session, form.data, max_bytes=settings.max_import_bytes)
             plan = None
         else:
             upload = RosterUpload(
                 data=form.data, file_name=file_name, remove_missing=remove_missing
             )
-            plan = await run_in_threadpool(
-                preview_roster, session, network_id, upload, limits=limits_from_settings(settings)
+            plan = preview_roster(
+                session, network_id, upload, limits=limits_from_settings(settings)
             )
             preview = None
     except (InvalidInputError, ConflictError, NotFoundError) as exc:

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from service.access.portal_sessions import PortalCaller
-from service.api.body import read_upload_form
+from service.api.body import UploadForm, read_upload_form
 from service.api.dependencies import RuntimeDep, SessionDep
 from service.api.downloads import attachment
 from service.api.portal.auth import OrganiserFormDep, OrganiserPageDep
@@ -254,7 +255,7 @@ async def upload_page(
     session: SessionDep,
 ) -> Response:
     """Upload a new version: the gate, the checker, then back to the kind's page."""
-    spec = _spec(kind)
+    _spec(kind)  # an unknown kind: 404 before the body is read
     try:
         form = await read_upload_form(
             request, max_bytes=runtime.settings.max_upload_bytes, fields=["csrf_token"]
@@ -263,8 +264,25 @@ async def upload_page(
         count_refused_upload(exc)
         # Nothing was read that could change anything: the form is shown again with why.
         messages = [problem.render(Language.SV) for problem in exc.problems]
-        return _kind_page(request, caller, runtime, session, kind, errors=messages, status_code=422)
+        return await run_in_threadpool(
+            _kind_page, request, caller, runtime, session, kind, errors=messages, status_code=422
+        )
     verify_csrf(request, caller, form.fields.get("csrf_token"))
+    # The gate, the checker and the page are synchronous (database, parsing, rendering): in the
+    # thread pool, so the event loop keeps answering other requests meanwhile.
+    return await run_in_threadpool(_store_version, request, caller, runtime, session, kind, form)
+
+
+def _store_version(
+    request: Request,
+    caller: PortalCaller,
+    runtime: Any,
+    session: Any,
+    kind: str,
+    form: UploadForm,
+) -> Response:
+    """Store the uploaded version (its own transaction), or show the page again with why."""
+    spec = _spec(kind)
     try:
         with unit_of_work(runtime.sessions) as work:
             version = upload_version(
