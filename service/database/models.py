@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -833,3 +834,17 @@ class ReminderOptOut(Base):
         ForeignKey("participant.id", ondelete="CASCADE"), unique=True
     )
     opted_out_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DataRevision(Base):
+    """A counter that every write to a stamped table bumps, by trigger (migration 0008).
+
+    One row (id 1), made by the first write; ``epoch`` is random per row so a counter of
+    another database, or of a re-created row, never passes for this one. Workers key their
+    cache of network-wide stamp digests by it (``change_detection.stamps.DigestCache``).
+    """
+
+    __tablename__ = "data_revision"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(BigInteger)
