@@ -1,4 +1,6 @@
-"""data revision: a counter every write to a stamped table bumps (by trigger)
+"""data revision: a counter every write to a stamped table bumps (by trigger); indexes
+
+Indexes on the columns a document's own rows are found by.
 
 Render workers cache the network-wide stamp digests by this revision (``stamps.DigestCache``).
 Triggers, not the application, bump it, so no write (ORM, Core, raw SQL, another program)
@@ -49,7 +51,21 @@ STAMPED = (
 )
 
 
+# Columns a document's own rows are found by (its stamp and its facts): without an index,
+# each document scanned the whole network's scores and measurements.
+INDEXED = (
+    ("score", "organisation_id"),
+    ("feedback_letter", "organisation_id"),
+    ("indicator", "initiative_id"),
+    ("indicator_measurement", "indicator_id"),
+    ("plan_activity", "plan_id"),
+    ("attendance", "participant_id"),
+)
+
+
 def upgrade() -> None:
+    for table, column in INDEXED:
+        op.create_index(op.f(f"ix_{table}_{column}"), table, [column])
     op.create_table(
         "data_revision",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -67,6 +83,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS bump_data_revision()")
     op.drop_table("data_revision")
+    for table, column in INDEXED:
+        op.drop_index(op.f(f"ix_{table}_{column}"), table_name=table)
 
 
 _SQLITE_BUMP = (
