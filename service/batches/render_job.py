@@ -41,7 +41,7 @@ from service.batches.pdf_step import (
 )
 from service.batches.template_library import TemplateLibrary
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
-from service.change_detection.stamps import consistent_read, document_stamps
+from service.change_detection.stamps import DigestCache, consistent_read, document_stamps
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
@@ -114,6 +114,8 @@ class RenderJob:
     leases: LeaseKeeper | None = None
     # The attempt each row's latest run in this process claimed (its fencing token).
     _attempts: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    # The network-wide stamp digests, kept while the database's data revision stays put.
+    digests: DigestCache = field(default_factory=DigestCache, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.leases is None:
@@ -345,6 +347,7 @@ class RenderJob:
                 organisation_id=target.organisation_id,
                 template_sha256=loaded.sha256,
                 renderers=renderers,
+                cache=self.digests,
             )
             stamp = stamps[0]
             context = self.maker.context(

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import ColumnElement, Select, Table, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.change_detection.fingerprints import value_digest
@@ -167,6 +167,8 @@ NOT_STAMPED = frozenset(
         "outbox_message",
         "message_template",
         "reminder_opt_out",
+        # The counter the stamped tables' triggers bump (``DigestCache``).
+        "data_revision",
     }
 )
 
@@ -316,10 +318,13 @@ def _private_digests(
     networks: Sequence[int],
     organisation_ids: Collection[int] | None,
     every_organisation: frozenset[PrivateData],
+    kinds: frozenset[PrivateData] = EVERY_KIND_OF_DATA,
 ) -> dict[tuple[int, PrivateData], str]:
     hashers: dict[tuple[int, PrivateData], Any] = defaultdict(hashlib.sha256)
     in_networks = select(m.Organisation.id).where(m.Organisation.network_id.in_(networks))
     for data, table, organisation_of, joins in _PRIVATE:
+        if data not in kinds and data not in every_organisation:
+            continue
         if data in every_organisation or organisation_ids is None:
             where = organisation_of.in_(in_networks.scalar_subquery())
         elif organisation_ids:
@@ -361,18 +366,27 @@ def document_stamps(
     organisation_id: int | None,
     template_sha256: str,
     renderers: Sequence[str],
+    cache: DigestCache | None = None,
 ) -> list[str]:
     """One document's stamp for each renderer, from one read of its buckets (an Office file
-    and the PDF converted from it share their data and template, not their renderer)."""
+    and the PDF converted from it share their data and template, not their renderer).
+
+    With a ``cache``, the network-wide buckets come from it when the snapshot's data revision
+    is the one they were read at; only the document's own rows are read then.
+    """
     network_id = session.scalar(select(m.Meeting.network_id).where(m.Meeting.id == meeting_id))
     if network_id is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
-    digests = load_digests(
-        session,
-        [network_id],
-        organisation_ids=[organisation_id] if organisation_id is not None else [],
-        every_organisation=spec.reads_other_organisations,
-    )
+    own_organisation = [organisation_id] if organisation_id is not None else []
+    if cache is not None:
+        digests = cache.digests(session, network_id, spec, own_organisation)
+    else:
+        digests = load_digests(
+            session,
+            [network_id],
+            organisation_ids=own_organisation,
+            every_organisation=spec.reads_other_organisations,
+        )
     return [
         digests.stamp(
             spec,
@@ -383,6 +397,101 @@ def document_stamps(
         )
         for renderer in renderers
     ]
+
+
+# The triggers migration 0008 made: one per stamped table on PostgreSQL (a statement trigger
+# for every kind of write), one per table and kind of write on SQLite.
+_TRIGGER_COUNT = {
+    "postgresql": (
+        "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
+        " AND tgname LIKE 'data\\_revision\\_%' ESCAPE '\\'",
+        1,
+    ),
+    "sqlite": (
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+        " AND name LIKE 'data\\_revision\\_%' ESCAPE '\\'",
+        3,
+    ),
+}
+
+
+def data_revision(session: Session) -> tuple[str, int] | None:
+    """The snapshot's data revision (epoch, counter); None when it cannot vouch for the data.
+
+    None when no write has made the row yet, on a database without the triggers, or when a
+    stamped table lost its triggers (a SQLite migration that copies a table drops them).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect not in _TRIGGER_COUNT:
+        return None
+    count_sql, per_table = _TRIGGER_COUNT[dialect]
+    row = session.execute(
+        text(
+            f"SELECT epoch, revision, ({count_sql}) FROM data_revision WHERE id = 1"  # noqa: S608
+        )
+    ).one_or_none()
+    if row is None or row[2] != per_table * len(stamped_tables()):
+        return None
+    return (str(row[0]), int(row[1]))
+
+
+@dataclass
+class DigestCache:
+    """Network-wide stamp digests of one database, kept while its data revision stays put.
+
+    One per worker process (``RenderJob``), bound to its one database. The revision is read
+    in the document's snapshot, and the triggers bump it in the same transaction as any write
+    to a stamped row, so digests read at the same revision are digests of the same rows: a
+    change made during a batch and undone has moved the revision twice, and misses the cache.
+    Read it only in snapshots that write nothing (``consistent_read``): a revision number
+    that a rolled-back write used is used again by the next write, so only committed
+    revisions name one state of the data.
+    """
+
+    _revision: tuple[str, int] | None = None
+    _networks: dict[tuple[int, frozenset[PrivateData]], NetworkDigests] = field(
+        default_factory=dict
+    )
+    hits: int = 0
+    misses: int = 0
+
+    def digests(
+        self,
+        session: Session,
+        network_id: int,
+        spec: DocumentSpec,
+        own_organisation: list[int],
+    ) -> NetworkDigests:
+        """The network's shared buckets and others' private data (cached), and the document's
+        own organisation's buckets of the data its kind shows (read now)."""
+        others = spec.reads_other_organisations
+        revision = data_revision(session)
+        if revision is None or revision != self._revision:
+            self._networks.clear()
+            self._revision = revision
+        key = (network_id, others)
+        cached = self._networks.get(key) if revision is not None else None
+        if cached is None:
+            self.misses += 1
+            cached = load_digests(
+                session, [network_id], organisation_ids=[], every_organisation=others
+            )
+            if revision is not None:
+                self._networks[key] = cached
+        else:
+            self.hits += 1
+        own_kinds = spec.reads_own_organisation - others
+        own = (
+            _private_digests(session, [network_id], own_organisation, frozenset(), kinds=own_kinds)
+            if own_organisation and own_kinds
+            else {}
+        )
+        return NetworkDigests(
+            shared=cached.shared,
+            organisations=cached.organisations,
+            private={**cached.private, **own},
+            _others=cached._others,
+        )
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -319,7 +320,9 @@ class Score(Base):
     __table_args__ = (UniqueConstraint("round_id", "organisation_id", "question_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("assessment_round.id", ondelete="CASCADE"))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
     question_id: Mapped[int] = mapped_column(ForeignKey("checklist_question.id"))
     value: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -362,7 +365,7 @@ class Indicator(Base):
     __tablename__ = "indicator"
     id: Mapped[int] = mapped_column(primary_key=True)
     initiative_id: Mapped[int] = mapped_column(
-        ForeignKey("improvement_initiative.id", ondelete="CASCADE")
+        ForeignKey("improvement_initiative.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(limits.MEDIUM_TEXT))
     unit: Mapped[str | None] = mapped_column(String(limits.CODE))
@@ -379,7 +382,9 @@ class IndicatorMeasurement(Base):
 
     __tablename__ = "indicator_measurement"
     id: Mapped[int] = mapped_column(primary_key=True)
-    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"))
+    indicator_id: Mapped[int] = mapped_column(
+        ForeignKey("indicator.id", ondelete="CASCADE"), index=True
+    )
     date: Mapped[dt.date] = mapped_column(Date)
     is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     value_total: Mapped[float | None]
@@ -420,7 +425,9 @@ class PlanActivity(Base):
 
     __tablename__ = "plan_activity"
     id: Mapped[int] = mapped_column(primary_key=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("continuation_plan.id", ondelete="CASCADE"))
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("continuation_plan.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     activity: Mapped[str] = mapped_column(Text)
     owner_participant_id: Mapped[int | None] = mapped_column(
@@ -459,7 +466,9 @@ class Attendance(Base):
     __table_args__ = (UniqueConstraint("meeting_id", "participant_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[AttendanceStatus] = mapped_column(_str_enum(AttendanceStatus))
     special_needs: Mapped[str | None] = mapped_column(Text)
     participant: Mapped[Participant] = relationship()
@@ -476,7 +485,9 @@ class FeedbackLetter(Base):
     __table_args__ = (UniqueConstraint("meeting_id", "organisation_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
     # "Er presentation – det vi särskilt noterade": written by the organiser before release.
     noted: Mapped[str | None] = mapped_column(Text)
     # Ideas the organisation takes home; when empty the meeting feedback's ideas are used.
@@ -833,3 +844,17 @@ class ReminderOptOut(Base):
         ForeignKey("participant.id", ondelete="CASCADE"), unique=True
     )
     opted_out_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DataRevision(Base):
+    """A counter that every write to a stamped table bumps, by trigger (migration 0008).
+
+    One row (id 1), made by the first write; ``epoch`` is random per row so a counter of
+    another database, or of a re-created row, never passes for this one. Workers key their
+    cache of network-wide stamp digests by it (``change_detection.stamps.DigestCache``).
+    """
+
+    __tablename__ = "data_revision"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(BigInteger)

@@ -21,6 +21,7 @@ from service.documents.blocks import (
     PROGRAMME_ROLE_LABELS,
     ROLE_LABELS,
     ROLE_ORDER,
+    ProperNames,
     area_rows,
     indicator_line,
     lower_initial,
@@ -458,12 +459,12 @@ def _by_role(people: Iterable[PersonFacts]) -> list[PersonFacts]:
     )
 
 
-def _aliases(proper_names: Sequence[str]) -> list[str]:
+def _aliases(proper_names: Sequence[str]) -> ProperNames:
     """Every way the letter may name an organisation (kept capitalised mid-sentence)."""
-    return [alias for name in proper_names for alias in organisation_aliases(name)]
+    return ProperNames(alias for name in proper_names for alias in organisation_aliases(name))
 
 
-def _transferable(t: TransferableFacts, names: Sequence[str]) -> dict[str, str]:
+def _transferable(t: TransferableFacts, names: ProperNames) -> dict[str, str]:
     # Printed mid-sentence ("– kan överföras till alla nämnder"): no capital unless a name.
     return {
         "organisation": t.organisation_name,

@@ -131,7 +131,16 @@ def test_migrations_match_the_models_and_run_twice(engine: Engine) -> None:
 
 
 def test_the_revisions_form_one_line_from_the_first_to_the_head() -> None:
-    assert REVISIONS == ["0001", "0002", "0003", "0004", "0005", "0006", "0007_leases"]
+    assert REVISIONS == [
+        "0001",
+        "0002",
+        "0003",
+        "0004",
+        "0005",
+        "0006",
+        "0007_leases",
+        "0008_stamps",
+    ]
 
 
 def test_down_to_nothing_and_up_again_with_the_sample_in_it(
