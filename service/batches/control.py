@@ -103,16 +103,18 @@ def create_batch(
     # saves over the file while the batch runs.
     pinned = snapshot_templates(session, ordered)
     rows = [
-        _pending_row(
-            template_id=pinned.get(kind),
-            batch_id=batch.id,
-            kind=kind,
-            file_format=file_format,
-            meeting_id=meeting_id,
-            meeting_title=meeting.title,
-            organisation_id=org.id if org else None,
-            organisation_name=org.name if org else None,
-        )
+        {
+            "batch_id": batch.id,
+            **_pending_columns(
+                template_id=pinned.get(kind),
+                kind=kind,
+                file_format=file_format,
+                meeting_id=meeting_id,
+                meeting_title=meeting.title,
+                organisation_id=org.id if org else None,
+                organisation_name=org.name if org else None,
+            ),
+        }
         for kind in ordered
         for org in (organisations if output_spec(kind).per_organisation else [None])
         for file_format in output_spec(kind).formats(with_pdf=with_pdf)
@@ -125,9 +127,8 @@ def create_batch(
     return batch
 
 
-def _pending_row(
+def _pending_columns(
     *,
-    batch_id: int,
     kind: DocumentKind,
     file_format: str,
     meeting_id: int,
@@ -136,9 +137,8 @@ def _pending_row(
     organisation_name: str | None,
     template_id: int | None = None,
 ) -> dict[str, object]:
-    """The columns of ``pending_document`` as a row of a bulk insert."""
+    """The columns of a wanted document, pending, with its download name."""
     return {
-        "batch_id": batch_id,
         "template_id": template_id,
         "meeting_id": meeting_id,
         "organisation_id": organisation_id,
@@ -166,17 +166,14 @@ def pending_document(
 ) -> m.GeneratedDocument:
     """A wanted document, pending, with its download name: the row every batch is made of."""
     return m.GeneratedDocument(
-        meeting_id=meeting_id,
-        organisation_id=organisation_id,
-        kind=kind,
-        format=file_format,
-        status=DocumentStatus.PENDING,
-        file_name=output_spec(kind).file_name(
-            meeting_title=meeting_title,
-            organisation_name=organisation_name,
+        **_pending_columns(
+            kind=kind,
             file_format=file_format,
-        ),
-        content_type=CONTENT_TYPES[file_format],
+            meeting_id=meeting_id,
+            meeting_title=meeting_title,
+            organisation_id=organisation_id,
+            organisation_name=organisation_name,
+        )
     )
 
 

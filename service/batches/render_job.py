@@ -20,7 +20,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches import packs
@@ -40,6 +39,7 @@ from service.batches.pdf_step import (
     waiting_pdfs,
 )
 from service.batches.template_library import TemplateLibrary
+from service.batches.template_snapshots import template_row_id
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
 from service.change_detection.stamps import DigestCache, consistent_read, document_stamps
 from service.clock import utcnow
@@ -382,7 +382,7 @@ class RenderJob:
             _mark_done(
                 doc,
                 file=stored,
-                template_id=_template_id(session, target.kind, loaded.file_name, loaded.sha256),
+                template_id=template_row_id(session, target.kind, loaded.file_name, loaded.sha256),
                 inputs=inputs,
                 render_ms=render_ms,
                 reused_from_id=None,
@@ -689,28 +689,6 @@ def _mark_file_done(
     doc.lease_owner = None
     doc.lease_expires_at = None
     doc.failed_transient = False
-
-
-def _template_id(session: Session, kind: DocumentKind, file_name: str, sha256: str) -> int:
-    existing = session.scalar(
-        select(m.DocumentTemplate.id).where(
-            m.DocumentTemplate.file_name == file_name, m.DocumentTemplate.sha256 == sha256
-        )
-    )
-    if existing is not None:
-        return existing
-    try:
-        # Two workers may meet a new template at once: the unique key decides, the loser reads.
-        with session.begin_nested():
-            row = m.DocumentTemplate(kind=kind, file_name=file_name, sha256=sha256)
-            session.add(row)
-        return row.id
-    except IntegrityError:
-        return session.scalars(
-            select(m.DocumentTemplate.id).where(
-                m.DocumentTemplate.file_name == file_name, m.DocumentTemplate.sha256 == sha256
-            )
-        ).one()
 
 
 def render_inline(

@@ -104,8 +104,7 @@ def read_stable(path: Path, *, name: str, wait_seconds: float = STABLE_READ_SECO
                 # Not even the start of a package, and not changing: a broken file, not one
                 # being saved (an editor writes a package from its first bytes).
                 raise TemplateError(
-                    f"template {name!r} is not a readable {path.suffix.lstrip('.')} file "
-                    "(not an Office package)"
+                    f"{name}: not a readable {path.suffix.lstrip('.')} file (not an Office package)"
                 )
             raise TemplateBeingWrittenError(
                 f"template {name!r} is being written (not a complete, stable file "

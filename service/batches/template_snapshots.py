@@ -122,7 +122,7 @@ def _snapshot(
             read = read_stable(library.directory / file_name, name=file_name)
             sha256, key = read.sha256, snapshot_key(read.sha256, spec.office_format)
             files.put(key, read.data)
-    return _template_row(session, kind, file_name, sha256)
+    return template_row_id(session, kind, file_name, sha256)
 
 
 def _previous_snapshot(session: Session, files: FileStore, kind: DocumentKind) -> int | None:
@@ -140,7 +140,7 @@ def _previous_snapshot(session: Session, files: FileStore, kind: DocumentKind) -
     return None
 
 
-def _template_row(session: Session, kind: DocumentKind, file_name: str, sha256: str) -> int:
+def template_row_id(session: Session, kind: DocumentKind, file_name: str, sha256: str) -> int:
     """The ``DocumentTemplate`` row of a file name and content, made if new."""
     query = select(m.DocumentTemplate.id).where(
         m.DocumentTemplate.file_name == file_name, m.DocumentTemplate.sha256 == sha256

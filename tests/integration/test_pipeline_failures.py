@@ -24,7 +24,7 @@ from service.intake.programme_import import ImportSummary, import_programme
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.conftest import TEST_API_KEY
-from tests.integration.conftest import batch_complete, wait_until
+from tests.integration.conftest import batch_complete, forget_snapshots, wait_until
 
 pytestmark = pytest.mark.integration
 REAL_TEMPLATES = Path(__file__).resolve().parents[2] / "doc_templates"
@@ -70,7 +70,6 @@ def test_a_broken_template_fails_its_documents_once_and_the_worker_keeps_serving
     templates = tmp_path / "templates"
     templates.mkdir()
     write_template_with_text(templates / "deck_benchmarking.pptx", template_text)
-    start_worker(pipeline_settings.model_copy(update={"templates_dir": templates}))
     meeting = ids(runtime, m.Meeting, "bm2")
     askersund = ids(runtime, m.Organisation, "askersund")
 
@@ -81,6 +80,9 @@ def test_a_broken_template_fails_its_documents_once_and_the_worker_keeps_serving
         organisation_ids=[askersund],
         kinds=[DocumentKind.DECK],
     )
+    # The batch pinned the API's (good) template; without its snapshot the worker reads its own.
+    forget_snapshots(runtime, broken)
+    start_worker(pipeline_settings.model_copy(update={"templates_dir": templates}))
     wait_until(batch_complete(runtime, broken), what="the broken batch to finish")
     shutil.copy(REAL_TEMPLATES / "deck_benchmarking.pptx", templates / "deck_benchmarking.pptx")
     mended = start_batch(
