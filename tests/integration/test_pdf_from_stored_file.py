@@ -49,9 +49,9 @@ class CountingMaker(DocumentMaker):
         super().__init__(**kwargs)
         self.calls: list[str] = []
 
-    def template(self, kind: DocumentKind) -> LoadedTemplate:
+    def template(self, kind: DocumentKind, *, pinned: int | None = None) -> LoadedTemplate:
         self.calls.append("template")
-        return super().template(kind)
+        return super().template(kind, pinned=pinned)
 
     def context(self, kind: DocumentKind, **options: Any) -> dict[str, Any]:
         self.calls.append("context")
