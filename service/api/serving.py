@@ -19,6 +19,7 @@ import ctypes.util
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -57,6 +58,23 @@ def app_from_environment() -> FastAPI:
     return create_app(build_runtime(settings))
 
 
+def set_no_delay(transport: asyncio.BaseTransport) -> None:
+    """Turn Nagle's algorithm off on a TCP connection.
+
+    asyncio does it only for sockets whose ``proto`` is IPPROTO_TCP; with several workers
+    uvicorn binds the listening socket as ``socket.socket(AF_INET)`` (proto 0), so accepted
+    connections kept Nagle on. An answer is written as headers then body: the body waited for
+    the client's delayed ACK, 40 ms on every small answer (measured: ``GET /me`` 48 ms → 4 ms).
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # the connection is already gone
+        pass
+
+
 class HeaderTimeoutH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, closing a connection whose request headers come too slowly.
 
@@ -72,7 +90,8 @@ class HeaderTimeoutH11Protocol(H11Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the clock for the first request's headers."""
+        """Answer without Nagle's delay; start the clock for the first request's headers."""
+        set_no_delay(transport)
         super().connection_made(transport)
         self._start_header_clock()
 

@@ -399,13 +399,14 @@ def document_stamps(
     ]
 
 
-# The triggers migration 0008 made: one per stamped table on PostgreSQL (a statement trigger
-# for every kind of write), one per table and kind of write on SQLite.
+# The triggers migrations 0008 and 0009 made: two per stamped table on PostgreSQL (a deferred
+# row trigger bumping at commit, a statement trigger for TRUNCATE), one per table and kind of
+# write on SQLite.
 _TRIGGER_COUNT = {
     "postgresql": (
         "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
         " AND tgname LIKE 'data\\_revision\\_%' ESCAPE '\\'",
-        1,
+        2,
     ),
     "sqlite": (
         "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
@@ -441,7 +442,8 @@ class DigestCache:
 
     One per worker process (``RenderJob``), bound to its one database. The revision is read
     in the document's snapshot, and the triggers bump it in the same transaction as any write
-    to a stamped row, so digests read at the same revision are digests of the same rows: a
+    to a stamped row (on PostgreSQL as it commits), so digests read at the same revision are
+    digests of the same rows: a
     change made during a batch and undone has moved the revision twice, and misses the cache.
     Read it only in snapshots that write nothing (``consistent_read``): a revision number
     that a rolled-back write used is used again by the next write, so only committed

@@ -847,7 +847,7 @@ class ReminderOptOut(Base):
 
 
 class DataRevision(Base):
-    """A counter that every write to a stamped table bumps, by trigger (migration 0008).
+    """A counter that every committed write to a stamped table bumps, by trigger (0008, 0009).
 
     One row (id 1), made by the first write; ``epoch`` is random per row so a counter of
     another database, or of a re-created row, never passes for this one. Workers key their

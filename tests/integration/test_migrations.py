@@ -140,6 +140,7 @@ def test_the_revisions_form_one_line_from_the_first_to_the_head() -> None:
         "0006",
         "0007_leases",
         "0008_stamps",
+        "0009_revision_at_commit",
     ]
 
 

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Engine, Table, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -166,5 +166,55 @@ def test_a_change_made_and_undone_between_two_documents_is_seen_on_both_database
             last = data_revision(session)
         assert first is not None and middle is not None and last is not None
         assert first[0] == middle[0] == last[0] and first[1] < middle[1] < last[1]
+    finally:
+        engine.dispose()
+
+
+def _revision_of(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT revision FROM data_revision")).scalar_one())
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
+def test_postgresql_writers_do_not_queue_for_the_revision_and_bump_it_once_at_commit(
+    sample_imported: Settings,
+) -> None:
+    """Two transactions writing stamped rows run side by side; each commit moves the revision
+    by one, however many rows it wrote; a rollback moves nothing; TRUNCATE bumps too."""
+    engine = make_engine(sample_imported.database_url)
+    try:
+        with make_session_factory(engine)() as session:  # every stamped table has both triggers
+            assert data_revision(session) is not None
+        with engine.connect() as connection:
+            first_id, second_id = connection.scalars(
+                select(m.Participant.id).order_by(m.Participant.id).limit(2)
+            ).all()
+        before = _revision_of(engine)
+        with engine.connect() as first, engine.connect() as second:
+            first.begin()
+            first.execute(update(m.Participant).where(m.Participant.id == first_id).values(name="A"))
+            first.execute(update(m.Score).values(comment="ändrad"))  # many rows, one bump
+            second.begin()
+            # Waiting for the first writer (the revision row's lock) would fail here.
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            second.execute(
+                update(m.Participant).where(m.Participant.id == second_id).values(name="B")
+            )
+            second.commit()
+            assert _revision_of(engine) == before + 1
+            first.commit()
+            assert _revision_of(engine) == before + 2
+
+            first.begin()
+            first.execute(update(m.Participant).values(name="C"))
+            first.rollback()
+            assert _revision_of(engine) == before + 2
+
+            first.begin()  # TRUNCATE has no row triggers: its statement trigger bumps at once
+            first.execute(text("TRUNCATE score"))
+            assert first.execute(text("SELECT revision FROM data_revision")).scalar_one() == (
+                before + 3
+            )
+            first.rollback()
     finally:
         engine.dispose()

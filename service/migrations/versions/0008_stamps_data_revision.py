@@ -23,7 +23,8 @@ branch_labels = None
 depends_on = None
 
 # The tables stamps hash (``stamps.stamped_tables()`` when this revision was written); a later
-# migration that stamps another table adds its triggers, and tests check every one has them.
+# migration that stamps another table adds its triggers (on PostgreSQL 0009's, which bump at
+# commit), and tests check every one has them.
 STAMPED = (
     "agenda_item",
     "assessment_round",
