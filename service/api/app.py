@@ -33,6 +33,7 @@ from service.api.routes import (
     uploads,
 )
 from service.api.timing import ServerTimingMiddleware
+from service.database.revision_cache import RevisionCache
 from service.errors import (
     BenchdocsError,
     ConflictError,
@@ -105,6 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         dependencies=[Depends(ids_in_range)],
     )
     app.state.runtime = runtime
+    app.state.answer_cache = RevisionCache()
     install_token_redaction()
 
     @app.exception_handler(RequestValidationError)

@@ -14,6 +14,7 @@ sending one byte now and then keeps its connection, and enough of them fill the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -69,10 +70,8 @@ def set_no_delay(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
-    try:
+    with contextlib.suppress(OSError):  # the connection is already gone
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:  # the connection is already gone
-        pass
 
 
 class HeaderTimeoutH11Protocol(H11Protocol):

@@ -192,7 +192,9 @@ def test_postgresql_writers_do_not_queue_for_the_revision_and_bump_it_once_at_co
         before = _revision_of(engine)
         with engine.connect() as first, engine.connect() as second:
             first.begin()
-            first.execute(update(m.Participant).where(m.Participant.id == first_id).values(name="A"))
+            first.execute(
+                update(m.Participant).where(m.Participant.id == first_id).values(name="A")
+            )
             first.execute(update(m.Score).values(comment="ändrad"))  # many rows, one bump
             second.begin()
             # Waiting for the first writer (the revision row's lock) would fail here.

@@ -6,10 +6,11 @@ import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
@@ -133,6 +134,40 @@ def test_the_status_lists_every_organisation_of_the_network(sent_in: TestClient)
         "decks_on_time": 1,
         "decks_late": 1,
     }
+
+
+def test_the_status_is_kept_until_a_committed_change_then_answered_afresh(
+    sent_in: TestClient,
+) -> None:
+    """Kept by data revision: asked again unchanged, it is not rebuilt; any committed write
+    to what it shows (the app's, a use case's, raw SQL from another connection) is seen."""
+    bm2 = id_of(sent_in, m.Meeting, "bm2")
+    cache = sent_in.app.state.answer_cache  # type: ignore[attr-defined]
+
+    def rows() -> dict[str, dict[str, Any]]:
+        response = sent_in.get(f"{API}/meetings/{bm2}/submission-status")
+        assert response.status_code == 200, response.text
+        return {o["ref"]: o for o in response.json()["organisations"]}
+
+    first = rows()
+    hits = cache.hits
+    assert rows() == first
+    assert cache.hits == hits + 1
+
+    assert first["hedemora"]["checklist"]["submitted"] is True
+    without_scores(sent_in, "hedemora")
+    assert rows()["hedemora"]["checklist"]["submitted"] is False
+    deck_at(sent_in, "fagersta", ON_TIME)
+    assert rows()["fagersta"]["deck"]["on_time"] is True
+    engine = make_engine(runtime_of(sent_in).settings.database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE organisation SET name = 'Kalmar län' WHERE ref = 'kalmar'")
+            )
+    finally:
+        engine.dispose()
+    assert rows()["kalmar"]["name"] == "Kalmar län"
 
 
 def test_the_status_is_for_the_organiser_only(sent_in: TestClient) -> None:
