@@ -20,8 +20,16 @@ n, p50, p99, max and errors (any answer but the expected status, or a failed con
 the ratio of the two configurations' p50 and p99. The targets (2-core machine): submission
 status p99 < 100 ms, POST batch p99 < 300 ms, reads p99 < 300 ms, uploads p99 < 1 s, no errors.
 
+Clients behave as very busy people: after each answer a client pauses a random while,
+``--think-ms`` on average (500: each of the 20 sends about two calls a second, ten times what
+someone clicking through the portal does). The targets are judged there. "saturation" runs the
+same clients without pauses: the machine is then busy whatever the code costs and every wait
+is about clients ÷ throughput (Little's law), so that run reports capacity (requests per
+second, CPU per request), not waits people would see.
+
     .venv/bin/python -m bench.api_load [--postgres postgresql://postgres@127.0.0.1/test]
-        [--organisations 300] [--clients 20] [--seconds 30] [--workers 2] [--only production]
+        [--organisations 300] [--clients 20] [--seconds 30] [--workers 2] [--think-ms 500]
+        [--only production|one-process|baseline|saturation]
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import random
 import re
 import signal
 import socket
@@ -270,8 +279,13 @@ EXPECTED = {"batch": 202, "upload": 201}
 _TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
-def run_clients(base: str, world: World, seconds: float) -> Samples:
-    """Every client goes round the calls (each from another starting point) until time is up."""
+def run_clients(base: str, world: World, seconds: float, think_ms: float = 0.0) -> Samples:
+    """Every client goes round the calls (each from another starting point) until time is up.
+
+    ``think_ms``: the mean of a random pause (exponential, as people's are) after each answer;
+    0 makes every client send its next call at once (the server is then saturated, and each
+    wait is about clients ÷ throughput whatever the call: Little's law).
+    """
     samples = Samples()
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -279,8 +293,11 @@ def run_clients(base: str, world: World, seconds: float) -> Samples:
     def one(index: int, client: Client) -> None:
         calls = _calls(world, client)
         order = CALLS[index % len(CALLS) :] + CALLS[: index % len(CALLS)]
+        pauses = random.Random(index)
         with httpx.Client(base_url=base, timeout=60) as http:
             turn = 0
+            # Clients start spread over one mean pause, not all in the same instant.
+            time.sleep(pauses.uniform(0, think_ms / 1000))
             while time.monotonic() < stop_at:
                 name = order[turn % len(order)]
                 turn += 1
@@ -304,6 +321,8 @@ def run_clients(base: str, world: World, seconds: float) -> Samples:
                         samples.server_ms[name].append(float(timing.group(1)))
                     if failure is not None:
                         samples.errors[name].append(failure)
+                if think_ms > 0:
+                    time.sleep(pauses.expovariate(1000 / think_ms))
 
     threads = [
         threading.Thread(target=one, args=(i, c), daemon=True) for i, c in enumerate(world.clients)
@@ -322,7 +341,7 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def report(title: str, samples: Samples) -> None:
+def report(title: str, samples: Samples, *, clients: int, judged: bool = True) -> None:
     total = sum(len(v) for v in samples.ms.values())
     rate = total / max(samples.seconds, 1e-9)
     cpu_ms = samples.server_cpu_seconds * 1000 / max(total, 1)
@@ -330,6 +349,11 @@ def report(title: str, samples: Samples) -> None:
         f"\n{title}: {total} requests, {rate:.1f} per second, "
         f"server CPU {cpu_ms:.1f} ms per request, load average {os.getloadavg()[0]:.1f}"
     )
+    if not judged:
+        print(
+            f"  saturated: no targets; every wait is about {clients} clients ÷ {rate:.0f} per"
+            f" second = {clients * 1000 / max(rate, 1e-9):.0f} ms (Little's law)"
+        )
     print(
         f"  {'call':10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}"
         f" {'app p50':>8}  target"
@@ -338,6 +362,8 @@ def report(title: str, samples: Samples) -> None:
         values = samples.ms.get(name, [])
         p99 = quantile(values, 0.99)
         verdict = "ok" if p99 < TARGET_P99_MS[name] and not samples.errors.get(name) else "MISSED"
+        if not judged:
+            verdict = "-" if not samples.errors.get(name) else "ERRORS"
         print(
             f"  {name:10} {len(values):6d} {statistics.median(values) if values else 0:8.1f} "
             f"{p99:8.1f} {max(values, default=0):8.1f} {len(samples.errors.get(name, [])):7d}"
@@ -377,7 +403,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2, help="production's API processes")
-    parser.add_argument("--only", choices=("production", "one-process", "baseline"), default=None)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=500.0,
+        help="mean pause of each client after an answer (0: never pause)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("production", "one-process", "baseline", "saturation"),
+        default=None,
+    )
     parser.add_argument(
         "--baseline-tree",
         type=Path,
@@ -410,29 +446,46 @@ def main() -> None:
                 f"{time.perf_counter() - started:.1f} s)"
             )
             results: dict[str, Samples] = {}
-            configurations: dict[str, tuple[int, dict[str, str], Path]] = {
+            think = args.think_ms
+            # name -> (processes, environment, tree, mean think time)
+            configurations: dict[str, tuple[int, dict[str, str], Path, float]] = {
                 # How the API was served before: one process, SQLAlchemy's default pool.
                 "one-process": (
                     1,
                     {"BENCHDOCS_DATABASE_POOL_SIZE": "5", "BENCHDOCS_DATABASE_MAX_OVERFLOW": "10"},
                     PROJECT_ROOT,
+                    think,
                 ),
             }
             if args.baseline_tree is not None:
-                configurations["baseline"] = (args.workers, {}, args.baseline_tree.resolve())
+                configurations["baseline"] = (
+                    args.workers,
+                    {},
+                    args.baseline_tree.resolve(),
+                    think,
+                )
             if args.workers_list:
                 for count in (int(n) for n in args.workers_list.split(",")):
-                    configurations[f"production-{count}"] = (count, {}, PROJECT_ROOT)
+                    configurations[f"production-{count}"] = (count, {}, PROJECT_ROOT, think)
             else:
-                configurations["production"] = (args.workers, {}, PROJECT_ROOT)
-            for name, (workers, env, tree) in configurations.items():
+                configurations["production"] = (args.workers, {}, PROJECT_ROOT, think)
+            if think > 0:
+                # The same clients never pausing: capacity, not what people wait.
+                configurations["saturation"] = (args.workers, {}, PROJECT_ROOT, 0.0)
+            for name, (workers, env, tree, pause) in configurations.items():
                 if args.only is not None and not name.startswith(args.only):
                     continue
                 with served(settings, workers=workers, extra_env=env, tree=tree) as (base, pid):
                     cpu_before = tree_cpu_seconds(pid)
-                    results[name] = run_clients(base, world, args.seconds)
+                    results[name] = run_clients(base, world, args.seconds, pause)
                     results[name].server_cpu_seconds = tree_cpu_seconds(pid) - cpu_before
-                report(f"{name} ({workers} process{'es' if workers > 1 else ''})", results[name])
+                processes = f"{workers} process{'es' if workers > 1 else ''}"
+                report(
+                    f"{name} ({processes}, clients pause {pause:g} ms on average)",
+                    results[name],
+                    clients=len(world.clients),
+                    judged=pause > 0,
+                )
             if "one-process" in results and "production" in results:
                 compare(results["one-process"], results["production"])
             if "baseline" in results and "production" in results:
