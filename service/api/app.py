@@ -33,7 +33,7 @@ from service.api.routes import (
     uploads,
 )
 from service.api.timing import ServerTimingMiddleware
-from service.database.revision_cache import RevisionCache
+from service.change_detection.revision_cache import RevisionCache
 from service.errors import (
     BenchdocsError,
     ConflictError,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from service.access.tokens import TokenStatus, aware, resolve_token, token_status_of
 from service.api.language import request_language
+from service.change_detection.revision_cache import RevisionCache
 from service.clock import utcnow
-from service.database.revision_cache import RevisionCache
 from service.errors import NotFoundError
 from service.messages import message
 from service.runtime import Runtime
@@ -30,7 +30,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_answer_cache(request: Request) -> RevisionCache:
-    """This process's answers kept by data revision (``service.database.revision_cache``)."""
+    """This process's answers kept by data revision (``service.change_detection.revision_cache``)."""
     cache: RevisionCache = request.app.state.answer_cache
     return cache
 
