@@ -30,7 +30,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_answer_cache(request: Request) -> RevisionCache:
-    """This process's answers kept by data revision (``service.change_detection.revision_cache``)."""
+    """This process's answers kept by data revision (``change_detection.revision_cache``)."""
     cache: RevisionCache = request.app.state.answer_cache
     return cache
 
