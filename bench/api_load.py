@@ -242,6 +242,10 @@ class Samples:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
     server_cpu_seconds: float = 0.0  # the serve process tree's CPU over the run
+    # (wait in ms, call, seconds into the run): when the slowest calls came tells warm-up,
+    # periodic work and bursts apart.
+    slowest: list[tuple[float, str, float]] = field(default_factory=list)
+    warm_up_ms: float = 0.0  # the slowest call of the warm-up, which is not counted
 
 
 def _calls(world: World, client: Client) -> dict[str, Callable[[httpx.Client], httpx.Response]]:
@@ -276,11 +280,18 @@ def _calls(world: World, client: Client) -> dict[str, Callable[[httpx.Client], h
 
 
 EXPECTED = {"batch": 202, "upload": 201}
+WARM_UP = 3.0  # seconds of calls not counted at the start of each configuration
 _TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
-def run_clients(base: str, world: World, seconds: float, think_ms: float = 0.0) -> Samples:
+def run_clients(
+    base: str, world: World, seconds: float, think_ms: float = 0.0, warm_up: float = WARM_UP
+) -> Samples:
     """Every client goes round the calls (each from another starting point) until time is up.
+
+    Calls started in the first ``warm_up`` seconds are not counted (a server starts once and
+    serves for days; its first calls open pool connections and fill SQLAlchemy's statement
+    caches), only their slowest is kept, to be printed apart.
 
     ``think_ms``: the mean of a random pause (exponential, as people's are) after each answer;
     0 makes every client send its next call at once (the server is then saturated, and each
@@ -288,7 +299,9 @@ def run_clients(base: str, world: World, seconds: float, think_ms: float = 0.0) 
     """
     samples = Samples()
     lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
+    began_at = time.monotonic()
+    counted_from = began_at + warm_up
+    stop_at = counted_from + seconds
 
     def one(index: int, client: Client) -> None:
         calls = _calls(world, client)
@@ -302,6 +315,7 @@ def run_clients(base: str, world: World, seconds: float, think_ms: float = 0.0) 
                 name = order[turn % len(order)]
                 turn += 1
                 started = time.perf_counter()
+                started_at = time.monotonic()
                 answer = None
                 try:
                     answer = calls[name](http)
@@ -316,11 +330,15 @@ def run_clients(base: str, world: World, seconds: float, think_ms: float = 0.0) 
                 waited = (time.perf_counter() - started) * 1000
                 timing = _TIMING.search(answer.headers.get("server-timing", "")) if answer else None
                 with lock:
-                    samples.ms[name].append(waited)
-                    if timing:
-                        samples.server_ms[name].append(float(timing.group(1)))
-                    if failure is not None:
+                    if failure is not None:  # an error counts, warm-up or not
                         samples.errors[name].append(failure)
+                    if started_at < counted_from:
+                        samples.warm_up_ms = max(samples.warm_up_ms, waited)
+                    else:
+                        samples.ms[name].append(waited)
+                        samples.slowest.append((waited, name, started_at - counted_from))
+                        if timing:
+                            samples.server_ms[name].append(float(timing.group(1)))
                 if think_ms > 0:
                     time.sleep(pauses.expovariate(1000 / think_ms))
 
@@ -329,10 +347,9 @@ def run_clients(base: str, world: World, seconds: float, think_ms: float = 0.0) 
     ]
     for thread in threads:
         thread.start()
-    began = time.monotonic()
     for thread in threads:
         thread.join()
-    samples.seconds = time.monotonic() - began
+    samples.seconds = time.monotonic() - counted_from
     return samples
 
 
@@ -372,6 +389,9 @@ def report(title: str, samples: Samples, *, clients: int, judged: bool = True) -
         )
     for name, errors in samples.errors.items():
         print(f"  first {name} error: {errors[0]}")
+    worst = sorted(samples.slowest, reverse=True)[:8]
+    print("  slowest: " + ", ".join(f"{call} {ms:.0f} ms at {at:.1f} s" for ms, call, at in worst))
+    print(f"  warm-up (first {WARM_UP:g} s, not counted): slowest call {samples.warm_up_ms:.0f} ms")
 
 
 def compare(before: Samples, after: Samples, *, label: str = "one process") -> None:

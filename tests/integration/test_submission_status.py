@@ -12,11 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, text
 
+from service.api.routes.uploads import SubmissionStatusOut
 from service.batches.document_maker import DocumentMaker
 from service.batches.template_library import TemplateLibrary
 from service.cli.local_cluster import settings_environment
 from service.database import models as m
 from service.database.session import make_engine, make_session_factory, unit_of_work
+from service.database.submission_status import load_submission_status
 from service.domain.kinds import DocumentKind, ParticipantRole
 from service.file_safety.file_inspection import limits_from_settings
 from service.settings import PROJECT_ROOT, Settings
@@ -168,6 +170,22 @@ def test_the_status_is_kept_until_a_committed_change_then_answered_afresh(
     finally:
         engine.dispose()
     assert rows()["kalmar"]["name"] == "Kalmar län"
+
+
+@pytest.mark.parametrize("meeting", ["bm1", "bm2", "bm3"])
+def test_the_status_json_built_from_dicts_is_the_models_byte_for_byte(
+    sent_in: TestClient, meeting: str
+) -> None:
+    """Every variant the fixture holds (an uploaded and an API checklist, a deck on time and
+    one late, no deck, missing roles, a meeting with and without a round)."""
+    runtime = runtime_of(sent_in)
+    with runtime.sessions() as session:
+        found = load_submission_status(
+            session, id_of(sent_in, m.Meeting, meeting), timezone=STOCKHOLM, participants=False
+        )
+        assert SubmissionStatusOut.json_of(found) == (
+            SubmissionStatusOut.of(found).model_dump_json().encode()
+        )
 
 
 def test_the_status_is_for_the_organiser_only(sent_in: TestClient) -> None:

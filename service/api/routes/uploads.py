@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -368,6 +369,76 @@ class SubmissionStatusOut(BaseModel):
             ),
         )
 
+    @classmethod
+    def json_of(cls, found: SubmissionStatus) -> bytes:
+        """``of(found).model_dump_json()``, byte for byte, from plain dicts.
+
+        A 300-organisation status built 1,200 models, validated in pydantic-core one by one,
+        for a page asked for again after every upload; plain dicts in the models' field order,
+        serialised by the same pydantic-core, make the same bytes in a fraction of the time
+        (a test compares the two).
+        """
+        summary = found.summary
+        assessment_round = found.assessment_round
+        return pydantic_core.to_json(
+            {
+                "meeting_id": found.meeting.id,
+                "meeting_ref": found.meeting.ref,
+                "meeting_title": found.meeting.title,
+                "meeting_date": found.meeting.date,
+                "upload_deadline": found.deadline,
+                "round": None
+                if assessment_round is None
+                else {
+                    "id": assessment_round.id,
+                    "ref": assessment_round.ref,
+                    "label": assessment_round.label,
+                },
+                "organisations": [_organisation_status(o) for o in found.organisations],
+                "summary": {
+                    "organisations": summary.organisations,
+                    "delegations_complete": summary.delegations_complete,
+                    "checklists_submitted": summary.checklists_submitted,
+                    "decks_submitted": summary.decks_submitted,
+                    "decks_on_time": summary.decks_on_time,
+                    "decks_late": summary.decks_late,
+                },
+            }
+        )
+
+
+def _organisation_status(row: OrganisationSubmission) -> dict[str, Any]:
+    """``OrganisationStatusOut.of(row)`` as a plain dict, fields in the model's order."""
+    deck = row.deck
+    return {
+        "organisation_id": row.organisation_id,
+        "ref": row.ref,
+        "name": row.name,
+        "delegation": {
+            "complete": row.delegation.complete,
+            "missing_roles": [role.value for role in row.delegation.missing_roles],
+        },
+        "checklist": {
+            "submitted": row.checklist.submitted,
+            "via": row.checklist.via,
+            "at": row.checklist.at,
+            "upload_id": row.checklist.upload_id,
+        },
+        "deck": None
+        if deck is None
+        else {
+            "upload_id": deck.upload_id,
+            "at": deck.at,
+            "by": deck.by,
+            "file_name": deck.file_name,
+            "sha256": deck.sha256,
+            "size_bytes": deck.size_bytes,
+            "on_time": deck.on_time,
+            "late": not deck.on_time,
+            "versions": deck.versions,
+        },
+    }
+
 
 # -- routes ---------------------------------------------------------------------------------
 
@@ -545,9 +616,8 @@ def read_submission_status(
             timezone=runtime.settings.regeneration_timezone,
             participants=False,
         )
-        # Serialised here: the model is built (and checked) once, not validated again against
-        # ``response_model`` by FastAPI, which at 300 organisations doubled the page's time.
-        return SubmissionStatusOut.of(found).model_dump_json().encode()
+        # Serialised here, not validated again against ``response_model`` by FastAPI.
+        return SubmissionStatusOut.json_of(found)
 
     # Built from stamped tables only: kept until a committed write moves the data revision.
     key = ("submission-status", meeting_id, runtime.settings.regeneration_timezone)
