@@ -242,9 +242,9 @@ class Samples:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     seconds: float = 0.0
     server_cpu_seconds: float = 0.0  # the serve process tree's CPU over the run
-    # (wait in ms, call, seconds into the run): when the slowest calls came tells warm-up,
-    # periodic work and bursts apart.
-    slowest: list[tuple[float, str, float]] = field(default_factory=list)
+    # (wait in ms, call, seconds into the run, the app's own ms): when the slowest calls came
+    # tells warm-up, periodic work and bursts apart; the app's time tells the server's share.
+    slowest: list[tuple[float, str, float, float]] = field(default_factory=list)
     warm_up_ms: float = 0.0  # the slowest call of the warm-up, which is not counted
 
 
@@ -336,7 +336,8 @@ def run_clients(
                         samples.warm_up_ms = max(samples.warm_up_ms, waited)
                     else:
                         samples.ms[name].append(waited)
-                        samples.slowest.append((waited, name, started_at - counted_from))
+                        app_ms = float(timing.group(1)) if timing else -1.0
+                        samples.slowest.append((waited, name, started_at - counted_from, app_ms))
                         if timing:
                             samples.server_ms[name].append(float(timing.group(1)))
                 if think_ms > 0:
@@ -390,7 +391,10 @@ def report(title: str, samples: Samples, *, clients: int, judged: bool = True) -
     for name, errors in samples.errors.items():
         print(f"  first {name} error: {errors[0]}")
     worst = sorted(samples.slowest, reverse=True)[:8]
-    print("  slowest: " + ", ".join(f"{call} {ms:.0f} ms at {at:.1f} s" for ms, call, at in worst))
+    print(
+        "  slowest (waited/app ms, when): "
+        + ", ".join(f"{call} {ms:.0f}/{app:.0f} at {at:.1f} s" for ms, call, at, app in worst)
+    )
     print(f"  warm-up (first {WARM_UP:g} s, not counted): slowest call {samples.warm_up_ms:.0f} ms")
 
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import multiprocessing
 import os
 import signal
@@ -50,13 +51,27 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def freeze_startup_objects() -> None:
+    """Move every object alive now (modules, mappers, schemas, templates) out of the GC's reach.
+
+    They live as long as the process, yet each full collection walked them all again: under
+    20 concurrent clients a worker paused 150-180 ms every few seconds (every call it held
+    waited), and those pauses were the API's slowest answers. Frozen, a full collection
+    walks only what requests made since, and took 11-25 ms.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_environment() -> FastAPI:
     """One worker process's app: settings from the environment, logging, runtime, app."""
     if multiprocessing.parent_process() is not None:  # one of uvicorn's worker processes
         die_with_parent()
     settings = get_settings()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    return create_app(build_runtime(settings))
+    app = create_app(build_runtime(settings))
+    freeze_startup_objects()
+    return app
 
 
 def set_no_delay(transport: asyncio.BaseTransport) -> None:
