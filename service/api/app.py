@@ -106,7 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         dependencies=[Depends(ids_in_range)],
     )
     app.state.runtime = runtime
-    app.state.answer_cache = RevisionCache()
+    app.state.answer_cache = RevisionCache[bytes]()
     install_token_redaction()
 
     @app.exception_handler(RequestValidationError)

@@ -29,13 +29,13 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_answer_cache(request: Request) -> RevisionCache:
+def get_answer_cache(request: Request) -> RevisionCache[bytes]:
     """This process's answers kept by data revision (``change_detection.revision_cache``)."""
-    cache: RevisionCache = request.app.state.answer_cache
+    cache: RevisionCache[bytes] = request.app.state.answer_cache
     return cache
 
 
-AnswerCacheDep = Annotated[RevisionCache, Depends(get_answer_cache)]
+AnswerCacheDep = Annotated[RevisionCache[bytes], Depends(get_answer_cache)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.batches.template_library import LoadedTemplate, TemplateLibrary
 from service.batches.template_snapshots import pinned_template
 from service.database.facts.loaders import LOADERS
+from service.database.facts.shared import SharedFacts
 from service.documents.catalogue import spec_for
 from service.domain.kinds import DocumentKind
 from service.errors import RenderError
@@ -58,15 +59,20 @@ class DocumentMaker:
         meeting_id: int,
         organisation_id: int | None,
         session: Session | None = None,
+        shared: SharedFacts | None = None,
     ) -> dict[str, Any]:
         """The context the kind's template is rendered with, from the database.
 
         With ``session``, the facts are read in it (the render job reads a stamp and the
-        facts in one snapshot); otherwise in a session of its own.
+        facts in one snapshot); otherwise in a session of its own. ``shared`` keeps the
+        network-wide facts between documents: only with a session that has written nothing
+        and reads one snapshot (``stamps.consistent_read``).
         """
         spec = spec_for(kind)
         if session is not None:
-            facts = LOADERS[kind](session, meeting_id=meeting_id, organisation_id=organisation_id)
+            facts = LOADERS[kind](
+                session, meeting_id=meeting_id, organisation_id=organisation_id, shared=shared
+            )
         else:
             with self.sessions() as own:
                 facts = LOADERS[kind](own, meeting_id=meeting_id, organisation_id=organisation_id)

@@ -41,6 +41,7 @@ from service.batches.pdf_step import (
 from service.batches.template_library import TemplateLibrary
 from service.batches.template_snapshots import template_row_id
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
+from service.change_detection.revision_cache import RevisionCache
 from service.change_detection.stamps import DigestCache, consistent_read, document_stamps
 from service.clock import utcnow
 from service.database import models as m
@@ -114,8 +115,11 @@ class RenderJob:
     leases: LeaseKeeper | None = None
     # The attempt each row's latest run in this process claimed (its fencing token).
     _attempts: dict[int, int] = field(default_factory=dict, init=False, repr=False)
-    # The network-wide stamp digests, kept while the database's data revision stays put.
+    # The network-wide stamp digests and facts, kept while the data revision stays put.
     digests: DigestCache = field(default_factory=DigestCache, init=False, repr=False)
+    shared_facts: RevisionCache[Any] = field(
+        default_factory=lambda: RevisionCache[Any](max_entries=16), init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.leases is None:
@@ -355,6 +359,7 @@ class RenderJob:
                 meeting_id=target.meeting_id,
                 organisation_id=target.organisation_id,
                 session=session,
+                shared=self.shared_facts,
             )
         inputs = document_inputs(
             template_sha256=loaded.sha256,

@@ -12,6 +12,7 @@ from service.database.facts.records import (
     person_facts,
     round_facts,
 )
+from service.database.facts.shared import SharedFacts
 from service.database.session import participant_url
 from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
 from service.documents.facts import OrganisationFacts
@@ -19,7 +20,11 @@ from service.errors import NotFoundError, RenderError
 
 
 def load_checklist_facts(
-    session: Session, *, meeting_id: int, organisation_id: int | None
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
 ) -> ChecklistDocFacts:
     """The checklist of one organisation: the round of this meeting to fill in, earlier ones.
 

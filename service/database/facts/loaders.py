@@ -16,7 +16,7 @@ from service.database.facts.organiser_checklist import load_organiser_checklist_
 from service.database.facts.records import load_deck_facts
 from service.domain.kinds import DocumentKind
 
-# Each takes (session, *, meeting_id, organisation_id) and returns the kind's facts.
+# Each takes (session, *, meeting_id, organisation_id, shared) and returns the kind's facts.
 FactsLoader = Callable[..., Any]
 
 LOADERS: dict[DocumentKind, FactsLoader] = {

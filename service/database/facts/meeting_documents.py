@@ -16,6 +16,7 @@ from service.database.facts.records import (
     plan_facts,
     rounds_for,
 )
+from service.database.facts.shared import SharedFacts, shared_or_built
 from service.documents.facts import OrganisationFacts
 from service.documents.meeting_documents import (
     AgendaFacts,
@@ -35,12 +36,29 @@ TAKING_PART = (AttendanceStatus.REGISTERED, AttendanceStatus.ATTENDED)
 
 
 def load_agenda_facts(
-    session: Session, *, meeting_id: int, organisation_id: int | None
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
 ) -> AgendaFacts:
-    """The meeting's agenda; with an organisation, the same agenda with its rows highlighted."""
+    """The meeting's agenda; with an organisation, the same agenda with its rows highlighted.
+
+    The agenda without highlight is the same for every organisation of the network: with
+    ``shared``, it is read once per data revision, and each organisation's agenda adds only
+    its own row.
+    """
     meeting = _meeting(session, meeting_id)
     highlight = _organisation(session, meeting, organisation_id) if organisation_id else None
-    return _agenda(session, meeting, _organisations(session, meeting), highlight)
+    agenda = shared_or_built(
+        shared,
+        session,
+        ("agenda", meeting.id),
+        lambda: _agenda(session, meeting, _organisations(session, meeting), None),
+    )
+    if highlight is None:
+        return agenda
+    return dataclasses.replace(agenda, highlight=organisation_facts(highlight))
 
 
 def _agenda(
@@ -94,7 +112,11 @@ class MeetingAgendas:
 
 
 def load_feedback_letter_facts(
-    session: Session, *, meeting_id: int, organisation_id: int | None
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
 ) -> FeedbackLetterFacts:
     """Everything the feedback letter to one organisation after one meeting shows."""
     meeting = _meeting(session, meeting_id)
@@ -163,7 +185,11 @@ def load_feedback_letter_facts(
 
 
 def load_feedback_summary_facts(
-    session: Session, *, meeting_id: int, organisation_id: int | None
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
 ) -> FeedbackSummaryFacts:
     """The organiser's Plus – Minus – Intressant feedback on one meeting."""
     meeting = _meeting(session, meeting_id)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.database.facts.records import checklist_facts, meeting_facts
+from service.database.facts.shared import SharedFacts
 from service.documents.network_overview import NetworkOverviewFacts, OrganisationScoresFacts
 from service.errors import NotFoundError, RenderError
 
@@ -31,7 +32,11 @@ def _scores_by_organisation(
 
 
 def load_network_overview_facts(
-    session: Session, *, meeting_id: int, organisation_id: int | None
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
 ) -> NetworkOverviewFacts:
     """The network's self-assessment for one meeting: its round and the latest one before it."""
     meeting = session.get(m.Meeting, meeting_id)

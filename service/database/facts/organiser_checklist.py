@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.database.facts.records import meeting_facts, person_facts
+from service.database.facts.shared import SharedFacts
 from service.database.submission_status import load_submission_status
 from service.documents.organiser_checklist import (
     ChecklistItemFacts,
@@ -19,7 +20,11 @@ from service.errors import NotFoundError, RenderError
 
 
 def load_organiser_checklist_facts(
-    session: Session, *, meeting_id: int, organisation_id: int | None
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
 ) -> OrganiserChecklistFacts:
     """Everything the host's checklist for one meeting shows (made once per meeting)."""
     meeting = session.get(m.Meeting, meeting_id)

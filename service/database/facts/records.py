@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.database.facts.shared import SharedFacts
 from service.documents.facts import (
     AreaFacts,
     ChecklistFacts,
@@ -205,7 +206,13 @@ def plan_facts(
     )
 
 
-def load_deck_facts(session: Session, *, meeting_id: int, organisation_id: int | None) -> DeckFacts:
+def load_deck_facts(
+    session: Session,
+    *,
+    meeting_id: int,
+    organisation_id: int | None,
+    shared: SharedFacts | None = None,
+) -> DeckFacts:
     """Everything the presentation deck of one organisation for one meeting shows."""
     meeting = session.get(m.Meeting, meeting_id)
     if meeting is None:
