@@ -1,15 +1,18 @@
-"""A render worker keeps the network-wide agenda between documents, by data revision.
+"""A render worker keeps network-wide facts between documents, by data revision.
 
 Through the real render path (``RenderJob.run`` in one job, as a worker process runs them):
-every organisation agenda made from the kept facts equals the one made afresh, the kept
-facts are used, and a committed change between two documents (a participant renamed; every
-organisation's agenda lists every delegation) is in every document made after it.
+every document made from kept facts (the agenda's delegations, the network's checklist)
+equals the one made afresh, the kept facts are used, and a committed change between two
+documents is in every document made after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.batches.control import create_batch
 from service.batches.document_maker import DocumentMaker
@@ -20,18 +23,21 @@ from service.database.session import unit_of_work
 from service.domain.kinds import DocumentKind
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from tests.integration.test_every_document import docx_text
 
 pytestmark = pytest.mark.integration
 
-KIND = DocumentKind.ORGANISATION_AGENDA
 
-
-def _agendas(runtime: Runtime, job: RenderJob, meeting: int, organisations: list[int]) -> dict:
-    """Each organisation's agenda made by the job: {organisation: (stored, made afresh)}."""
+def _made(
+    runtime: Runtime,
+    job: RenderJob,
+    kind: DocumentKind,
+    meeting: int,
+    organisations: list[int],
+) -> dict[int, tuple[bytes, bytes]]:
+    """Each organisation's document made by the job: {organisation: (stored, made afresh)}."""
     with unit_of_work(runtime.sessions) as session:
         batch = create_batch(
-            session, meeting_id=meeting, kinds=[KIND], organisation_ids=organisations
+            session, meeting_id=meeting, kinds=[kind], organisation_ids=organisations
         )
         documents = {d.organisation_id: d.id for d in batch.documents}
     fresh = DocumentMaker(runtime.sessions, runtime.templates)
@@ -42,13 +48,38 @@ def _agendas(runtime: Runtime, job: RenderJob, meeting: int, organisations: list
             key = session.get(m.GeneratedDocument, document_id).file_key
         made[organisation] = (
             runtime.files.get(key),
-            fresh.make(KIND, meeting_id=meeting, organisation_id=organisation).data,
+            fresh.make(kind, meeting_id=meeting, organisation_id=organisation).data,
         )
     return made
 
 
-def test_agendas_from_kept_facts_equal_fresh_ones_and_show_a_change_made_between(
+def _rename_last_participant(session: Session, organisations: list[int]) -> None:
+    participant = session.scalars(
+        select(m.Participant).where(m.Participant.organisation_id == organisations[-1])
+    ).first()
+    assert participant is not None
+    participant.name = "Åsa Ändrad-Öberg"
+
+
+def _reword_first_question(session: Session, organisations: list[int]) -> None:
+    question = session.scalars(select(m.ChecklistQuestion).order_by(m.ChecklistQuestion.id)).first()
+    assert question is not None
+    question.text = "Har ni en ändrad fråga? 🙂"
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        # Every organisation's agenda lists every delegation.
+        (DocumentKind.ORGANISATION_AGENDA, _rename_last_participant),
+        # Every organisation's checklist asks the network's questions.
+        (DocumentKind.CHECKLIST, _reword_first_question),
+    ],
+)
+def test_documents_from_kept_facts_equal_fresh_ones_and_show_a_change_made_between(
     sample_imported: Settings,
+    kind: DocumentKind,
+    change: Callable[[Session, list[int]], None],
 ) -> None:
     runtime = build_runtime(sample_imported)
     job = RenderJob(
@@ -59,6 +90,7 @@ def test_agendas_from_kept_facts_equal_fresh_ones_and_show_a_change_made_between
     try:
         with runtime.sessions() as session:
             meeting = session.scalars(select(m.Meeting).where(m.Meeting.ref == "bm2")).one()
+            meeting_id = meeting.id
             organisations = list(
                 session.scalars(
                     select(m.Organisation.id)
@@ -66,28 +98,18 @@ def test_agendas_from_kept_facts_equal_fresh_ones_and_show_a_change_made_between
                     .order_by(m.Organisation.id)
                 )
             )
-            last = session.scalars(
-                select(m.Participant).where(m.Participant.organisation_id == organisations[-1])
-            ).first()
-            assert last is not None
-            meeting_id, participant_id, old_name = meeting.id, last.id, last.name
 
-        first = _agendas(runtime, job, meeting_id, organisations)
+        first = _made(runtime, job, kind, meeting_id, organisations)
         assert all(stored == fresh for stored, fresh in first.values())
         assert job.shared_facts.hits >= len(organisations) - 1
-        assert old_name in docx_text(first[organisations[0]][0])
 
         with unit_of_work(runtime.sessions) as session:
-            session.execute(
-                update(m.Participant)
-                .where(m.Participant.id == participant_id)
-                .values(name="Åsa Ändrad-Öberg")
-            )
-        second = _agendas(runtime, job, meeting_id, organisations)
+            change(session, organisations)
+        second = _made(runtime, job, kind, meeting_id, organisations)
+        # Made afresh after the change, so the change is in every one; and kept facts gave
+        # the same bytes.
         assert all(stored == fresh for stored, fresh in second.values())
-        for stored, _fresh in second.values():
-            assert "Åsa Ändrad-Öberg" in docx_text(stored)
-            assert old_name not in docx_text(stored)
+        assert all(second[o][0] != first[o][0] for o in organisations)
     finally:
         job.keeper.stop()
         runtime.close()

@@ -12,7 +12,7 @@ from service.database.facts.records import (
     person_facts,
     round_facts,
 )
-from service.database.facts.shared import SharedFacts
+from service.database.facts.shared import SharedFacts, shared_or_built
 from service.database.session import participant_url
 from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
 from service.documents.facts import OrganisationFacts
@@ -84,7 +84,9 @@ def load_checklist_facts(
         organisation_ref=org.ref,
         meeting=meeting_facts(meeting),
         meeting_ref=meeting.ref,
-        checklist=checklist_facts(checklist),
+        checklist=shared_or_built(
+            shared, session, ("checklist", checklist.id), lambda: checklist_facts(checklist)
+        ),
         checklist_title=checklist.title,
         scale_labels=labels,
         earlier_rounds=earlier,

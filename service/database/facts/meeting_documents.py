@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.database import models as m
 from service.database.facts.records import (
-    checklist_facts,
     initiative_facts,
     meeting_facts,
+    network_checklist_facts,
     organisation_facts,
     plan_facts,
     rounds_for,
@@ -168,7 +168,7 @@ def load_feedback_letter_facts(
         letter_date=local_date(released, SWEDISH_TIME) if released else None,
         mentor=organisation_facts(mentor) if mentor else None,
         noted=letter.noted if letter else None,
-        checklist=checklist_facts(network.checklist) if network.checklist else None,
+        checklist=network_checklist_facts(session, network, shared),
         previous_round=previous,
         current_round=current,
         initiatives=tuple(initiative_facts(i) for i in initiatives),

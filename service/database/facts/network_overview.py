@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.database.facts.records import checklist_facts, meeting_facts
+from service.database.facts.records import meeting_facts, network_checklist_facts
 from service.database.facts.shared import SharedFacts
 from service.documents.network_overview import NetworkOverviewFacts, OrganisationScoresFacts
 from service.errors import NotFoundError, RenderError
@@ -66,7 +66,7 @@ def load_network_overview_facts(
     return NetworkOverviewFacts(
         network_name=network.name,
         meeting=meeting_facts(meeting),
-        checklist=checklist_facts(network.checklist) if network.checklist else None,
+        checklist=network_checklist_facts(session, network, shared),
         previous_label=previous.label if previous else None,
         current_label=current.label if current else None,
         organisations=tuple(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.database.facts.shared import SharedFacts
+from service.database.facts.shared import SharedFacts, shared_or_built
 from service.documents.facts import (
     AreaFacts,
     ChecklistFacts,
@@ -73,6 +73,22 @@ def checklist_facts(checklist: m.Checklist) -> ChecklistFacts:
         areas=tuple(AreaFacts(a.ref, a.name) for a in checklist.areas),
         questions=tuple(QuestionRef(q.ref, a.ref) for a in checklist.areas for q in a.questions),
         question_texts={q.ref: q.text for a in checklist.areas for q in a.questions},
+    )
+
+
+def network_checklist_facts(
+    session: Session, network: m.Network, shared: SharedFacts | None
+) -> ChecklistFacts | None:
+    """The network's checklist (kept by ``shared`` between documents: areas and questions are
+    the same for every organisation, and were most of a deck's or letter's facts)."""
+    checklist_id = network.checklist_id
+    if checklist_id is None:
+        return None
+    return shared_or_built(
+        shared,
+        session,
+        ("checklist", checklist_id),
+        lambda: checklist_facts(session.get_one(m.Checklist, checklist_id)),
     )
 
 
@@ -256,7 +272,7 @@ def load_deck_facts(
         network_name=network.name,
         organisation=organisation_facts(org),
         meeting=meeting_facts(meeting),
-        checklist=checklist_facts(network.checklist) if network.checklist else None,
+        checklist=network_checklist_facts(session, network, shared),
         previous_round=previous,
         current_round=current,
         initiatives=tuple(initiative_facts(i) for i in initiatives),
