@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from service.domain.movement import QuestionRef, Scale, Scores
@@ -65,7 +66,7 @@ class ChecklistFacts:
     scale: Scale
     areas: tuple[AreaFacts, ...]
     questions: tuple[QuestionRef, ...]
-    question_texts: dict[str, str]
+    question_texts: Mapping[str, str]  # read only: render workers share one between documents
 
 
 @dataclass(frozen=True)
