@@ -1,7 +1,8 @@
 """A render worker keeps network-wide facts between documents, by data revision.
 
 Through the real render path (``RenderJob.run`` in one job, as a worker process runs them):
-every document made from kept facts (the agenda's delegations, the network's checklist)
+every document made from kept facts (the agenda's delegations, the network's checklist,
+its transferable initiatives)
 equals the one made afresh, the kept facts are used, and a committed change between two
 documents is in every document made after it.
 """
@@ -67,6 +68,19 @@ def _reword_first_question(session: Session, organisations: list[int]) -> None:
     question.text = "Har ni en ändrad fråga? 🙂"
 
 
+def _retitle_a_transferable_initiative(session: Session, organisations: list[int]) -> None:
+    initiative = session.scalars(
+        select(m.ImprovementInitiative)
+        .where(
+            m.ImprovementInitiative.transferable.is_(True),
+            m.ImprovementInitiative.organisation_id.in_(organisations),
+        )
+        .order_by(m.ImprovementInitiative.id)
+    ).first()
+    assert initiative is not None
+    initiative.title = "Ett nytt <initiativ> & {{ titel }}"
+
+
 @pytest.mark.parametrize(
     ("kind", "change"),
     [
@@ -74,6 +88,8 @@ def _reword_first_question(session: Session, organisations: list[int]) -> None:
         (DocumentKind.ORGANISATION_AGENDA, _rename_last_participant),
         # Every organisation's checklist asks the network's questions.
         (DocumentKind.CHECKLIST, _reword_first_question),
+        # Every organisation's letter lists the network's transferable initiatives.
+        (DocumentKind.FEEDBACK_LETTER, _retitle_a_transferable_initiative),
     ],
 )
 def test_documents_from_kept_facts_equal_fresh_ones_and_show_a_change_made_between(

@@ -131,22 +131,12 @@ def load_feedback_letter_facts(
         .where(m.ImprovementInitiative.organisation_id == organisation_id)
         .order_by(m.ImprovementInitiative.id)
     ).all()
-    # Every organisation's transferable initiatives as plain rows, not entities: a letter of
-    # a network of hundreds reads hundreds, and ORM identity bookkeeping would be most of it.
-    transferable = session.execute(
-        select(
-            m.Organisation.id,
-            m.Organisation.name,
-            m.ImprovementInitiative.title,
-            m.ImprovementInitiative.transfer_to,
-        )
-        .join(m.Organisation, m.ImprovementInitiative.organisation_id == m.Organisation.id)
-        .where(
-            m.Organisation.network_id == meeting.network_id,
-            m.ImprovementInitiative.transferable.is_(True),
-        )
-        .order_by(m.Organisation.id, m.ImprovementInitiative.id)
-    ).all()
+    transferable = shared_or_built(
+        shared,
+        session,
+        ("transferable", meeting.network_id),
+        lambda: _network_transferable(session, meeting.network_id),
+    )
     letter = session.scalars(
         select(m.FeedbackLetter).where(
             m.FeedbackLetter.meeting_id == meeting.id,
@@ -173,12 +163,8 @@ def load_feedback_letter_facts(
         current_round=current,
         initiatives=tuple(initiative_facts(i) for i in initiatives),
         ideas=tuple(str(idea) for idea in ideas),
-        own_transferable=tuple(
-            _transferable(row) for row in transferable if row.id == organisation_id
-        ),
-        others_transferable=tuple(
-            _transferable(row) for row in transferable if row.id != organisation_id
-        ),
+        own_transferable=tuple(t for owner, t in transferable if owner == organisation_id),
+        others_transferable=tuple(t for owner, t in transferable if owner != organisation_id),
         plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
         next_meeting=_outline(next_meeting) if next_meeting else None,
     )
@@ -328,6 +314,32 @@ def _outline(meeting: m.Meeting) -> MeetingOutlineFacts:
         goals=tuple(meeting.goals or ()),
         preparations=tuple(meeting.preparations or ()),
     )
+
+
+def _network_transferable(
+    session: Session, network_id: int
+) -> tuple[tuple[int, TransferableFacts], ...]:
+    """Every organisation's transferable initiatives, with the organisation's id, in order.
+
+    Read as plain rows, not entities: a letter of a network of hundreds reads hundreds, and
+    ORM identity bookkeeping would be most of it. The same for every letter of the network
+    (kept by ``shared`` between them).
+    """
+    rows = session.execute(
+        select(
+            m.Organisation.id,
+            m.Organisation.name,
+            m.ImprovementInitiative.title,
+            m.ImprovementInitiative.transfer_to,
+        )
+        .join(m.Organisation, m.ImprovementInitiative.organisation_id == m.Organisation.id)
+        .where(
+            m.Organisation.network_id == network_id,
+            m.ImprovementInitiative.transferable.is_(True),
+        )
+        .order_by(m.Organisation.id, m.ImprovementInitiative.id)
+    ).all()
+    return tuple((row.id, _transferable(row)) for row in rows)
 
 
 def _transferable(row: Row[int, str, str, list[str]]) -> TransferableFacts:
