@@ -213,27 +213,25 @@ def load_submission_status(
     organisations = session.scalars(
         select(m.Organisation).where(in_network).order_by(m.Organisation.id)
     ).all()
+    # The network's participants, as entities or as (organisation id, role) rows.
+    of_network = (
+        select(m.Participant)
+        .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
+        .where(in_network)
+        .order_by(m.Participant.id)
+    )
     roles: dict[int, list[ParticipantRole]] | None = None
     if participants:
         loaded: dict[int, list[m.Participant]] = {o.id: [] for o in organisations}
-        for participant in session.scalars(
-            select(m.Participant)
-            .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
-            .where(in_network)
-            .order_by(m.Participant.id)
-        ):
+        for participant in session.scalars(of_network):
             loaded.setdefault(participant.organisation_id, []).append(participant)
         for organisation in organisations:
             # Loaded, as selectinload would: reading ``participants`` later issues no query.
             set_committed_value(organisation, "participants", loaded[organisation.id])
     else:
         roles = {}
-        for organisation_id, role in session.execute(
-            select(m.Participant.organisation_id, m.Participant.role)
-            .join(m.Organisation, m.Participant.organisation_id == m.Organisation.id)
-            .where(in_network)
-            .order_by(m.Participant.id)
-        ):
+        query = of_network.with_only_columns(m.Participant.organisation_id, m.Participant.role)
+        for organisation_id, role in session.execute(query):
             roles.setdefault(organisation_id, []).append(role)
     wanted = m.Upload.meeting_id == meeting.id
     if assessment_round is not None:

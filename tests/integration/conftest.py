@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
@@ -37,6 +38,9 @@ from tests.conftest import (
     wait_seconds,
 )
 from tests.integration.use_cases import render_here
+
+if TYPE_CHECKING:
+    from tests.integration.test_facts_at_scale import Network
 
 TEST_REDIS_URL = os.environ.get("BENCHDOCS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -263,3 +267,16 @@ def forget_snapshots(runtime: Runtime, batch_id: int) -> None:
     assert pinned
     for kind, sha256 in pinned:
         runtime.files.delete(snapshot_key(sha256, spec_for(kind).office_format))
+
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Network]]:
+    """The sample grown to 10 and to 60 organisations (``test_facts_at_scale.Network``), each
+    in its own SQLite database, built once per module that counts statements with them."""
+    from tests.integration.test_facts_at_scale import SIZES, Network
+
+    directory = tmp_path_factory.mktemp("networks")
+    built = {size: Network(directory, size) for size in SIZES}
+    yield built
+    for network in built.values():
+        network.engine.dispose()

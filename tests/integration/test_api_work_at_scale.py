@@ -11,7 +11,6 @@ loaded once, and the submission status answered right after an upload.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,20 +43,11 @@ from tests.integration.test_checklist_upload import (
     post_checklist,
 )
 from tests.integration.test_deck_upload import a_deck, post_deck
-from tests.integration.test_facts_at_scale import SIZES, Network
+from tests.integration.test_facts_at_scale import Network
 
 pytestmark = pytest.mark.integration
 
 STOCKHOLM = "Europe/Stockholm"
-
-
-@pytest.fixture(scope="module")
-def networks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Network]]:
-    directory = tmp_path_factory.mktemp("api-networks")
-    built = {size: Network(directory, size) for size in SIZES}
-    yield built
-    for network in built.values():
-        network.engine.dispose()
 
 
 def _counts(networks: dict[int, Network], read: object) -> dict[int, int]:

@@ -103,15 +103,6 @@ def counted(engine: Engine) -> Iterator[list[int]]:
         event.remove(engine, "before_cursor_execute", one_more)
 
 
-@pytest.fixture(scope="module")
-def networks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Network]]:
-    directory = tmp_path_factory.mktemp("networks")
-    built = {size: Network(directory, size) for size in SIZES}
-    yield built
-    for network in built.values():
-        network.engine.dispose()
-
-
 def test_the_networks_have_the_sizes_asked_for(networks: dict[int, Network]) -> None:
     assert {size: network.size for size, network in networks.items()} == {10: 10, 60: 60}
 
