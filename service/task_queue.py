@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol, runtime_checkable
 
 from celery import Celery
@@ -18,6 +19,8 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 RENDER_TASK = "benchdocs.render_document"
+# Several Office documents in one message (``Settings.render_chunk_documents``).
+RENDER_MANY_TASK = "benchdocs.render_documents"
 CONVERT_TASK = "benchdocs.convert_pdf"
 RESEND_TASK = "benchdocs.resend_pending"
 SEND_MESSAGE_TASK = "benchdocs.send_message"
@@ -93,10 +96,29 @@ class DocumentQueue(Protocol):
 class BulkDocumentQueue(DocumentQueue, Protocol):
     """A document queue that sends many messages in one go (one connection, one producer)."""
 
-    def send_documents(self, messages: Sequence[tuple[str, int]]) -> int:
+    def send_documents(
+        self, messages: Sequence[tuple[str, int]], *, chunkable: AbstractSet[int] = frozenset()
+    ) -> int:
         """Send ``(queue, document id)`` in order; how many the broker took (fewer than all
-        when it became unreachable: the rest were not sent)."""
+        when it became unreachable: the rest were not sent). Neighbouring documents in
+        ``chunkable`` (Office files to render) may share a message."""
         ...
+
+
+def group_documents(
+    messages: Sequence[tuple[str, int]], chunkable: AbstractSet[int], size: int
+) -> list[tuple[str, tuple[int, ...]]]:
+    """``(queue, document ids)`` per message, in order: neighbouring render documents in
+    ``chunkable`` up to ``size`` together, every other document alone."""
+    grouped: list[tuple[str, tuple[int, ...]]] = []
+    for queue, document_id in messages:
+        if queue == RENDER_QUEUE and document_id in chunkable and grouped:
+            last_queue, last_ids = grouped[-1]
+            if last_queue == RENDER_QUEUE and last_ids[-1] in chunkable and len(last_ids) < size:
+                grouped[-1] = (last_queue, (*last_ids, document_id))
+                continue
+        grouped.append((queue, (document_id,)))
+    return grouped
 
 
 class MessageQueue(Protocol):
@@ -115,6 +137,7 @@ class CeleryDocumentQueue:
     def __init__(self, settings: Settings) -> None:
         self._app = Celery("benchdocs-sender")
         self._app.conf.update(celery_config(settings))
+        self._chunk_documents = settings.render_chunk_documents
 
     def send_render(self, document_id: int) -> None:
         """Queue one document for rendering; an unreachable broker is a TransientError."""
@@ -124,30 +147,39 @@ class CeleryDocumentQueue:
         """Queue one PDF for conversion; an unreachable broker is a TransientError."""
         self._send_document(CONVERT_TASK, PDF_QUEUE, document_id)
 
-    def send_documents(self, messages: Sequence[tuple[str, int]]) -> int:
+    def send_documents(
+        self, messages: Sequence[tuple[str, int]], *, chunkable: AbstractSet[int] = frozenset()
+    ) -> int:
         """Send ``(queue, document id)`` in order through one producer, a chunk of messages
         per round trip (kombu's publish batch: a Redis pipeline), so a batch of a thousand
-        documents costs a few round trips, not a thousand. Returns how many the broker took
-        for certain (whole chunks); an unreachable broker stops the sending, and the rest
-        count as unsent (a message of a broken chunk that did arrive is a harmless duplicate
-        once the rest are re-sent)."""
+        documents costs a few round trips, not a thousand. Neighbouring render documents in
+        ``chunkable`` go ``render_chunk_documents`` to a message (``RENDER_MANY_TASK``).
+
+        Returns how many documents the broker took for certain (whole chunks of messages,
+        in order); an unreachable broker stops the sending, and the rest count as unsent (a
+        message of a broken chunk that did arrive is a harmless duplicate once the rest are
+        re-sent)."""
+        grouped = group_documents(messages, chunkable, self._chunk_documents)
         sent = 0
         try:
             with (
                 self._app.producer_or_acquire() as producer,
                 producer.batch(max_size=_PUBLISH_CHUNK) as batch,
             ):
-                for position, (queue, document_id) in enumerate(messages, start=1):
+                covered = 0
+                for position, (queue, document_ids) in enumerate(grouped, start=1):
+                    many = len(document_ids) > 1
                     self._app.send_task(
-                        _DOCUMENT_TASKS[queue],
-                        args=[document_id],
+                        RENDER_MANY_TASK if many else _DOCUMENT_TASKS[queue],
+                        args=[list(document_ids)] if many else [document_ids[0]],
                         queue=queue,
                         producer=producer,
                         retry_policy=_RETRY_POLICY,
                     )
+                    covered += len(document_ids)
                     if position % _PUBLISH_CHUNK == 0:
                         batch.flush()
-                        sent = position
+                        sent = covered
             sent = len(messages)
         except _BROKER_ERRORS as exc:
             log.warning("the broker took %d of %d documents: %s", sent, len(messages), exc)

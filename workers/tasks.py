@@ -34,6 +34,7 @@ from service.settings import get_settings
 from service.task_queue import (
     CONVERT_TASK,
     MAIL_DAILY_TASK,
+    RENDER_MANY_TASK,
     RENDER_TASK,
     RESEND_MESSAGES_TASK,
     RESEND_TASK,
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 # timeout), instead of holding a worker.
 PACK_WAIT_SECONDS = 5
 PACK_WAIT_RETRIES = 1440
+# A chunk's unfinished documents start again one by one after this.
+CHUNK_HANDOVER_SECONDS = 1
 
 
 @lru_cache(maxsize=1)
@@ -154,6 +157,42 @@ def _release_process_state(**_: Any) -> None:
 def render_document(self: Task, document_id: int) -> str:
     """Render one Office file (or zip) by id; a PDF found here is forwarded to ``pdf``."""
     return _make(self, document_id, Step.RENDER)
+
+
+# Never retried as a whole: what a chunk could not finish goes on one document per task,
+# with that task's retries (and its own failure when it keeps failing).
+@app.task(name=RENDER_MANY_TASK, max_retries=0)
+def render_documents(document_ids: list[int]) -> dict[str, int]:
+    """Render a chunk of Office files by id, their database work shared (``run_many``)."""
+    job = _render_job()
+    outcomes: dict[int, Outcome] = {}
+    try:
+        job.run_many(document_ids, outcomes=outcomes)
+    except Exception as exc:  # the soft time limit too: it stops the chunk, not its documents
+        unfinished = [document_id for document_id in document_ids if document_id not in outcomes]
+        log.warning(
+            "documents %s: the chunk stopped (%s); each goes on in a task of its own",
+            unfinished,
+            exc,
+            exc_info=not is_transient(exc),
+        )
+        _hand_over_one_by_one(job, unfinished)
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        counts[outcome.value] = counts.get(outcome.value, 0) + 1
+    return counts
+
+
+def _hand_over_one_by_one(job: RenderJob, document_ids: list[int]) -> None:
+    """Send each document to the one-document task, after a second (a passing cause may have
+    passed); unsent, its lease lapses and the periodic resend sends it."""
+    for document_id in document_ids:
+        if job.holds(document_id):
+            _hold_for_retry(job, document_id, CHUNK_HANDOVER_SECONDS)
+        try:
+            render_document.apply_async((document_id,), countdown=CHUNK_HANDOVER_SECONDS)
+        except Exception:
+            log.warning("document %s: could not hand it over; resend finds it", document_id)
 
 
 @app.task(name=CONVERT_TASK, bind=True, max_retries=None)

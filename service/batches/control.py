@@ -203,7 +203,8 @@ def dispatch(
         if document_id in claimed
     ]
     if isinstance(queue, BulkDocumentQueue):
-        sent = queue.send_documents(to_send)
+        chunkable = {document_id for document_id, route in wanted if route.chunkable}
+        sent = queue.send_documents(to_send, chunkable=chunkable)
     else:
         sent = _send_one_by_one(queue, to_send)
     if sent < len(to_send):
@@ -233,6 +234,8 @@ class _Route:
 
     status: DocumentStatus
     step: Step | None
+    # An Office file to render (not a pack): it may share a message with its neighbours.
+    chunkable: bool = False
 
 
 def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dict[int, _Route]:
@@ -268,7 +271,9 @@ def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dic
             elif sibling is not None and sibling.status != DocumentStatus.DONE:
                 routes[row.id] = _Route(row.status, None)  # handed on by its sibling's worker
             else:
-                routes[row.id] = _Route(row.status, step_of(row.format))
+                step = step_of(row.format)
+                chunkable = step == Step.RENDER and row.kind not in PACKS
+                routes[row.id] = _Route(row.status, step, chunkable)
     # An id that no longer exists (its batch deleted) is not sent: nobody wants it.
     return {d: routes.get(d, _Route(DocumentStatus.PENDING, None)) for d in document_ids}
 

@@ -14,7 +14,7 @@ the Office file itself and converts it, as every PDF did before the split.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -149,6 +149,35 @@ def waiting_pdfs(session: Session, office: m.GeneratedDocument) -> list[int]:
             .order_by(doc.id)
         )
     )
+
+
+def waiting_pdfs_of(session: Session, offices: Sequence[m.GeneratedDocument]) -> list[int]:
+    """``waiting_pdfs`` of several Office rows, in one query."""
+    wanted = {
+        (o.batch_id, o.meeting_id, o.organisation_id, o.kind)
+        for o in offices
+        if o.kind in CATALOGUE and o.format == spec_for(o.kind).office_format
+    }
+    if not wanted:
+        return []
+    doc = m.GeneratedDocument
+    organisations = {organisation for _, _, organisation, _ in wanted if organisation is not None}
+    rows = session.execute(
+        select(doc.id, doc.batch_id, doc.meeting_id, doc.organisation_id, doc.kind)
+        .where(
+            doc.batch_id.in_({batch for batch, _, _, _ in wanted}),
+            doc.kind.in_({kind for _, _, _, kind in wanted}),
+            or_(doc.organisation_id.in_(organisations), doc.organisation_id.is_(None)),
+            doc.format == "pdf",
+            doc.status == DocumentStatus.PENDING,
+        )
+        .order_by(doc.id)
+    ).all()
+    return [
+        row.id
+        for row in rows
+        if (row.batch_id, row.meeting_id, row.organisation_id, row.kind) in wanted
+    ]
 
 
 def office_failed_reason(file_format: str, error: str | None) -> str:

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches import packs
 from service.batches.control import dispatch
 from service.batches.document_maker import DocumentMaker
-from service.batches.failures import transient_reason, unexpected_reason
+from service.batches.failures import is_transient, transient_reason, unexpected_reason
 from service.batches.leases import LeaseKeeper, as_utc, owner_is_dead
 from service.batches.pdf_step import (
     PDF_STAMP,
@@ -37,8 +37,9 @@ from service.batches.pdf_step import (
     pdf_inputs,
     step_of,
     waiting_pdfs,
+    waiting_pdfs_of,
 )
-from service.batches.template_library import TemplateLibrary
+from service.batches.template_library import LoadedTemplate, TemplateLibrary
 from service.batches.template_snapshots import template_row_id
 from service.change_detection.fingerprints import DocumentInputs, document_inputs, renderer_identity
 from service.change_detection.revision_cache import RevisionCache
@@ -79,6 +80,23 @@ class _Target:
         """Where the document's file is stored: a function of the document alone, so a
         second run overwrites, never adds."""
         return f"meetings/{self.meeting_id}/documents/{document_id}/{file_name}"
+
+
+@dataclass
+class _Prepared:
+    """A chunk's document between its snapshot and its record: what it is made from, then
+    its bytes, or the latest version whose file it keeps."""
+
+    document_id: int
+    target: _Target
+    template: LoadedTemplate
+    context: dict[str, Any]
+    inputs: DocumentInputs
+    extra: dict[str, Any]
+    # Time spent on it so far (its render_ms once recorded).
+    seconds: float
+    data: bytes | None = None
+    reuse: Any = None
 
 
 class Outcome(StrEnum):
@@ -138,6 +156,51 @@ class RenderJob:
         own queue (a message from before the split), so a render-only worker never converts.
         """
         begun = self._begin(document_id, step)
+        if isinstance(begun, Outcome):
+            self._not_claimed(document_id, begun, step)
+            return begun
+        target = begun
+        try:
+            return self._run_claimed(document_id, target)
+        finally:
+            self.keeper.release(document_id)
+
+    def run_many(
+        self, document_ids: Sequence[int], *, outcomes: dict[int, Outcome] | None = None
+    ) -> dict[int, Outcome]:
+        """Render a chunk of Office documents as ``run`` renders each, their database work
+        shared: one transaction claims them, one snapshot reads their stamps and facts, one
+        query finds their latest versions and one transaction records them.
+
+        ``outcomes`` (returned) is filled as documents end, so a caller cut off midway knows
+        which did not. A pack or a PDF among them runs on its own, as ``run`` runs it.
+        """
+        outcomes = {} if outcomes is None else outcomes
+        claimed: dict[int, _Target] = {}
+        for document_id, begun in self._begin_many(document_ids).items():
+            if isinstance(begun, Outcome):
+                self._not_claimed(document_id, begun, Step.RENDER)
+                outcomes[document_id] = begun
+            else:
+                claimed[document_id] = begun
+        try:
+            together = {
+                document_id: target
+                for document_id, target in claimed.items()
+                if target.kind not in PACKS and target.source is None
+            }
+            for document_id, target in claimed.items():
+                if document_id not in together:
+                    outcomes[document_id] = self._run_claimed(document_id, target)
+            if together:
+                self._render_chunk(together, outcomes)
+        finally:
+            for document_id in claimed:
+                self.keeper.release(document_id)
+        return outcomes
+
+    def _not_claimed(self, document_id: int, begun: Outcome, step: Step | None) -> None:
+        """What a row that this run did not claim still needs."""
         if begun == Outcome.ALREADY_DONE:
             # A worker that died after storing an Office file left its PDF waiting.
             self._hand_on(document_id)
@@ -147,13 +210,6 @@ class RenderJob:
                 self.queue.send_pdf(document_id)
             else:
                 self.queue.send_render(document_id)
-        if isinstance(begun, Outcome):
-            return begun
-        target = begun
-        try:
-            return self._run_claimed(document_id, target)
-        finally:
-            self.keeper.release(document_id)
 
     def _run_claimed(self, document_id: int, target: _Target) -> Outcome:
         """The claimed run's work, while its lease is renewed."""
@@ -183,41 +239,74 @@ class RenderJob:
             if doc is None:
                 log.warning("document %s no longer exists; dropping its task", document_id)
                 return Outcome.MISSING
-            set_ids(batch_id=doc.batch_id, document_id=document_id)
-            if doc.status in (DocumentStatus.DONE, DocumentStatus.FAILED):
-                return Outcome.ALREADY_DONE
-            if self._held_elsewhere(doc):
-                log.warning(
-                    "document %s is running under %s until %s; dropping this duplicate",
-                    document_id,
-                    doc.lease_owner,
-                    doc.lease_expires_at,
-                )
-                return Outcome.HELD
-            if step is not None and step_of(doc.format) != step and self.queue is not None:
-                doc.status = DocumentStatus.QUEUED
-                doc.enqueued_at = utcnow()
-                return Outcome.FORWARDED
-            source, not_now = self._office_source(session, doc)
-            if not_now is not None:
-                return not_now
-            doc.status = DocumentStatus.RUNNING
-            doc.started_at = utcnow()
-            doc.attempts += 1
-            doc.lease_owner = self.keeper.owner
-            doc.lease_expires_at = self.keeper.expiry()
-            doc.failed_transient = False
-            self._attempts[document_id] = doc.attempts
-            self.keeper.hold(document_id, doc.attempts)
-            return _Target(
-                doc.kind,
-                doc.format,
-                doc.meeting_id,
-                doc.organisation_id,
-                source,
-                attempt=doc.attempts,
-                template_id=doc.template_id,  # drills: the batch's template snapshot
+            return self._claim(session, doc, step)
+
+    def _begin_many(self, document_ids: Sequence[int]) -> dict[int, _Target | Outcome]:
+        """``_begin`` for a chunk of render rows, in one transaction (rows locked in id order)."""
+        doc = m.GeneratedDocument
+        begun: dict[int, _Target | Outcome] = {}
+        try:
+            with unit_of_work(self.sessions) as session:
+                rows = session.scalars(
+                    select(doc)
+                    .where(doc.id.in_(list(document_ids)))
+                    .order_by(doc.id)
+                    .with_for_update()
+                ).all()
+                for row in rows:
+                    begun[row.id] = self._claim(session, row, Step.RENDER)
+        except BaseException:
+            # Nothing was claimed: the leases this run took hold of are let go.
+            for document_id, claimed in begun.items():
+                if isinstance(claimed, _Target):
+                    self.keeper.release(document_id)
+            raise
+        for document_id in document_ids:
+            if document_id not in begun:
+                log.warning("document %s no longer exists; dropping it", document_id)
+                begun[document_id] = Outcome.MISSING
+        return begun
+
+    def _claim(
+        self, session: Session, doc: m.GeneratedDocument, step: Step | None
+    ) -> _Target | Outcome:
+        """Claim a locked row for this run: its target, or why it does not start."""
+        document_id = doc.id
+        set_ids(batch_id=doc.batch_id, document_id=document_id)
+        if doc.status in (DocumentStatus.DONE, DocumentStatus.FAILED):
+            return Outcome.ALREADY_DONE
+        if self._held_elsewhere(doc):
+            log.warning(
+                "document %s is running under %s until %s; dropping this duplicate",
+                document_id,
+                doc.lease_owner,
+                doc.lease_expires_at,
             )
+            return Outcome.HELD
+        if step is not None and step_of(doc.format) != step and self.queue is not None:
+            doc.status = DocumentStatus.QUEUED
+            doc.enqueued_at = utcnow()
+            return Outcome.FORWARDED
+        source, not_now = self._office_source(session, doc)
+        if not_now is not None:
+            return not_now
+        doc.status = DocumentStatus.RUNNING
+        doc.started_at = utcnow()
+        doc.attempts += 1
+        doc.lease_owner = self.keeper.owner
+        doc.lease_expires_at = self.keeper.expiry()
+        doc.failed_transient = False
+        self._attempts[document_id] = doc.attempts
+        self.keeper.hold(document_id, doc.attempts)
+        return _Target(
+            doc.kind,
+            doc.format,
+            doc.meeting_id,
+            doc.organisation_id,
+            source,
+            attempt=doc.attempts,
+            template_id=doc.template_id,  # drills: the batch's template snapshot
+        )
 
     def _held_elsewhere(self, doc: m.GeneratedDocument) -> bool:
         """Whether another live process holds the row's lease (it is rendering it now)."""
@@ -229,6 +318,10 @@ class RenderJob:
         if expires is None or as_utc(expires) <= utcnow():
             return False
         return not owner_is_dead(doc.lease_owner)
+
+    def holds(self, document_id: int) -> bool:
+        """Whether a run in this process claimed the row (what ``hold_for_retry`` is fenced by)."""
+        return document_id in self._attempts
 
     def hold_for_retry(self, document_id: int, seconds: float) -> None:
         """Keep a row whose task retries in ``seconds``: its lease covers the wait, unowned.
@@ -317,14 +410,14 @@ class RenderJob:
         )
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
-        with self._recording(document_id) as written, unit_of_work(self.sessions) as session:
+        with self._recording() as written, unit_of_work(self.sessions) as session:
             doc = _claimed_row(session, document_id, target)
             if isinstance(doc, Outcome):
                 return doc
             key = target.file_key(document_id, doc.file_name)
             _mark_done(
                 doc,
-                file=self._put(written, key, data),
+                file=self._put(written, document_id, key, data),
                 template_id=source.template_id,
                 inputs=inputs,
                 render_ms=render_ms,
@@ -335,40 +428,8 @@ class RenderJob:
     def _render_and_store(self, document_id: int, target: _Target) -> Outcome:
         started = time.perf_counter()
         loaded = self.maker.template(target.kind, pinned=target.template_id)  # drills
-        renderer = renderer_identity(target.file_format)
-        spec = spec_for(target.kind)
-        # An Office file that may become a PDF keeps the PDF's stamp too, read in the same
-        # snapshot: the PDF converted from it carries it (``pdf_step.pdf_inputs``).
-        renderers = [renderer]
-        if spec.offers_pdf and target.file_format != "pdf":
-            renderers.append(renderer_identity("pdf"))
-        # The stamp first, then the facts, in one snapshot: the stamp vouches for this context.
         with consistent_read(self.sessions) as session:
-            stamps = document_stamps(
-                session,
-                spec,
-                meeting_id=target.meeting_id,
-                organisation_id=target.organisation_id,
-                template_sha256=loaded.sha256,
-                renderers=renderers,
-                cache=self.digests,
-            )
-            stamp = stamps[0]
-            context = self.maker.context(
-                target.kind,
-                meeting_id=target.meeting_id,
-                organisation_id=target.organisation_id,
-                session=session,
-                shared=self.shared_facts,
-            )
-        inputs = document_inputs(
-            template_sha256=loaded.sha256,
-            context=context,
-            file_format=target.file_format,
-            stamp=stamp,
-            renderer=renderer,
-        )
-        extra = {PDF_STAMP: stamps[1]} if len(stamps) > 1 else {}
+            context, inputs, extra = self._prepare(session, target, loaded)
         reused = self._reuse(document_id, target, inputs, extra=extra)
         if reused is not None:
             return reused
@@ -378,12 +439,12 @@ class RenderJob:
         data = made.data
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
-        with self._recording(document_id) as written, unit_of_work(self.sessions) as session:
+        with self._recording() as written, unit_of_work(self.sessions) as session:
             doc = _claimed_row(session, document_id, target)
             if isinstance(doc, Outcome):
                 return doc
             key = target.file_key(document_id, doc.file_name)
-            stored = self._put(written, key, data)
+            stored = self._put(written, document_id, key, data)
             _mark_done(
                 doc,
                 file=stored,
@@ -394,6 +455,221 @@ class RenderJob:
                 extra=extra,
             )
         return Outcome.RENDERED
+
+    def _prepare(
+        self, session: Session, target: _Target, loaded: LoadedTemplate
+    ) -> tuple[dict[str, Any], DocumentInputs, dict[str, Any]]:
+        """A document's context, its inputs (the fingerprint) and what its row keeps beside
+        them, read in ``session``'s one snapshot: the stamp first, then the facts, so the
+        stamp vouches for this context."""
+        spec = spec_for(target.kind)
+        renderer = renderer_identity(target.file_format)
+        # An Office file that may become a PDF keeps the PDF's stamp too, read in the same
+        # snapshot: the PDF converted from it carries it (``pdf_step.pdf_inputs``).
+        renderers = [renderer]
+        if spec.offers_pdf and target.file_format != "pdf":
+            renderers.append(renderer_identity("pdf"))
+        stamps = document_stamps(
+            session,
+            spec,
+            meeting_id=target.meeting_id,
+            organisation_id=target.organisation_id,
+            template_sha256=loaded.sha256,
+            renderers=renderers,
+            cache=self.digests,
+        )
+        context = self.maker.context(
+            target.kind,
+            meeting_id=target.meeting_id,
+            organisation_id=target.organisation_id,
+            session=session,
+            shared=self.shared_facts,
+        )
+        inputs = document_inputs(
+            template_sha256=loaded.sha256,
+            context=context,
+            file_format=target.file_format,
+            stamp=stamps[0],
+            renderer=renderer,
+        )
+        extra = {PDF_STAMP: stamps[1]} if len(stamps) > 1 else {}
+        return context, inputs, extra
+
+    def _render_chunk(self, targets: dict[int, _Target], outcomes: dict[int, Outcome]) -> None:
+        """Render claimed Office documents with one snapshot, one query for their latest
+        versions and one transaction to record them; a document's own failure is its own."""
+        started = time.perf_counter()
+        templates: dict[tuple[DocumentKind, int | None], LoadedTemplate] = {}
+        prepared: list[_Prepared] = []
+        failures: dict[int, str] = {}
+        with consistent_read(self.sessions) as session:
+            for document_id, target in targets.items():
+                set_ids(document_id=document_id)
+                begun = time.perf_counter()
+                key = (target.kind, target.template_id)
+                try:
+                    if key not in templates:
+                        templates[key] = self.maker.template(target.kind, pinned=target.template_id)
+                    context, inputs, extra = self._prepare(session, target, templates[key])
+                except (GenerationError, NotFoundError) as exc:
+                    failures[document_id] = str(exc)
+                    continue
+                prepared.append(
+                    _Prepared(
+                        document_id,
+                        target,
+                        templates[key],
+                        context,
+                        inputs,
+                        extra,
+                        seconds=time.perf_counter() - begun,
+                    )
+                )
+            latest = self._latest_versions(session, prepared)
+        # The chunk's shared reads, spread over its documents' times.
+        shared_seconds = (time.perf_counter() - started - sum(p.seconds for p in prepared)) / max(
+            1, len(prepared)
+        )
+        for item in prepared:
+            set_ids(document_id=item.document_id)
+            found = latest.get(item.document_id)
+            if (
+                found is not None
+                and found.fingerprint == item.inputs.fingerprint
+                and found.file_key is not None
+                and self.files.exists(found.file_key)
+            ):
+                item.reuse = found
+                continue
+            begun = time.perf_counter()
+            try:
+                item.data = self.maker.render(
+                    item.target.kind,
+                    item.context,
+                    file_format=item.target.file_format,
+                    template=item.template,
+                ).data
+            except (GenerationError, NotFoundError) as exc:
+                failures[item.document_id] = str(exc)
+                continue
+            except TransientError:
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                outcomes[item.document_id] = self.fail_unexpectedly(item.document_id, exc)
+                continue
+            item.seconds += shared_seconds + time.perf_counter() - begun
+            observe_render(item.target.kind, item.target.file_format, item.seconds * 1000)
+        finished = self._record_chunk(
+            [item for item in prepared if item.reuse is not None or item.data is not None]
+        )
+        outcomes.update(finished)
+        for document_id, reason in failures.items():
+            target = targets[document_id]
+            outcomes[document_id] = self._fail(document_id, reason, attempt=target.attempt)
+
+    def _record_chunk(self, made: Sequence[_Prepared]) -> dict[int, Outcome]:
+        """Store the chunk's files and record its rows in one transaction; then hand on the
+        PDFs that waited for them."""
+        if not made:
+            return {}
+        doc = m.GeneratedDocument
+        finished: dict[int, Outcome] = {}
+        waiting: list[int] = []
+        template_ids: dict[tuple[DocumentKind, str, str], int] = {}
+        with self._recording() as written, unit_of_work(self.sessions) as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(doc)
+                    .where(doc.id.in_([item.document_id for item in made]))
+                    .order_by(doc.id)
+                    .with_for_update()
+                )
+            }
+            recorded: list[m.GeneratedDocument] = []
+            for item in made:
+                set_ids(document_id=item.document_id)
+                row = _fenced(rows.get(item.document_id), item.document_id, item.target)
+                if isinstance(row, Outcome):
+                    finished[item.document_id] = row
+                    continue
+                if item.reuse is not None:
+                    _mark_done(
+                        row,
+                        file=StoredFile(
+                            item.reuse.file_key, item.reuse.size_bytes, item.reuse.sha256
+                        ),
+                        template_id=item.reuse.template_id,
+                        inputs=item.inputs,
+                        render_ms=None,
+                        reused_from_id=item.reuse.id,
+                        extra=item.extra,
+                    )
+                    finished[item.document_id] = Outcome.REUSED
+                else:
+                    assert item.data is not None
+                    key = item.target.file_key(item.document_id, row.file_name)
+                    loaded = item.template
+                    template_key = (item.target.kind, loaded.file_name, loaded.sha256)
+                    if template_key not in template_ids:
+                        template_ids[template_key] = template_row_id(session, *template_key)
+                    _mark_done(
+                        row,
+                        file=self._put(written, item.document_id, key, item.data),
+                        template_id=template_ids[template_key],
+                        inputs=item.inputs,
+                        render_ms=item.seconds * 1000,
+                        reused_from_id=None,
+                        extra=item.extra,
+                    )
+                    finished[item.document_id] = Outcome.RENDERED
+                recorded.append(row)
+            if self.queue is not None:
+                waiting = waiting_pdfs_of(session, recorded)
+        if waiting:
+            assert self.queue is not None
+            # Unsent (the broker away) they stay pending; resend_stale finds them.
+            dispatch(self.sessions, self.queue, waiting)
+        return finished
+
+    def _latest_versions(self, session: Session, prepared: Sequence[_Prepared]) -> dict[int, Any]:
+        """Each document's slot's latest done version (``_latest_version``), in one query."""
+        if not prepared:
+            return {}
+        doc = m.GeneratedDocument
+
+        def slot_of(target: _Target) -> tuple[int, int | None, DocumentKind, str]:
+            return (target.meeting_id, target.organisation_id, target.kind, target.file_format)
+
+        slots = {slot_of(item.target) for item in prepared}
+        same_slot = or_(
+            *(
+                and_(
+                    doc.meeting_id == meeting_id,
+                    doc.kind == kind,
+                    doc.organisation_id.is_(None)
+                    if organisation_id is None
+                    else doc.organisation_id == organisation_id,
+                    doc.format == file_format,
+                )
+                for meeting_id, organisation_id, kind, file_format in slots
+            )
+        )
+        newest = (
+            select(func.max(doc.id))
+            .where(same_slot, doc.status == DocumentStatus.DONE)
+            .group_by(doc.meeting_id, doc.organisation_id, doc.kind, doc.format)
+        )
+        rows = session.execute(
+            select(
+                doc.id, doc.meeting_id, doc.organisation_id, doc.kind, doc.format,
+                doc.fingerprint, doc.file_key, doc.size_bytes, doc.sha256, doc.template_id,
+            ).where(doc.id.in_(newest))
+        ).all()  # fmt: skip
+        by_slot = {(r.meeting_id, r.organisation_id, r.kind, r.format): r for r in rows}
+        return {item.document_id: by_slot.get(slot_of(item.target)) for item in prepared}
 
     def _assemble_and_store(self, document_id: int, target: _Target) -> Outcome:
         """A pack: gathered from finished files, kept when they are the same as last time."""
@@ -439,14 +715,14 @@ class RenderJob:
         )
         render_ms = (time.perf_counter() - started) * 1000
         observe_render(target.kind, target.file_format, render_ms)
-        with self._recording(document_id) as written, unit_of_work(self.sessions) as session:
+        with self._recording() as written, unit_of_work(self.sessions) as session:
             row = _claimed_row(session, document_id, target)
             if isinstance(row, Outcome):
                 return row
             key = target.file_key(document_id, row.file_name)
             _mark_file_done(
                 row,
-                file=self._put(written, key, built.data),
+                file=self._put(written, document_id, key, built.data),
                 fingerprint=inputs.fingerprint,
                 inputs={
                     **recorded,
@@ -458,22 +734,28 @@ class RenderJob:
         return Outcome.RENDERED
 
     @contextmanager
-    def _recording(self, document_id: int) -> Iterator[list[str]]:
-        """Collects the keys a finishing transaction writes; removes them if it fails.
+    def _recording(self) -> Iterator[list[tuple[int, str]]]:
+        """Collects the (document, key) a finishing transaction writes; removes them if it
+        fails.
 
         A file written by a transaction that then failed (a lost database, a fenced commit)
         would be referenced by nothing: it is removed unless the row records it after all.
         """
-        written: list[str] = []
+        written: list[tuple[int, str]] = []
         try:
             yield written
         except BaseException:
-            if written:
-                self._remove_unrecorded(document_id, written)
+            by_document: dict[int, list[str]] = {}
+            for document_id, key in written:
+                by_document.setdefault(document_id, []).append(key)
+            for document_id, keys in by_document.items():
+                self._remove_unrecorded(document_id, keys)
             raise
 
-    def _put(self, written: list[str], key: str, data: bytes) -> StoredFile:
-        written.append(key)
+    def _put(
+        self, written: list[tuple[int, str]], document_id: int, key: str, data: bytes
+    ) -> StoredFile:
+        written.append((document_id, key))
         return self.files.put(key, data)
 
     def _remove_unrecorded(self, document_id: int, keys: list[str]) -> None:
@@ -629,7 +911,15 @@ def _claimed_row(
     The fencing check: a worker cut off mid-render whose row was re-sent and claimed again
     (or finished) by another worker drops its result instead of writing over the other's file.
     """
-    row = session.get(m.GeneratedDocument, document_id, with_for_update=True)
+    return _fenced(
+        session.get(m.GeneratedDocument, document_id, with_for_update=True), document_id, target
+    )
+
+
+def _fenced(
+    row: m.GeneratedDocument | None, document_id: int, target: _Target
+) -> m.GeneratedDocument | Outcome:
+    """The locked row if this run's claim still holds it (``_claimed_row``)."""
     if row is None:
         return Outcome.MISSING
     if row.status == DocumentStatus.RUNNING and row.attempts == target.attempt:

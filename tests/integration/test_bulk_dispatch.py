@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from sqlalchemy import select
 
@@ -20,9 +21,13 @@ class BrokerThatFails:
     def __init__(self, takes: int) -> None:
         self.takes = takes
         self.calls: list[list[tuple[str, int]]] = []
+        self.chunkable: list[set[int]] = []
 
-    def send_documents(self, messages: Sequence[tuple[str, int]]) -> int:
+    def send_documents(
+        self, messages: Sequence[tuple[str, int]], *, chunkable: AbstractSet[int] = frozenset()
+    ) -> int:
         self.calls.append(list(messages))
+        self.chunkable.append(set(chunkable))
         return min(self.takes, len(messages))
 
     def send_render(self, document_id: int) -> None:
@@ -47,6 +52,7 @@ def test_a_batch_goes_in_one_call_and_what_the_broker_did_not_take_stays_pending
 
     assert sent == 3
     assert queue.calls == [[(RENDER_QUEUE, document_id) for document_id in ids]]
+    assert queue.chunkable == [set(ids)]  # decks are Office files to render: they may share
     with sessions() as session:
         statuses = dict(
             session.execute(
