@@ -37,7 +37,7 @@ import redis
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from pptx import Presentation
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from service.batches.control import BatchProgress, batch_progress, start_batch
 from service.batches.document_maker import DocumentMaker
@@ -55,7 +55,13 @@ from service.pdf.converter import PdfConverter
 from service.pdf.libreoffice import configured_converter
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from service.task_queue import PDF_QUEUE, RENDER_QUEUE, WORKER_QUEUES
+from service.task_queue import (
+    PDF_QUEUE,
+    RENDER_QUEUE,
+    WORKER_QUEUES,
+    CeleryDocumentQueue,
+    DocumentQueue,
+)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "doc_templates"
 
@@ -616,38 +622,141 @@ def run_batch(
     return run.wall, run.progress[0], run.documents
 
 
-def bench_batch(organisations: int, workers: int, *, with_pdf: bool) -> None:
-    run = run_batches(organisations, [(WORKER_QUEUES, workers)], with_pdf=with_pdf, floor=True)
-    assert run.floor is not None
-    pdfs = [d.render_ms or 0 for d in run.documents if d.format == "pdf"]
-    office = [d.render_ms or 0 for d in run.documents if d.format != "pdf"]
-    label = "Office files and PDFs" if with_pdf else "Office files only"
+def forget_documents(runtime: Runtime, meetings: Sequence[int]) -> None:
+    """Delete the meetings' batches, their rows and files, so that the next batch makes every
+    document again (nothing to reuse) on the same network."""
+    doc = m.GeneratedDocument
+    with unit_of_work(runtime.sessions) as session:
+        keys = {
+            key
+            for key in session.scalars(select(doc.file_key).where(doc.meeting_id.in_(meetings)))
+            if key is not None
+        }
+        session.execute(delete(doc).where(doc.meeting_id.in_(meetings)))
+        session.execute(delete(m.Batch).where(m.Batch.meeting_id.in_(meetings)))
+    for key in keys:
+        runtime.files.delete(key)
+
+
+def timed_batch(
+    settings: Settings,
+    runtime: Runtime,
+    meetings: Sequence[int],
+    workers: int,
+    *,
+    with_pdf: bool,
+    queue: DocumentQueue | None = None,
+) -> BatchRun:
+    """One batch per meeting through a fresh worker (``workers`` processes on every queue),
+    sent through ``queue`` (the runtime's by default): wall seconds from sending to the last
+    document, and the rows."""
+    with WorkerProcess(settings, concurrency=workers, name="bench", queues=WORKER_QUEUES):
+        started = time.perf_counter()
+        batch_ids = [
+            start_batch(
+                runtime.sessions,
+                queue or runtime.queue,
+                meeting_id=meeting,
+                with_pdf=with_pdf,
+                allow_placeholders=True,  # the clones have no participants (see run_batches)
+            )
+            for meeting in meetings
+        ]
+        wait_for(runtime, batch_ids)
+        wall = time.perf_counter() - started
+    documents: list[m.GeneratedDocument] = []
+    progress = []
+    with runtime.sessions() as session:
+        for batch_id in batch_ids:
+            one = batch_progress(session, batch_id)
+            progress.append(one)
+            documents.extend(one.batch.documents)
+    return BatchRun(wall, documents, progress)
+
+
+def wait_for(runtime: Runtime, batch_ids: Sequence[int]) -> None:
+    """Until every document of the batches ended; a count per poll, in SQL, so the poller
+    neither loads rows nor competes with the workers."""
+    unfinished = select(func.count()).where(
+        m.GeneratedDocument.batch_id.in_(batch_ids),
+        m.GeneratedDocument.status.not_in([DocumentStatus.DONE, DocumentStatus.FAILED]),
+    )
+    while True:
+        with runtime.sessions() as session:
+            if session.scalar(unfinished) == 0:
+                return
+        time.sleep(0.2)
+
+
+def bench_batch(organisations: int, workers: int, *, with_pdf: bool, repeat: int) -> None:
+    """The batch through real workers against the no-queue floor, in rounds on one network
+    (its documents deleted between batches, so each renders everything): the batch as sent
+    (chunks of ``render_chunk_documents``), for Office files also one document per message,
+    and the floor, each round in turn; medians and per-round ratios."""
+    label = "Office files only" if not with_pdf else "Office files and PDFs"
+    with networks_of(organisations) as (settings, runtime, meetings):
+        chunk = settings.render_chunk_documents
+        ways: dict[str, DocumentQueue | None] = {f"chunks of {chunk}": None}
+        if not with_pdf and chunk > 1:
+            ways["one per message"] = CeleryDocumentQueue(
+                settings.model_copy(update={"render_chunk_documents": 1})
+            )
+        walls: dict[str, list[float]] = {way: [] for way in [*ways, "floor"]}
+        floor: list[FloorDocument] = []
+        last: BatchRun | None = None
+        files = 0
+        for _ in range(repeat):
+            for way, queue in ways.items():
+                forget_documents(runtime, meetings)
+                run = timed_batch(
+                    settings, runtime, meetings, workers, with_pdf=with_pdf, queue=queue
+                )
+                if run.counts.get("done", 0) != run.total:
+                    raise SystemExit(f"the batch left {run.counts} documents")
+                walls[way].append(run.wall)
+                last = last or run
+            if not floor:
+                assert last is not None
+                floor = floor_documents(runtime, last.documents)
+            floor_wall, files = run_floor(
+                floor, workers, pdf_settings=Settings() if with_pdf else None
+            )
+            walls["floor"].append(floor_wall)
+    assert last is not None
+    pdfs = [d.render_ms or 0 for d in last.documents if d.format == "pdf"]
+    office = [d.render_ms or 0 for d in last.documents if d.format != "pdf"]
     print(
         f"\nBatch through the real queue: {organisations} organisations x every kind, "
-        f"{label}; {workers} worker processes on every queue, Redis, SQLite"
-    )
-    counts = run.counts
-    print(
-        f"  {run.total} documents ({len(pdfs)} PDFs) in {run.wall:.1f} s wall = "
-        f"{run.total / run.wall:.0f} documents/s; done {counts.get('done', 0)}, "
-        f"failed {counts.get('failed', 0)}"
+        f"{label}; {workers} worker processes on every queue, Redis, SQLite; {repeat} "
+        f"round(s), each: {', '.join(ways)}, then the floor"
     )
     print(
-        f"  median per document in the worker: Office {statistics.median(office):.1f} ms"
+        f"  {last.total} documents ({len(pdfs)} PDFs); median per document in the worker: "
+        f"Office {statistics.median(office):.1f} ms"
         + (
             f", PDF (conversion of the stored Office file) {statistics.median(pdfs):.0f} ms"
             if pdfs
             else ""
         )
     )
-    settings = Settings() if with_pdf else None
-    floor_wall, files = run_floor(run.floor, workers, pdf_settings=settings)
     what = "rendered and converted by warm converters" if with_pdf else "rendered"
-    print(
-        f"  no-queue floor: the same {len(run.floor)} Office documents from the same contexts, "
-        f"{what} by the same engines in {workers} plain processes, {files} files written: "
-        f"{floor_wall:.1f} s wall -> the batch takes {run.wall / floor_wall:.2f}x the floor"
-    )
+    floor_median = statistics.median(walls["floor"])
+    for way, times in walls.items():
+        median = statistics.median(times)
+        rounds = ", ".join(f"{w:.1f}" for w in times)
+        if way == "floor":
+            print(
+                f"  no-queue floor: the same {len(floor)} Office documents from the same "
+                f"contexts, {what} by the same engines in {workers} plain processes, {files} "
+                f"files written: median {median:.1f} s ({rounds})"
+            )
+            continue
+        per_round = [w / f for w, f in zip(times, walls["floor"], strict=True)]
+        print(
+            f"  {way:16}: median {median:5.1f} s ({rounds}) = {last.total / median:.0f} "
+            f"documents/s -> {median / floor_median:.2f}x the floor (per round "
+            f"{', '.join(f'{r:.2f}' for r in per_round)})"
+        )
 
 
 def bench_scaling(sizes: Sequence[int], split: tuple[int, int], workers: int) -> None:
@@ -769,6 +878,9 @@ def main() -> None:
     parser.add_argument("--pdf-organisations", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--batch-repeat", type=int, default=3, help="rounds of the Office batch and its floor"
+    )
+    parser.add_argument(
         "--split-organisations",
         type=int,
         default=24,
@@ -805,6 +917,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.repeat, args.organisations, args.pdf_organisations = 5, 30, 10
+        args.batch_repeat = 1
         args.split_organisations, args.split_repeat = 6, 1
         args.scaling_sizes, args.scaling_split = [30, 100], (3, 10)
     parts = set(args.only or ["kinds", "batches", "pdf-workers", "stores", "scaling"])
@@ -813,8 +926,8 @@ def main() -> None:
         bench_rich_text_letter(args.repeat)
         bench_docx_parts(args.repeat)  # docxparts
     if "batches" in parts:
-        bench_batch(args.organisations, args.workers, with_pdf=False)
-        bench_batch(args.pdf_organisations, args.workers, with_pdf=True)
+        bench_batch(args.organisations, args.workers, with_pdf=False, repeat=args.batch_repeat)
+        bench_batch(args.pdf_organisations, args.workers, with_pdf=True, repeat=1)
     if "scaling" in parts:
         bench_scaling(args.scaling_sizes, args.scaling_split, args.workers)
     if "pdf-workers" in parts:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -47,10 +47,10 @@ from service.change_detection.stamps import DigestCache, consistent_read, docume
 from service.clock import utcnow
 from service.database import models as m
 from service.database.session import unit_of_work
-from service.documents.catalogue import PACKS, spec_for
+from service.documents.catalogue import PACKS, PrivateData, spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import GenerationError, NotFoundError, RenderError, TransientError
-from service.observability.log_context import set_ids
+from service.observability.log_context import log_ids, set_ids
 from service.observability.metrics import observe_render
 from service.pdf.converter import PdfConverter
 from service.storage.file_store import FileStore, StoredFile
@@ -75,6 +75,7 @@ class _Target:
     attempt: int = 0
     # drills (issue 16 item 4): the template snapshot the batch started with, if pinned.
     template_id: int | None = None
+    batch_id: int | None = None
 
     def file_key(self, document_id: int, file_name: str | None) -> str:
         """Where the document's file is stored: a function of the document alone, so a
@@ -197,6 +198,16 @@ class RenderJob:
         finally:
             for document_id in claimed:
                 self.keeper.release(document_id)
+            set_ids(batch_id=None, document_id=None)
+        for document_id, target in claimed.items():
+            # A task per document has Celery's line for each; a chunk's has one for them all.
+            with log_ids(batch_id=target.batch_id, document_id=document_id):
+                log.info(
+                    "document %s: %s (one of %d in this task)",
+                    document_id,
+                    outcomes.get(document_id, "unfinished"),
+                    len(document_ids),
+                )
         return outcomes
 
     def _not_claimed(self, document_id: int, begun: Outcome, step: Step | None) -> None:
@@ -306,6 +317,7 @@ class RenderJob:
             source,
             attempt=doc.attempts,
             template_id=doc.template_id,  # drills: the batch's template snapshot
+            batch_id=doc.batch_id,
         )
 
     def _held_elsewhere(self, doc: m.GeneratedDocument) -> bool:
@@ -503,6 +515,7 @@ class RenderJob:
         prepared: list[_Prepared] = []
         failures: dict[int, str] = {}
         with consistent_read(self.sessions) as session:
+            self._read_own_digests(session, targets.values())
             for document_id, target in targets.items():
                 set_ids(document_id=document_id)
                 begun = time.perf_counter()
@@ -532,6 +545,8 @@ class RenderJob:
         )
         for item in prepared:
             set_ids(document_id=item.document_id)
+            if self.debug_delay_seconds:  # drills: each document takes at least this long
+                time.sleep(self.debug_delay_seconds)
             found = latest.get(item.document_id)
             if (
                 found is not None
@@ -568,6 +583,20 @@ class RenderJob:
         for document_id, reason in failures.items():
             target = targets[document_id]
             outcomes[document_id] = self._fail(document_id, reason, attempt=target.attempt)
+
+    def _read_own_digests(self, session: Session, targets: Iterable[_Target]) -> None:
+        """Read the chunk's organisations' own stamp buckets at once, per meeting."""
+        wanted: dict[int, tuple[set[int], set[PrivateData]]] = {}
+        for target in targets:
+            if target.organisation_id is None:
+                continue
+            spec = spec_for(target.kind)
+            organisations, kinds = wanted.setdefault(target.meeting_id, (set(), set()))
+            organisations.add(target.organisation_id)
+            kinds.update(spec.reads_own_organisation - spec.reads_other_organisations)
+        for meeting_id, (organisations, kinds) in wanted.items():
+            network_id = self.digests.network_of(session, meeting_id)
+            self.digests.read_own(session, network_id, organisations, frozenset(kinds))
 
     def _record_chunk(self, made: Sequence[_Prepared]) -> dict[int, Outcome]:
         """Store the chunk's files and record its rows in one transaction; then hand on the

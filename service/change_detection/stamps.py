@@ -338,6 +338,14 @@ def _private_digests(
     return {key: hasher.hexdigest() for key, hasher in hashers.items()}
 
 
+def meeting_network(session: Session, meeting_id: int) -> int:
+    """The network a meeting belongs to."""
+    network_id = session.scalar(select(m.Meeting.network_id).where(m.Meeting.id == meeting_id))
+    if network_id is None:
+        raise NotFoundError(f"meeting {meeting_id} not found")
+    return network_id
+
+
 def document_stamp(
     session: Session,
     spec: DocumentSpec,
@@ -374,9 +382,11 @@ def document_stamps(
     With a ``cache``, the network-wide buckets come from it when the snapshot's data revision
     is the one they were read at; only the document's own rows are read then.
     """
-    network_id = session.scalar(select(m.Meeting.network_id).where(m.Meeting.id == meeting_id))
-    if network_id is None:
-        raise NotFoundError(f"meeting {meeting_id} not found")
+    network_id = (
+        cache.network_of(session, meeting_id)
+        if cache is not None
+        else meeting_network(session, meeting_id)
+    )
     own_organisation = [organisation_id] if organisation_id is not None else []
     if cache is not None:
         digests = cache.digests(session, network_id, spec, own_organisation)
@@ -416,12 +426,28 @@ _TRIGGER_COUNT = {
 }
 
 
+# Keys of ``Session.info``: set by ``consistent_read`` on its session, and the revision read
+# in it (one snapshot: read once, however many documents and caches ask).
+_SNAPSHOT = "benchdocs.snapshot"
+_SNAPSHOT_REVISION = "benchdocs.snapshot_revision"
+
+
 def data_revision(session: Session) -> tuple[str, int] | None:
     """The snapshot's data revision (epoch, counter); None when it cannot vouch for the data.
 
     None when no write has made the row yet, on a database without the triggers, or when a
     stamped table lost its triggers (a SQLite migration that copies a table drops them).
+    In a ``consistent_read`` session it is read once: the snapshot does not move.
     """
+    if not session.info.get(_SNAPSHOT):
+        return _read_data_revision(session)
+    if _SNAPSHOT_REVISION not in session.info:
+        session.info[_SNAPSHOT_REVISION] = _read_data_revision(session)
+    revision: tuple[str, int] | None = session.info[_SNAPSHOT_REVISION]
+    return revision
+
+
+def _read_data_revision(session: Session) -> tuple[str, int] | None:
     dialect = session.get_bind().dialect.name
     if dialect not in _TRIGGER_COUNT:
         return None
@@ -454,8 +480,55 @@ class DigestCache:
     _networks: dict[tuple[int, frozenset[PrivateData]], NetworkDigests] = field(
         default_factory=dict
     )
+    # Organisations' own buckets read ahead for a chunk of documents (``read_own``): the
+    # digests, and which (organisation, data) were read (a bucket without rows has none).
+    _own: dict[tuple[int, PrivateData], str] = field(default_factory=dict)
+    _own_read: set[tuple[int, PrivateData]] = field(default_factory=set)
+    _meeting_networks: dict[int, int] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
+
+    def _at_revision(self, session: Session) -> tuple[str, int] | None:
+        """The snapshot's revision; what was kept at another one is forgotten."""
+        revision = data_revision(session)
+        if revision is None or revision != self._revision:
+            self._networks.clear()
+            self._own.clear()
+            self._own_read.clear()
+            self._meeting_networks.clear()
+            self._revision = revision
+        return revision
+
+    def network_of(self, session: Session, meeting_id: int) -> int:
+        """The meeting's network (``meeting_network``), kept at this revision."""
+        if self._at_revision(session) is None:
+            return meeting_network(session, meeting_id)
+        if meeting_id not in self._meeting_networks:
+            self._meeting_networks[meeting_id] = meeting_network(session, meeting_id)
+        return self._meeting_networks[meeting_id]
+
+    def read_own(
+        self,
+        session: Session,
+        network_id: int,
+        organisation_ids: Collection[int],
+        kinds: frozenset[PrivateData],
+    ) -> None:
+        """Read these organisations' own buckets of ``kinds`` now, one query per kind of data,
+        and keep them at this revision: the chunk's documents that follow read none."""
+        if self._at_revision(session) is None or not kinds:
+            return
+        wanted = sorted(
+            {
+                organisation
+                for organisation in organisation_ids
+                if any((organisation, data) not in self._own_read for data in kinds)
+            }
+        )
+        if not wanted:
+            return
+        self._own.update(_private_digests(session, [network_id], wanted, frozenset(), kinds=kinds))
+        self._own_read.update((organisation, data) for organisation in wanted for data in kinds)
 
     def digests(
         self,
@@ -467,10 +540,7 @@ class DigestCache:
         """The network's shared buckets and others' private data (cached), and the document's
         own organisation's buckets of the data its kind shows (read now)."""
         others = spec.reads_other_organisations
-        revision = data_revision(session)
-        if revision is None or revision != self._revision:
-            self._networks.clear()
-            self._revision = revision
+        revision = self._at_revision(session)
         key = (network_id, others)
         cached = self._networks.get(key) if revision is not None else None
         if cached is None:
@@ -483,11 +553,18 @@ class DigestCache:
         else:
             self.hits += 1
         own_kinds = spec.reads_own_organisation - others
-        own = (
-            _private_digests(session, [network_id], own_organisation, frozenset(), kinds=own_kinds)
-            if own_organisation and own_kinds
-            else {}
-        )
+        own: dict[tuple[int, PrivateData], str] = {}
+        for organisation in own_organisation if own_kinds else []:
+            unread = frozenset(d for d in own_kinds if (organisation, d) not in self._own_read)
+            for data in own_kinds - unread:
+                if (organisation, data) in self._own:
+                    own[(organisation, data)] = self._own[(organisation, data)]
+            if unread:
+                own.update(
+                    _private_digests(
+                        session, [network_id], [organisation], frozenset(), kinds=unread
+                    )
+                )
         return NetworkDigests(
             shared=cached.shared,
             organisations=cached.organisations,
@@ -513,7 +590,10 @@ def consistent_read(sessions: sessionmaker[Session]) -> Iterator[Session]:
             # an explicit BEGIN makes the first read fix a snapshot (WAL) until rollback.
             if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
                 connection.exec_driver_sql("BEGIN")
+        session.info[_SNAPSHOT] = True
         try:
             yield session
         finally:
             session.rollback()
+            session.info.pop(_SNAPSHOT, None)
+            session.info.pop(_SNAPSHOT_REVISION, None)

@@ -60,6 +60,12 @@ def rows_of(runtime: Runtime, batch_id: int) -> Rows:
     return {row.id: (row.status, row.attempts, row.error, row.failed_transient) for row in found}
 
 
+@pytest.fixture
+def pipeline_settings(migrated: Settings, broker_url: str) -> Settings:
+    """Office files sent two to a message, so four letters keep both pool processes busy."""
+    return migrated.model_copy(update={"redis_url": broker_url, "render_chunk_documents": 2})
+
+
 def start_batch_of(
     client: TestClient, runtime: Runtime, *, organisations: int, with_pdf: bool = False
 ) -> int:
@@ -153,18 +159,22 @@ def test_a_whole_worker_killed_mid_render_is_recovered_by_its_lapsed_lease_withi
         leased.model_copy(update={"debug_render_delay_seconds": 30.0}), concurrency=2
     )
     batch_id = start_batch_of(client, runtime, organisations=4)
-    wait_until(
-        lambda: (
-            sum(s == DocumentStatus.RUNNING for s, *_ in rows_of(runtime, batch_id).values()) == 2
-        ),
-        what="two renders to start",
-    )
-    running = [
-        d for d, (s, *_) in rows_of(runtime, batch_id).items() if s == DocumentStatus.RUNNING
-    ]
-    with runtime.sessions() as session:
-        owners = {session.get_one(m.GeneratedDocument, d).lease_owner for d in running}
-    assert len(owners) == 2 and all(o and ":" in o for o in owners)  # host:pid of each child
+
+    def running_and_owners() -> tuple[list[int], set[str | None]]:
+        doc = m.GeneratedDocument
+        with runtime.sessions() as session:
+            rows = session.execute(
+                select(doc.id, doc.lease_owner).where(
+                    doc.batch_id == batch_id, doc.status == DocumentStatus.RUNNING
+                )
+            ).all()
+        return [row.id for row in rows], {row.lease_owner for row in rows}
+
+    # Each pool process claims its task's documents (a chunk) at once.
+    wait_until(lambda: len(running_and_owners()[1]) == 2, what="both processes to start")
+    running, owners = running_and_owners()
+    assert len(running) >= 2
+    assert all(o and ":" in o for o in owners)  # host:pid of each child
 
     kill_with_descendants(doomed)  # the whole worker, SIGKILL: nothing finishes, nothing acks
     killed_at = time.monotonic()

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -109,7 +110,8 @@ def test_metrics_after_a_real_batch_equal_the_database_and_the_broker(
         batch_size = batch_progress(session, batch_id).total
     # The Office files are queued; their PDFs wait for them (pending, not yet in Redis).
     assert batch_size == 8
-    assert (broker.llen("render"), broker.llen("pdf")) == (4, 0)
+    # One message: the four Office files are rendered together (a chunk).
+    assert (broker.llen("render"), broker.llen("pdf")) == (1, 0)
 
     start_worker(worker_settings)
     wait_until(batch_complete(runtime, batch_id), timeout=180, what="the batch to finish")
@@ -158,10 +160,19 @@ def test_metrics_after_a_real_batch_equal_the_database_and_the_broker(
     log_text = (tmp_path / "worker0.log").read_text(encoding="utf-8")
     events = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
     assert events and all({"time", "level", "logger", "message"} <= set(e) for e in events)
-    finished = [e for e in events if "succeeded" in e["message"] and "document_id" in e]
-    assert {e["document_id"] for e in finished} == document_ids
-    assert {e["batch_id"] for e in finished} == {batch_id}
-    assert all(e["task_id"] in e["message"] for e in finished)
+    # A PDF's own task: Celery's line; an Office file of a chunk: the chunk's line for it.
+    succeeded = [e for e in events if "succeeded" in e["message"] and "document_id" in e]
+    in_chunk = [
+        e
+        for e in events
+        if re.fullmatch(r"document \d+: rendered \(one of 4 in this task\)", e["message"])
+    ]
+    assert {e["document_id"] for e in succeeded + in_chunk} == document_ids
+    assert len(succeeded) == len(in_chunk) == 4
+    assert {e["batch_id"] for e in succeeded + in_chunk} == {batch_id}
+    assert all(e["task_id"] in e["message"] for e in succeeded)
+    assert len({e["task_id"] for e in in_chunk}) == 1
+    assert all(str(e["document_id"]) in e["message"] for e in in_chunk)
     broker.close()
 
 

@@ -19,8 +19,10 @@ from sqlalchemy import select, update
 from service.batches.control import create_batch
 from service.batches.document_maker import DocumentMaker, MadeDocument
 from service.batches.render_job import Outcome, RenderJob
+from service.change_detection.stamps import consistent_read, document_stamp
 from service.database import models as m
 from service.database.session import unit_of_work
+from service.documents.catalogue import spec_for
 from service.domain.kinds import DocumentKind, DocumentStatus
 from service.errors import RenderError, StoreFullError
 from service.runtime import Runtime, build_runtime
@@ -316,3 +318,48 @@ def test_neighbouring_office_files_share_a_message_up_to_the_chunk_size() -> Non
         (RENDER_QUEUE, (9,)),
     ]
     assert group_documents(messages, chunkable, 1) == [(q, (d,)) for q, d in messages]
+
+
+def test_an_organisations_own_data_changed_between_chunks_is_in_its_next_documents(
+    network: Network,
+) -> None:
+    """The chunk reads its organisations' own stamp buckets ahead, kept by data revision: a
+    score changed after one chunk makes the next one render that organisation again."""
+    runtime = network.runtime
+    job = network.job()
+    comment = "Ny kommentar: =SUM(A1) <b>{{ x }}</b> 🌿"
+    try:
+        assert set(job.run_many(network.batch()).values()) == {Outcome.RENDERED}
+        with unit_of_work(runtime.sessions) as session:
+            score = session.scalars(
+                select(m.Score)
+                .where(m.Score.organisation_id == network.askersund)
+                .order_by(m.Score.id.desc())
+            ).first()
+            assert score is not None
+            score.comment = comment
+        ids = network.batch()
+        outcomes = job.run_many(ids)
+    finally:
+        job.keeper.stop()
+    rows = network.rows(ids)
+    checklists = {rows[d].organisation_id: d for d in ids if rows[d].kind == DocumentKind.CHECKLIST}
+    askersund = checklists.pop(network.askersund)
+    assert outcomes[askersund] == Outcome.RENDERED
+    key = rows[askersund].file_key
+    assert key is not None
+    assert comment in _text(DocumentKind.CHECKLIST, runtime.files.get(key))
+    assert {outcomes[d] for d in checklists.values()} == {Outcome.REUSED}
+    # Every stamp is the one read afresh, without anything kept: the changed one too.
+    with consistent_read(runtime.sessions) as session:
+        for document_id in ids:
+            row = rows[document_id]
+            assert row.inputs is not None
+            assert row.inputs["stamp"] == document_stamp(
+                session,
+                spec_for(row.kind),
+                meeting_id=row.meeting_id,
+                organisation_id=row.organisation_id,
+                template_sha256=row.inputs["template"],
+                renderer=row.inputs["renderer"],
+            ), row.kind
