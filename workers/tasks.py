@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,7 @@ from service.batches.failures import is_transient
 from service.batches.leases import LeaseKeeper
 from service.batches.pdf_step import Step
 from service.batches.render_job import Outcome, RenderJob
+from service.batches.template_library import TemplateLibrary
 from service.errors import DeliveryDeferredError, InputsNotReadyError
 from service.mail.building import build_settings
 from service.mail.daily import DueRules, run_daily
@@ -146,6 +148,23 @@ def _fresh_process_state(**_: Any) -> None:
         _lease_keeper().start()
     except Exception:  # a worker without its sweep still renders
         log.warning("could not start the lease keeper", exc_info=True)
+    # Templates parsed before the first task, not while a batch waits for it; in a thread,
+    # so the pool does not wait for this process to say it is up (the library has a lock).
+    try:
+        templates = _render_job().maker.templates
+    except Exception:  # the first task reports it
+        log.warning("could not prepare the render job", exc_info=True)
+        return
+    threading.Thread(
+        target=_warm_up, args=(templates,), name="template-warm-up", daemon=True
+    ).start()
+
+
+def _warm_up(templates: TemplateLibrary) -> None:
+    try:
+        templates.warm_up()
+    except Exception:  # its documents report what is wrong with a template
+        log.warning("could not parse the templates ahead", exc_info=True)
 
 
 @worker_process_shutdown.connect

@@ -189,7 +189,10 @@ def dispatch(
     The rows are marked queued before their messages are sent (in one statement per state
     they were read in), so a worker that starts at once never has its ``running``
     overwritten; a row that moved since it was read (a worker took it, or handed it on) is
-    left alone. The messages then go in one go (``BulkDocumentQueue``). If the broker is
+    left alone. Meeting-wide Office files go first, each alone (``_Route.first``); an
+    organisation's Office files may share a message with their neighbours (a chunk, rendered
+    with one claim and one record: ``RenderJob.run_many``). The messages then go in one go
+    (``BulkDocumentQueue``). If the broker is
     unreachable, the documents it did not take go back to pending and sending stops:
     ``resend_stale`` (beat, or ``benchdocs resend``) picks them up.
     """
@@ -199,7 +202,7 @@ def dispatch(
     claimed = _claim(sessions, [(d, r.status) for d, r in wanted if r.step is not None])
     to_send = [
         (PDF_QUEUE if route.step == Step.PDF else RENDER_QUEUE, document_id)
-        for document_id, route in wanted
+        for document_id, route in sorted(wanted, key=lambda item: not item[1].first)
         if document_id in claimed
     ]
     if isinstance(queue, BulkDocumentQueue):
@@ -234,8 +237,12 @@ class _Route:
 
     status: DocumentStatus
     step: Step | None
-    # An Office file to render (not a pack): it may share a message with its neighbours.
+    # An organisation's Office file to render (not a pack): it may share a message with its
+    # neighbours.
     chunkable: bool = False
+    # A meeting-wide Office file: it reads the whole network, so it is the longest of its
+    # batch to make; sent first and alone, none of them ends the batch on one busy worker.
+    first: bool = False
 
 
 def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dict[int, _Route]:
@@ -272,8 +279,13 @@ def _routes(sessions: sessionmaker[Session], document_ids: Sequence[int]) -> dic
                 routes[row.id] = _Route(row.status, None)  # handed on by its sibling's worker
             else:
                 step = step_of(row.format)
-                chunkable = step == Step.RENDER and row.kind not in PACKS
-                routes[row.id] = _Route(row.status, step, chunkable)
+                rendered = step == Step.RENDER and row.kind not in PACKS
+                routes[row.id] = _Route(
+                    row.status,
+                    step,
+                    chunkable=rendered and row.organisation_id is not None,
+                    first=rendered and row.organisation_id is None,
+                )
     # An id that no longer exists (its batch deleted) is not sent: nobody wants it.
     return {d: routes.get(d, _Route(DocumentStatus.PENDING, None)) for d in document_ids}
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.documents import swedish
-from service.documents.catalogue import spec_for
+from service.documents.catalogue import CATALOGUE, spec_for
 from service.documents.swedish_filters import SWEDISH_FILTERS
 from service.domain.kinds import DocumentKind
 from service.engines.interface import OfficeTemplate
@@ -223,7 +223,23 @@ class TemplateLibrary:
                 return cached[1]
             loaded = LoadedTemplate(file_name=file_name, sha256=read.sha256, template=read.template)
             self._loaded[file_name] = (read.stamp, loaded)
+            # A batch's snapshot of this file (the same bytes) is this parse too.
+            self._parsed.setdefault(read.sha256, read.template)
             return loaded
+
+    def warm_up(self) -> int:
+        """Parse every built-in template now (a worker process as it starts), so the first
+        documents of a batch do not wait for it; how many were parsed. A template that does
+        not parse is left for its documents to report."""
+        parsed = 0
+        for file_name in sorted({spec.template_file for spec in CATALOGUE.values()}):
+            try:
+                self.get(file_name)
+            except TemplateError as exc:
+                log.warning("template %s not parsed ahead: %s", file_name, exc)
+                continue
+            parsed += 1
+        return parsed
 
     def snapshot(self, key: str, *, file_name: str, sha256: str, suffix: str) -> LoadedTemplate:
         """A template snapshot kept in the file store under a content-addressed ``key``

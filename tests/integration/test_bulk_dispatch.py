@@ -65,3 +65,38 @@ def test_a_batch_goes_in_one_call_and_what_the_broker_did_not_take_stays_pending
         len(ids) - 3
     )
     engine.dispose()
+
+
+def test_meeting_wide_documents_go_first_and_alone_and_an_organisations_may_share(
+    sample_imported: Settings,
+) -> None:
+    engine = make_engine(sample_imported.database_url)
+    sessions = make_session_factory(engine)
+    with unit_of_work(sessions) as session:
+        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+        batch = create_batch(
+            session,
+            meeting_id=meeting,
+            kinds=[
+                DocumentKind.DECK,
+                DocumentKind.NETWORK_OVERVIEW,
+                DocumentKind.FEEDBACK_LETTER,
+                DocumentKind.ORGANISER_CHECKLIST,
+            ],
+        )
+        rows = {d.id: (d.kind, d.organisation_id) for d in batch.documents}
+    queue = BrokerThatFails(takes=len(rows))
+
+    assert dispatch(sessions, queue, list(rows)) == len(rows)
+
+    (sent,) = queue.calls
+    meeting_wide = [d for d, (_, organisation) in rows.items() if organisation is None]
+    assert {rows[d][0] for d in meeting_wide} == {
+        DocumentKind.NETWORK_OVERVIEW,
+        DocumentKind.ORGANISER_CHECKLIST,
+    }
+    # The longest to make (they read the whole network) first, in their batch's order.
+    assert [d for _, d in sent[: len(meeting_wide)]] == meeting_wide
+    assert [d for _, d in sent[len(meeting_wide) :]] == [d for d in rows if d not in meeting_wide]
+    assert queue.chunkable == [set(rows) - set(meeting_wide)]
+    engine.dispose()
