@@ -152,6 +152,15 @@ class ProperNames:
     def __init__(self, names: Iterable[str]) -> None:
         self.names = frozenset(names)
         self.first_words = frozenset(name.split()[0] for name in self.names if name.split())
+        self._lowered: dict[str, str] = {}
+
+    def lower_initial(self, text: str) -> str:
+        """``lower_initial(text, self)``, remembered: a network's letters lower the same
+        transfer targets against the same names."""
+        lowered = self._lowered.get(text)
+        if lowered is None:
+            lowered = self._lowered[text] = lower_initial(text, self)
+        return lowered
 
     def starts(self, text: str) -> bool:
         """Whether the text is one of the names or starts with one and a space."""

@@ -24,7 +24,6 @@ from service.documents.blocks import (
     ProperNames,
     area_rows,
     indicator_line,
-    lower_initial,
     plan_rows,
 )
 from service.documents.facts import (
@@ -212,7 +211,7 @@ def build_feedback_letter_context(facts: FeedbackLetterFacts) -> dict[str, Any]:
         else f"Tack för att ni deltog i {full_title} den {swedish.long_date(meeting.date)}{place}."
     )
     proper_names = [o.organisation_name for o in facts.others_transferable] + [org.name]
-    aliases = _aliases(proper_names)
+    aliases = _aliases(frozenset(proper_names))
     return {
         "network": _network(facts.network),
         "meeting": meeting_block(meeting),
@@ -459,7 +458,10 @@ def _by_role(people: Iterable[PersonFacts]) -> list[PersonFacts]:
     )
 
 
-def _aliases(proper_names: Sequence[str]) -> ProperNames:
+# Every letter of a network names the same organisations: one index (with the transfer
+# targets it has lowered) serves them all.
+@functools.lru_cache(maxsize=16)
+def _aliases(proper_names: frozenset[str]) -> ProperNames:
     """Every way the letter may name an organisation (kept capitalised mid-sentence)."""
     return ProperNames(alias for name in proper_names for alias in organisation_aliases(name))
 
@@ -469,7 +471,7 @@ def _transferable(t: TransferableFacts, names: ProperNames) -> dict[str, str]:
     return {
         "organisation": t.organisation_name,
         "title": t.title,
-        "transfer_to": ", ".join(lower_initial(target, names) for target in t.transfer_to),
+        "transfer_to": ", ".join(names.lower_initial(target) for target in t.transfer_to),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from service.change_detection.fingerprints import (
     DocumentInputs,
+    _plain,
     canonical_json,
     context_digest,
     document_inputs,
@@ -22,7 +24,11 @@ from service.change_detection.fingerprints import (
     stored_fingerprint,
     value_digest,
 )
+from service.database import models as m
+from service.database.facts.loaders import LOADERS
+from service.documents.catalogue import CATALOGUE
 from service.engines import RENDERER_REVISION
+from service.intake.sample import find_id, sample_database
 
 
 class Colour(enum.Enum):
@@ -253,3 +259,33 @@ def test_a_pdf_renderer_adds_the_converter() -> None:
     assert pdf.startswith(renderer_identity("docx") + "; ")
     assert pdf.endswith(pdf_converter_identity())
     assert "LibreOffice" in pdf_converter_identity() and "options" in pdf_converter_identity()
+
+
+def test_the_quick_walk_gives_the_careful_walks_bytes_for_every_sample_context() -> None:
+    """``canonical_json`` walks plain values quickly; it must print what ``_plain`` prints."""
+    with sample_database() as sessions, sessions() as session:
+        meeting = find_id(session, m.Meeting, "bm2")
+        organisation = find_id(session, m.Organisation, "askersund")
+        contexts = {
+            spec: spec.build_context(
+                LOADERS[spec.kind](
+                    session,
+                    meeting_id=meeting,
+                    organisation_id=organisation if spec.per_organisation else None,
+                )
+            )
+            for spec in CATALOGUE.values()
+        }
+    assert len(contexts) >= 8
+    for spec, context in contexts.items():
+        careful = json.dumps(
+            _plain(context), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+        assert canonical_json(context) == careful, spec.kind
+    mixed = {"$key": [1, 1.5, (2, "tre"), {"a": dt.date(2019, 9, 26)}], "b": {1: Colour.RED}}
+    assert (
+        canonical_json(mixed)
+        == json.dumps(
+            _plain(mixed), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    )

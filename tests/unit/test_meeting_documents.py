@@ -516,3 +516,20 @@ def test_templates_saved_again_by_libreoffice_still_render(tmp_path: Path) -> No
         assert expected in texts
     for doc in (agenda, letter, summary):
         assert not [t for t in all_texts(doc) if "{{" in t or "{%" in t]
+
+
+def test_a_networks_letters_share_one_index_of_names_whose_lowered_targets_are_the_plain_ones() -> (
+    None
+):
+    from service.documents.blocks import ProperNames, lower_initial
+    from service.documents.meeting_documents import _aliases
+
+    names = ["Askersunds kommun", "Region Värmland", "Fagersta kommun"]
+    index = _aliases(frozenset(names))
+    assert _aliases(frozenset(reversed(names))) is index  # every letter of the network
+    assert isinstance(index, ProperNames)
+    for text in ["Alla nämnder", "Askersund och Fagersta", "Värmlands kommuner", "LSS", ""]:
+        assert index.lower_initial(text) == lower_initial(text, index)
+        assert index.lower_initial(text) == lower_initial(text, index)  # remembered: the same
+    assert index.lower_initial("Alla nämnder") == "alla nämnder"
+    assert index.lower_initial("Askersund och Fagersta") == "Askersund och Fagersta"
