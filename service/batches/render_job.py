@@ -510,10 +510,30 @@ class RenderJob:
     def _render_chunk(self, targets: dict[int, _Target], outcomes: dict[int, Outcome]) -> None:
         """Render claimed Office documents with one snapshot, one query for their latest
         versions and one transaction to record them; a document's own failure is its own."""
+        failures: dict[int, str] = {}
+        prepared = self._prepare_chunk(targets, failures)
+        for item in prepared:
+            set_ids(document_id=item.document_id)
+            if self.debug_delay_seconds:  # drills: each document takes at least this long
+                time.sleep(self.debug_delay_seconds)
+            if item.reuse is None:
+                self._render_prepared(item, failures, outcomes)
+        finished = self._record_chunk(
+            [item for item in prepared if item.reuse is not None or item.data is not None]
+        )
+        outcomes.update(finished)
+        for document_id, reason in failures.items():
+            target = targets[document_id]
+            outcomes[document_id] = self._fail(document_id, reason, attempt=target.attempt)
+
+    def _prepare_chunk(
+        self, targets: dict[int, _Target], failures: dict[int, str]
+    ) -> list[_Prepared]:
+        """Each document's context and inputs, read in one snapshot, and the latest version
+        whose file it keeps when nothing changed; a document that cannot be read fails alone."""
         started = time.perf_counter()
         templates: dict[tuple[DocumentKind, int | None], LoadedTemplate] = {}
         prepared: list[_Prepared] = []
-        failures: dict[int, str] = {}
         with consistent_read(self.sessions) as session:
             self._read_own_digests(session, targets.values())
             for document_id, target in targets.items():
@@ -527,26 +547,15 @@ class RenderJob:
                 except (GenerationError, NotFoundError) as exc:
                     failures[document_id] = str(exc)
                     continue
+                seconds = time.perf_counter() - begun
                 prepared.append(
-                    _Prepared(
-                        document_id,
-                        target,
-                        templates[key],
-                        context,
-                        inputs,
-                        extra,
-                        seconds=time.perf_counter() - begun,
-                    )
+                    _Prepared(document_id, target, templates[key], context, inputs, extra, seconds)
                 )
             latest = self._latest_versions(session, prepared)
         # The chunk's shared reads, spread over its documents' times.
-        shared_seconds = (time.perf_counter() - started - sum(p.seconds for p in prepared)) / max(
-            1, len(prepared)
-        )
+        shared = time.perf_counter() - started - sum(item.seconds for item in prepared)
         for item in prepared:
-            set_ids(document_id=item.document_id)
-            if self.debug_delay_seconds:  # drills: each document takes at least this long
-                time.sleep(self.debug_delay_seconds)
+            item.seconds += shared / len(prepared)
             found = latest.get(item.document_id)
             if (
                 found is not None
@@ -555,34 +564,33 @@ class RenderJob:
                 and self.files.exists(found.file_key)
             ):
                 item.reuse = found
-                continue
-            begun = time.perf_counter()
-            try:
-                item.data = self.maker.render(
-                    item.target.kind,
-                    item.context,
-                    file_format=item.target.file_format,
-                    template=item.template,
-                ).data
-            except (GenerationError, NotFoundError) as exc:
-                failures[item.document_id] = str(exc)
-                continue
-            except TransientError:
+        return prepared
+
+    def _render_prepared(
+        self, item: _Prepared, failures: dict[int, str], outcomes: dict[int, Outcome]
+    ) -> None:
+        """Render one prepared document of a chunk: its bytes, or its own failure recorded.
+
+        A passing cause (``is_transient``) stops the chunk: its caller hands the rest on.
+        """
+        begun = time.perf_counter()
+        try:
+            item.data = self.maker.render(
+                item.target.kind,
+                item.context,
+                file_format=item.target.file_format,
+                template=item.template,
+            ).data
+        except (GenerationError, NotFoundError) as exc:
+            failures[item.document_id] = str(exc)
+            return
+        except Exception as exc:
+            if is_transient(exc):
                 raise
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                outcomes[item.document_id] = self.fail_unexpectedly(item.document_id, exc)
-                continue
-            item.seconds += shared_seconds + time.perf_counter() - begun
-            observe_render(item.target.kind, item.target.file_format, item.seconds * 1000)
-        finished = self._record_chunk(
-            [item for item in prepared if item.reuse is not None or item.data is not None]
-        )
-        outcomes.update(finished)
-        for document_id, reason in failures.items():
-            target = targets[document_id]
-            outcomes[document_id] = self._fail(document_id, reason, attempt=target.attempt)
+            outcomes[item.document_id] = self.fail_unexpectedly(item.document_id, exc)
+            return
+        item.seconds += time.perf_counter() - begun
+        observe_render(item.target.kind, item.target.file_format, item.seconds * 1000)
 
     def _read_own_digests(self, session: Session, targets: Iterable[_Target]) -> None:
         """Read the chunk's organisations' own stamp buckets at once, per meeting."""
