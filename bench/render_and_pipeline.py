@@ -535,12 +535,11 @@ def run_floor(
 @dataclass
 class BatchRun:
     """What a timed batch (or several at once) gave: wall seconds from sending to the last
-    document, the rows, and, when asked, the floor's documents built from the same database."""
+    document, and the rows."""
 
     wall: float
     documents: list[m.GeneratedDocument]
     progress: list[BatchProgress]
-    floor: list[FloorDocument] | None = None
 
     @property
     def total(self) -> int:
@@ -562,7 +561,6 @@ def run_batches(
     with_pdf: bool,
     networks: int = 1,
     configure: Callable[[Settings], Settings] | None = None,
-    floor: bool = False,
 ) -> BatchRun:
     """One batch per network (``networks`` networks of ``organisations`` each, all sent at
     once) through real workers (one process per ``(queues, concurrency)``)."""
@@ -574,39 +572,7 @@ def run_batches(
             stack.enter_context(
                 WorkerProcess(settings, concurrency=concurrency, name=f"bench{n}", queues=queues)
             )
-        started = time.perf_counter()
-        batch_ids = [
-            start_batch(
-                runtime.sessions,
-                runtime.queue,
-                meeting_id=meeting,
-                with_pdf=with_pdf,
-                # The cloned organisations have no participants: their agendas print the
-                # placeholder, which the preflight would otherwise refuse.
-                allow_placeholders=True,
-            )
-            for meeting in meetings
-        ]
-        # A count per poll, in SQL: the poller must not load rows or compete with the workers.
-        unfinished = select(func.count()).where(
-            m.GeneratedDocument.batch_id.in_(batch_ids),
-            m.GeneratedDocument.status.not_in([DocumentStatus.DONE, DocumentStatus.FAILED]),
-        )
-        while True:
-            with runtime.sessions() as session:
-                if session.scalar(unfinished) == 0:
-                    break
-            time.sleep(0.2)
-        wall = time.perf_counter() - started
-        documents: list[m.GeneratedDocument] = []
-        progress = []
-        with runtime.sessions() as session:
-            for batch_id in batch_ids:
-                one = batch_progress(session, batch_id)
-                progress.append(one)
-                documents.extend(one.batch.documents)
-        found = floor_documents(runtime, documents) if floor else None
-    return BatchRun(wall, documents, progress, found)
+        return send_and_wait(runtime, meetings, with_pdf=with_pdf)
 
 
 def run_batch(
@@ -651,19 +617,33 @@ def timed_batch(
     sent through ``queue`` (the runtime's by default): wall seconds from sending to the last
     document, and the rows."""
     with WorkerProcess(settings, concurrency=workers, name="bench", queues=WORKER_QUEUES):
-        started = time.perf_counter()
-        batch_ids = [
-            start_batch(
-                runtime.sessions,
-                queue or runtime.queue,
-                meeting_id=meeting,
-                with_pdf=with_pdf,
-                allow_placeholders=True,  # the clones have no participants (see run_batches)
-            )
-            for meeting in meetings
-        ]
-        wait_for(runtime, batch_ids)
-        wall = time.perf_counter() - started
+        return send_and_wait(runtime, meetings, with_pdf=with_pdf, queue=queue)
+
+
+def send_and_wait(
+    runtime: Runtime,
+    meetings: Sequence[int],
+    *,
+    with_pdf: bool,
+    queue: DocumentQueue | None = None,
+) -> BatchRun:
+    """Start one batch per meeting (through ``queue``, the runtime's by default) and wait
+    for the workers to end every document: seconds from sending to the last, and the rows."""
+    started = time.perf_counter()
+    batch_ids = [
+        start_batch(
+            runtime.sessions,
+            queue or runtime.queue,
+            meeting_id=meeting,
+            with_pdf=with_pdf,
+            # The cloned organisations have no participants: their agendas print the
+            # placeholder, which the preflight would otherwise refuse.
+            allow_placeholders=True,
+        )
+        for meeting in meetings
+    ]
+    wait_for(runtime, batch_ids)
+    wall = time.perf_counter() - started
     documents: list[m.GeneratedDocument] = []
     progress = []
     with runtime.sessions() as session:

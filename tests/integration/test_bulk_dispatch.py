@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.batches.control import create_batch, dispatch
 from service.database import models as m
@@ -37,13 +39,24 @@ class BrokerThatFails:
         raise AssertionError("a bulk queue is sent to in bulk")
 
 
-def test_a_batch_goes_in_one_call_and_what_the_broker_did_not_take_stays_pending(
-    sample_imported: Settings,
-) -> None:
+@pytest.fixture
+def sessions(sample_imported: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database that holds the sample programme."""
     engine = make_engine(sample_imported.database_url)
-    sessions = make_session_factory(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _meeting(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+
+
+def test_a_batch_goes_in_one_call_and_what_the_broker_did_not_take_stays_pending(
+    sessions: sessionmaker[Session],
+) -> None:
+    meeting = _meeting(sessions)
     with unit_of_work(sessions) as session:
-        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
         batch = create_batch(session, meeting_id=meeting, kinds=[DocumentKind.DECK])
         ids = [d.id for d in batch.documents]
     queue = BrokerThatFails(takes=3)
@@ -64,16 +77,13 @@ def test_a_batch_goes_in_one_call_and_what_the_broker_did_not_take_stays_pending
     assert [statuses[d] for d in ids] == [DocumentStatus.QUEUED] * 3 + [DocumentStatus.PENDING] * (
         len(ids) - 3
     )
-    engine.dispose()
 
 
 def test_meeting_wide_documents_go_first_and_alone_and_an_organisations_may_share(
-    sample_imported: Settings,
+    sessions: sessionmaker[Session],
 ) -> None:
-    engine = make_engine(sample_imported.database_url)
-    sessions = make_session_factory(engine)
+    meeting = _meeting(sessions)
     with unit_of_work(sessions) as session:
-        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
         batch = create_batch(
             session,
             meeting_id=meeting,
@@ -99,4 +109,3 @@ def test_meeting_wide_documents_go_first_and_alone_and_an_organisations_may_shar
     assert [d for _, d in sent[: len(meeting_wide)]] == meeting_wide
     assert [d for _, d in sent[len(meeting_wide) :]] == [d for d in rows if d not in meeting_wide]
     assert queue.chunkable == [set(rows) - set(meeting_wide)]
-    engine.dispose()
