@@ -9,6 +9,7 @@ lazy-loading each organisation's participants, say) makes the counts differ.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,10 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.change_detection.stamps import document_stamps
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
+from service.database.facts.meeting_documents import load_feedback_letter_facts
+from service.database.facts.records import load_deck_facts
 from service.database.session import make_engine, make_session_factory, migrate, unit_of_work
 from service.documents.catalogue import CATALOGUE
 from service.intake.programme_import import import_programme
 from service.intake.sample import SAMPLE_PROGRAMME
+from service.settings import Settings
 
 SIZES = (10, 60)
 
@@ -144,3 +148,57 @@ def test_a_kinds_stamp_takes_as_many_statements_at_60_organisations_as_at_10(
     counts = {size: network.statements(stamp(network)) for size, network in networks.items()}
 
     assert counts[10] == counts[60], counts
+
+
+@pytest.fixture
+def sample_engine(sample_imported: Settings) -> Iterator[Engine]:
+    engine = make_engine(sample_imported.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "load", [load_deck_facts, load_feedback_letter_facts], ids=["deck", "feedback_letter"]
+)
+def test_an_organisations_facts_take_as_many_statements_however_many_initiatives_it_has(
+    sample_engine: Engine, load: Callable[..., object]
+) -> None:
+    engine = sample_engine
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        meeting = session.scalars(select(m.Meeting.id).where(m.Meeting.ref == "bm2")).one()
+        askersund = session.scalars(
+            select(m.Organisation.id).where(m.Organisation.ref == "askersund")
+        ).one()
+
+    def statements() -> int:
+        with sessions() as session, counted(engine) as count:
+            load(session, meeting_id=meeting, organisation_id=askersund)
+        return count[0]
+
+    before = statements()
+    with unit_of_work(sessions) as session:
+        for n in range(4):
+            session.add(
+                m.ImprovementInitiative(
+                    organisation_id=askersund,
+                    ref=f"extra-{n}",
+                    title=f"Fler mätningar {n} 🌿",
+                    indicators=[
+                        m.Indicator(
+                            name=f"Andel {k}",
+                            measurements=[
+                                m.IndicatorMeasurement(
+                                    date=dt.date(2020 + j, 1, 1),
+                                    is_baseline=j == 0,
+                                    value_women=40.0 + j,
+                                    value_men=60.0 - j,
+                                )
+                                for j in range(3)
+                            ],
+                        )
+                        for k in range(3)
+                    ],
+                )
+            )
+    assert statements() == before

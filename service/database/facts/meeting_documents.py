@@ -13,6 +13,7 @@ from service.database.facts.records import (
     meeting_facts,
     network_checklist_facts,
     organisation_facts,
+    organisation_initiatives,
     plan_facts,
     rounds_for,
 )
@@ -126,11 +127,7 @@ def load_feedback_letter_facts(
     network = meeting.network
     feedback = _feedback(session, meeting)
     previous, current = rounds_for(session, meeting, organisation_id)
-    initiatives = session.scalars(
-        select(m.ImprovementInitiative)
-        .where(m.ImprovementInitiative.organisation_id == organisation_id)
-        .order_by(m.ImprovementInitiative.id)
-    ).all()
+    initiatives = organisation_initiatives(session, organisation_id)
     transferable = shared_or_built(
         shared,
         session,

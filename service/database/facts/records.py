@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.database import models as m
 from service.database.facts.shared import SharedFacts, shared_or_built
@@ -159,6 +160,22 @@ def indicator_facts(i: m.ImprovementInitiative) -> tuple[IndicatorFacts, ...]:
     )
 
 
+def organisation_initiatives(
+    session: Session, organisation_id: int
+) -> Sequence[m.ImprovementInitiative]:
+    """An organisation's improvement initiatives in order, with their indicators and those
+    measurements: three queries however many there are (not one per initiative and
+    indicator, as lazy loading would)."""
+    return session.scalars(
+        select(m.ImprovementInitiative)
+        .where(m.ImprovementInitiative.organisation_id == organisation_id)
+        .order_by(m.ImprovementInitiative.id)
+        .options(
+            selectinload(m.ImprovementInitiative.indicators).selectinload(m.Indicator.measurements)
+        )
+    ).all()
+
+
 def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
     """An improvement initiative with its first indicator's baseline and latest value."""
     indicator = i.indicators[0] if i.indicators else None
@@ -186,6 +203,8 @@ def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
 def organisation_facts(org: m.Organisation) -> OrganisationFacts:
     """An organisation with its group, mentor, contact and delegation."""
     group = org.group
+    # The delegation first: its contact is one of them, then found without a query of its own.
+    delegation = tuple(p for p in map(person_facts, org.participants) if p is not None)
     return OrganisationFacts(
         name=org.name,
         type=org.type,
@@ -196,7 +215,7 @@ def organisation_facts(org: m.Organisation) -> OrganisationFacts:
         political_decision_kind=org.political_decision_kind,
         political_decision_year=org.political_decision_year,
         contact=person_facts(org.contact),
-        delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
+        delegation=delegation,
     )
 
 
@@ -246,11 +265,7 @@ def load_deck_facts(
         .order_by(m.Meeting.date)
         .limit(1)
     ).first()
-    initiatives = session.scalars(
-        select(m.ImprovementInitiative)
-        .where(m.ImprovementInitiative.organisation_id == organisation_id)
-        .order_by(m.ImprovementInitiative.id)
-    ).all()
+    initiatives = organisation_initiatives(session, organisation_id)
     analysis = session.scalars(
         select(m.LeadershipCultureAnalysis).where(
             m.LeadershipCultureAnalysis.organisation_id == organisation_id,

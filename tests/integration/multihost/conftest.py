@@ -198,6 +198,9 @@ def cluster(
             "broker_visibility_timeout_seconds": 10,
             "resend_after_seconds": 5,
             "debug_render_delay_seconds": 1.5,
+            # Decks two to a message: the eight make four tasks, so a host is cut off while
+            # others still wait.
+            "render_chunk_documents": 2,
         }
     )
     env = host_environment(host_settings)

@@ -56,7 +56,12 @@ def active_document(cluster: Cluster, host: str) -> int | None:
         active = (replies.active() or {}).get(f"celery@{host}", [])
     finally:
         probe.close()
-    ids = [task["args"][0] for task in active if task["name"] == "benchdocs.render_document"]
+    ids: list[int] = []
+    for task in active:
+        if task["name"] == "benchdocs.render_document":
+            ids.append(task["args"][0])
+        elif task["name"] == "benchdocs.render_documents":  # a chunk: all of it is held
+            ids.extend(task["args"][0])
     return ids[0] if ids else None
 
 
@@ -81,8 +86,9 @@ def reaches(cluster: Cluster, host: str, port: int) -> bool:
 def cut_while_busy(cluster: Cluster, batch_id: int, *, timeout: float = 60.0) -> int:
     """Pull the host's cable while it renders a document just started; that document's id.
 
-    Each task waits ``debug_render_delay_seconds`` after it marks its document running, so a
-    document started less than half of that ago is certainly still in the host's hands.
+    Each task waits ``debug_render_delay_seconds`` per document after it marks its documents
+    running (a chunk marks all of its at once), so a document started less than half of that
+    ago is certainly still in the host's hands.
     """
     delay = cluster.host_settings.debug_render_delay_seconds
     deadline = time.monotonic() + timeout
