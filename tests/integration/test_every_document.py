@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
 import pytest
-from docx import Document
-from pptx import Presentation
 from sqlalchemy import select
 
 from service.batches.control import start_batch
@@ -21,6 +16,7 @@ from service.documents.catalogue import CATALOGUE
 from service.domain.kinds import DocumentStatus
 from service.intake.programme_import import ImportSummary
 from service.runtime import Runtime
+from tests.document_text import docx_text, pdf_text, pptx_text, xlsx_text
 from tests.integration.conftest import batch_complete, wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,50 +24,6 @@ LEFTOVER_TAG = re.compile(r"\{\{|\{%|%\}|\}\}")
 
 # Every kind of Benchmarking 2 with its PDF, on two shared cores: minutes at worst.
 BATCH_SECONDS = 300
-
-
-def pptx_text(data: bytes) -> str:
-    parts = []
-    for slide in Presentation(io.BytesIO(data)).slides:
-        for shape in slide.shapes:
-            if shape.has_text_frame:
-                parts.append(shape.text_frame.text)
-            if shape.has_table:
-                parts.extend(c.text for row in shape.table.rows for c in row.cells)
-        if slide.has_notes_slide:
-            parts.append(slide.notes_slide.notes_text_frame.text)
-    return "\n".join(parts)
-
-
-def docx_text(data: bytes) -> str:
-    document = Document(io.BytesIO(data))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        parts.extend(c.text for row in table.rows for c in row.cells)
-    for section in document.sections:
-        parts.extend(p.text for p in section.header.paragraphs)
-        parts.extend(p.text for p in section.footer.paragraphs)
-    return "\n".join(parts)
-
-
-def xlsx_text(data: bytes) -> str:
-    workbook = openpyxl.load_workbook(io.BytesIO(data))
-    return "\n".join(
-        str(cell.value)
-        for sheet in workbook.worksheets
-        for row in sheet.iter_rows()
-        for cell in row
-        if cell.value is not None
-    )
-
-
-def pdf_text(data: bytes, work: Path) -> str:
-    path = work / "document.pdf"
-    path.write_bytes(data)
-    result = subprocess.run(
-        ["pdftotext", str(path), "-"], capture_output=True, check=True, timeout=60
-    )
-    return result.stdout.decode()
 
 
 @pytest.mark.needs_tools("soffice", "pdftotext")

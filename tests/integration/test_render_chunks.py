@@ -5,14 +5,10 @@ row claimed again meanwhile and a store that breaks midway each touch only what 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import docx
-import openpyxl
-import pptx
 import pytest
 from sqlalchemy import select, update
 
@@ -29,6 +25,7 @@ from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from service.storage.file_store import FileStore, StoredFile
 from service.task_queue import RENDER_QUEUE, group_documents
+from tests.document_text import docx_text, pptx_text, xlsx_text
 
 pytestmark = pytest.mark.integration
 
@@ -82,26 +79,8 @@ def network(sample_imported: Settings) -> Iterator[Network]:
 
 def _text(kind: DocumentKind, data: bytes) -> str:
     """Every word a reader sees in the file."""
-    if kind in (DocumentKind.DECK, DocumentKind.ORGANISER_CHECKLIST):
-        deck = pptx.Presentation(io.BytesIO(data))
-        return "\n".join(
-            shape.text_frame.text
-            for slide in deck.slides
-            for shape in slide.shapes
-            if shape.has_text_frame
-        )
-    if kind == DocumentKind.CHECKLIST:
-        book = openpyxl.load_workbook(io.BytesIO(data))
-        return "\n".join(
-            str(cell.value)
-            for sheet in book.worksheets
-            for row in sheet.iter_rows()
-            for cell in row
-            if cell.value is not None
-        )
-    document = docx.Document(io.BytesIO(data))
-    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
+    readers = {"pptx": pptx_text, "xlsx": xlsx_text, "docx": docx_text}
+    return readers[spec_for(kind).office_format](data)
 
 
 def test_a_chunk_records_what_one_by_one_records_and_reuses_what_did_not_change(
@@ -220,7 +199,8 @@ def test_a_document_that_fails_in_a_chunk_fails_alone_and_says_why(network: Netw
     rows = network.rows(ids)
     assert outcomes[broken] == Outcome.FAILED
     assert rows[broken].status == DocumentStatus.FAILED
-    assert rows[broken].error is not None and "{{ okänd }}" in rows[broken].error
+    error = rows[broken].error
+    assert error is not None and "{{ okänd }}" in error
     assert rows[broken].file_key is None
     others = [d for d in ids if d != broken]
     assert {outcomes[d] for d in others} == {Outcome.RENDERED}
@@ -285,7 +265,7 @@ def test_a_chunk_cut_off_while_recording_records_nothing_and_keeps_no_stray_file
 ) -> None:
     ids = network.batch()
     store = FillsUp(network.runtime.files, takes=2)
-    job = network.job(files=store)  # type: ignore[arg-type]
+    job = network.job(files=store)
     outcomes: dict[int, Outcome] = {}
     try:
         with pytest.raises(StoreFullError):
