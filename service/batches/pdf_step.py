@@ -132,27 +132,12 @@ def office_sibling_states(
 
 def waiting_pdfs(session: Session, office: m.GeneratedDocument) -> list[int]:
     """The pending PDF rows of the same batch that wait for this Office row."""
-    if office.kind not in CATALOGUE or office.format != spec_for(office.kind).office_format:
-        return []
-    doc = m.GeneratedDocument
-    return list(
-        session.scalars(
-            select(doc.id)
-            .where(
-                doc.batch_id == office.batch_id,
-                doc.meeting_id == office.meeting_id,
-                doc.organisation_id.is_not_distinct_from(office.organisation_id),
-                doc.kind == office.kind,
-                doc.format == "pdf",
-                doc.status == DocumentStatus.PENDING,
-            )
-            .order_by(doc.id)
-        )
-    )
+    return waiting_pdfs_of(session, [office])
 
 
 def waiting_pdfs_of(session: Session, offices: Sequence[m.GeneratedDocument]) -> list[int]:
-    """``waiting_pdfs`` of several Office rows, in one query."""
+    """The pending PDF rows of the same batches that wait for these Office rows, in one
+    query."""
     wanted = {
         (o.batch_id, o.meeting_id, o.organisation_id, o.kind)
         for o in offices

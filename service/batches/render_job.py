@@ -178,7 +178,7 @@ class RenderJob:
         """
         outcomes = {} if outcomes is None else outcomes
         claimed: dict[int, _Target] = {}
-        for document_id, begun in self._begin_many(document_ids).items():
+        for document_id, begun in self._begin_many(document_ids, Step.RENDER).items():
             if isinstance(begun, Outcome):
                 self._not_claimed(document_id, begun, Step.RENDER)
                 outcomes[document_id] = begun
@@ -245,15 +245,12 @@ class RenderJob:
 
     def _begin(self, document_id: int, step: Step | None) -> _Target | Outcome:
         """Mark the row running and read what it asks for, or say why it does not start."""
-        with unit_of_work(self.sessions) as session:
-            doc = session.get(m.GeneratedDocument, document_id, with_for_update=True)
-            if doc is None:
-                log.warning("document %s no longer exists; dropping its task", document_id)
-                return Outcome.MISSING
-            return self._claim(session, doc, step)
+        return self._begin_many([document_id], step)[document_id]
 
-    def _begin_many(self, document_ids: Sequence[int]) -> dict[int, _Target | Outcome]:
-        """``_begin`` for a chunk of render rows, in one transaction (rows locked in id order)."""
+    def _begin_many(
+        self, document_ids: Sequence[int], step: Step | None
+    ) -> dict[int, _Target | Outcome]:
+        """``_begin`` for several rows, in one transaction (rows locked in id order)."""
         doc = m.GeneratedDocument
         begun: dict[int, _Target | Outcome] = {}
         try:
@@ -265,7 +262,7 @@ class RenderJob:
                     .with_for_update()
                 ).all()
                 for row in rows:
-                    begun[row.id] = self._claim(session, row, Step.RENDER)
+                    begun[row.id] = self._claim(session, row, step)
         except BaseException:
             # Nothing was claimed: the leases this run took hold of are let go.
             for document_id, claimed in begun.items():
@@ -274,7 +271,7 @@ class RenderJob:
             raise
         for document_id in document_ids:
             if document_id not in begun:
-                log.warning("document %s no longer exists; dropping it", document_id)
+                log.warning("document %s no longer exists; dropping its task", document_id)
                 begun[document_id] = Outcome.MISSING
         return begun
 

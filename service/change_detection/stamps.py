@@ -538,7 +538,7 @@ class DigestCache:
         own_organisation: list[int],
     ) -> NetworkDigests:
         """The network's shared buckets and others' private data (cached), and the document's
-        own organisation's buckets of the data its kind shows (read now)."""
+        own organisation's buckets of the data its kind shows (kept at this revision too)."""
         others = spec.reads_other_organisations
         revision = self._at_revision(session)
         key = (network_id, others)
@@ -553,18 +553,22 @@ class DigestCache:
         else:
             self.hits += 1
         own_kinds = spec.reads_own_organisation - others
-        own: dict[tuple[int, PrivateData], str] = {}
-        for organisation in own_organisation if own_kinds else []:
-            unread = frozenset(d for d in own_kinds if (organisation, d) not in self._own_read)
-            for data in own_kinds - unread:
-                if (organisation, data) in self._own:
-                    own[(organisation, data)] = self._own[(organisation, data)]
-            if unread:
-                own.update(
-                    _private_digests(
-                        session, [network_id], [organisation], frozenset(), kinds=unread
-                    )
+        if revision is None:
+            own = (
+                _private_digests(
+                    session, [network_id], own_organisation, frozenset(), kinds=own_kinds
                 )
+                if own_organisation and own_kinds
+                else {}
+            )
+        else:  # read once per revision (ahead for a chunk, or now)
+            self.read_own(session, network_id, own_organisation, own_kinds)
+            own = {
+                (organisation, data): self._own[(organisation, data)]
+                for organisation in own_organisation
+                for data in own_kinds
+                if (organisation, data) in self._own
+            }
         return NetworkDigests(
             shared=cached.shared,
             organisations=cached.organisations,

@@ -6,7 +6,7 @@ row claimed again meanwhile and a store that breaks midway each touch only what 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -44,14 +44,18 @@ class Network:
     runtime: Runtime
     meeting_id: int
     askersund: int
+    jobs: list[RenderJob] = field(default_factory=list)
 
     def job(self, maker: DocumentMaker | None = None, files: FileStore | None = None) -> RenderJob:
+        """A render job as a worker process has one (its lease keeper stopped after the test)."""
         sessions = self.runtime.sessions
-        return RenderJob(
+        job = RenderJob(
             sessions=sessions,
             files=files or self.runtime.files,
             maker=maker or DocumentMaker(sessions, self.runtime.templates),
         )
+        self.jobs.append(job)
+        return job
 
     def batch(self) -> list[int]:
         """A new batch of every kind in ``KINDS`` for the meeting: its document ids."""
@@ -73,7 +77,10 @@ def network(sample_imported: Settings) -> Iterator[Network]:
         askersund = session.scalars(
             select(m.Organisation.id).where(m.Organisation.ref == "askersund")
         ).one()
-    yield Network(runtime, meeting_id, askersund)
+    network = Network(runtime, meeting_id, askersund)
+    yield network
+    for job in network.jobs:
+        job.keeper.stop()
     runtime.close()
 
 
@@ -89,57 +96,54 @@ def test_a_chunk_records_what_one_by_one_records_and_reuses_what_did_not_change(
     runtime = network.runtime
     one_by_one = network.batch()
     job = network.job()
-    try:
-        assert {job.run(d) for d in one_by_one} == {Outcome.RENDERED}
-        first = network.rows(one_by_one)
+    assert {job.run(d) for d in one_by_one} == {Outcome.RENDERED}
+    first = network.rows(one_by_one)
 
-        # Nothing changed: the chunk keeps every file, with the very same inputs.
-        unchanged = network.batch()
-        outcomes = job.run_many(unchanged)
-        assert outcomes == dict.fromkeys(unchanged, Outcome.REUSED)
-        kept = network.rows(unchanged)
-        for before, after in zip(one_by_one, unchanged, strict=True):
-            assert kept[after].reused_from_id == before
-            assert kept[after].file_key == first[before].file_key
-            assert kept[after].inputs == first[before].inputs
-            assert kept[after].template_id == first[before].template_id
-            assert kept[after].status == DocumentStatus.DONE
+    # Nothing changed: the chunk keeps every file, with the very same inputs.
+    unchanged = network.batch()
+    outcomes = job.run_many(unchanged)
+    assert outcomes == dict.fromkeys(unchanged, Outcome.REUSED)
+    kept = network.rows(unchanged)
+    for before, after in zip(one_by_one, unchanged, strict=True):
+        assert kept[after].reused_from_id == before
+        assert kept[after].file_key == first[before].file_key
+        assert kept[after].inputs == first[before].inputs
+        assert kept[after].template_id == first[before].template_id
+        assert kept[after].status == DocumentStatus.DONE
 
-        # One organisation renamed: its documents (and the organiser's list) are made again.
-        with unit_of_work(runtime.sessions) as session:
-            session.get_one(m.Organisation, network.askersund).name = NEW_NAME
-        changed = network.batch()
-        outcomes = job.run_many(changed)
-        made = network.rows(changed)
-        fresh = DocumentMaker(runtime.sessions, runtime.templates)
-        rendered = 0
-        for document_id in changed:
-            row = made[document_id]
-            assert row.status == DocumentStatus.DONE and row.error is None
-            assert row.file_key is not None
-            data = runtime.files.get(row.file_key)
-            assert (
-                data
-                == fresh.make(
-                    row.kind, meeting_id=row.meeting_id, organisation_id=row.organisation_id
-                ).data
-            )
-            if outcomes[document_id] == Outcome.RENDERED:
-                rendered += 1
-                assert row.reused_from_id is None and row.render_ms is not None
-                assert row.template_id is not None
-            if row.organisation_id == network.askersund:
-                assert outcomes[document_id] == Outcome.RENDERED
-                if row.kind != DocumentKind.CHECKLIST:  # the checklist names no organisation
-                    assert NEW_NAME in _text(row.kind, data)
-            if row.kind == DocumentKind.DECK and row.organisation_id != network.askersund:
-                assert outcomes[document_id] == Outcome.REUSED
-        assert 4 <= rendered < len(changed)
-        # An Office file that becomes a PDF keeps the PDF's stamp, as one by one.
-        letters = [made[d] for d in changed if made[d].kind == DocumentKind.FEEDBACK_LETTER]
-        assert all("pdf_stamp" in (row.inputs or {}) for row in letters)
-    finally:
-        job.keeper.stop()
+    # One organisation renamed: its documents (and the organiser's list) are made again.
+    with unit_of_work(runtime.sessions) as session:
+        session.get_one(m.Organisation, network.askersund).name = NEW_NAME
+    changed = network.batch()
+    outcomes = job.run_many(changed)
+    made = network.rows(changed)
+    fresh = DocumentMaker(runtime.sessions, runtime.templates)
+    rendered = 0
+    for document_id in changed:
+        row = made[document_id]
+        assert row.status == DocumentStatus.DONE and row.error is None
+        assert row.file_key is not None
+        data = runtime.files.get(row.file_key)
+        assert (
+            data
+            == fresh.make(
+                row.kind, meeting_id=row.meeting_id, organisation_id=row.organisation_id
+            ).data
+        )
+        if outcomes[document_id] == Outcome.RENDERED:
+            rendered += 1
+            assert row.reused_from_id is None and row.render_ms is not None
+            assert row.template_id is not None
+        if row.organisation_id == network.askersund:
+            assert outcomes[document_id] == Outcome.RENDERED
+            if row.kind != DocumentKind.CHECKLIST:  # the checklist names no organisation
+                assert NEW_NAME in _text(row.kind, data)
+        if row.kind == DocumentKind.DECK and row.organisation_id != network.askersund:
+            assert outcomes[document_id] == Outcome.REUSED
+    assert 4 <= rendered < len(changed)
+    # An Office file that becomes a PDF keeps the PDF's stamp, as one by one.
+    letters = [made[d] for d in changed if made[d].kind == DocumentKind.FEEDBACK_LETTER]
+    assert all("pdf_stamp" in (row.inputs or {}) for row in letters)
 
 
 class BreaksFor(DocumentMaker):
@@ -192,10 +196,7 @@ def test_a_document_that_fails_in_a_chunk_fails_alone_and_says_why(network: Netw
         error=RenderError("mallen kunde inte fyllas: {{ okänd }}"),
     )
     job = network.job(maker)
-    try:
-        outcomes = job.run_many(ids)
-    finally:
-        job.keeper.stop()
+    outcomes = job.run_many(ids)
     rows = network.rows(ids)
     assert outcomes[broken] == Outcome.FAILED
     assert rows[broken].status == DocumentStatus.FAILED
@@ -226,10 +227,7 @@ def test_a_row_claimed_again_meanwhile_is_left_to_its_new_run(network: Network) 
         meanwhile=claimed_by_another_worker,
     )
     job = network.job(maker)
-    try:
-        outcomes = job.run_many(ids)
-    finally:
-        job.keeper.stop()
+    outcomes = job.run_many(ids)
     rows = network.rows(ids)
     assert outcomes[taken] == Outcome.SUPERSEDED
     assert (rows[taken].status, rows[taken].attempts, rows[taken].file_key) == (
@@ -267,22 +265,19 @@ def test_a_chunk_cut_off_while_recording_records_nothing_and_keeps_no_stray_file
     store = FillsUp(network.runtime.files, takes=2)
     job = network.job(files=store)
     outcomes: dict[int, Outcome] = {}
-    try:
-        with pytest.raises(StoreFullError):
-            job.run_many(ids, outcomes=outcomes)
-        # Nothing of the chunk ended, so the caller hands every document on.
-        assert outcomes == {}
-        rows = network.rows(ids)
-        assert {row.status for row in rows.values()} == {DocumentStatus.RUNNING}
-        assert all(row.file_key is None for row in rows.values())
-        assert len(store.put_keys) == 2
-        assert not any(network.runtime.files.exists(key) for key in store.put_keys)
+    with pytest.raises(StoreFullError):
+        job.run_many(ids, outcomes=outcomes)
+    # Nothing of the chunk ended, so the caller hands every document on.
+    assert outcomes == {}
+    rows = network.rows(ids)
+    assert {row.status for row in rows.values()} == {DocumentStatus.RUNNING}
+    assert all(row.file_key is None for row in rows.values())
+    assert len(store.put_keys) == 2
+    assert not any(network.runtime.files.exists(key) for key in store.put_keys)
 
-        # The space came back: each document, run on its own, is made.
-        store.takes = len(ids)
-        assert {job.run(d) for d in ids} == {Outcome.RENDERED}
-    finally:
-        job.keeper.stop()
+    # The space came back: each document, run on its own, is made.
+    store.takes = len(ids)
+    assert {job.run(d) for d in ids} == {Outcome.RENDERED}
 
 
 def test_neighbouring_office_files_share_a_message_up_to_the_chunk_size() -> None:
@@ -308,20 +303,17 @@ def test_an_organisations_own_data_changed_between_chunks_is_in_its_next_documen
     runtime = network.runtime
     job = network.job()
     comment = "Ny kommentar: =SUM(A1) <b>{{ x }}</b> 🌿"
-    try:
-        assert set(job.run_many(network.batch()).values()) == {Outcome.RENDERED}
-        with unit_of_work(runtime.sessions) as session:
-            score = session.scalars(
-                select(m.Score)
-                .where(m.Score.organisation_id == network.askersund)
-                .order_by(m.Score.id.desc())
-            ).first()
-            assert score is not None
-            score.comment = comment
-        ids = network.batch()
-        outcomes = job.run_many(ids)
-    finally:
-        job.keeper.stop()
+    assert set(job.run_many(network.batch()).values()) == {Outcome.RENDERED}
+    with unit_of_work(runtime.sessions) as session:
+        score = session.scalars(
+            select(m.Score)
+            .where(m.Score.organisation_id == network.askersund)
+            .order_by(m.Score.id.desc())
+        ).first()
+        assert score is not None
+        score.comment = comment
+    ids = network.batch()
+    outcomes = job.run_many(ids)
     rows = network.rows(ids)
     checklists = {rows[d].organisation_id: d for d in ids if rows[d].kind == DocumentKind.CHECKLIST}
     askersund = checklists.pop(network.askersund)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from service.batches.template_checking import sample_contexts
 from service.change_detection.fingerprints import (
     DocumentInputs,
     _plain,
@@ -24,11 +25,9 @@ from service.change_detection.fingerprints import (
     stored_fingerprint,
     value_digest,
 )
-from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.documents.catalogue import CATALOGUE
 from service.engines import RENDERER_REVISION
-from service.intake.sample import find_id, sample_database
 
 
 class Colour(enum.Enum):
@@ -263,25 +262,17 @@ def test_a_pdf_renderer_adds_the_converter() -> None:
 
 def test_the_quick_walk_gives_the_careful_walks_bytes_for_every_sample_context() -> None:
     """``canonical_json`` walks plain values quickly; it must print what ``_plain`` prints."""
-    with sample_database() as sessions, sessions() as session:
-        meeting = find_id(session, m.Meeting, "bm2")
-        organisation = find_id(session, m.Organisation, "askersund")
-        contexts = {
-            spec: spec.build_context(
-                LOADERS[spec.kind](
-                    session,
-                    meeting_id=meeting,
-                    organisation_id=organisation if spec.per_organisation else None,
-                )
-            )
-            for spec in CATALOGUE.values()
-        }
+    contexts = {
+        (spec.kind, label): context
+        for spec in CATALOGUE.values()
+        for label, context in sample_contexts(spec, LOADERS[spec.kind]).items()
+    }
     assert len(contexts) >= 8
-    for spec, context in contexts.items():
+    for (kind, label), context in contexts.items():
         careful = json.dumps(
             _plain(context), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
-        assert canonical_json(context) == careful, spec.kind
+        assert canonical_json(context) == careful, (kind, label)
     mixed = {"$key": [1, 1.5, (2, "tre"), {"a": dt.date(2019, 9, 26)}], "b": {1: Colour.RED}}
     assert (
         canonical_json(mixed)
