@@ -137,7 +137,7 @@ class RenderJob:
     # The network-wide stamp digests and facts, kept while the data revision stays put.
     digests: DigestCache = field(default_factory=DigestCache, init=False, repr=False)
     shared_facts: RevisionCache[Any] = field(
-        default_factory=lambda: RevisionCache[Any](max_entries=16), init=False, repr=False
+        default_factory=lambda: RevisionCache[Any](max_entries=512), init=False, repr=False
     )
 
     def __post_init__(self) -> None:

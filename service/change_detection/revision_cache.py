@@ -46,6 +46,10 @@ class RevisionCache(Generic[Value]):
         self.hits = 0
         self.misses = 0
 
+    def vouches(self, session: Session) -> bool:
+        """Whether the session's data has a revision to keep values under."""
+        return data_revision(session) is not None
+
     def get(self, session: Session, key: Hashable, build: Callable[[], Value]) -> Value:
         """The value for ``key`` at the session's data revision, built once per revision."""
         revision = data_revision(session)

@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.change_detection.stamps import document_stamps
+from service.change_detection.revision_cache import RevisionCache
+from service.change_detection.stamps import consistent_read, document_stamps
 from service.database import models as m
 from service.database.facts.loaders import LOADERS
 from service.database.facts.meeting_documents import load_feedback_letter_facts
@@ -202,3 +203,89 @@ def test_an_organisations_facts_take_as_many_statements_however_many_initiatives
                 )
             )
     assert statements() == before
+
+
+# -- the network's own rows, read once and kept by revision --------------------------------------
+
+# The tables that hold an organisation's own rows (what ``own_rows`` reads network-wide).
+OWN_TABLES = (
+    "score",
+    "improvement_initiative",
+    "indicator",
+    "indicator_measurement",
+    "continuation_plan",
+    "plan_activity",
+    "leadership_culture_analysis",
+    "feedback_letter",
+    "participant",
+)
+
+
+def _per_organisation_kinds() -> list[Any]:
+    return [kind for kind, spec in CATALOGUE.items() if spec.per_organisation]
+
+
+def test_an_organisations_facts_are_the_same_read_alone_or_with_its_whole_network(
+    sample_engine: Engine,
+) -> None:
+    """Every per-organisation kind, every meeting and organisation of the sample: the facts
+    found among the network's kept rows equal the facts read for the organisation alone
+    (rounds without scores, organisations without plans or letters included)."""
+    sessions = make_session_factory(sample_engine)
+    with sessions() as session:
+        meetings = session.scalars(select(m.Meeting.id).order_by(m.Meeting.id)).all()
+        organisations = session.scalars(select(m.Organisation.id).order_by(m.Organisation.id)).all()
+    shared: RevisionCache[Any] = RevisionCache(max_entries=512)
+    compared = 0
+    for kind in _per_organisation_kinds():
+        for meeting in meetings:
+            for organisation in organisations:
+                with sessions() as session:
+                    alone = LOADERS[kind](session, meeting_id=meeting, organisation_id=organisation)
+                with consistent_read(sessions) as session:
+                    kept = LOADERS[kind](
+                        session, meeting_id=meeting, organisation_id=organisation, shared=shared
+                    )
+                assert kept == alone, (kind, meeting, organisation)
+                compared += 1
+    assert compared == len(_per_organisation_kinds()) * len(meetings) * len(organisations)
+    assert shared.hits > compared  # the network's rows were found, not read each time
+
+
+@pytest.mark.parametrize("kind", _per_organisation_kinds(), ids=lambda kind: kind.value)
+def test_a_networks_next_document_reads_none_of_its_own_rows(
+    networks: dict[int, Network], kind: Any
+) -> None:
+    """With the worker's facts kept by revision, the first organisation's document reads the
+    network's own rows; the next organisation's reads none of those tables again."""
+    network = networks[60]
+    shared: RevisionCache[Any] = RevisionCache(max_entries=512)
+    with network.sessions() as session:
+        first, second = session.scalars(
+            select(m.Organisation.id).order_by(m.Organisation.id).limit(2)
+        ).all()
+    with consistent_read(network.sessions) as session:
+        LOADERS[kind](session, meeting_id=network.meeting, organisation_id=first, shared=shared)
+    with consistent_read(network.sessions) as session, logged(network.engine) as statements:
+        LOADERS[kind](session, meeting_id=network.meeting, organisation_id=second, shared=shared)
+
+    own = [
+        statement
+        for statement in statements
+        if any(f"FROM {table} " in f"{statement} " for table in OWN_TABLES)
+    ]
+    assert own == []
+
+
+@contextmanager
+def logged(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def one_more(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", one_more)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", one_more)

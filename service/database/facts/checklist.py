@@ -6,12 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.database.facts.records import (
-    checklist_facts,
-    meeting_facts,
-    person_facts,
-    round_facts,
-)
+from service.database.facts.own_rows import network_organisation
+from service.database.facts.records import checklist_facts, meeting_facts, round_facts
 from service.database.facts.shared import SharedFacts, shared_or_built
 from service.database.session import participant_url
 from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
@@ -36,9 +32,9 @@ def load_checklist_facts(
         raise NotFoundError(f"meeting {meeting_id} not found")
     if organisation_id is None:
         raise RenderError("the checklist is made per organisation")
-    org = session.get(m.Organisation, organisation_id)
-    if org is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+    org = network_organisation(
+        session, shared, network_id=meeting.network_id, organisation_id=organisation_id
+    )
     network = meeting.network
     checklist = network.checklist
     if checklist is None:
@@ -53,13 +49,13 @@ def load_checklist_facts(
         .order_by(m.Meeting.date, m.AssessmentRound.id)
     ).all()
     earlier = tuple(
-        _round_facts(session, rnd, held_for, organisation_id)
+        _round_facts(session, rnd, held_for, organisation_id, shared)
         for rnd, held_for in rounds
         if held_for.date < meeting.date
     )
     current_round = next((rnd for rnd, held_for in rounds if held_for.id == meeting.id), None)
     if current_round is not None:
-        current = _round_facts(session, current_round, meeting, organisation_id)
+        current = _round_facts(session, current_round, meeting, organisation_id, shared)
     else:
         current = ChecklistRoundFacts(
             label=meeting.checklist_tab or meeting.title,
@@ -75,11 +71,11 @@ def load_checklist_facts(
         network_name=network.name,
         project_platform=network.project_platform,
         organisation=OrganisationFacts(
-            name=org.name,
-            type=org.type,
-            county=org.county,
-            programme_role=org.programme_role,
-            delegation=tuple(p for p in map(person_facts, org.participants) if p is not None),
+            name=org.facts.name,
+            type=org.facts.type,
+            county=org.facts.county,
+            programme_role=org.facts.programme_role,
+            delegation=org.facts.delegation,
         ),
         organisation_ref=org.ref,
         meeting=meeting_facts(meeting),
@@ -96,10 +92,14 @@ def load_checklist_facts(
 
 
 def _round_facts(
-    session: Session, rnd: m.AssessmentRound, held_for: m.Meeting, organisation_id: int
+    session: Session,
+    rnd: m.AssessmentRound,
+    held_for: m.Meeting,
+    organisation_id: int,
+    shared: SharedFacts | None,
 ) -> ChecklistRoundFacts:
     """A round with this organisation's scores; no scores at all gives an empty round."""
-    scored = round_facts(session, rnd, organisation_id)
+    scored = round_facts(session, rnd, organisation_id, shared)
     return ChecklistRoundFacts(
         label=rnd.label,
         ref=rnd.ref,

@@ -8,12 +8,17 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.database import models as m
+from service.database.facts.own_rows import (
+    any_organisation,
+    network_organisation,
+    organisation_facts,
+    own_facts,
+    read_letters,
+)
 from service.database.facts.records import (
-    initiative_facts,
     meeting_facts,
     network_checklist_facts,
-    organisation_facts,
-    organisation_initiatives,
+    own_initiatives,
     plan_facts,
     rounds_for,
 )
@@ -50,7 +55,13 @@ def load_agenda_facts(
     its own row.
     """
     meeting = _meeting(session, meeting_id)
-    highlight = _organisation(session, meeting, organisation_id) if organisation_id else None
+    highlight = (
+        network_organisation(
+            session, shared, network_id=meeting.network_id, organisation_id=organisation_id
+        )
+        if organisation_id
+        else None
+    )
     agenda = shared_or_built(
         shared,
         session,
@@ -59,7 +70,7 @@ def load_agenda_facts(
     )
     if highlight is None:
         return agenda
-    return dataclasses.replace(agenda, highlight=organisation_facts(highlight))
+    return dataclasses.replace(agenda, highlight=highlight.facts)
 
 
 def _agenda(
@@ -71,7 +82,7 @@ def _agenda(
     organisations, from_attendance = _delegations(session, meeting, network)
     return AgendaFacts(
         network=_network(meeting.network),
-        outline=_outline(meeting),
+        outline=_outline(session, meeting),
         items=tuple(
             AgendaItemFacts(
                 item=a.item,
@@ -123,47 +134,62 @@ def load_feedback_letter_facts(
     meeting = _meeting(session, meeting_id)
     if organisation_id is None:
         raise RenderError("the feedback letter is made per organisation")
-    org = _organisation(session, meeting, organisation_id)
+    network_id = meeting.network_id
+    org = network_organisation(
+        session, shared, network_id=network_id, organisation_id=organisation_id
+    )
     network = meeting.network
     feedback = _feedback(session, meeting)
-    previous, current = rounds_for(session, meeting, organisation_id)
-    initiatives = organisation_initiatives(session, organisation_id)
+    previous, current = rounds_for(session, meeting, organisation_id, shared)
+    initiatives = own_initiatives(
+        session, shared, network_id=network_id, organisation_id=organisation_id
+    )
     transferable = shared_or_built(
         shared,
         session,
-        ("transferable", meeting.network_id),
-        lambda: _network_transferable(session, meeting.network_id),
+        ("transferable", network_id),
+        lambda: _network_transferable(session, network_id),
     )
-    letter = session.scalars(
-        select(m.FeedbackLetter).where(
-            m.FeedbackLetter.meeting_id == meeting.id,
-            m.FeedbackLetter.organisation_id == organisation_id,
-        )
-    ).first()
+    letter = own_facts(
+        session,
+        shared,
+        ("letters", meeting.id),
+        read_letters(meeting.id),
+        network_id=network_id,
+        organisation_id=organisation_id,
+    )
     ideas = list(letter.ideas) if letter and letter.ideas else []
     if not ideas and feedback:
         ideas = feedback.ideas_per_organisation.get(org.ref, [])
     next_meeting = _next_meeting(session, meeting, feedback)
-    group = org.group
-    mentor = group.mentor if group else None
     released = letter.released_at if letter else None
     return FeedbackLetterFacts(
         network=_network(network),
-        outline=_outline(meeting),
-        organisation=organisation_facts(org),
+        outline=_outline(session, meeting, shared),
+        organisation=org.facts,
         # The release date, fixed once released, so a re-render is byte-identical.
         letter_date=local_date(released, SWEDISH_TIME) if released else None,
-        mentor=organisation_facts(mentor) if mentor else None,
+        mentor=(
+            any_organisation(session, shared, org.mentor_id, network_id=network_id)
+            if org.mentor_id is not None
+            else None
+        ),
         noted=letter.noted if letter else None,
         checklist=network_checklist_facts(session, network, shared),
         previous_round=previous,
         current_round=current,
-        initiatives=tuple(initiative_facts(i) for i in initiatives),
+        initiatives=initiatives.initiatives,
         ideas=tuple(str(idea) for idea in ideas),
         own_transferable=tuple(t for owner, t in transferable if owner == organisation_id),
         others_transferable=tuple(t for owner, t in transferable if owner != organisation_id),
-        plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
-        next_meeting=_outline(next_meeting) if next_meeting else None,
+        plan=plan_facts(
+            session,
+            shared,
+            network_id=network_id,
+            organisation_id=organisation_id,
+            meeting_id=meeting_id,
+        ),
+        next_meeting=_outline(session, next_meeting, shared) if next_meeting else None,
     )
 
 
@@ -187,7 +213,7 @@ def load_feedback_summary_facts(
     next_meeting = _next_meeting(session, meeting, feedback)
     return FeedbackSummaryFacts(
         network=_network(meeting.network),
-        outline=_outline(meeting),
+        outline=_outline(session, meeting, shared),
         organisations=delegations,
         from_attendance=from_attendance,
         author=organisation_facts(author) if author else None,
@@ -200,7 +226,7 @@ def load_feedback_summary_facts(
             (by_ref[ref].name if ref in by_ref else ref, tuple(str(i) for i in ideas[ref]))
             for ref in sorted(ideas, key=lambda r: by_ref[r].id if r in by_ref else 1 << 62)
         ),
-        next_meeting=_outline(next_meeting) if next_meeting else None,
+        next_meeting=_outline(session, next_meeting, shared) if next_meeting else None,
     )
 
 
@@ -212,13 +238,6 @@ def _meeting(session: Session, meeting_id: int) -> m.Meeting:
     if meeting is None:
         raise NotFoundError(f"meeting {meeting_id} not found")
     return meeting
-
-
-def _organisation(session: Session, meeting: m.Meeting, organisation_id: int) -> m.Organisation:
-    org = session.get(m.Organisation, organisation_id)
-    if org is None or org.network_id != meeting.network_id:
-        raise NotFoundError(f"organisation {organisation_id} not found in the meeting's network")
-    return org
 
 
 def _organisations(session: Session, meeting: m.Meeting) -> list[m.Organisation]:
@@ -304,10 +323,17 @@ def _network(network: m.Network) -> NetworkFacts:
     )
 
 
-def _outline(meeting: m.Meeting) -> MeetingOutlineFacts:
+def _outline(
+    session: Session, meeting: m.Meeting, shared: SharedFacts | None = None
+) -> MeetingOutlineFacts:
+    host = meeting.host_organisation_id
     return MeetingOutlineFacts(
         meeting=meeting_facts(meeting),
-        host=organisation_facts(meeting.host) if meeting.host else None,
+        host=(
+            any_organisation(session, shared, host, network_id=meeting.network_id)
+            if host is not None
+            else None
+        ),
         goals=tuple(meeting.goals or ()),
         preparations=tuple(meeting.preparations or ()),
     )

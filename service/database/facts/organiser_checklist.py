@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
-from service.database.facts.records import meeting_facts, person_facts
+from service.database.facts.own_rows import person_facts
+from service.database.facts.records import meeting_facts
 from service.database.facts.shared import SharedFacts
 from service.database.submission_status import load_submission_status
 from service.documents.organiser_checklist import (

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from service.database import models as m
+from service.database.facts.own_rows import (
+    OwnInitiatives,
+    network_organisation,
+    own_facts,
+    read_analyses,
+    read_initiatives,
+    read_plans,
+    read_round_scores,
+)
 from service.database.facts.shared import SharedFacts, shared_or_built
 from service.documents.facts import (
     AreaFacts,
     ChecklistFacts,
     DeckFacts,
     FilmFacts,
-    IndicatorFacts,
-    InitiativeFacts,
-    LeadershipFacts,
-    MeasurementFacts,
     MeetingFacts,
-    OrganisationFacts,
-    PersonFacts,
     PlanActivityFacts,
     RoundFacts,
 )
@@ -33,13 +35,6 @@ from service.errors import NotFoundError, RenderError
 def upload_deadline(meeting: m.Meeting) -> dt.date:
     """The explicit override, or one week before the meeting."""
     return deadlines.upload_deadline(meeting.date, meeting.upload_deadline_override)
-
-
-def person_facts(p: m.Participant | None) -> PersonFacts | None:
-    """A participant as documents show them."""
-    if p is None:
-        return None
-    return PersonFacts(name=p.name, role=p.role.value, title=p.title, email=p.email)
 
 
 def meeting_facts(meeting: m.Meeting) -> MeetingFacts:
@@ -94,25 +89,30 @@ def network_checklist_facts(
 
 
 def round_facts(
-    session: Session, rnd: m.AssessmentRound, organisation_id: int
+    session: Session,
+    rnd: m.AssessmentRound,
+    organisation_id: int,
+    shared: SharedFacts | None = None,
 ) -> RoundFacts | None:
     """One organisation's scores and comments in a round; None if it has none."""
-    rows = session.execute(
-        select(m.ChecklistQuestion.ref, m.Score.value, m.Score.comment)
-        .join(m.Score, m.Score.question_id == m.ChecklistQuestion.id)
-        .where(m.Score.round_id == rnd.id, m.Score.organisation_id == organisation_id)
-    ).all()
-    if not rows:
-        return None
-    return RoundFacts(
-        label=rnd.label,
-        scores={ref: value for ref, value, _ in rows},
-        comments={ref: comment for ref, _, comment in rows if comment},
+    own = own_facts(
+        session,
+        shared,
+        ("scores", rnd.id),
+        read_round_scores(rnd.id),
+        network_id=rnd.network_id,
+        organisation_id=organisation_id,
     )
+    if own is None:
+        return None
+    return RoundFacts(label=rnd.label, scores=dict(own.scores), comments=dict(own.comments))
 
 
 def rounds_for(
-    session: Session, meeting: m.Meeting, organisation_id: int
+    session: Session,
+    meeting: m.Meeting,
+    organisation_id: int,
+    shared: SharedFacts | None = None,
 ) -> tuple[RoundFacts | None, RoundFacts | None]:
     """The round held for this meeting, and the latest round before it."""
     rounds = session.execute(
@@ -125,120 +125,44 @@ def rounds_for(
     earlier = [r for r, date in rounds if date < meeting.date]
     previous = earlier[-1] if earlier else None
     return (
-        round_facts(session, previous, organisation_id) if previous else None,
-        round_facts(session, current, organisation_id) if current else None,
+        round_facts(session, previous, organisation_id, shared) if previous else None,
+        round_facts(session, current, organisation_id, shared) if current else None,
     )
 
 
-def _baseline_and_latest(
-    indicator: m.Indicator,
-) -> tuple[MeasurementFacts | None, MeasurementFacts | None]:
-    """An indicator's baseline and its latest other measurement (measurements are by date)."""
-    baseline = latest = None
-    for x in indicator.measurements:
-        facts = MeasurementFacts(x.date, x.value_total, x.value_women, x.value_men)
-        if x.is_baseline:
-            baseline = facts
-        else:
-            latest = facts
-    return baseline, latest
-
-
-def indicator_facts(i: m.ImprovementInitiative) -> tuple[IndicatorFacts, ...]:
-    """Every indicator of an initiative with its baseline and latest measurement."""
-    return tuple(
-        IndicatorFacts(
-            initiative_title=i.title,
-            name=indicator.name,
-            unit=indicator.unit,
-            population=indicator.population.value,
-            baseline=baseline,
-            latest=latest,
-        )
-        for indicator in i.indicators
-        for baseline, latest in [_baseline_and_latest(indicator)]
+def own_initiatives(
+    session: Session, shared: SharedFacts | None, *, network_id: int, organisation_id: int
+) -> OwnInitiatives:
+    """An organisation's improvement initiatives and their indicators."""
+    found = own_facts(
+        session,
+        shared,
+        "initiatives",
+        read_initiatives,
+        network_id=network_id,
+        organisation_id=organisation_id,
     )
-
-
-def organisation_initiatives(
-    session: Session, organisation_id: int
-) -> Sequence[m.ImprovementInitiative]:
-    """An organisation's improvement initiatives in order, with their indicators and those
-    measurements: three queries however many there are (not one per initiative and
-    indicator, as lazy loading would)."""
-    return session.scalars(
-        select(m.ImprovementInitiative)
-        .where(m.ImprovementInitiative.organisation_id == organisation_id)
-        .order_by(m.ImprovementInitiative.id)
-        .options(
-            selectinload(m.ImprovementInitiative.indicators).selectinload(m.Indicator.measurements)
-        )
-    ).all()
-
-
-def initiative_facts(i: m.ImprovementInitiative) -> InitiativeFacts:
-    """An improvement initiative with its first indicator's baseline and latest value."""
-    indicator = i.indicators[0] if i.indicators else None
-    baseline, latest = _baseline_and_latest(indicator) if indicator else (None, None)
-    return InitiativeFacts(
-        title=i.title,
-        level=i.level,
-        verksamhet=i.verksamhet,
-        status=i.status,
-        pdsa_phase=i.pdsa_phase,
-        problem=i.problem,
-        action=i.action,
-        results=i.results,
-        owner=person_facts(i.owner),
-        indicator_name=indicator.name if indicator else None,
-        indicator_unit=indicator.unit if indicator else None,
-        indicator_population=indicator.population.value if indicator else "kvinnor_män",
-        baseline=baseline,
-        latest=latest,
-        transferable=i.transferable,
-        transfer_to=tuple(i.transfer_to or ()),
-    )
-
-
-def organisation_facts(org: m.Organisation) -> OrganisationFacts:
-    """An organisation with its group, mentor, contact and delegation."""
-    group = org.group
-    # The delegation first: its contact is one of them, then found without a query of its own.
-    delegation = tuple(p for p in map(person_facts, org.participants) if p is not None)
-    return OrganisationFacts(
-        name=org.name,
-        type=org.type,
-        county=org.county,
-        programme_role=org.programme_role,
-        group_name=group.name if group else None,
-        mentor_name=group.mentor.name if group and group.mentor else None,
-        political_decision_kind=org.political_decision_kind,
-        political_decision_year=org.political_decision_year,
-        contact=person_facts(org.contact),
-        delegation=delegation,
-    )
+    return found or OwnInitiatives()
 
 
 def plan_facts(
-    session: Session, *, organisation_id: int, meeting_id: int
+    session: Session,
+    shared: SharedFacts | None,
+    *,
+    network_id: int,
+    organisation_id: int,
+    meeting_id: int,
 ) -> tuple[PlanActivityFacts, ...]:
     """The activities of an organisation's continuation plan from a meeting, in order."""
-    plan = session.scalars(
-        select(m.ContinuationPlan).where(
-            m.ContinuationPlan.organisation_id == organisation_id,
-            m.ContinuationPlan.meeting_id == meeting_id,
-        )
-    ).first()
-    return tuple(
-        PlanActivityFacts(
-            activity=a.activity,
-            owner=person_facts(a.owner),
-            deadline=a.deadline,
-            follow_up=a.follow_up,
-            status=a.status,
-        )
-        for a in (plan.activities if plan else [])
+    found = own_facts(
+        session,
+        shared,
+        ("plans", meeting_id),
+        read_plans(meeting_id),
+        network_id=network_id,
+        organisation_id=organisation_id,
     )
+    return found or ()
 
 
 def load_deck_facts(
@@ -254,46 +178,46 @@ def load_deck_facts(
         raise NotFoundError(f"meeting {meeting_id} not found")
     if organisation_id is None:
         raise RenderError("the presentation deck is made per organisation")
-    org = session.get(m.Organisation, organisation_id)
-    if org is None:
-        raise NotFoundError(f"organisation {organisation_id} not found")
+    network_id = meeting.network_id
+    org = network_organisation(
+        session, shared, network_id=network_id, organisation_id=organisation_id
+    )
     network = meeting.network
-    previous, current = rounds_for(session, meeting, organisation_id)
+    previous, current = rounds_for(session, meeting, organisation_id, shared)
     next_meeting = session.scalars(
         select(m.Meeting)
         .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
         .order_by(m.Meeting.date)
         .limit(1)
     ).first()
-    initiatives = organisation_initiatives(session, organisation_id)
-    analysis = session.scalars(
-        select(m.LeadershipCultureAnalysis).where(
-            m.LeadershipCultureAnalysis.organisation_id == organisation_id,
-            m.LeadershipCultureAnalysis.meeting_id == meeting_id,
-        )
-    ).first()
-    leadership = (
-        LeadershipFacts(
-            strengths=analysis.strengths,
-            obstacles=analysis.obstacles,
-            culture_observations=analysis.culture_observations,
-            film_reflection=analysis.film_reflection,
-            actions=analysis.actions,
-        )
-        if analysis
-        else None
+    initiatives = own_initiatives(
+        session, shared, network_id=network_id, organisation_id=organisation_id
+    )
+    leadership = own_facts(
+        session,
+        shared,
+        ("analyses", meeting_id),
+        read_analyses(meeting_id),
+        network_id=network_id,
+        organisation_id=organisation_id,
     )
     return DeckFacts(
         network_name=network.name,
-        organisation=organisation_facts(org),
+        organisation=org.facts,
         meeting=meeting_facts(meeting),
         checklist=network_checklist_facts(session, network, shared),
         previous_round=previous,
         current_round=current,
-        initiatives=tuple(initiative_facts(i) for i in initiatives),
-        plan=plan_facts(session, organisation_id=organisation_id, meeting_id=meeting_id),
+        initiatives=initiatives.initiatives,
+        plan=plan_facts(
+            session,
+            shared,
+            network_id=network_id,
+            organisation_id=organisation_id,
+            meeting_id=meeting_id,
+        ),
         next_meeting=meeting_facts(next_meeting) if next_meeting else None,
         leadership=leadership,
         film=FilmFacts(title=meeting.film_title, link=meeting.film_link),
-        indicators=tuple(x for i in initiatives for x in indicator_facts(i)),
+        indicators=initiatives.indicators,
     )

@@ -23,6 +23,10 @@ class SharedFacts(Protocol):
         """The value for ``key`` as of the session's data, built when not kept."""
         ...
 
+    def vouches(self, session: Session) -> bool:
+        """Whether values are kept at the session's data (else ``get`` builds every time)."""
+        ...
+
 
 def shared_or_built(
     shared: SharedFacts | None, session: Session, key: Hashable, build: Callable[[], Built]
