@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -622,13 +623,29 @@ class RenderJob:
                     .with_for_update()
                 )
             }
-            recorded: list[m.GeneratedDocument] = []
+            kept: list[tuple[_Prepared, m.GeneratedDocument]] = []
             for item in made:
                 set_ids(document_id=item.document_id)
                 row = _fenced(rows.get(item.document_id), item.document_id, item.target)
                 if isinstance(row, Outcome):
                     finished[item.document_id] = row
-                    continue
+                else:
+                    kept.append((item, row))
+            stored = self._put_all(
+                written,
+                [
+                    (
+                        item.document_id,
+                        item.target.file_key(item.document_id, row.file_name),
+                        item.data,
+                    )
+                    for item, row in kept
+                    if item.reuse is None and item.data is not None
+                ],
+            )
+            recorded: list[m.GeneratedDocument] = []
+            for item, row in kept:
+                set_ids(document_id=item.document_id)
                 if item.reuse is not None:
                     _mark_done(
                         row,
@@ -643,15 +660,13 @@ class RenderJob:
                     )
                     finished[item.document_id] = Outcome.REUSED
                 else:
-                    assert item.data is not None
-                    key = item.target.file_key(item.document_id, row.file_name)
                     loaded = item.template
                     template_key = (item.target.kind, loaded.file_name, loaded.sha256)
                     if template_key not in template_ids:
                         template_ids[template_key] = template_row_id(session, *template_key)
                     _mark_done(
                         row,
-                        file=self._put(written, item.document_id, key, item.data),
+                        file=stored[item.document_id],
                         template_id=template_ids[template_key],
                         inputs=item.inputs,
                         render_ms=item.seconds * 1000,
@@ -789,8 +804,46 @@ class RenderJob:
     def _put(
         self, written: list[tuple[int, str]], document_id: int, key: str, data: bytes
     ) -> StoredFile:
-        written.append((document_id, key))
-        return self.files.put(key, data)
+        return self._put_all(written, [(document_id, key, data)])[document_id]
+
+    def _put_all(
+        self, written: list[tuple[int, str]], files: Sequence[tuple[int, str, bytes]]
+    ) -> dict[int, StoredFile]:
+        """Store a chunk's files side by side, each document's under its key.
+
+        Each put waits for its own disk flush (or object store); side by side, a chunk waits
+        for about one instead of all of them in turn. Every put has ended before this returns
+        or raises (a time limit included), so the cleanup of a failed transaction never
+        races a write still under way.
+        """
+        written.extend((document_id, key) for document_id, key, _ in files)
+        if len(files) <= 1:
+            return {document_id: self.files.put(key, data) for document_id, key, data in files}
+        stored: dict[int, StoredFile] = {}
+        errors: list[BaseException] = []
+
+        def put(document_id: int, key: str, data: bytes) -> None:
+            try:
+                stored[document_id] = self.files.put(key, data)
+            except BaseException as exc:  # raised in the caller's thread, below
+                errors.append(exc)
+
+        writers = [
+            threading.Thread(target=put, args=file, name=f"put-{file[0]}", daemon=True)
+            for file in files
+        ]
+        for writer in writers:
+            writer.start()
+        try:
+            for writer in writers:
+                writer.join()
+        except BaseException:
+            for writer in writers:
+                writer.join()
+            raise
+        if errors:
+            raise errors[0]
+        return stored
 
     def _remove_unrecorded(self, document_id: int, keys: list[str]) -> None:
         """Delete files no row records, holding the row's lock so no run records one meanwhile."""

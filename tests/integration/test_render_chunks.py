@@ -5,6 +5,7 @@ row claimed again meanwhile and a store that breaks midway each touch only what 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,12 +247,14 @@ class FillsUp:
         self.store = store
         self.takes = takes
         self.put_keys: list[str] = []
+        self._lock = threading.Lock()  # a chunk's files are put side by side
 
     def put(self, key: str, data: bytes) -> StoredFile:
-        if self.takes == 0:
-            raise StoreFullError("the file store is full")
-        self.takes -= 1
-        self.put_keys.append(key)
+        with self._lock:
+            if self.takes == 0:
+                raise StoreFullError("the file store is full")
+            self.takes -= 1
+            self.put_keys.append(key)
         return self.store.put(key, data)
 
     def __getattr__(self, name: str) -> Any:
@@ -278,6 +281,33 @@ def test_a_chunk_cut_off_while_recording_records_nothing_and_keeps_no_stray_file
     # The space came back: each document, run on its own, is made.
     store.takes = len(ids)
     assert {job.run(d) for d in ids} == {Outcome.RENDERED}
+
+
+class WaitsForTheOthers:
+    """The real store, each put held until ``together`` puts are under way at once."""
+
+    def __init__(self, store: FileStore, together: int) -> None:
+        self.store = store
+        self.gate = threading.Barrier(together, timeout=10)
+
+    def put(self, key: str, data: bytes) -> StoredFile:
+        self.gate.wait()  # one put at a time breaks the barrier
+        return self.store.put(key, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_a_chunks_files_are_stored_side_by_side(network: Network) -> None:
+    """A put waits for its disk: the chunk's puts run at once, not one after another."""
+    ids = network.batch()
+    job = network.job(files=WaitsForTheOthers(network.runtime.files, together=len(ids)))
+
+    assert job.run_many(ids) == dict.fromkeys(ids, Outcome.RENDERED)
+    rows = network.rows(ids)
+    for row in rows.values():
+        assert row.status == DocumentStatus.DONE and row.file_key is not None
+        assert _text(row.kind, network.runtime.files.get(row.file_key))
 
 
 def test_neighbouring_office_files_share_a_message_up_to_the_chunk_size() -> None:
