@@ -207,8 +207,12 @@ def test_an_organisations_facts_take_as_many_statements_however_many_initiatives
 
 # -- the network's own rows, read once and kept by revision --------------------------------------
 
-# The tables that hold an organisation's own rows (what ``own_rows`` reads network-wide).
+# The tables that hold an organisation's own rows (what ``own_rows`` reads network-wide), and
+# those read once for all of a meeting's documents (rounds, the meeting's feedback).
 OWN_TABLES = (
+    "organisation",
+    "assessment_round",
+    "meeting_feedback",
     "score",
     "improvement_initiative",
     "indicator",
@@ -257,7 +261,8 @@ def test_a_networks_next_document_reads_none_of_its_own_rows(
     networks: dict[int, Network], kind: Any
 ) -> None:
     """With the worker's facts kept by revision, the first organisation's document reads the
-    network's own rows; the next organisation's reads none of those tables again."""
+    network's own rows; the next organisation's reads none of those tables again (only its
+    meeting and network, found in the session once per chunk)."""
     network = networks[60]
     shared: RevisionCache[Any] = RevisionCache(max_entries=512)
     with network.sessions() as session:

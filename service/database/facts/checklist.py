@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.database import models as m
 from service.database.facts.own_rows import network_organisation
-from service.database.facts.records import checklist_facts, meeting_facts, round_facts
+from service.database.facts.records import (
+    HeldRound,
+    checklist_facts,
+    held_rounds,
+    meeting_facts,
+    round_facts,
+)
 from service.database.facts.shared import SharedFacts, shared_or_built
 from service.database.session import participant_url
 from service.documents.checklist import ChecklistDocFacts, ChecklistRoundFacts
@@ -39,23 +44,15 @@ def load_checklist_facts(
     checklist = network.checklist
     if checklist is None:
         raise RenderError(f"network {network.name!r} has no checklist")
-    rounds = session.execute(
-        select(m.AssessmentRound, m.Meeting)
-        .join(m.Meeting, m.AssessmentRound.meeting_id == m.Meeting.id)
-        .where(
-            m.AssessmentRound.network_id == meeting.network_id,
-            m.AssessmentRound.checklist_id == checklist.id,
-        )
-        .order_by(m.Meeting.date, m.AssessmentRound.id)
-    ).all()
+    rounds = [r for r in held_rounds(session, network.id, shared) if r.checklist_id == checklist.id]
     earlier = tuple(
-        _round_facts(session, rnd, held_for, organisation_id, shared)
-        for rnd, held_for in rounds
-        if held_for.date < meeting.date
+        _round_facts(session, rnd, organisation_id, shared)
+        for rnd in rounds
+        if rnd.meeting_date < meeting.date
     )
-    current_round = next((rnd for rnd, held_for in rounds if held_for.id == meeting.id), None)
+    current_round = next((rnd for rnd in rounds if rnd.meeting_id == meeting.id), None)
     if current_round is not None:
-        current = _round_facts(session, current_round, meeting, organisation_id, shared)
+        current = _round_facts(session, current_round, organisation_id, shared)
     else:
         current = ChecklistRoundFacts(
             label=meeting.checklist_tab or meeting.title,
@@ -92,20 +89,16 @@ def load_checklist_facts(
 
 
 def _round_facts(
-    session: Session,
-    rnd: m.AssessmentRound,
-    held_for: m.Meeting,
-    organisation_id: int,
-    shared: SharedFacts | None,
+    session: Session, rnd: HeldRound, organisation_id: int, shared: SharedFacts | None
 ) -> ChecklistRoundFacts:
     """A round with this organisation's scores; no scores at all gives an empty round."""
     scored = round_facts(session, rnd, organisation_id, shared)
     return ChecklistRoundFacts(
         label=rnd.label,
         ref=rnd.ref,
-        meeting_ref=held_for.ref,
-        meeting_title=held_for.title,
-        meeting_date=held_for.date,
+        meeting_ref=rnd.meeting_ref,
+        meeting_title=rnd.meeting_title,
+        meeting_date=rnd.meeting_date,
         assessed_on=rnd.assessed_on,
         scores=dict(scored.scores) if scored else {},
         comments=dict(scored.comments) if scored else {},

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, selectinload
@@ -139,7 +142,9 @@ def load_feedback_letter_facts(
         session, shared, network_id=network_id, organisation_id=organisation_id
     )
     network = meeting.network
-    feedback = _feedback(session, meeting)
+    about = shared_or_built(
+        shared, session, ("letter meeting", meeting.id), lambda: _letter_meeting(session, meeting)
+    )
     previous, current = rounds_for(session, meeting, organisation_id, shared)
     initiatives = own_initiatives(
         session, shared, network_id=network_id, organisation_id=organisation_id
@@ -158,14 +163,11 @@ def load_feedback_letter_facts(
         network_id=network_id,
         organisation_id=organisation_id,
     )
-    ideas = list(letter.ideas) if letter and letter.ideas else []
-    if not ideas and feedback:
-        ideas = feedback.ideas_per_organisation.get(org.ref, [])
-    next_meeting = _next_meeting(session, meeting, feedback)
+    ideas = tuple(str(idea) for idea in letter.ideas) if letter and letter.ideas else ()
     released = letter.released_at if letter else None
     return FeedbackLetterFacts(
         network=_network(network),
-        outline=_outline(session, meeting, shared),
+        outline=about.outline,
         organisation=org.facts,
         # The release date, fixed once released, so a re-render is byte-identical.
         letter_date=local_date(released, SWEDISH_TIME) if released else None,
@@ -179,7 +181,7 @@ def load_feedback_letter_facts(
         previous_round=previous,
         current_round=current,
         initiatives=initiatives.initiatives,
-        ideas=tuple(str(idea) for idea in ideas),
+        ideas=ideas or about.feedback_ideas.get(org.ref, ()),
         own_transferable=tuple(t for owner, t in transferable if owner == organisation_id),
         others_transferable=tuple(t for owner, t in transferable if owner != organisation_id),
         plan=plan_facts(
@@ -189,7 +191,30 @@ def load_feedback_letter_facts(
             organisation_id=organisation_id,
             meeting_id=meeting_id,
         ),
-        next_meeting=_outline(session, next_meeting, shared) if next_meeting else None,
+        next_meeting=about.next_meeting,
+    )
+
+
+@dataclass(frozen=True)
+class _LetterMeeting:
+    """What every letter of a meeting says alike (kept between them)."""
+
+    outline: MeetingOutlineFacts
+    # The meeting feedback's ideas for each organisation (by ref), for a letter without its own.
+    feedback_ideas: Mapping[str, tuple[str, ...]]
+    next_meeting: MeetingOutlineFacts | None
+
+
+def _letter_meeting(session: Session, meeting: m.Meeting) -> _LetterMeeting:
+    feedback = _feedback(session, meeting)
+    next_meeting = _next_meeting(session, meeting, feedback)
+    ideas = feedback.ideas_per_organisation if feedback else {}
+    return _LetterMeeting(
+        outline=_outline(session, meeting),
+        feedback_ideas=MappingProxyType(
+            {ref: tuple(str(idea) for idea in value) for ref, value in ideas.items()}
+        ),
+        next_meeting=_outline(session, next_meeting) if next_meeting else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,9 +89,60 @@ def network_checklist_facts(
     )
 
 
+@dataclass(frozen=True)
+class HeldRound:
+    """An assessment round of the network and the meeting it was held for, as plain values
+    (the same for every document of the network: kept between them)."""
+
+    id: int
+    network_id: int
+    checklist_id: int
+    ref: str
+    label: str
+    assessed_on: dt.date | None
+    meeting_id: int
+    meeting_ref: str
+    meeting_title: str
+    meeting_date: dt.date
+
+
+def held_rounds(
+    session: Session, network_id: int, shared: SharedFacts | None = None
+) -> tuple[HeldRound, ...]:
+    """The network's rounds held for a meeting, by the meeting's date (then as entered); a
+    round without a meeting has no place in time and is left out."""
+
+    def read() -> tuple[HeldRound, ...]:
+        rows = session.execute(
+            select(m.AssessmentRound, m.Meeting.ref, m.Meeting.title, m.Meeting.date)
+            .join(m.Meeting, m.AssessmentRound.meeting_id == m.Meeting.id)
+            .where(m.AssessmentRound.network_id == network_id)
+            .order_by(m.Meeting.date, m.AssessmentRound.id)
+        ).all()
+        return tuple(
+            HeldRound(
+                id=rnd.id,
+                network_id=rnd.network_id,
+                checklist_id=rnd.checklist_id,
+                ref=rnd.ref,
+                label=rnd.label,
+                assessed_on=rnd.assessed_on,
+                meeting_id=held_for,
+                meeting_ref=ref,
+                meeting_title=title,
+                meeting_date=date,
+            )
+            for rnd, ref, title, date in rows
+            for held_for in [rnd.meeting_id]
+            if held_for is not None
+        )
+
+    return shared_or_built(shared, session, ("rounds", network_id), read)
+
+
 def round_facts(
     session: Session,
-    rnd: m.AssessmentRound,
+    rnd: HeldRound | m.AssessmentRound,
     organisation_id: int,
     shared: SharedFacts | None = None,
 ) -> RoundFacts | None:
@@ -115,14 +167,9 @@ def rounds_for(
     shared: SharedFacts | None = None,
 ) -> tuple[RoundFacts | None, RoundFacts | None]:
     """The round held for this meeting, and the latest round before it."""
-    rounds = session.execute(
-        select(m.AssessmentRound, m.Meeting.date)
-        .join(m.Meeting, m.AssessmentRound.meeting_id == m.Meeting.id)
-        .where(m.AssessmentRound.network_id == meeting.network_id)
-        .order_by(m.Meeting.date)
-    ).all()
-    current = next((r for r, _ in rounds if r.meeting_id == meeting.id), None)
-    earlier = [r for r, date in rounds if date < meeting.date]
+    rounds = held_rounds(session, meeting.network_id, shared)
+    current = next((r for r in rounds if r.meeting_id == meeting.id), None)
+    earlier = [r for r in rounds if r.meeting_date < meeting.date]
     previous = earlier[-1] if earlier else None
     return (
         round_facts(session, previous, organisation_id, shared) if previous else None,
@@ -165,6 +212,17 @@ def plan_facts(
     return found or ()
 
 
+def _next_meeting_facts(session: Session, meeting: m.Meeting) -> MeetingFacts | None:
+    """The network's next meeting by date."""
+    found = session.scalars(
+        select(m.Meeting)
+        .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
+        .order_by(m.Meeting.date)
+        .limit(1)
+    ).first()
+    return meeting_facts(found) if found else None
+
+
 def load_deck_facts(
     session: Session,
     *,
@@ -184,12 +242,9 @@ def load_deck_facts(
     )
     network = meeting.network
     previous, current = rounds_for(session, meeting, organisation_id, shared)
-    next_meeting = session.scalars(
-        select(m.Meeting)
-        .where(m.Meeting.network_id == meeting.network_id, m.Meeting.date > meeting.date)
-        .order_by(m.Meeting.date)
-        .limit(1)
-    ).first()
+    next_meeting = shared_or_built(
+        shared, session, ("next meeting", meeting.id), lambda: _next_meeting_facts(session, meeting)
+    )
     initiatives = own_initiatives(
         session, shared, network_id=network_id, organisation_id=organisation_id
     )
@@ -216,7 +271,7 @@ def load_deck_facts(
             organisation_id=organisation_id,
             meeting_id=meeting_id,
         ),
-        next_meeting=meeting_facts(next_meeting) if next_meeting else None,
+        next_meeting=next_meeting,
         leadership=leadership,
         film=FilmFacts(title=meeting.film_title, link=meeting.film_link),
         indicators=initiatives.indicators,
