@@ -656,7 +656,8 @@ def send_and_wait(
 
 def wait_for(runtime: Runtime, batch_ids: Sequence[int]) -> None:
     """Until every document of the batches ended; a count per poll, in SQL, so the poller
-    neither loads rows nor competes with the workers."""
+    neither loads rows nor competes with the workers. Every 50 ms: the batch's time is read
+    to within that (the floor's ends exactly), at ~0.3 ms of one core per poll."""
     unfinished = select(func.count()).where(
         m.GeneratedDocument.batch_id.in_(batch_ids),
         m.GeneratedDocument.status.not_in([DocumentStatus.DONE, DocumentStatus.FAILED]),
@@ -665,7 +666,7 @@ def wait_for(runtime: Runtime, batch_ids: Sequence[int]) -> None:
         with runtime.sessions() as session:
             if session.scalar(unfinished) == 0:
                 return
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def bench_batch(organisations: int, workers: int, *, with_pdf: bool, repeat: int) -> None:
