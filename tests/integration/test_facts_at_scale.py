@@ -294,3 +294,35 @@ def logged(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", one_more)
+
+
+class NeverVouches:
+    """Facts kept by nothing: as a worker's cache is when a stamped table lost its triggers."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def vouches(self, session: Session) -> bool:
+        return False
+
+    def get(self, session: Session, key: Any, build: Callable[[], Any]) -> Any:
+        self.asked.append(key)
+        return build()
+
+
+@pytest.mark.parametrize("kind", _per_organisation_kinds(), ids=lambda kind: kind.value)
+def test_without_a_revision_to_vouch_a_document_reads_only_its_own_rows(
+    networks: dict[int, Network], kind: Any
+) -> None:
+    """Kept facts that nothing vouches for are built for every document: the whole network's
+    own rows are then not read for each (one organisation's are, as alone)."""
+    network = networks[60]
+    shared = NeverVouches()
+
+    def load(with_shared: Any) -> Callable[[Session], object]:
+        return lambda session: LOADERS[kind](
+            session, meeting_id=network.meeting, organisation_id=network.askersund, **with_shared
+        )
+
+    assert network.statements(load({"shared": shared})) == network.statements(load({}))
+    assert not [key for key in shared.asked if isinstance(key, tuple) and key[0] == "own"]
