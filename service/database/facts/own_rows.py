@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
@@ -305,59 +305,62 @@ def read_initiatives(session: Session, scope: Scope) -> dict[int, OwnInitiatives
 
 
 Plan = tuple[PlanActivityFacts, ...]
+Built = TypeVar("Built")
+
+
+def _of_meeting(
+    model: Any, meeting_id: int, build: Callable[[Any], Built], *options: Any
+) -> Callable[[Session, Scope], dict[int, Built]]:
+    """The reader of a table with one row per organisation and meeting (``model``), each
+    row as ``build`` makes it, by organisation."""
+
+    def read(session: Session, scope: Scope) -> dict[int, Built]:
+        rows = session.scalars(
+            select(model)
+            .where(model.meeting_id == meeting_id, scope.covers(model.organisation_id))
+            .options(*options)
+        ).all()
+        return {row.organisation_id: build(row) for row in rows}
+
+    return read
+
+
+def _plan(plan: m.ContinuationPlan) -> Plan:
+    return tuple(
+        PlanActivityFacts(
+            activity=a.activity,
+            owner=person_facts(a.owner),
+            deadline=a.deadline,
+            follow_up=a.follow_up,
+            status=a.status,
+        )
+        for a in plan.activities
+    )
 
 
 def read_plans(meeting_id: int) -> Callable[[Session, Scope], dict[int, Plan]]:
     """The reader of the activities of the organisations' continuation plans from a meeting."""
+    return _of_meeting(
+        m.ContinuationPlan,
+        meeting_id,
+        _plan,
+        selectinload(m.ContinuationPlan.activities).selectinload(m.PlanActivity.owner),
+    )
 
-    def read(session: Session, scope: Scope) -> dict[int, Plan]:
-        plans = session.scalars(
-            select(m.ContinuationPlan)
-            .where(
-                m.ContinuationPlan.meeting_id == meeting_id,
-                scope.covers(m.ContinuationPlan.organisation_id),
-            )
-            .options(selectinload(m.ContinuationPlan.activities).selectinload(m.PlanActivity.owner))
-        ).all()
-        return {
-            plan.organisation_id: tuple(
-                PlanActivityFacts(
-                    activity=a.activity,
-                    owner=person_facts(a.owner),
-                    deadline=a.deadline,
-                    follow_up=a.follow_up,
-                    status=a.status,
-                )
-                for a in plan.activities
-            )
-            for plan in plans
-        }
 
-    return read
+def _leadership(a: m.LeadershipCultureAnalysis) -> LeadershipFacts:
+    return LeadershipFacts(
+        strengths=a.strengths,
+        obstacles=a.obstacles,
+        culture_observations=a.culture_observations,
+        film_reflection=a.film_reflection,
+        actions=a.actions,
+    )
 
 
 def read_analyses(meeting_id: int) -> Callable[[Session, Scope], dict[int, LeadershipFacts]]:
     """The reader of the organisations' leadership and culture analyses at a meeting."""
-
-    def read(session: Session, scope: Scope) -> dict[int, LeadershipFacts]:
-        analyses = session.scalars(
-            select(m.LeadershipCultureAnalysis).where(
-                m.LeadershipCultureAnalysis.meeting_id == meeting_id,
-                scope.covers(m.LeadershipCultureAnalysis.organisation_id),
-            )
-        ).all()
-        return {
-            a.organisation_id: LeadershipFacts(
-                strengths=a.strengths,
-                obstacles=a.obstacles,
-                culture_observations=a.culture_observations,
-                film_reflection=a.film_reflection,
-                actions=a.actions,
-            )
-            for a in analyses
-        }
-
-    return read
+    return _of_meeting(m.LeadershipCultureAnalysis, meeting_id, _leadership)
 
 
 @dataclass(frozen=True)
@@ -369,23 +372,12 @@ class OwnLetter:
     released_at: dt.datetime | None = None
 
 
+def _letter(letter: m.FeedbackLetter) -> OwnLetter:
+    return OwnLetter(
+        noted=letter.noted, ideas=tuple(letter.ideas or ()), released_at=letter.released_at
+    )
+
+
 def read_letters(meeting_id: int) -> Callable[[Session, Scope], dict[int, OwnLetter]]:
     """The reader of the organiser's reviews of the organisations' letters for a meeting."""
-
-    def read(session: Session, scope: Scope) -> dict[int, OwnLetter]:
-        letters = session.scalars(
-            select(m.FeedbackLetter).where(
-                m.FeedbackLetter.meeting_id == meeting_id,
-                scope.covers(m.FeedbackLetter.organisation_id),
-            )
-        ).all()
-        return {
-            letter.organisation_id: OwnLetter(
-                noted=letter.noted,
-                ideas=tuple(letter.ideas or ()),
-                released_at=letter.released_at,
-            )
-            for letter in letters
-        }
-
-    return read
+    return _of_meeting(m.FeedbackLetter, meeting_id, _letter)
