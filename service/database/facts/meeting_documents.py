@@ -69,19 +69,15 @@ def load_agenda_facts(
         shared,
         session,
         ("agenda", meeting.id),
-        lambda: _agenda(session, meeting, _organisations(session, meeting), None),
+        lambda: _agenda(session, meeting, _organisations(session, meeting)),
     )
     if highlight is None:
         return agenda
     return dataclasses.replace(agenda, highlight=highlight.facts)
 
 
-def _agenda(
-    session: Session,
-    meeting: m.Meeting,
-    network: list[m.Organisation],
-    highlight: m.Organisation | None,
-) -> AgendaFacts:
+def _agenda(session: Session, meeting: m.Meeting, network: list[m.Organisation]) -> AgendaFacts:
+    """The meeting's agenda with no organisation highlighted (each adds its own)."""
     organisations, from_attendance = _delegations(session, meeting, network)
     return AgendaFacts(
         network=_network(meeting.network),
@@ -97,7 +93,7 @@ def _agenda(
             for a in meeting.agenda_items
         ),
         organisations=organisations,
-        highlight=organisation_facts(highlight) if highlight else None,
+        highlight=None,
         from_attendance=from_attendance,
     )
 
@@ -114,7 +110,7 @@ class MeetingAgendas:
         meeting = _meeting(session, meeting_id)
         network = _organisations(session, meeting)
         self._organisations = {o.id: o for o in network}
-        self.shared = _agenda(session, meeting, network, None)
+        self.shared = _agenda(session, meeting, network)
 
     def for_organisation(self, organisation_id: int) -> AgendaFacts:
         """The agenda with the organisation's rows highlighted."""

@@ -138,17 +138,26 @@ def read_organisations(session: Session, scope: Scope) -> dict[int, Organisation
     }
 
 
-def network_organisation(
+def _kept_organisation(
     session: Session, shared: SharedFacts | None, *, network_id: int, organisation_id: int
-) -> OrganisationRow:
-    """An organisation of the network; NotFoundError names it when it is not one."""
-    found = own_facts(
+) -> OrganisationRow | None:
+    """The organisation among the network's (kept by ``shared``), None when not one of them."""
+    return own_facts(
         session,
         shared,
         "organisations",
         read_organisations,
         network_id=network_id,
         organisation_id=organisation_id,
+    )
+
+
+def network_organisation(
+    session: Session, shared: SharedFacts | None, *, network_id: int, organisation_id: int
+) -> OrganisationRow:
+    """An organisation of the network; NotFoundError names it when it is not one."""
+    found = _kept_organisation(
+        session, shared, network_id=network_id, organisation_id=organisation_id
     )
     if found is None:
         raise NotFoundError(f"organisation {organisation_id} not found in the meeting's network")
@@ -160,13 +169,8 @@ def any_organisation(
 ) -> OrganisationFacts | None:
     """An organisation that need not be of the network (a group's mentor, a meeting's host):
     found among the network's when it is one of them, else read wherever it belongs."""
-    found = own_facts(
-        session,
-        shared,
-        "organisations",
-        read_organisations,
-        network_id=network_id,
-        organisation_id=organisation_id,
+    found = _kept_organisation(
+        session, shared, network_id=network_id, organisation_id=organisation_id
     )
     if found is not None:
         return found.facts
